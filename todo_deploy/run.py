@@ -1,0 +1,144 @@
+"""The one place external commands run.
+
+Every command of the suite goes through a `Runner`: argv lists only (no shell), an explicit
+environment, secret masking in every echo and error, timing, dry-run and one clear error block
+on failure. Tests swap in a runner with a fake `execute`.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+MASK = "******"
+TAIL_LINES = 20
+
+
+@dataclass(frozen=True)
+class Result:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+class CommandError(RuntimeError):
+    """A command failed: carries a ready-to-print block (command, exit code, last lines)."""
+
+    def __init__(self, step: str, result: Result, masked_command: str, masked_tail: str):
+        self.step = step
+        self.result = result
+        self.masked_command = masked_command
+        self.masked_tail = masked_tail
+        super().__init__(self.block())
+
+    def block(self) -> str:
+        lines = [
+            f"step failed: {self.step}",
+            f"  command:   {self.masked_command}",
+            f"  exit code: {self.result.returncode}",
+        ]
+        if self.masked_tail:
+            lines.append("  last output:")
+            lines.extend(f"    {line}" for line in self.masked_tail.splitlines())
+        return "\n".join(lines)
+
+
+def _tail(text: str, n: int = TAIL_LINES) -> str:
+    return "\n".join(text.strip().splitlines()[-n:])
+
+
+Executor = Callable[[Sequence[str], Mapping[str, str], float | None, str | None], Result]
+
+
+def subprocess_execute(
+    argv: Sequence[str], env: Mapping[str, str], timeout: float | None, stdin: str | None
+) -> Result:
+    started = time.monotonic()
+    proc = subprocess.run(
+        list(argv),
+        env=dict(env),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+
+
+@dataclass
+class Runner:
+    """Runs argv lists with masking, dry-run and echo.
+
+    `secrets` holds values that must never be printed; every echo, dry-run line and error block
+    passes through `mask`. In dry-run mode commands are recorded and printed, not executed, and
+    a successful empty result is returned, so callers must not depend on output in dry-run.
+    """
+
+    dry_run: bool = False
+    echo: bool = False
+    execute: Executor = subprocess_execute
+    printer: Callable[[str], None] = print
+    secrets: set[str] = field(default_factory=set)
+    base_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    history: list[tuple[str, ...]] = field(default_factory=list)
+
+    def add_secrets(self, values: Iterable[str | None]) -> None:
+        # Very short values would mask ordinary words; real secrets are long.
+        self.secrets.update(v for v in values if v and len(v) >= 6)
+
+    def mask(self, text: str) -> str:
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        return text
+
+    def describe(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> str:
+        prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in (env or {}).items())
+        command = shlex.join(list(argv))
+        return self.mask(f"{prefix} {command}" if prefix else command)
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        step: str = "",
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+        timeout: float | None = None,
+        stdin: str | None = None,
+        mutating: bool = True,
+    ) -> Result:
+        """Run `argv`; `env` is added to the base environment and shown (masked) in echoes.
+
+        `mutating=False` marks read-only commands (version checks, `get`): they still run in
+        dry-run mode, so a dry run can report what it would do from the real state.
+        """
+        argv = tuple(str(a) for a in argv)
+        shown = self.describe(argv, env)
+        self.history.append(argv)
+        if self.dry_run and mutating:
+            self.printer(f"[dry-run] {shown}")
+            return Result(argv, 0)
+        if self.echo:
+            self.printer(f"+ {shown}")
+        full_env = {**self.base_env, **(env or {})}
+        try:
+            result = self.execute(argv, full_env, timeout, stdin)
+        except FileNotFoundError:
+            result = Result(argv, 127, "", f"{argv[0]}: command not found")
+        except subprocess.TimeoutExpired:
+            result = Result(argv, 124, "", f"timed out after {timeout} s")
+        if check and not result.ok:
+            tail = _tail(result.stderr) or _tail(result.stdout)
+            raise CommandError(step or argv[0], result, shown, self.mask(tail))
+        return result
