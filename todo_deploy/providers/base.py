@@ -24,6 +24,7 @@ class IngressAccess:
 class Provider(Protocol):
     name: str
     kube_context: str
+    ingress_class_name: str  # the IngressClass this cluster's controller serves
 
     def preflight(self) -> list[str]:
         """Every missing prerequisite, each with how to fix it; empty when ready."""
