@@ -1,0 +1,135 @@
+"""Make sure a Docker engine answers before anything is built or run.
+
+Where none answers and we are root on a Debian-like Linux (these CI machines: no systemd), we
+install Debian's docker.io if needed and start dockerd in the background ourselves; elsewhere we
+say what to start, because starting a user's engine behind their back is not ours to do.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import docker
+from docker.errors import DockerException
+
+from todo_deploy.run import Runner
+
+LOCAL_SOCKET = "/var/run/docker.sock"
+DEBIAN_PACKAGE = "docker.io"
+LOG_TAIL_LINES = 20
+
+
+class EngineError(RuntimeError):
+    """No Docker engine answers and we could not (or may not) start one."""
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "todo-deploy" / "dockerd"
+
+
+def engine_answers(base_url: str | None = None, timeout: float = 3) -> bool:
+    """True when the engine at `base_url` (default: the environment's DOCKER_HOST) pings back."""
+    try:
+        client = (
+            docker.DockerClient(base_url=base_url, timeout=timeout)
+            if base_url
+            else docker.from_env(timeout=timeout)
+        )
+    except DockerException:
+        return False
+    try:
+        return bool(client.ping())
+    except (DockerException, OSError):
+        return False
+    finally:
+        client.close()
+
+
+def _is_debian_like() -> bool:
+    if Path("/etc/debian_version").exists():
+        return True
+    try:
+        release = Path("/etc/os-release").read_text()
+    except OSError:
+        return False
+    return any(
+        line.startswith(("ID=", "ID_LIKE=")) and "debian" in line for line in release.splitlines()
+    )
+
+
+def _log_tail(log: Path) -> str:
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log written)"
+    return "\n".join(f"    {line}" for line in lines[-LOG_TAIL_LINES:])
+
+
+def _install_dockerd(runner: Runner) -> str:
+    runner.run(["apt-get", "update"], step="apt-get update (for docker.io)")
+    runner.run(
+        ["apt-get", "install", "-y", "--no-install-recommends", DEBIAN_PACKAGE],
+        step=f"install {DEBIAN_PACKAGE}",
+        env={"DEBIAN_FRONTEND": "noninteractive"},
+    )
+    return shutil.which("dockerd") or "/usr/sbin/dockerd"
+
+
+def _start_dockerd(runner: Runner, dockerd: str, state_dir: Path) -> tuple[Path, Path]:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log, pidfile = state_dir / "dockerd.log", state_dir / "dockerd.pid"
+    # start-stop-daemon (part of dpkg, so always on Debian) detaches, redirects the log and
+    # writes the pid file without a shell; --oknodo keeps a second call harmless.
+    runner.run(
+        [
+            "start-stop-daemon", "--start", "--oknodo", "--background",
+            "--make-pidfile", "--pidfile", pidfile, "--output", log,
+            "--exec", dockerd, "--", "--host", f"unix://{LOCAL_SOCKET}",
+        ],
+        step="start dockerd",
+    )  # fmt: skip
+    return log, pidfile
+
+
+def _wait_for_socket(log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if engine_answers(f"unix://{LOCAL_SOCKET}"):
+            return
+        time.sleep(0.5)
+    raise EngineError(
+        f"dockerd did not answer on {LOCAL_SOCKET} within {timeout:.0f} s.\n"
+        f"  log: {log}\n  last lines:\n{_log_tail(log)}"
+    )
+
+
+def ensure_engine(runner: Runner, *, state_dir: Path | None = None, timeout: float = 60) -> str:
+    """Return a one-line message once a Docker engine answers, starting one if we may."""
+    docker_host = os.environ.get("DOCKER_HOST")
+    if engine_answers():
+        return f"Docker engine answers at {docker_host or LOCAL_SOCKET}."
+    if docker_host and docker_host != f"unix://{LOCAL_SOCKET}":
+        raise EngineError(
+            f"DOCKER_HOST={docker_host} does not answer. Start that engine, or unset DOCKER_HOST "
+            "to use the local one."
+        )
+    if os.geteuid() != 0 or not _is_debian_like():
+        raise EngineError(
+            f"No Docker engine answers at {LOCAL_SOCKET}. Start Docker (Docker Desktop, "
+            "`sudo systemctl start docker`, or `sudo dockerd &`) and retry; we only start one "
+            "ourselves as root on Debian-like Linux."
+        )
+    dockerd = shutil.which("dockerd")
+    installed = dockerd is None
+    if dockerd is None:
+        dockerd = _install_dockerd(runner)
+    log, pidfile = _start_dockerd(runner, dockerd, state_dir or default_state_dir())
+    if runner.dry_run:
+        return f"Would start dockerd in the background (log {log})."
+    _wait_for_socket(log, timeout)
+    what = f"installed {DEBIAN_PACKAGE} and started" if installed else "started"
+    return f"No Docker engine was running: {what} dockerd (pid file {pidfile}, log {log})."
