@@ -1,0 +1,119 @@
+"""The back end's configuration: one typed object read from environment variables."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# How to fix each setting, shown when it is missing or malformed.
+HINTS = {
+    "database_url": "set it to postgresql://user:pass@host:5432/db or sqlite:////abs/path.db",
+    "auth_jwks_url": "set it to better-auth's JWKS endpoint, e.g. http://todo-frontend:3000/api/auth/jwks",
+    "auth_issuer": "set it to better-auth's base URL (BETTER_AUTH_URL) or leave it unset",
+    "auth_audience": "set it to better-auth's base URL (BETTER_AUTH_URL) or leave it unset",
+    "mcp_server_url": "set it to the MCP server's endpoint, e.g. http://todo-mcp:8001/mcp",
+    "mcp_api_token": "set it to the bearer token shared with the MCP server",
+    "openai_base_url": "set it to an OpenAI-compatible endpoint, e.g. https://api.openai.com/v1",
+    "allowed_origins": "set it to a comma list of origins, e.g. http://todo.local,http://localhost:3000",
+    "log_level": "set it to DEBUG, INFO, WARNING or ERROR",
+}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DRIVER_PREFIXES = {"postgresql://": "postgresql+psycopg://", "postgres://": "postgresql+psycopg://"}
+
+
+class ConfigError(RuntimeError):
+    """Settings are missing or malformed; the message is one line a user can act on."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("config error: " + "; ".join(problems))
+
+
+def describe_problem(field: str, issue: str) -> str:
+    """'DATABASE_URL is missing: set it to ...': the variable, what is wrong, how to fix it."""
+    return f"{field.upper()} {issue}: {HINTS.get(field, 'check its value')}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Point PostgreSQL URLs at psycopg 3, the one driver we ship; keep SQLite URLs as they are."""
+    for prefix, replacement in DRIVER_PREFIXES.items():
+        if url.startswith(prefix):
+            return replacement + url.removeprefix(prefix)
+    if url.startswith(("postgresql+psycopg://", "sqlite://")):
+        return url
+    raise ValueError("must start with postgresql://, postgres:// or sqlite://")
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")) or len(value) < 10:
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    database_url: str = Field(repr=False)  # holds a password
+    auth_jwks_url: str
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
+    mcp_server_url: str
+    mcp_api_token: SecretStr = Field(min_length=1)
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    allowed_origins: Annotated[list[str], NoDecode] = []
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return normalise_database_url(value.strip())
+
+    @field_validator("auth_jwks_url", "mcp_server_url", "openai_base_url")
+    @classmethod
+    def _urls(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value.strip())
+
+    @field_validator("auth_issuer", "auth_audience", "openai_api_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Charts often render optional variables as empty strings.
+        return None if value == "" else value
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level]
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning validation errors into one ConfigError line."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError(*(_describe(problem) for problem in error.errors())) from None
+
+
+def _describe(problem: Any) -> str:
+    field = str(problem["loc"][0]) if problem["loc"] else "settings"
+    if problem["type"] == "missing":
+        return describe_problem(field, "is missing")
+    reason = problem["msg"].removeprefix("Value error, ")
+    return describe_problem(field, f"is malformed ({reason})")
