@@ -1,0 +1,112 @@
+"""One typed deploy configuration built from Invoke's layered config plus task flags.
+
+Precedence (lowest first): the collection defaults below, the project's invoke.yaml, `INVOKE_...`
+environment variables (Invoke loads these itself, e.g. INVOKE_DEPLOY_PROVIDER=host) and flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ProviderName = Literal["auto", "minikube", "existing", "host"]
+MethodName = Literal["helm", "kubectl"]
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Timeouts(_Strict):
+    deploy: int = Field(900, gt=0, description="whole deploy, seconds")
+    rollout: int = Field(300, gt=0, description="helm --timeout and each rollout wait, seconds")
+    teardown: int = Field(300, gt=0, description="uninstall and namespace deletion, seconds")
+
+
+class MinikubeSettings(_Strict):
+    memory_mb: int = Field(4096, ge=2048)
+    cpus: int = Field(2, ge=2)
+    profile: str = "todo"
+
+
+class Budgets(_Strict):
+    deploy_seconds: int = Field(300, gt=0)
+
+
+class DeployConfig(_Strict):
+    namespace: str = "todo-app"
+    release: str = "todo"
+    provider: ProviderName = "auto"
+    method: MethodName = "helm"
+    chart: str = "helm/todo-app"
+    manifests_dir: str = "k8s"
+    values_files: list[str] = Field(default_factory=list)
+    timeouts: Timeouts = Timeouts()
+    image_tag_policy: Literal["content", "git"] = "content"
+    registry: str | None = None
+    minikube: MinikubeSettings = MinikubeSettings()
+    kube_context: str | None = None
+    ingress_host: str = "todo.local"
+    secret_name: str = "todo-secrets"
+    env_file: str = ".env"
+    report_json: str = "build/deploy-report.json"
+    budgets: Budgets = Budgets()
+
+
+def collection_defaults() -> dict[str, Any]:
+    """The `deploy` section registered on the Invoke collection (every key, so env can override).
+
+    Invoke only maps INVOKE_* variables onto keys that already exist, and casts them to the
+    default's type, hence None-valued keys are given as "" here and normalised back below.
+    """
+    data = DeployConfig().model_dump()
+    data["registry"] = ""
+    data["kube_context"] = ""
+    return data
+
+
+def build_config(
+    layered: Mapping[str, Any], flags: Mapping[str, Any] | None = None
+) -> DeployConfig:
+    """Merge Invoke's `deploy` section with the flags that were given (None means not given)."""
+    data = _plain(layered)
+    for key, value in (flags or {}).items():
+        if value is not None:
+            _set_dotted(data, key, value)
+    for key in ("registry", "kube_context"):
+        if data.get(key) == "":
+            data[key] = None
+    try:
+        return DeployConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _plain(value: Any) -> Any:
+    # Invoke's DataProxy objects behave like dicts but pydantic wants real ones.
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    *parents, leaf = key.split(".")
+    for part in parents:
+        data = data.setdefault(part, {})
+    data[leaf] = value
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = ["invalid deploy configuration:"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        lines.append(f"  {where}: {err['msg']}; got {err.get('input')!r}")
+    return "\n".join(lines)

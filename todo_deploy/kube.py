@@ -1,0 +1,78 @@
+"""kubectl argv building and JSON reads for one context and namespace."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from todo_deploy.run import Result, Runner
+
+
+@dataclass
+class Kube:
+    runner: Runner
+    kubectl: str
+    context: str | None
+    namespace: str
+
+    def argv(self, *args: str, namespaced: bool = True) -> list[str]:
+        argv = [self.kubectl]
+        if self.context:
+            argv += ["--context", self.context]
+        if namespaced:
+            argv += ["-n", self.namespace]
+        return [*argv, *args]
+
+    def run(self, *args: str, step: str, namespaced: bool = True, **kwargs: Any) -> Result:
+        return self.runner.run(self.argv(*args, namespaced=namespaced), step=step, **kwargs)
+
+    def get_json(self, *what: str, step: str, namespaced: bool = True) -> dict[str, Any] | None:
+        """`kubectl get ... -o json`; None when the object is absent or the cluster unreachable."""
+        result = self.run(
+            "get",
+            *what,
+            "-o",
+            "json",
+            step=step,
+            namespaced=namespaced,
+            check=False,
+            mutating=False,
+        )
+        if not result.ok or not result.stdout.strip():
+            return None
+        return json.loads(result.stdout)
+
+    def apply(self, manifest: dict[str, Any] | str, *, step: str) -> Result:
+        """Apply through stdin so nothing (secrets included) is written to disk."""
+        text = manifest if isinstance(manifest, str) else json.dumps(manifest)
+        return self.run("apply", "-f", "-", step=step, namespaced=False, stdin=text)
+
+    def rollout_status(self, workload: str, timeout: int) -> Result:
+        return self.run(
+            "rollout",
+            "status",
+            workload,
+            f"--timeout={timeout}s",
+            step=f"rollout {workload}",
+            timeout=timeout + 30,
+        )
+
+
+def wait_until(
+    check: Callable[[], bool],
+    *,
+    timeout: float,
+    interval: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """Poll `check` until it is true or `timeout` seconds of polling have passed."""
+    waited = 0.0
+    while not check():
+        if waited >= timeout:
+            return False
+        sleep(interval)
+        waited += interval
+    return True

@@ -1,0 +1,151 @@
+"""Check everything a deploy needs before anything changes, and report every gap at once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from todo_deploy.config import DeployConfig
+from todo_deploy.providers.base import Provider
+from todo_deploy.run import Runner
+from todo_deploy.tools import Tools
+
+# The stack's memory requests (2x frontend, 2x backend, mcp, postgres) plus system pods.
+STACK_MEMORY_MB = 2048
+
+INSTALL_HINTS = {
+    "docker": "install Docker (Debian: `apt-get install docker.io`; macOS/Windows: Docker Desktop)",
+    "kubectl": "install kubectl: https://kubernetes.io/docs/tasks/tools/",
+    "helm": "install Helm 3+: https://helm.sh/docs/intro/install/ (or use --method kubectl)",
+    "minikube": "install Minikube: https://minikube.sigs.k8s.io/docs/start/ "
+    "(or choose --provider existing/host)",
+}
+
+
+class PreflightError(RuntimeError):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        listed = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"preflight found {len(problems)} problem(s), nothing was changed:\n{listed}"
+        )
+
+
+def read_mem_available_mb(meminfo: Path = Path("/proc/meminfo")) -> int | None:
+    try:
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        return None  # not Linux: Docker Desktop's VM limits are checked by minikube itself
+    return None
+
+
+def _start_engine(runner: Runner) -> str:
+    from todo_deploy.engine import ensure_engine
+
+    return ensure_engine(runner)
+
+
+def preflight(
+    config: DeployConfig,
+    provider: Provider,
+    runner: Runner,
+    tools: Tools,
+    *,
+    mem_available_mb: Callable[[], int | None] = read_mem_available_mb,
+    start_engine: Callable[[Runner], str] = _start_engine,
+) -> list[str]:
+    """Return what was found (tool versions, engine); raise PreflightError listing every gap."""
+    found: list[str] = []
+    problems: list[str] = []
+    for name, argv in _tool_probes(config, provider.name, tools):
+        version = _version(runner, name, argv)
+        if version is None:
+            problems.append(f"{name} not found or not runnable ({argv[0]}): {INSTALL_HINTS[name]}")
+        else:
+            found.append(f"{name} {version}")
+    if not any(p.startswith("docker ") for p in problems):
+        _check_engine(runner, start_engine, found, problems)
+    _check_files(config, problems)
+    _check_memory(config, provider.name, mem_available_mb(), found, problems)
+    problems.extend(provider.preflight())
+    if problems:
+        raise PreflightError(problems)
+    return found
+
+
+def _tool_probes(config: DeployConfig, provider: str, tools: Tools) -> list[tuple[str, list[str]]]:
+    probes = [
+        ("docker", ["docker", "--version"]),
+        ("kubectl", [tools.kubectl, "version", "--client", "-o", "json"]),
+    ]
+    if config.method == "helm":
+        probes.append(("helm", [tools.helm, "version", "--short"]))
+    if provider == "minikube":
+        probes.append(("minikube", ["minikube", "version", "--short"]))
+    return probes
+
+
+def _version(runner: Runner, name: str, argv: list[str]) -> str | None:
+    result = runner.run(argv, step=f"{name} version", check=False, mutating=False)
+    if not result.ok:
+        return None
+    if name == "kubectl":
+        return json.loads(result.stdout)["clientVersion"]["gitVersion"]
+    return result.stdout.strip().removeprefix("Docker version ").split(",")[0]
+
+
+def _check_engine(
+    runner: Runner, start_engine: Callable[[Runner], str], found: list[str], problems: list[str]
+) -> None:
+    probe = ["docker", "info", "--format", "{{.ServerVersion}}"]
+    result = runner.run(probe, step="docker engine", check=False, mutating=False)
+    if not result.ok and not runner.dry_run:
+        try:
+            found.append(start_engine(runner))
+        except Exception as exc:  # any failure to start is reported with the other gaps
+            problems.append(f"could not start a Docker engine: {exc}")
+            return
+        result = runner.run(probe, step="docker engine", check=False, mutating=False)
+    if result.ok:
+        found.append(f"docker engine {result.stdout.strip()}")
+    elif runner.dry_run:
+        found.append("docker engine not running (a real run starts it where it can)")
+    else:
+        problems.append(
+            "Docker engine not reachable (`docker info` failed): start Docker "
+            "(Linux: `sudo dockerd &` or `sudo service docker start`; else Docker Desktop)"
+        )
+
+
+def _check_files(config: DeployConfig, problems: list[str]) -> None:
+    if config.method == "helm" and not Path(config.chart, "Chart.yaml").is_file():
+        problems.append(f"chart not found at {config.chart}: set deploy.chart in invoke.yaml")
+    if config.method == "kubectl" and not Path(config.manifests_dir).is_dir():
+        problems.append(
+            f"manifests not found in {config.manifests_dir}/: render them with `invoke manifests`"
+        )
+    for values in config.values_files:
+        if not Path(values).is_file():
+            problems.append(f"values file {values} not found: fix deploy.values_files")
+
+
+def _check_memory(
+    config: DeployConfig,
+    provider: str,
+    available: int | None,
+    found: list[str],
+    problems: list[str],
+) -> None:
+    if available is None:
+        return
+    needed = config.minikube.memory_mb if provider == "minikube" else STACK_MEMORY_MB
+    if available < needed:
+        problems.append(
+            f"only {available} MiB of memory available, {needed} MiB needed: close programs "
+            "or lower deploy.minikube.memory_mb (not below 2048)"
+        )
+    else:
+        found.append(f"memory available {available} MiB (needs {needed})")

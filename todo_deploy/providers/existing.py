@@ -1,0 +1,115 @@
+"""The current kubeconfig context as it is (kind, k3d, Docker Desktop, minikube, remote).
+
+Images are built on the host's Docker engine, then loaded with the tool that matches the
+context's name, or pushed to `--registry` when the cluster cannot see the host's images.
+"""
+
+from __future__ import annotations
+
+from todo_deploy.config import DeployConfig
+from todo_deploy.kube import Kube
+from todo_deploy.providers.base import ClusterStatus, IngressAccess
+from todo_deploy.run import Runner
+
+# Contexts whose nodes run on the host's own Docker engine: built images are already there.
+SHARED_ENGINE_CONTEXTS = {"docker-desktop", "docker-for-desktop", "rancher-desktop"}
+DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
+
+
+class ExistingProvider:
+    name = "existing"
+
+    def __init__(self, config: DeployConfig, runner: Runner, kubectl: str = "kubectl"):
+        self.config = config
+        self.runner = runner
+        self.kube = Kube(runner, kubectl, config.kube_context, config.namespace)
+        self.kube_context = config.kube_context or self._current_context()
+        self.kube.context = self.kube_context
+        self.ingress_class_name = "nginx"
+
+    def _current_context(self) -> str:
+        result = self.kube.run(
+            "config",
+            "current-context",
+            step="kube context",
+            namespaced=False,
+            check=False,
+            mutating=False,
+        )
+        return result.stdout.strip()
+
+    def preflight(self) -> list[str]:
+        if not self.kube_context:
+            return ["no current kubeconfig context: `kubectl config use-context NAME` or --context"]
+        if self.loader() is None:
+            return [
+                f"cannot put images into context {self.kube_context!r} (not kind, k3d, minikube "
+                "or Docker Desktop): pass --registry HOST/PATH that the cluster can pull from"
+            ]
+        return []
+
+    def loader(self) -> list[str] | None:
+        """argv prefix that loads a host image into this cluster; [] when nothing is needed."""
+        ctx = self.kube_context
+        if self.config.registry:
+            return ["docker", "push"]
+        if ctx in SHARED_ENGINE_CONTEXTS:
+            return []
+        if ctx.startswith("kind-"):
+            return ["kind", "load", "docker-image", "--name", ctx.removeprefix("kind-")]
+        if ctx.startswith("k3d-"):
+            return ["k3d", "image", "import", "-c", ctx.removeprefix("k3d-")]
+        if ctx == "minikube" or ctx.startswith("minikube"):
+            return ["minikube", "image", "load", "-p", ctx]
+        return None
+
+    def up(self) -> None:
+        self.kube.run(
+            "get", "--raw", "/readyz", step="cluster reachable", namespaced=False, mutating=False
+        )
+        self.ingress_class_name = self._ingress_class()
+
+    def _ingress_class(self) -> str:
+        classes = self.kube.get_json("ingressclass", step="ingress classes", namespaced=False)
+        items = (classes or {}).get("items", [])
+        for item in items:
+            if item["metadata"].get("annotations", {}).get(DEFAULT_CLASS_ANNOTATION) == "true":
+                return item["metadata"]["name"]
+        return items[0]["metadata"]["name"] if items else self.ingress_class_name
+
+    def down(self, delete: bool = False) -> None:
+        # We did not create this cluster, so we never stop or delete it.
+        self.runner.printer(
+            f"context {self.kube_context}: not stopping a cluster we did not create"
+        )
+
+    def docker_env(self) -> dict[str, str]:
+        return {}
+
+    def load_images(self, refs: list[str]) -> None:
+        loader = self.loader()
+        if loader is None:
+            raise RuntimeError(self.preflight()[0])
+        for ref in refs if loader else []:
+            if self.config.registry:
+                remote = f"{self.config.registry.rstrip('/')}/{ref}"
+                self.runner.run(["docker", "tag", ref, remote], step=f"tag {ref}")
+                ref = remote
+            self.runner.run([*loader, ref], step=f"load image {ref}", timeout=600)
+
+    def ingress(self) -> IngressAccess:
+        # kind/k3d/Docker Desktop publish the ingress controller on the host's port 80.
+        host = self.config.ingress_host
+        return IngressAccess("http://127.0.0.1", host, f"127.0.0.1 {host}")
+
+    def status(self) -> ClusterStatus:
+        result = self.kube.run(
+            "get",
+            "--raw",
+            "/readyz",
+            step="cluster status",
+            namespaced=False,
+            check=False,
+            mutating=False,
+        )
+        return ClusterStatus(result.ok, {"apiserver": "ok" if result.ok else result.stderr.strip()})
