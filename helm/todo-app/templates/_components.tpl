@@ -1,0 +1,40 @@
+{{/*
+The three app services in one place: port, probe paths and the Secret keys each one reads
+(least privilege: a container gets only the keys it uses). Deployments, Services, HPAs and
+PDBs are all rendered from this list.
+*/}}
+{{- define "todo-app.components" -}}
+frontend:
+  port: 3000
+  health: /api/health
+  ready: /api/health
+  secretKeys: [DATABASE_URL, BETTER_AUTH_SECRET]
+backend:
+  port: 8000
+  health: /health
+  ready: /ready
+  secretKeys: [DATABASE_URL, MCP_API_TOKEN]
+  optionalSecretKeys: [OPENAI_API_KEY]
+  migrate: true
+mcp:
+  port: 8001
+  health: /health
+  ready: /health
+  secretKeys: [DATABASE_URL, MCP_API_TOKEN]
+{{- end }}
+
+{{/* Env of an app container: the shared ConfigMap plus its Secret keys. Usage: (list . $spec) */}}
+{{- define "todo-app.appEnv" -}}
+{{- $root := index . 0 -}}
+{{- $spec := index . 1 -}}
+envFrom:
+  - configMapRef:
+      name: {{ include "todo-app.configName" $root }}
+env:
+  {{- range $spec.secretKeys }}
+  {{- include "todo-app.secretEnv" (dict "root" $root "name" .) | nindent 2 }}
+  {{- end }}
+  {{- range $spec.optionalSecretKeys }}
+  {{- include "todo-app.secretEnv" (dict "root" $root "name" . "optional" true) | nindent 2 }}
+  {{- end }}
+{{- end }}
