@@ -1,0 +1,1 @@
+"""The todo MCP server: task tools over streamable HTTP, backed by the back end's domain layer."""

@@ -1,0 +1,120 @@
+"""The MCP tools: thin typed wrappers over the back end's domain layer, which holds the rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import anyio
+from mcp.server.fastmcp import FastMCP
+from mcp.server.fastmcp.exceptions import ToolError
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session, sessionmaker
+from todo_backend.db.models import Task
+from todo_backend.domain import tasks
+
+UserId = Annotated[str, Field(min_length=1, description="The id of the user who owns the tasks")]
+TaskId = Annotated[int, Field(description="The task's id, as shown by list_tasks")]
+
+
+class TaskResult(BaseModel):
+    """What a tool did to one task."""
+
+    task_id: int
+    status: Literal["created", "completed", "deleted", "updated"]
+    title: str
+
+
+class TaskView(BaseModel):
+    id: int
+    title: str
+    description: str | None
+    completed: bool
+    created_at: datetime
+
+
+def _result(task: Task, status: str) -> TaskResult:
+    return TaskResult(task_id=task.id, status=status, title=task.title)
+
+
+def _view(task: Task) -> TaskView:
+    return TaskView(
+        id=task.id,
+        title=task.title,
+        description=task.description,
+        completed=task.completed,
+        created_at=task.created_at,
+    )
+
+
+class TaskStore:
+    """Runs domain calls in a worker thread, each in its own session, with tool-friendly errors."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    async def run(self, operation: Callable[[Session], Any]) -> Any:
+        # The domain layer is synchronous; a thread keeps the event loop serving other requests.
+        return await anyio.to_thread.run_sync(self._run_sync, operation)
+
+    def _run_sync(self, operation: Callable[[Session], Any]) -> Any:
+        try:
+            with self.sessions() as session:
+                return operation(session)
+        except tasks.TaskNotFound as error:
+            raise ToolError(f"task {error.task_id} not found") from None
+        except tasks.InvalidTask as error:
+            raise ToolError(f"invalid {error.field}: {error.reason}") from None
+
+
+def register_tools(server: FastMCP, store: TaskStore) -> None:
+    """Add the five task tools to `server`."""
+
+    @server.tool()
+    async def add_task(
+        user_id: UserId,
+        title: Annotated[str, Field(description="What to do, 1-200 characters")],
+        description: Annotated[str | None, Field(description="Optional details")] = None,
+    ) -> TaskResult:
+        """Create a new task for the user and return its id."""
+        return await store.run(
+            lambda s: _result(tasks.create_task(s, user_id, title, description), "created")
+        )
+
+    @server.tool()
+    async def list_tasks(
+        user_id: UserId,
+        status: Literal["all", "pending", "completed"] = "all",
+    ) -> list[TaskView]:
+        """List the user's tasks, oldest first; status filters to pending or completed ones."""
+        return await store.run(
+            lambda s: [_view(task) for task in tasks.list_tasks(s, user_id, status=status)]
+        )
+
+    @server.tool()
+    async def complete_task(user_id: UserId, task_id: TaskId) -> TaskResult:
+        """Mark one of the user's tasks as completed."""
+        return await store.run(
+            lambda s: _result(tasks.complete_task(s, user_id, task_id), "completed")
+        )
+
+    @server.tool()
+    async def delete_task(user_id: UserId, task_id: TaskId) -> TaskResult:
+        """Delete one of the user's tasks for good."""
+        return await store.run(lambda s: _result(tasks.delete_task(s, user_id, task_id), "deleted"))
+
+    @server.tool()
+    async def update_task(
+        user_id: UserId,
+        task_id: TaskId,
+        title: Annotated[str | None, Field(description="New title, 1-200 characters")] = None,
+        description: Annotated[str | None, Field(description="New description")] = None,
+    ) -> TaskResult:
+        """Change a task's title and/or description; fields left out keep their value."""
+        return await store.run(
+            lambda s: _result(
+                tasks.update_task(s, user_id, task_id, title=title, description=description),
+                "updated",
+            )
+        )
