@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -44,6 +45,17 @@ def normalise_database_url(url: str) -> str:
     if url.startswith(("postgresql+psycopg://", "sqlite://")):
         return url
     raise ValueError("must start with postgresql://, postgres:// or sqlite://")
+
+
+def database_url_from_env() -> str:
+    """DATABASE_URL alone, for processes that need nothing else (migrations, the MCP server)."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        raise ConfigError(describe_problem("database_url", "is missing"))
+    try:
+        return normalise_database_url(url)
+    except ValueError as error:
+        raise ConfigError(describe_problem("database_url", f"is malformed ({error})")) from None
 
 
 def _http_url(value: str) -> str:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from todo_backend.config import ConfigError, describe_problem, normalise_database_url
+from todo_backend.config import database_url_from_env, normalise_database_url
 
 
 def make_engine(url: str) -> Engine:
@@ -18,7 +16,8 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_foreign_keys)
         return engine
     # The database pod may restart under us: test each pooled connection before use.
-    return create_engine(url, pool_pre_ping=True)
+    # A bounded connect keeps /ready and requests from hanging on an unreachable host.
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
 
 
 def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
@@ -34,7 +33,4 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 def session_factory_from_env() -> sessionmaker[Session]:
     """A session factory from DATABASE_URL alone, for processes without the back end's settings."""
-    url = os.environ.get("DATABASE_URL", "").strip()
-    if not url:
-        raise ConfigError(describe_problem("database_url", "is missing"))
-    return make_sessionmaker(make_engine(url))
+    return make_sessionmaker(make_engine(database_url_from_env()))

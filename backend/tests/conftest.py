@@ -1,0 +1,206 @@
+"""Fixtures: SQLite and real PostgreSQL databases, a local JWKS server, signed tokens, a client."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import jwt
+import psycopg
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+from todo_backend.app import create_app
+from todo_backend.config import Settings
+from todo_backend.db.session import make_engine, make_sessionmaker
+from todo_backend.migrate import upgrade
+
+
+def missing_tool(reason: str) -> None:
+    """Skip on a user's machine; in CI a missing tool is a failure, never a silent skip."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+
+def _as_postgres_user() -> list[str]:
+    # initdb refuses to run as root; the Debian package creates a `postgres` account.
+    if os.geteuid() != 0:
+        return []
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        missing_tool("running as root and there is no `postgres` user to run initdb as")
+    return ["runuser", "-u", "postgres", "--"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """An admin URL: TEST_DATABASE_URL, or a throwaway server on 127.0.0.1 started here."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield url
+        return
+    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not binaries:
+        missing_tool("PostgreSQL is not installed (apt-get install -y postgresql)")
+    bindir, prefix = Path(binaries[-1]).parent, _as_postgres_user()
+
+    def run(program: str, *args: str) -> None:
+        subprocess.run([*prefix, str(bindir / program), *args], check=True, capture_output=True)
+
+    home = Path(tempfile.mkdtemp(prefix="todo-pg-"))
+    if prefix:
+        shutil.chown(home, "postgres", "postgres")
+    data, port = str(home / "data"), free_port()
+    run("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync")
+    options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off"
+    run("pg_ctl", "-D", data, "-o", options, "-l", str(home / "log"), "-w", "start")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        run("pg_ctl", "-D", data, "-m", "immediate", "stop")
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database on the test server, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+# --- either database --------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'todo.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def migrated_url(database_url: str) -> str:
+    upgrade(database_url)
+    return database_url
+
+
+@pytest.fixture
+def session(migrated_url: str) -> Iterator[Session]:
+    engine = make_engine(migrated_url)
+    with make_sessionmaker(engine)() as db:
+        yield db
+    engine.dispose()
+
+
+# --- auth -------------------------------------------------------------------------------------
+
+
+class JwksServer:
+    """better-auth's JWKS endpoint, played by a real HTTP server on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, Ed25519PrivateKey] = {}
+        self.requests = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests += 1
+                body = json.dumps(server.document()).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/api/auth/jwks"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def add_key(self) -> str:
+        kid = uuid.uuid4().hex
+        self.keys[kid] = Ed25519PrivateKey.generate()
+        return kid
+
+    def document(self) -> dict[str, list[dict]]:
+        keys = []
+        for kid, key in self.keys.items():
+            jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key()))
+            keys.append({**jwk, "kid": kid, "alg": "EdDSA"})
+        return {"keys": keys}
+
+    def sign(self, claims: dict, kid: str | None = None) -> str:
+        kid = kid or next(iter(self.keys))
+        return jwt.encode(claims, self.keys[kid], algorithm="EdDSA", headers={"kid": kid})
+
+
+@pytest.fixture(scope="session")
+def jwks() -> Iterator[JwksServer]:
+    server = JwksServer()
+    server.add_key()
+    yield server
+    server.httpd.shutdown()
+
+
+TokenFactory = Callable[..., str]
+
+
+@pytest.fixture
+def make_token(jwks: JwksServer) -> TokenFactory:
+    def make(sub: str, lifetime: int = 300, **claims: object) -> str:
+        now = int(time.time())
+        return jwks.sign({"sub": sub, "iat": now, "exp": now + lifetime, **claims})
+
+    return make
+
+
+@pytest.fixture
+def settings(migrated_url: str, jwks: JwksServer) -> Settings:
+    return Settings(
+        database_url=migrated_url,
+        auth_jwks_url=jwks.url,
+        mcp_server_url="http://127.0.0.1:9/mcp",
+        mcp_api_token="test-mcp-token",
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def auth(make_token: TokenFactory) -> Callable[[str], dict[str, str]]:
+    """Headers that sign a request in as `user_id`."""
+    return lambda user_id: {"Authorization": f"Bearer {make_token(user_id)}"}

@@ -1,0 +1,60 @@
+"""Request dependencies: settings, a database session, and the signed-in user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from todo_backend.auth import InvalidToken, KeysUnavailable, TokenVerifier
+from todo_backend.config import Settings
+
+bearer = HTTPBearer(auto_error=False, description="better-auth JWT from /api/auth/token")
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+def get_verifier(request: Request) -> TokenVerifier:
+    return request.app.state.verifier
+
+
+def current_user(
+    user_id: str,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    verifier: Annotated[TokenVerifier, Depends(get_verifier)],
+) -> str:
+    """The path's {user_id}, once the bearer token proves the caller is that user."""
+    if credentials is None:
+        raise _unauthorized("missing bearer token")
+    try:
+        subject = verifier.subject(credentials.credentials)
+    except InvalidToken:
+        raise _unauthorized("invalid or expired token") from None
+    except KeysUnavailable:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "cannot verify tokens right now"
+        ) from None
+    if subject != user_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "token does not belong to this user")
+    return user_id
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_db)]
+CurrentUser = Annotated[str, Depends(current_user)]

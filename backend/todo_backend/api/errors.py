@@ -1,0 +1,26 @@
+"""Domain errors as HTTP answers: invalid fields are 422 in FastAPI's own shape, unknown ids 404."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from todo_backend.domain.conversations import ConversationNotFound
+from todo_backend.domain.tasks import InvalidTask, TaskNotFound
+
+
+async def invalid_task(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, InvalidTask)
+    location = "query" if error.field in ("status", "sort") else "body"
+    detail = [{"loc": [location, error.field], "msg": error.reason, "type": "value_error"}]
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+async def not_found(request: Request, error: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(error)}, status_code=status.HTTP_404_NOT_FOUND)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(InvalidTask, invalid_task)
+    app.add_exception_handler(TaskNotFound, not_found)
+    app.add_exception_handler(ConversationNotFound, not_found)
