@@ -1,0 +1,96 @@
+"""`invoke dev`: the three services on this machine, no Kubernetes, on a SQLite file in .dev/."""
+
+from __future__ import annotations
+
+import secrets as random
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from todo_deploy.run import Runner
+
+DEV_DIR = ".dev"
+# Kept in .dev/ (git-ignored): better-auth encrypts its JWKS keys with its secret, so a new
+# secret on every start would break the keys already in the database.
+SECRETS_FILE = "secrets.env"
+UV_RUN = ["uv", "run", "--all-packages", "--"]
+
+
+@dataclass(frozen=True)
+class DevService:
+    name: str
+    argv: list[str]
+    cwd: Path
+    url: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def dev_secrets(dev_dir: Path) -> dict[str, str]:
+    path = dev_dir / SECRETS_FILE
+    stored = {k: v for k, v in dotenv_values(path).items() if v} if path.exists() else {}
+    for key in ("BETTER_AUTH_SECRET", "MCP_API_TOKEN"):
+        stored.setdefault(key, random.token_urlsafe(32))
+    dev_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{k}={v}\n" for k, v in stored.items()))
+    path.chmod(0o600)
+    return stored
+
+
+def dev_env(repo: Path, secrets: dict[str, str]) -> dict[str, str]:
+    database = (repo / DEV_DIR / "todo.db").resolve()
+    return {
+        "DATABASE_URL": f"sqlite:///{database}",
+        "AUTH_JWKS_URL": "http://127.0.0.1:3000/api/auth/jwks",
+        "MCP_SERVER_URL": "http://127.0.0.1:8001/mcp",
+        "MCP_ALLOWED_HOSTS": "127.0.0.1:8001,localhost:8001",
+        "BETTER_AUTH_URL": "http://localhost:3000",
+        "TRUSTED_ORIGINS": "http://localhost:3000,http://127.0.0.1:3000",
+        "BACKEND_URL": "http://127.0.0.1:8000",
+        "ALLOWED_ORIGINS": "http://localhost:3000,http://127.0.0.1:3000",
+        **secrets,
+    }
+
+
+def dev_services(repo: Path) -> list[DevService]:
+    uvicorn = ["uvicorn", "todo_backend.main:app", "--host", "127.0.0.1", "--port", "8000"]
+    return [
+        DevService("backend", [*UV_RUN, *uvicorn], repo, "http://127.0.0.1:8000/health"),
+        DevService("mcp", [*UV_RUN, "python", "-m", "todo_mcp"], repo,
+                   "http://127.0.0.1:8001/health", {"HOST": "127.0.0.1", "PORT": "8001"}),
+        DevService("frontend", ["npm", "run", "dev", "--", "--hostname", "127.0.0.1", "--port",
+                                "3000"], repo / "frontend", "http://localhost:3000/"),
+    ]  # fmt: skip
+
+
+def run_dev(runner: Runner, repo: Path, say: Callable[[str], None], poll: float = 1.0) -> None:
+    """Migrate, start every service, print URLs; stop them all on Ctrl-C or when one exits."""
+    env = dev_env(repo, dev_secrets(repo / DEV_DIR))
+    runner.add_secrets([env["BETTER_AUTH_SECRET"], env["MCP_API_TOKEN"]])
+    runner.run(
+        [*UV_RUN, "python", "-m", "todo_backend.migrate"], step="migrate", env=env, timeout=300
+    )
+    if not (repo / "frontend" / "node_modules").is_dir():
+        runner.run(["npm", "ci"], step="npm ci (frontend)", timeout=900)
+    procs = {}
+    try:
+        for svc in dev_services(repo):
+            say(f"starting {svc.name}: {runner.describe(svc.argv)}")
+            procs[svc.name] = subprocess.Popen(
+                svc.argv, cwd=svc.cwd, env={**runner.base_env, **env, **svc.env}
+            )
+        say("\n".join(f"{s.name}: {s.url}" for s in dev_services(repo)) + "\nCtrl-C stops all")
+        while all(p.poll() is None for p in procs.values()):
+            time.sleep(poll)
+        exited = [n for n, p in procs.items() if p.poll() is not None]
+        raise RuntimeError(f"{', '.join(exited)} exited; stopped the others (see its output)")
+    except KeyboardInterrupt:
+        say("stopping")
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            proc.wait(timeout=15)

@@ -1,0 +1,119 @@
+"""Install or upgrade the app: `helm upgrade --install` (default) or `kubectl apply` of k8s/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from todo_deploy.config import DeployConfig
+from todo_deploy.kube import Kube
+from todo_deploy.run import Runner
+
+# images module name -> chart values key (the chart calls the database image `postgresql`)
+CHART_IMAGE_KEYS = {
+    "frontend": "frontend",
+    "backend": "backend",
+    "mcp": "mcp",
+    "postgres": "postgresql",
+}
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+
+
+def helm_argv(
+    config: DeployConfig,
+    helm: str,
+    kube_context: str | None,
+    image_refs: Mapping[str, str],
+    ingress_class: str,
+    external_database: bool,
+) -> list[str]:
+    argv = [
+        helm, "upgrade", "--install", config.release, config.chart,
+        "--namespace", config.namespace, "--create-namespace",
+        "--atomic", "--wait", "--timeout", f"{config.timeouts.rollout}s",
+    ]  # fmt: skip
+    if kube_context:
+        argv += ["--kube-context", kube_context]
+    for values in config.values_files:
+        argv += ["-f", values]
+    for name, ref in sorted(image_refs.items()):
+        repository, tag = ref.rsplit(":", 1)
+        key = CHART_IMAGE_KEYS.get(name, name)
+        argv += [
+            "--set",
+            f"images.{key}.repository={repository}",
+            "--set",
+            f"images.{key}.tag={tag}",
+        ]
+    argv += [
+        "--set", f"existingSecret={config.secret_name}",
+        "--set", f"ingress.ingressClassName={ingress_class}",
+        "--set", f"ingress.host={config.ingress_host}",
+    ]  # fmt: skip
+    if external_database:
+        argv += ["--set", "postgresql.enabled=false"]
+    return argv
+
+
+def helm_release(
+    config: DeployConfig,
+    runner: Runner,
+    helm: str,
+    kube_context: str | None,
+    image_refs: Mapping[str, str],
+    ingress_class: str,
+    external_database: bool = False,
+) -> None:
+    argv = helm_argv(config, helm, kube_context, image_refs, ingress_class, external_database)
+    # --atomic rolls a failed or interrupted upgrade back, so a re-run starts from a known state.
+    runner.run(argv, step="helm upgrade --install", timeout=config.timeouts.rollout + 60)
+
+
+def load_manifests(directory: str) -> list[dict[str, Any]]:
+    docs = []
+    for path in sorted(Path(directory).glob("*.yaml")):
+        docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+    return docs
+
+
+def _containers(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    pod = doc.get("spec", {}).get("template", {}).get("spec", {})
+    yield from pod.get("initContainers", [])
+    yield from pod.get("containers", [])
+
+
+def retarget(
+    docs: list[dict[str, Any]], image_refs: Mapping[str, str], ingress_class: str
+) -> list[dict[str, Any]]:
+    """Point the rendered manifests at the images just built and this cluster's ingress class."""
+    by_repository = {ref.rsplit(":", 1)[0].rsplit("/", 1)[-1]: ref for ref in image_refs.values()}
+    for doc in docs:
+        for container in _containers(doc):
+            repository = container["image"].rsplit(":", 1)[0].rsplit("/", 1)[-1]
+            container["image"] = by_repository.get(repository, container["image"])
+        if doc.get("kind") == "Ingress":
+            doc["spec"]["ingressClassName"] = ingress_class
+    return docs
+
+
+def kubectl_release(
+    config: DeployConfig, kube: Kube, image_refs: Mapping[str, str], ingress_class: str
+) -> None:
+    # The namespace must exist before anything placed in it, hence two applies.
+    docs = retarget(load_manifests(config.manifests_dir), image_refs, ingress_class)
+    namespaces = [d for d in docs if d["kind"] == "Namespace"]
+    rest = [d for d in docs if d["kind"] != "Namespace"]
+    if namespaces:
+        kube.apply(
+            {"apiVersion": "v1", "kind": "List", "items": namespaces}, step="apply namespace"
+        )
+    kube.apply(
+        {"apiVersion": "v1", "kind": "List", "items": rest}, step=f"apply {config.manifests_dir}/"
+    )
+    for doc in rest:
+        if doc["kind"] in WORKLOAD_KINDS:
+            workload = f"{doc['kind'].lower()}/{doc['metadata']['name']}"
+            kube.rollout_status(workload, config.timeouts.rollout)

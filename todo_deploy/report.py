@@ -1,0 +1,96 @@
+"""Step timings against the budget, the URLs and next commands: a rich table and a JSON dump."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float = 0.0
+    status: str = "running"  # running, ok, failed, interrupted
+
+
+@dataclass
+class DeployReport:
+    budget_seconds: int
+    steps: list[Step] = field(default_factory=list)
+    urls: dict[str, str] = field(default_factory=dict)
+    hosts_line: str = ""
+    notes: list[str] = field(default_factory=list)
+    next_commands: list[str] = field(default_factory=list)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(s.seconds for s in self.steps)
+
+    @property
+    def within_budget(self) -> bool:
+        return self.total_seconds <= self.budget_seconds
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data.update(total_seconds=self.total_seconds, within_budget=self.within_budget)
+        return json.dumps(data, indent=2)
+
+    def write_json(self, path: str) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(self.to_json())
+
+
+class StepTimer:
+    """`with timer.step("images"):` records the step's duration and outcome, even on failure."""
+
+    def __init__(self, report: DeployReport, console: Console):
+        self.report = report
+        self.console = console
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[Step]:
+        step = Step(name)
+        self.report.steps.append(step)
+        started = time.monotonic()
+        try:
+            with self.console.status(f"{name} ..."):
+                yield step
+            step.status = "ok"
+        except KeyboardInterrupt:
+            step.status = "interrupted"
+            raise
+        except BaseException:
+            step.status = "failed"
+            raise
+        finally:
+            step.seconds = time.monotonic() - started
+            self.console.print(f"[bold]{name}[/]: {step.status} in {step.seconds:.1f} s")
+
+
+def render(report: DeployReport, console: Console) -> None:
+    table = Table(title="deploy steps")
+    table.add_column("step")
+    table.add_column("seconds", justify="right")
+    table.add_column("status")
+    for step in report.steps:
+        table.add_row(step.name, f"{step.seconds:.1f}", step.status)
+    verdict = "[green]within budget[/]" if report.within_budget else "[red]over budget[/]"
+    table.add_row(
+        "[bold]total[/]", f"{report.total_seconds:.1f}", f"{verdict} ({report.budget_seconds} s)"
+    )
+    console.print(table)
+    for label, url in report.urls.items():
+        console.print(f"{label}: {url}")
+    if report.hosts_line:
+        console.print(f"add to /etc/hosts: [bold]{report.hosts_line}[/]")
+    for note in report.notes:
+        console.print(note)
+    if report.next_commands:
+        console.print("next: " + "  |  ".join(report.next_commands))

@@ -1,0 +1,124 @@
+"""Collect the app's secrets, apply them to the cluster through stdin, never to a file.
+
+Sources, strongest first: the environment, a `.env` file, the Secret already in the cluster
+(so generated values stay stable across deploys: the database was initialised with them), and
+finally fresh random values. Every value is handed to the Runner so it is masked everywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets as random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from todo_deploy.kube import Kube
+
+GENERATED = ("BETTER_AUTH_SECRET", "MCP_API_TOKEN", "POSTGRES_PASSWORD")
+OPTIONAL = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL")
+# The in-cluster database the chart runs when no external DATABASE_URL is given.
+IN_CLUSTER_DB = "postgresql://todo:{password}@todo-postgres:5432/todo"
+
+
+class SecretError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class AppSecrets:
+    values: dict[str, str]
+    sources: dict[str, str]  # key -> where it came from (never the value)
+    external_database: bool
+
+
+def _how_to_set(name: str, env_file: str) -> str:
+    return f"set it with `export {name}=...` or a line `{name}=...` in {env_file}"
+
+
+def _validate_database_url(url: str, env_file: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme.split("+")[0] not in ("postgresql", "postgres") or not parts.hostname:
+        raise SecretError(
+            "DATABASE_URL is malformed: expected postgresql://USER:PASSWORD@HOST:5432/DB "
+            f"(the value is not shown); {_how_to_set('DATABASE_URL', env_file)}"
+        )
+
+
+def read_cluster_secret(kube: Kube, name: str) -> dict[str, str]:
+    secret = kube.get_json("secret", name, step="read existing secret") or {}
+    return {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+
+
+def collect(
+    existing: Mapping[str, str],
+    *,
+    env: Mapping[str, str] | None = None,
+    env_file: str = ".env",
+    require_openai: bool = False,
+) -> AppSecrets:
+    env = os.environ if env is None else env
+    layers = (("environment", env), (env_file, _read_env_file(env_file)), ("cluster", existing))
+    values: dict[str, str] = {}
+    sources: dict[str, str] = {}
+
+    def pick(key: str) -> str | None:
+        for source, data in layers:
+            if data.get(key):
+                sources[key] = source
+                return data[key]
+        return None
+
+    for key in GENERATED:
+        values[key] = pick(key) or random.token_urlsafe(32)
+        sources.setdefault(key, "generated")
+    for key in OPTIONAL:
+        if value := pick(key):
+            values[key] = value
+    if require_openai and "OPENAI_API_KEY" not in values:
+        raise SecretError(
+            f"OPENAI_API_KEY is required with --openai; {_how_to_set('OPENAI_API_KEY', env_file)}"
+        )
+    external = pick("DATABASE_URL")
+    # A cluster value was either built by us last time (rebuilt identically) or external.
+    if external and sources["DATABASE_URL"] != "cluster":
+        _validate_database_url(external, env_file)
+        values["DATABASE_URL"] = external
+        return AppSecrets(values, sources, external_database=True)
+    sources["DATABASE_URL"] = "built from POSTGRES_PASSWORD"
+    values["DATABASE_URL"] = IN_CLUSTER_DB.format(password=values["POSTGRES_PASSWORD"])
+    return AppSecrets(values, sources, external_database=False)
+
+
+def _read_env_file(path: str) -> dict[str, str]:
+    if not Path(path).is_file():
+        return {}
+    return {k: v for k, v in dotenv_values(path).items() if v}
+
+
+def manifest(name: str, namespace: str, values: Mapping[str, str]) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/managed-by": "todo-deploy"},
+        },
+        "type": "Opaque",
+        "stringData": dict(values),
+    }
+
+
+def namespace_manifest(namespace: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+
+
+def apply(kube: Kube, name: str, app_secrets: AppSecrets) -> None:
+    kube.runner.add_secrets(app_secrets.values.values())
+    kube.apply(namespace_manifest(kube.namespace), step="namespace")
+    kube.apply(manifest(name, kube.namespace, app_secrets.values), step="apply secret")

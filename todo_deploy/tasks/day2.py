@@ -1,0 +1,198 @@
+"""Day-2 tasks: status, logs, port-forward, restart, doctor."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from invoke import Context, Exit, task
+from rich.table import Table
+
+from todo_deploy.doctor import diagnose
+from todo_deploy.tasks.common import TARGET_HELP, Session, failures, foreground, session
+
+SERVICE_PORTS = {"frontend": 3000, "backend": 8000, "mcp": 8001, "postgres": 5432}
+
+
+def _component(name: str) -> str:
+    if name not in SERVICE_PORTS:
+        raise Exit(f"unknown component {name!r}: choose from {', '.join(SERVICE_PORTS)}", 2)
+    return name
+
+
+def _target(
+    c: Context,
+    provider: str | None,
+    namespace: str | None,
+    kube_context: str | None,
+    verbose: bool = False,
+) -> Session:
+    flags = {"provider": provider, "namespace": namespace, "kube_context": kube_context}
+    return session(c, flags, verbose=verbose)
+
+
+@task(help={**TARGET_HELP, "verbose": "echo each command as it runs"})
+def status(
+    c: Context,
+    verbose: bool = False,
+    provider: str | None = None,
+    namespace: str | None = None,
+    kube_context: str | None = None,
+) -> None:
+    """Show pods (readiness, restarts, image tags) and the release revision."""
+    s = _target(c, provider, namespace, kube_context, verbose)
+    with failures():
+        cluster = s.provider.status()
+        s.console.print(
+            f"cluster ({s.provider.name}): "
+            + ", ".join(f"{k} {v}" for k, v in cluster.components.items())
+        )
+        if not cluster.running:
+            return
+        pods = s.kube().get_json("pods", step="pods") or {}
+        s.console.print(_pod_table(pods))
+        helm = [s.tools.helm, "list", "-n", s.config.namespace, "-o", "json"]
+        if s.provider.kube_context:
+            helm += ["--kube-context", s.provider.kube_context]
+        result = s.runner.run(helm, step="helm list", check=False, mutating=False)
+        for rel in json.loads(result.stdout or "[]") if result.ok else []:
+            s.console.print(f"release {rel['name']}: revision {rel['revision']}, {rel['status']}")
+
+
+def _pod_table(pods: dict) -> Table:
+    table = Table("pod", "ready", "status", "restarts", "images")
+    for pod in pods.get("items", []):
+        statuses = pod["status"].get("containerStatuses") or []
+        ready = sum(1 for cs in statuses if cs.get("ready"))
+        table.add_row(
+            pod["metadata"]["name"],
+            f"{ready}/{len(pod['spec']['containers'])}",
+            pod["status"].get("phase", "?"),
+            str(sum(cs.get("restartCount", 0) for cs in statuses)),
+            ", ".join(ct["image"] for ct in pod["spec"]["containers"]),
+        )
+    return table
+
+
+@task(
+    positional=["component"],
+    help={
+        "component": "frontend, backend, mcp or postgres",
+        "follow": "stream new lines",
+        "tail": "lines to show per container",
+        **TARGET_HELP,
+    },
+)
+def logs(
+    c: Context,
+    component: str,
+    follow: bool = False,
+    tail: int = 100,
+    provider: str | None = None,
+    namespace: str | None = None,
+    kube_context: str | None = None,
+) -> None:
+    """Show a component's logs from all its pods."""
+    s = _target(c, provider, namespace, kube_context)
+    argv = s.kube().argv(
+        "logs",
+        "-l",
+        f"component={_component(component)}",
+        "--all-containers",
+        "--prefix",
+        f"--tail={tail}",
+    )
+    if foreground(s.runner, [*argv, "-f"] if follow else argv):
+        raise Exit(f"kubectl logs failed for {component}", 1)
+
+
+@task(
+    name="port-forward",
+    help={
+        "component": "service to reach: frontend (default), backend, mcp or postgres",
+        "port": "local port on 127.0.0.1 (default: the service's port)",
+        **TARGET_HELP,
+    },
+)
+def port_forward(
+    c: Context,
+    component: str = "frontend",
+    port: int | None = None,
+    provider: str | None = None,
+    namespace: str | None = None,
+    kube_context: str | None = None,
+) -> None:
+    """Forward a component's Service to 127.0.0.1 until Ctrl-C."""
+    s = _target(c, provider, namespace, kube_context)
+    remote = SERVICE_PORTS[_component(component)]
+    local = int(port) if port else remote
+    s.console.print(
+        f"http://127.0.0.1:{local}/ -> service/todo-{component}:{remote} (Ctrl-C stops)"
+    )
+    argv = s.kube().argv(
+        "port-forward", "--address", "127.0.0.1", f"service/todo-{component}", f"{local}:{remote}"
+    )
+    if foreground(s.runner, argv):
+        raise Exit(f"port-forward to {component} failed", 1)
+
+
+@task(positional=["component"], help={"component": "frontend, backend or mcp", **TARGET_HELP})
+def restart(
+    c: Context,
+    component: str,
+    provider: str | None = None,
+    namespace: str | None = None,
+    kube_context: str | None = None,
+) -> None:
+    """Restart a component's pods one by one and wait until they are ready."""
+    s = _target(c, provider, namespace, kube_context)
+    workload = f"deployment/todo-{_component(component)}"
+    with failures():
+        s.kube().run("rollout", "restart", workload, step=f"restart {component}")
+        s.kube().rollout_status(workload, s.config.timeouts.rollout)
+
+
+@task(help=TARGET_HELP)
+def doctor(
+    c: Context,
+    provider: str | None = None,
+    namespace: str | None = None,
+    kube_context: str | None = None,
+) -> None:
+    """Read pod and event state and name the likely cause and fix of each failure."""
+    s = _target(c, provider, namespace, kube_context)
+    kube = s.kube()
+
+    def last_logs(pod: str, container: str) -> str:
+        result = kube.run(
+            "logs",
+            pod,
+            "-c",
+            container,
+            "--previous",
+            "--tail=15",
+            step="logs",
+            check=False,
+            mutating=False,
+        )
+        return result.stdout.strip() or result.stderr.strip()
+
+    with failures():
+        pods = kube.get_json("pods", step="pods") or {}
+        events = kube.get_json("events", step="events") or {}
+        findings = diagnose(pods, events, last_logs)
+    if not findings:
+        s.console.print(
+            f"no known failure pattern in namespace {s.config.namespace} "
+            f"({len(pods.get('items', []))} pods)"
+        )
+    for f in findings:
+        s.console.print(f"[bold red]{f.subject}[/]: {f.cause}\n  fix: {f.fix}")
+        if f.detail:
+            s.console.out("  " + s.runner.mask(f.detail).replace("\n", "\n  "))
+    for helper in ("kubectl-ai", "kagent"):
+        if shutil.which(helper):
+            s.console.print(
+                f'{helper} is installed: ask it, e.g. `{helper} "why is '
+                f'{s.config.namespace} failing"`'
+            )

@@ -1,0 +1,48 @@
+"""`invoke images.build|report`: the app's images in the cluster's engine."""
+
+from __future__ import annotations
+
+from invoke import Context, task
+from rich.table import Table
+
+from todo_deploy.flow import IMAGE_NAMES, Hooks
+from todo_deploy.tasks.common import failures, session
+
+NAMES_HELP = "image to build (repeatable; default all: frontend, backend, mcp, postgres)"
+PROVIDER_HELP = "build where this provider's cluster sees images (default from invoke.yaml)"
+
+
+def _build(c: Context, name: list[str] | None, provider: str | None, verbose: bool) -> Table:
+    s = session(c, {"provider": provider}, verbose=verbose)
+    with failures():
+        built = Hooks().build_images(
+            list(name or IMAGE_NAMES), docker_env=s.provider.docker_env(), runner=s.runner
+        )
+    table = Table("image", "ref", "MB", "seconds", "reused", title="images")
+    for image in built.values():
+        table.add_row(
+            image.name,
+            image.ref,
+            f"{image.size_bytes / 1e6:.0f}",
+            f"{image.seconds:.1f}",
+            "yes" if image.reused else "no",
+        )
+    s.console.print(table)
+    return table
+
+
+@task(
+    iterable=["name"],
+    help={"name": NAMES_HELP, "provider": PROVIDER_HELP, "verbose": "echo each command as it runs"},
+)
+def build(
+    c: Context, name: list[str] | None = None, provider: str | None = None, verbose: bool = False
+) -> None:
+    """Build the images (content-tagged; unchanged ones are reused)."""
+    _build(c, name, provider, verbose)
+
+
+@task(help={"provider": PROVIDER_HELP})
+def report(c: Context, provider: str | None = None) -> None:
+    """Show each image's tag, size and build time (building what is missing)."""
+    _build(c, None, provider, verbose=False)

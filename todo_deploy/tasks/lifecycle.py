@@ -1,0 +1,93 @@
+"""`invoke deploy` and `invoke teardown`."""
+
+from __future__ import annotations
+
+from invoke import Context, task
+
+from todo_deploy import flow
+from todo_deploy.report import render
+from todo_deploy.tasks.common import RUN_HELP, TARGET_HELP, failures, session
+
+
+@task(
+    iterable=["values"],
+    help={
+        **RUN_HELP,
+        **TARGET_HELP,
+        "method": "helm (default) or kubectl (applies k8s/ and waits for each rollout)",
+        "values": "extra Helm values file (repeatable)",
+        "registry": "push images to this registry (HOST/PATH) instead of loading them",
+        "openai": "require OPENAI_API_KEY (else the offline agent answers)",
+        "timeout": "seconds to wait for the release to become ready",
+    },
+)
+def deploy(
+    c: Context,
+    dry_run: bool = False,
+    verbose: bool = False,
+    provider: str | None = None,
+    method: str | None = None,
+    namespace: str | None = None,
+    kube_context: str | None = None,
+    values: list[str] | None = None,
+    registry: str | None = None,
+    openai: bool = False,
+    timeout: int | None = None,
+) -> None:
+    """Build, release and verify the whole stack on a local cluster, each step timed."""
+    flags = {
+        "provider": provider, "method": method, "namespace": namespace,
+        "kube_context": kube_context, "registry": registry, "timeouts.rollout": timeout,
+    }  # fmt: skip
+    s = session(c, flags, dry_run=dry_run, verbose=verbose)
+    if values:
+        s.config = s.config.model_copy(update={"values_files": [*s.config.values_files, *values]})
+    with failures():
+        report = flow.deploy(
+            s.config, s.provider, s.runner, s.tools, console=s.console, openai=openai
+        )
+    render(report, s.console)
+    if not dry_run:
+        report.write_json(s.config.report_json)
+        s.console.print(f"report written to {s.config.report_json}")
+    if not report.within_budget:
+        s.console.print(f"[yellow]deploy took longer than the {report.budget_seconds} s budget[/]")
+
+
+@task(
+    help={
+        **RUN_HELP,
+        **TARGET_HELP,
+        "method": "how it was deployed: helm (default) or kubectl",
+        "purge_data": "also delete the database volume (kept by default)",
+        "cluster": "also stop the cluster",
+        "delete": "also delete the cluster and its state",
+        "images": "also remove the built images",
+    },
+)
+def teardown(
+    c: Context,
+    dry_run: bool = False,
+    verbose: bool = False,
+    provider: str | None = None,
+    method: str | None = None,
+    namespace: str | None = None,
+    kube_context: str | None = None,
+    purge_data: bool = False,
+    cluster: bool = False,
+    delete: bool = False,
+    images: bool = False,
+) -> None:
+    """Remove the release and its namespace (keeping the database unless --purge-data)."""
+    flags = {
+        "provider": provider,
+        "method": method,
+        "namespace": namespace,
+        "kube_context": kube_context,
+    }
+    s = session(c, flags, dry_run=dry_run, verbose=verbose)
+    options = flow.TeardownOptions(purge_data, cluster, delete, images)
+    with failures():
+        flow.teardown(s.config, s.provider, s.runner, s.tools, console=s.console, options=options)
+    if not dry_run:
+        s.console.print("teardown done")

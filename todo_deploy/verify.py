@@ -1,0 +1,77 @@
+"""After the release: every workload ready, then /health answered through the ingress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import requests
+
+from todo_deploy.kube import Kube, wait_until
+from todo_deploy.portforward import port_forward
+from todo_deploy.providers.base import IngressAccess
+
+HttpGet = Callable[[str, str], int]  # (url, Host header) -> status code; 0 when unreachable
+
+
+class VerifyError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Verified:
+    workloads: dict[str, str]  # "deployment/todo-backend" -> "2/2"
+    health_url: str
+    via: str  # "ingress" or "port-forward"
+
+
+def http_get(url: str, host: str) -> int:
+    try:
+        return requests.get(url, headers={"Host": host}, timeout=5).status_code
+    except requests.RequestException:
+        return 0
+
+
+def workload_readiness(kube: Kube) -> dict[str, tuple[int, int]]:
+    """name -> (ready, wanted) for every Deployment and StatefulSet in the namespace."""
+    listing = kube.get_json("deployments,statefulsets", step="workload readiness") or {}
+    readiness = {}
+    for item in listing.get("items", []):
+        name = f"{item['kind'].lower()}/{item['metadata']['name']}"
+        wanted = item.get("spec", {}).get("replicas", 1)
+        readiness[name] = (item.get("status", {}).get("readyReplicas", 0), wanted)
+    return readiness
+
+
+def check_workloads(kube: Kube) -> dict[str, str]:
+    readiness = workload_readiness(kube)
+    if not readiness:
+        raise VerifyError(f"no Deployment or StatefulSet found in namespace {kube.namespace}")
+    not_ready = [f"{n} {r}/{w}" for n, (r, w) in readiness.items() if r < w]
+    if not_ready:
+        raise VerifyError(f"not ready: {', '.join(not_ready)}; run `invoke doctor`")
+    return {n: f"{r}/{w}" for n, (r, w) in readiness.items()}
+
+
+def verify(
+    kube: Kube,
+    access: IngressAccess,
+    *,
+    get: HttpGet = http_get,
+    health_timeout: float = 30,
+    sleep: Callable[[float], None] | None = None,
+) -> Verified:
+    workloads = check_workloads(kube)
+    url = f"{access.url}/health"
+    waits = {"sleep": sleep} if sleep else {}
+    if wait_until(lambda: get(url, access.host) == 200, timeout=health_timeout, **waits):
+        return Verified(workloads, url, "ingress")
+    # The ingress may be unreachable from this host (e.g. no tunnel); the Service still answers.
+    with port_forward(kube, "service/todo-backend", 8000) as port:
+        local = f"http://127.0.0.1:{port}/health"
+        if wait_until(lambda: get(local, "127.0.0.1") == 200, timeout=health_timeout, **waits):
+            return Verified(workloads, local, "port-forward")
+    raise VerifyError(
+        f"/health did not answer 200 through {url} (Host {access.host}) "
+        "nor through a port-forward to service/todo-backend; run `invoke doctor`"
+    )
