@@ -15,8 +15,8 @@ import uvicorn
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.memory import create_connected_server_and_client_session
 from sqlalchemy.orm import Session, sessionmaker
-from todo_backend.db.models import Base
 from todo_backend.db.session import make_engine, make_sessionmaker
+from todo_backend.migrate import upgrade
 from todo_mcp.app import build_server, create_app
 from todo_mcp.config import McpSettings
 
@@ -33,7 +33,7 @@ def anyio_backend() -> str:
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'todo.db'}"
-    Base.metadata.create_all(make_engine(url))
+    upgrade(url)  # the schema the back end's Alembic migrations make, as in production
     return url
 
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import logging
-
 import pytest
 from todo_mcp.config import ConfigError, load_settings
-from todo_mcp.logs import JsonFormatter
 
 
 @pytest.fixture
@@ -50,11 +46,3 @@ def test_malformed_settings_are_named(env: pytest.MonkeyPatch, name: str, value:
     env.setenv(name, value)
     with pytest.raises(ConfigError, match=f"config error: {name} is malformed"):
         load_settings()
-
-
-def test_log_lines_are_json_objects_with_extra_fields() -> None:
-    record = logging.makeLogRecord({"msg": "refused %s", "args": ("x",), "levelname": "WARNING"})
-    record.client = "127.0.0.1"
-    entry = json.loads(JsonFormatter().format(record))
-    assert entry["message"] == "refused x" and entry["client"] == "127.0.0.1"
-    assert entry["level"] == "WARNING"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uvicorn
+from todo_backend.logs import configure_logging
 
 from todo_mcp.app import create_app
 from todo_mcp.config import ConfigError, load_settings
-from todo_mcp.logs import configure_logging
 
 
 def main() -> None:
@@ -14,7 +14,7 @@ def main() -> None:
         settings = load_settings()
     except ConfigError as error:
         raise SystemExit(str(error)) from None  # printed as one line on stderr, exit status 1
-    configure_logging(settings.log_level_number)
+    configure_logging(settings.log_level)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

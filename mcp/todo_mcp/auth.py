@@ -24,8 +24,8 @@ class BearerTokenMiddleware:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self._authorised(scope):
             await self.app(scope, receive, send)
             return
-        client = scope.get("client") or ("?", 0)
-        log.warning("refused request without a valid bearer token", extra={"client": client[0]})
+        client = scope.get("client") or ("unknown", 0)
+        log.warning("refused a request from %s without a valid bearer token", client[0])
         response = JSONResponse(
             {"error": "unauthorized", "detail": "a valid bearer token is required"},
             status_code=401,
