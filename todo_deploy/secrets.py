@@ -20,7 +20,7 @@ from dotenv import dotenv_values
 from todo_deploy.kube import Kube
 
 GENERATED = ("BETTER_AUTH_SECRET", "MCP_API_TOKEN", "POSTGRES_PASSWORD")
-OPTIONAL = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL")
+OPTIONAL = ("OPENAI_API_KEY",)
 # The in-cluster database the chart runs when no external DATABASE_URL is given.
 IN_CLUSTER_DB = "postgresql://todo:{password}@todo-postgres:5432/todo"
 

@@ -60,7 +60,7 @@ def session(
     with failures():
         config = build_config(c.config.get("deploy", {}), flags)
         runner = Runner(dry_run=dry_run, echo=verbose or dry_run, printer=console.out)
-        tools = resolve_tools()
+        tools = resolve_tools(runner)
         provider = get_provider(config, runner, tools.kubectl)
     return Session(config, runner, tools, provider, console)
 

@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from invoke import Context, Exit, task
 
-from todo_deploy.tasks.common import failures
+from todo_deploy.tasks.common import REPO_ROOT, failures
 
 
 @task(
     help={
         "check": "only check that k8s/ matches the chart; fail if not",
-        "out": "directory to render into (default k8s)",
+        "verbose": "echo each command as it runs",
     }
 )
-def manifests(c: Context, check: bool = False, out: str = "k8s") -> None:
+def manifests(c: Context, check: bool = False, verbose: bool = False) -> None:
     """Render k8s/ from the Helm chart with values-dev.yaml."""
-    from todo_deploy import manifests as chart_manifests
+    from todo_deploy import manifests as chart
+    from todo_deploy.run import Runner
 
+    runner = Runner(echo=verbose)
+    k8s = REPO_ROOT / "k8s"
     with failures():
-        if not check:
-            chart_manifests.render(out)
-            print(f"rendered {out}/ from the chart")
+        if check:
+            problems = chart.check_in_sync(k8s, runner=runner)
+            if problems:
+                raise Exit("\n".join(problems), 1)
+            print("k8s/ matches the chart")
             return
-        if chart_manifests.check_in_sync() is False:
-            raise Exit("k8s/ is out of date with the chart: run `invoke manifests`", 1)
-    print("k8s/ matches the chart")
+        written = chart.render(k8s, runner=runner)
+    print(f"rendered {len(written)} files into {Path(k8s).relative_to(REPO_ROOT)}/ from the chart")

@@ -1,0 +1,36 @@
+"""Shared by every test directory: the skip-or-fail rule for missing tools."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+
+import pytest
+
+
+def _require(condition: bool, reason: str) -> None:
+    # A user's machine may lack a tool (skip); CI (CI=true) must provide it (fail).
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must provide this: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def require() -> Callable[[bool, str], None]:
+    """require(condition, reason): skip when false on a user's machine, fail when CI=true."""
+    return _require
+
+
+@pytest.fixture
+def require_tool() -> Callable[[str], str]:
+    """require_tool(name) -> its path; skip (or fail under CI=true) when it is not on PATH."""
+
+    def _tool(name: str) -> str:
+        path = shutil.which(name)
+        _require(path is not None, f"{name} is not installed")
+        return path or name
+
+    return _tool

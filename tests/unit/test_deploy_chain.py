@@ -1,0 +1,245 @@
+"""The exact command chain of `deploy` for each provider and method, on a fake executor."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from conftest import TOOLS, Harness
+
+from todo_deploy import flow
+from todo_deploy.providers.base import ClusterStatus, IngressAccess
+from todo_deploy.providers.existing import ExistingProvider
+from todo_deploy.providers.minikube import MinikubeProvider
+
+PREFLIGHT_MINIKUBE = [
+    "docker --version",
+    "kubectl version --client -o json",
+    "helm version --short",
+    "minikube version --short",
+    "docker info --format '{{.ServerVersion}}'",
+]
+
+
+def helm_upgrade(context: str, ingress_class: str, refs: dict[str, str], values: str) -> str:
+    sets = []
+    for name, key in (("backend", "backend"), ("frontend", "frontend"), ("mcp", "mcp"),
+                      ("postgres", "postgresql")):  # fmt: skip
+        repository, tag = refs[name].rsplit(":", 1)
+        sets += [f"--set images.{key}.repository={repository}", f"--set images.{key}.tag={tag}"]
+    return " ".join([
+        "helm upgrade --install todo", "CHART", "--namespace todo-app --create-namespace",
+        "--atomic --wait --timeout 300s", f"--kube-context {context}", f"-f {values}", *sets,
+        "--set existingSecret=todo-secrets", f"--set ingress.ingressClassName={ingress_class}",
+        "--set ingress.host=todo.local",
+    ])  # fmt: skip
+
+
+BUILT = {"frontend": "todo-frontend:c0ffee0", "backend": "todo-backend:c0ffee1",
+         "mcp": "todo-mcp:c0ffee2", "postgres": "todo-postgres:c0ffee3"}  # fmt: skip
+
+
+def _normalise(h: Harness, lines: list[str]) -> list[str]:
+    return [line.replace(h.paths()["chart"], "CHART") for line in lines]
+
+
+def test_minikube_helm_first_deploy_chain(harness: Harness) -> None:
+    h = harness
+    config = h.config()
+    provider = MinikubeProvider(config, h.runner)
+    report = flow.deploy(config, provider, h.runner, TOOLS, console=h.console, hooks=h.hooks())
+
+    values = "CHART/values-dev.yaml"
+    assert _normalise(h, h.fake.lines) == [
+        *PREFLIGHT_MINIKUBE,
+        "minikube status -o json -p todo",
+        "minikube start --driver=docker --memory=4096 --cpus=2 -p todo",
+        "minikube addons enable ingress -p todo",
+        "kubectl --context todo -n ingress-nginx rollout status "
+        "deployment/ingress-nginx-controller --timeout=300s",
+        "kubectl --context todo -n ingress-nginx get endpoints "
+        "ingress-nginx-controller-admission -o json",
+        "minikube docker-env -o json -p todo",
+        "kubectl --context todo -n todo-app get secret todo-secrets -o json",
+        "kubectl --context todo apply -f -",
+        "kubectl --context todo apply -f -",
+        helm_upgrade("todo", "nginx", BUILT, values),
+        "minikube ip -p todo",
+        "kubectl --context todo -n todo-app get deployments,statefulsets -o json",
+    ]
+    # The build ran against minikube's engine, with its environment passed explicitly.
+    assert h.builder.calls[0]["docker_env"]["DOCKER_HOST"] == "tcp://192.168.49.2:2376"
+    assert h.builder.calls[0]["names"] == ["frontend", "backend", "mcp", "postgres"]
+    assert [s.name for s in report.steps] == [
+        "preflight", "cluster up", "images", "secrets", "release", "verify"]  # fmt: skip
+    assert all(s.status == "ok" for s in report.steps)
+    assert report.hosts_line == "192.168.49.2 todo.local"
+    assert report.urls["health"] == "http://192.168.49.2/health"
+
+
+def test_minikube_already_running_is_not_started_again(harness: Harness) -> None:
+    h = harness
+    h.fake.on("minikube", "status", stdout={"Host": "Running", "Kubelet": "Running",
+                                             "APIServer": "Running"})  # fmt: skip
+    config = h.config()
+    flow.deploy(config, MinikubeProvider(config, h.runner), h.runner, TOOLS, console=h.console,
+                hooks=h.hooks())  # fmt: skip
+    assert not any(line.startswith("minikube start") for line in h.fake.lines)
+    assert "minikube addons enable ingress -p todo" in h.fake.lines
+
+
+def test_kubectl_method_applies_namespace_first_then_waits_for_each_rollout(
+    harness: Harness,
+) -> None:
+    h = harness
+    config = h.config(method="kubectl")
+    flow.deploy(config, MinikubeProvider(config, h.runner), h.runner, TOOLS, console=h.console,
+                hooks=h.hooks())  # fmt: skip
+    after_secret = h.fake.lines[h.fake.lines.index("minikube docker-env -o json -p todo") + 4 :]
+    assert after_secret == [
+        "kubectl --context todo apply -f -",
+        "kubectl --context todo apply -f -",
+        "kubectl --context todo -n todo-app rollout status deployment/todo-backend --timeout=300s",
+        "kubectl --context todo -n todo-app rollout status statefulset/todo-postgres "
+        "--timeout=300s",
+        "minikube ip -p todo",
+        "kubectl --context todo -n todo-app get deployments,statefulsets -o json",
+    ]
+    applies = [c for c in h.fake.calls if c.argv[-3:] == ("apply", "-f", "-")]
+    namespace_doc, rest = json.loads(applies[2].stdin), json.loads(applies[3].stdin)
+    assert [d["kind"] for d in namespace_doc["items"]] == ["Namespace"]
+    by_kind = {d["kind"]: d for d in rest["items"]}
+    pod = by_kind["Deployment"]["spec"]["template"]["spec"]
+    # The rendered manifests are pointed at the images just built, init container included.
+    assert pod["containers"][0]["image"] == BUILT["backend"]
+    assert pod["initContainers"][0]["image"] == BUILT["backend"]
+    assert by_kind["StatefulSet"]["spec"]["template"]["spec"]["containers"][0]["image"] == (
+        BUILT["postgres"])  # fmt: skip
+    assert by_kind["Ingress"]["spec"]["ingressClassName"] == "nginx"
+
+
+def test_existing_kind_context_loads_each_image_with_kind(harness: Harness) -> None:
+    h = harness
+    h.fake.on("config", "current-context", stdout="kind-dev\n")
+    h.fake.on("get", "ingressclass", stdout={"items": [
+        {"metadata": {"name": "contour"}},
+        {"metadata": {"name": "nginx", "annotations": {
+            "ingressclass.kubernetes.io/is-default-class": "true"}}}]})  # fmt: skip
+    config = h.config(provider="existing")
+    provider = ExistingProvider(config, h.runner)
+    flow.deploy(config, provider, h.runner, TOOLS, console=h.console, hooks=h.hooks())
+    lines = h.fake.lines
+    assert lines[:5] == [
+        "kubectl config current-context",
+        "docker --version",
+        "kubectl version --client -o json",
+        "helm version --short",
+        "docker info --format '{{.ServerVersion}}'",
+    ]
+    assert lines[5:7] == ["kubectl --context kind-dev get --raw /readyz",
+                          "kubectl --context kind-dev get ingressclass -o json"]  # fmt: skip
+    loads = [line for line in lines if line.startswith("kind load")]
+    assert loads == [f"kind load docker-image --name dev {ref}" for ref in BUILT.values()]
+    # Host-engine build: no docker environment is passed.
+    assert h.builder.calls[0]["docker_env"] == {}
+    assert any("--kube-context kind-dev" in line and "ingressClassName=nginx" in line
+               for line in lines)  # fmt: skip
+
+
+def test_existing_with_registry_pushes_and_points_helm_at_the_registry(harness: Harness) -> None:
+    h = harness
+    h.fake.on("config", "current-context", stdout="gke_prod\n")
+    config = h.config(provider="existing", registry="registry.example:5000/todo")
+    flow.deploy(config, ExistingProvider(config, h.runner), h.runner, TOOLS, console=h.console,
+                hooks=h.hooks())  # fmt: skip
+    remote = "registry.example:5000/todo/todo-backend:c0ffee1"
+    assert f"docker tag todo-backend:c0ffee1 {remote}" in h.fake.lines
+    assert f"docker push {remote}" in h.fake.lines
+    helm = next(line for line in h.fake.lines if line.startswith("helm upgrade"))
+    assert "images.backend.repository=registry.example:5000/todo/todo-backend" in helm
+
+
+def test_existing_k3d_context_imports_with_k3d(harness: Harness) -> None:
+    h = harness
+    h.fake.on("config", "current-context", stdout="k3d-lab\n")
+    config = h.config(provider="existing")
+    flow.deploy(config, ExistingProvider(config, h.runner), h.runner, TOOLS, console=h.console,
+                hooks=h.hooks())  # fmt: skip
+    assert "k3d image import -c lab todo-mcp:c0ffee2" in h.fake.lines
+
+
+@dataclass
+class FakeHostProvider:
+    """Stands in for the host provider: its own engine, traefik ingress, context todo-host."""
+
+    name: str = "host"
+    kube_context: str = "todo-host"
+    ingress_class_name: str = "traefik"
+    events: list[str] = field(default_factory=list)
+
+    def preflight(self) -> list[str]:
+        self.events.append("preflight")
+        return []
+
+    def up(self) -> None:
+        self.events.append("up")
+
+    def down(self, delete: bool = False) -> None:
+        self.events.append(f"down delete={delete}")
+
+    def docker_env(self) -> dict[str, str]:
+        self.events.append("docker_env")
+        return {"DOCKER_HOST": "unix:///var/run/docker.sock"}
+
+    def load_images(self, refs: list[str]) -> None:
+        self.events.append(f"load {len(refs)}")
+
+    def ingress(self) -> IngressAccess:
+        return IngressAccess("http://127.0.0.1:8080", "todo.local", "127.0.0.1 todo.local")
+
+    def status(self) -> ClusterStatus:
+        return ClusterStatus(True, {"apiserver": "ok"})
+
+
+def test_host_provider_chain_uses_traefik_and_its_context(harness: Harness) -> None:
+    h = harness
+    provider = FakeHostProvider()
+    config = h.config(provider="host")
+    report = flow.deploy(config, provider, h.runner, TOOLS, console=h.console, hooks=h.hooks())
+    assert provider.events == ["preflight", "up", "docker_env", "load 4"]
+    values = "CHART/values-dev.yaml"
+    assert _normalise(h, h.fake.lines) == [
+        "docker --version",
+        "kubectl version --client -o json",
+        "helm version --short",
+        "docker info --format '{{.ServerVersion}}'",
+        "kubectl --context todo-host -n todo-app get secret todo-secrets -o json",
+        "kubectl --context todo-host apply -f -",
+        "kubectl --context todo-host apply -f -",
+        helm_upgrade("todo-host", "traefik", BUILT, values),
+        "kubectl --context todo-host -n todo-app get deployments,statefulsets -o json",
+    ]
+    assert report.urls["health"] == "http://127.0.0.1:8080/health"
+
+
+def test_verify_failure_names_the_workload_and_doctor(harness: Harness) -> None:
+    h = harness
+    workloads = {
+        "items": [
+            {
+                "kind": "Deployment",
+                "metadata": {"name": "todo-backend"},
+                "spec": {"replicas": 2},
+                "status": {"readyReplicas": 1},
+            }
+        ]
+    }
+    h.fake.on("get", "deployments,statefulsets", stdout=workloads)
+    config = h.config(provider="host")
+    try:
+        flow.deploy(config, FakeHostProvider(), h.runner, TOOLS, console=h.console,
+                    hooks=h.hooks())  # fmt: skip
+    except RuntimeError as exc:
+        assert "deployment/todo-backend 1/2" in str(exc) and "invoke doctor" in str(exc)
+    else:
+        raise AssertionError("a half-ready deployment must fail verify")
