@@ -42,6 +42,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.fixture
+def unused_port() -> int:
+    return free_port()
+
+
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 
@@ -185,9 +190,10 @@ def make_token(jwks: JwksServer) -> TokenFactory:
 
 
 @pytest.fixture
-def settings(migrated_url: str, jwks: JwksServer) -> Settings:
+def settings(database_url: str, jwks: JwksServer) -> Settings:
+    """Settings for the test database, which is not migrated yet (`client` migrates it)."""
     return Settings(
-        database_url=migrated_url,
+        database_url=database_url,
         auth_jwks_url=jwks.url,
         mcp_server_url="http://127.0.0.1:9/mcp",
         mcp_api_token="test-mcp-token",
@@ -195,7 +201,7 @@ def settings(migrated_url: str, jwks: JwksServer) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def client(settings: Settings, migrated_url: str) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

@@ -76,7 +76,7 @@ def bearer(jwks, sub: str, kid: str | None = None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_issuer_and_audience_are_checked_when_configured(settings, jwks, make_token):
+def test_issuer_and_audience_are_checked_when_configured(settings, migrated_url, make_token):
     settings = settings.model_copy(
         update={"auth_issuer": "http://todo.local", "auth_audience": "http://todo.local"}
     )
@@ -89,11 +89,9 @@ def test_issuer_and_audience_are_checked_when_configured(settings, jwks, make_to
             assert response.status_code == expected
 
 
-def test_unreachable_jwks_is_503_not_a_pass(settings, make_token):
-    from conftest import free_port
-
+def test_unreachable_jwks_is_503_not_a_pass(settings, migrated_url, make_token, unused_port):
     settings = settings.model_copy(
-        update={"auth_jwks_url": f"http://127.0.0.1:{free_port()}/api/auth/jwks"}
+        update={"auth_jwks_url": f"http://127.0.0.1:{unused_port}/api/auth/jwks"}
     )
     with TestClient(create_app(settings)) as client:
         token = make_token("alice")

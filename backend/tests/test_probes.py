@@ -1,0 +1,37 @@
+"""`/health` answers without the database; `/ready` only when the schema is at head."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from todo_backend.app import create_app
+from todo_backend.db.schema import script_head
+from todo_backend.migrate import upgrade
+
+
+def client_for(settings, database_url: str) -> TestClient:
+    return TestClient(create_app(settings.model_copy(update={"database_url": database_url})))
+
+
+def test_health_needs_no_database(settings):
+    with client_for(settings, "postgresql+psycopg://nobody@127.0.0.1:1/none") as client:
+        response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_ready_follows_the_migrations(settings, database_url):
+    with client_for(settings, database_url) as client:
+        before = client.get("/ready")
+        assert before.status_code == 503
+        assert before.json()["reason"] == f"schema at no revision, expected {script_head()}"
+        upgrade(database_url)
+        after = client.get("/ready")
+    assert after.status_code == 200
+    assert after.json() == {"status": "ready", "revision": script_head()}
+
+
+def test_ready_without_database_is_503(settings):
+    with client_for(settings, "postgresql+psycopg://nobody@127.0.0.1:1/none") as client:
+        response = client.get("/ready")
+    assert response.status_code == 503
+    assert response.json()["reason"].startswith("database unreachable")
