@@ -1,0 +1,113 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { type FormEvent, useState } from "react";
+import { authClient, authErrorMessage } from "@/lib/auth-client";
+
+type Mode = "sign-in" | "sign-up";
+
+const COPY = {
+  "sign-in": {
+    heading: "Sign in",
+    submit: "Sign in",
+    busy: "Signing in…",
+    switchText: "No account yet?",
+    switchLink: "Create one",
+    switchHref: "/sign-up",
+  },
+  "sign-up": {
+    heading: "Create your account",
+    submit: "Create account",
+    busy: "Creating account…",
+    switchText: "Already have an account?",
+    switchLink: "Sign in",
+    switchHref: "/sign-in",
+  },
+} as const;
+
+async function submitCredentials(mode: Mode, form: FormData) {
+  const email = String(form.get("email") ?? "").trim();
+  const password = String(form.get("password") ?? "");
+  try {
+    if (mode === "sign-in") return await authClient.signIn.email({ email, password });
+    const name = String(form.get("name") ?? "").trim();
+    return await authClient.signUp.email({ email, password, name });
+  } catch {
+    return { error: { status: 0, message: "Cannot reach the server. Try again." } };
+  }
+}
+
+export function AuthForm({ mode }: { mode: Mode }) {
+  const copy = COPY[mode];
+  const router = useRouter();
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    const { error: failure } = await submitCredentials(mode, new FormData(event.currentTarget));
+    if (failure) {
+      setError(authErrorMessage(failure));
+      setBusy(false);
+      return;
+    }
+    router.replace("/tasks");
+    router.refresh();
+  }
+
+  return (
+    <main className="auth-page">
+      <form className="card auth-card" onSubmit={onSubmit} data-testid={`${mode}-form`}>
+        <h1>{copy.heading}</h1>
+        {mode === "sign-up" && (
+          <label className="field">
+            <span>Name</span>
+            <input
+              name="name"
+              autoComplete="name"
+              required
+              maxLength={100}
+              data-testid="auth-name"
+            />
+          </label>
+        )}
+        <label className="field">
+          <span>Email</span>
+          <input name="email" type="email" autoComplete="email" required data-testid="auth-email" />
+        </label>
+        <label className="field">
+          <span>Password</span>
+          <input
+            name="password"
+            type="password"
+            autoComplete={mode === "sign-in" ? "current-password" : "new-password"}
+            required
+            minLength={8}
+            maxLength={128}
+            aria-describedby={mode === "sign-up" ? "password-hint" : undefined}
+            data-testid="auth-password"
+          />
+        </label>
+        {mode === "sign-up" && (
+          <p id="password-hint" className="hint">
+            At least 8 characters.
+          </p>
+        )}
+        {error && (
+          <p role="alert" className="error" data-testid="auth-error">
+            {error}
+          </p>
+        )}
+        <button type="submit" className="primary" disabled={busy} data-testid="auth-submit">
+          {busy ? copy.busy : copy.submit}
+        </button>
+        <p className="switch">
+          {copy.switchText} <Link href={copy.switchHref}>{copy.switchLink}</Link>
+        </p>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,59 @@
+"use client";
+
+import { type FormEvent, useRef, useState } from "react";
+
+export const TITLE_MAX = 200;
+export const DESCRIPTION_MAX = 1000;
+
+export function TaskForm({
+  onAdd,
+}: {
+  onAdd: (title: string, description: string) => Promise<boolean>;
+}) {
+  const [title, setTitle] = useState("");
+  const [description, setDescription] = useState("");
+  const [busy, setBusy] = useState(false);
+  const titleInput = useRef<HTMLInputElement>(null);
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setBusy(true);
+    const added = await onAdd(title.trim(), description.trim());
+    setBusy(false);
+    if (added) {
+      setTitle("");
+      setDescription("");
+      titleInput.current?.focus();
+    }
+  }
+
+  return (
+    <form className="task-form" onSubmit={onSubmit} aria-label="Add a task">
+      <label className="field">
+        <span>Title</span>
+        <input
+          ref={titleInput}
+          value={title}
+          onChange={(event) => setTitle(event.target.value)}
+          required
+          maxLength={TITLE_MAX}
+          placeholder="What needs doing?"
+          data-testid="new-task-title"
+        />
+      </label>
+      <label className="field">
+        <span>Description (optional)</span>
+        <textarea
+          value={description}
+          onChange={(event) => setDescription(event.target.value)}
+          maxLength={DESCRIPTION_MAX}
+          rows={2}
+          data-testid="new-task-description"
+        />
+      </label>
+      <button type="submit" className="primary" disabled={busy} data-testid="add-task">
+        {busy ? "Adding…" : "Add task"}
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,28 @@
+import { createAuthClient } from "better-auth/react";
+
+/** Browser side of better-auth; no base URL: it talks to `/api/auth` on the page's own origin. */
+export const authClient = createAuthClient();
+
+const AUTH_ERRORS: Record<string, string> = {
+  INVALID_EMAIL_OR_PASSWORD: "Invalid email or password.",
+  USER_ALREADY_EXISTS: "An account with this email already exists.",
+  USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL: "An account with this email already exists.",
+  PASSWORD_TOO_SHORT: "Password must be at least 8 characters.",
+  PASSWORD_TOO_LONG: "Password is too long.",
+  INVALID_EMAIL: "Enter a valid email address.",
+};
+
+/** A sentence for a better-auth error, never a raw code. */
+export function authErrorMessage(error: {
+  code?: string;
+  status?: number;
+  message?: string;
+}): string {
+  const known = error.code ? AUTH_ERRORS[error.code] : undefined;
+  if (known) return known;
+  if (error.status === 429) return "Too many attempts. Wait a minute and try again.";
+  if (!error.status || error.status >= 500) {
+    return "The sign-in service is unavailable. Try again in a moment.";
+  }
+  return error.message || "Something went wrong. Try again.";
+}

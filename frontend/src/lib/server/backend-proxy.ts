@@ -1,0 +1,49 @@
+import "server-only";
+import { backendUrl } from "./settings";
+
+// Headers the back end needs; hop-by-hop and cookie headers never cross the proxy.
+const FORWARDED_REQUEST_HEADERS = ["authorization", "content-type", "accept", "x-request-id"];
+const FORWARDED_RESPONSE_HEADERS = ["content-type", "www-authenticate", "x-request-id"];
+// A chat turn may wait on a language model; anything slower is treated as the back end down.
+const TIMEOUT_MS = 120_000;
+
+function pick(source: Headers, names: string[]): Headers {
+  const picked = new Headers();
+  for (const name of names) {
+    const value = source.get(name);
+    if (value !== null) picked.set(name, value);
+  }
+  return picked;
+}
+
+function unavailable(reason: string): Response {
+  console.error(`backend proxy: ${reason}`);
+  return Response.json({ detail: "The task service is unavailable" }, { status: 502 });
+}
+
+/** Forwards one `/api/{userId}/...` request to BACKEND_URL and relays the answer. */
+export async function proxyToBackend(request: Request, segments: string[]): Promise<Response> {
+  const incoming = new URL(request.url);
+  const path = segments.map(encodeURIComponent).join("/");
+  const target = `${backendUrl()}/api/${path}${incoming.search}`;
+  const hasBody = !["GET", "HEAD"].includes(request.method);
+  let response: Response;
+  try {
+    response = await fetch(target, {
+      method: request.method,
+      headers: pick(request.headers, FORWARDED_REQUEST_HEADERS),
+      body: hasBody ? await request.arrayBuffer() : undefined,
+      redirect: "manual",
+      cache: "no-store",
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+  } catch (error) {
+    return unavailable(error instanceof Error ? error.message : String(error));
+  }
+  // A Response with a null-body status must be built without a body.
+  const body = [204, 304].includes(response.status) ? null : response.body;
+  return new Response(body, {
+    status: response.status,
+    headers: pick(response.headers, FORWARDED_RESPONSE_HEADERS),
+  });
+}
