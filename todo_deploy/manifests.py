@@ -57,6 +57,35 @@ def template(
     return [doc for doc in yaml.safe_load_all(out) if doc]
 
 
+def scenarios() -> dict[str, list[Path]]:
+    """Values sets the chart must lint, render and validate cleanly with (ct-style ci/ too)."""
+    found = {"default": [], "dev": [DEV_VALUES], "prod": [CHART_DIR / "values-prod.yaml"]}
+    for path in sorted((CHART_DIR / "ci").glob("*-values.yaml")):
+        found[f"ci/{path.name}"] = [path]
+    return found
+
+
+def lint(
+    values_files: Iterable[Path] = (),
+    *,
+    tools: binaries.Tools | None = None,
+    runner: Runner | None = None,
+) -> list[str]:
+    """`helm lint --strict` problems (errors and warnings) for one values set; empty when clean."""
+    tools = tools or binaries.ensure(runner)
+    argv = [str(tools.helm), "lint", "--strict", str(CHART_DIR)]
+    for path in values_files:
+        argv += ["--values", str(path)]
+    result = (runner or Runner()).run(argv, step="helm lint", check=False, mutating=False)
+    output = result.stdout + result.stderr
+    problems = [
+        line.strip() for line in output.splitlines() if "[WARNING]" in line or "[ERROR]" in line
+    ]
+    if result.returncode != 0 and not problems:
+        problems.append(output.strip())
+    return problems
+
+
 def raw_manifests(objects: Iterable[Manifest]) -> list[Manifest]:
     """What k8s/ holds: everything but Secrets (applied by the suite) and Helm hooks."""
     return [

@@ -7,6 +7,11 @@
 {{- if and $v.secrets.betterAuthSecret (lt (len $v.secrets.betterAuthSecret) 32) -}}
 {{- fail (printf "todo-app: secrets.betterAuthSecret must be at least 32 characters (got %d); leave it empty to generate one." (len $v.secrets.betterAuthSecret)) -}}
 {{- end -}}
+{{- range $name, $image := $v.images -}}
+{{- if eq (toString $image.tag) "latest" -}}
+{{- fail (printf "todo-app: images.%s.tag is \"latest\": use an immutable tag (the suite uses content hashes) so rollouts and rollbacks are exact." $name) -}}
+{{- end -}}
+{{- end -}}
 {{- range $component := list "frontend" "backend" "mcp" -}}
 {{- $scale := index $v.autoscaling $component -}}
 {{- if and $v.autoscaling.enabled (gt (int $scale.minReplicas) (int $scale.maxReplicas)) -}}

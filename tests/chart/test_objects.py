@@ -1,0 +1,222 @@
+"""What the rendered objects must say: security, probes, wiring, data safety."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from todo_deploy import manifests
+
+SCENARIOS = manifests.scenarios()
+DEV = SCENARIOS["dev"]
+PROD = SCENARIOS["prod"]
+EXTERNAL_DB = SCENARIOS["ci/external-db-values.yaml"]
+APPS = {"frontend": (3000, "/api/health", "/api/health"), "backend": (8000, "/health", "/ready"),
+        "mcp": (8001, "/health", "/health")}  # fmt: skip
+
+
+def by_kind(objects, kind):
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
+
+
+def pod_specs(objects):
+    for obj in objects:
+        if obj["kind"] in ("Deployment", "StatefulSet"):
+            yield obj["metadata"]["name"], obj["spec"]["template"]
+        elif obj["kind"] == "Pod":
+            yield obj["metadata"]["name"], obj
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_scenario_renders_valid_objects(render, scenario):
+    objects = render(SCENARIOS[scenario])
+    assert manifests.validate_objects((scenario, o) for o in objects) == []
+
+
+@pytest.mark.parametrize("scenario", ["default", "dev"])
+def test_pods_run_locked_down(render, scenario):
+    for name, pod in pod_specs(render(SCENARIOS[scenario])):
+        spec = pod["spec"]
+        assert spec["automountServiceAccountToken"] is False, name
+        assert spec["securityContext"]["runAsUser"] == 10001, name
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        tmp = {v["name"] for v in spec["volumes"] if "emptyDir" in v}
+        for container in spec["containers"] + spec.get("initContainers", []):
+            ctx = container["securityContext"]
+            assert ctx["readOnlyRootFilesystem"] is True, name
+            assert ctx["allowPrivilegeEscalation"] is False, name
+            assert ctx["capabilities"] == {"drop": ["ALL"]}, name
+            mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+            assert mounts.get("/tmp") in tmp, f"{name}: /tmp must be an emptyDir"
+            res = container["resources"]
+            assert res["requests"]["memory"] == res["limits"]["memory"], name
+
+
+def test_app_deployments_probe_roll_and_label_as_the_contract_says(render):
+    objects = render(DEV)
+    deployments = by_kind(objects, "Deployment")
+    assert set(deployments) == {f"todo-{c}" for c in APPS}
+    for component, (port, health, ready) in APPS.items():
+        dep = deployments[f"todo-{component}"]
+        assert dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+        assert set(dep["spec"]["selector"]["matchLabels"]) == {
+            "app.kubernetes.io/name",
+            "app.kubernetes.io/instance",
+            "app.kubernetes.io/component",
+        }
+        labels = dep["spec"]["template"]["metadata"]["labels"]
+        assert labels["app"] == "todo-chatbot" and labels["component"] == component
+        annotations = dep["spec"]["template"]["metadata"]["annotations"]
+        assert {"checksum/config", "checksum/secret"} <= set(annotations)
+        container = dep["spec"]["template"]["spec"]["containers"][0]
+        assert container["ports"][0]["containerPort"] == port
+        assert container["imagePullPolicy"] == "Never"
+        assert container["image"].startswith(f"todo-{component}:")
+        assert container["startupProbe"]["httpGet"]["path"] == health
+        assert container["livenessProbe"]["httpGet"]["path"] == health
+        assert container["readinessProbe"]["httpGet"]["path"] == ready
+        assert container["readinessProbe"]["periodSeconds"] <= 2
+    assert {d["metadata"]["namespace"] for d in objects if d["kind"] != "Namespace"} == {"todo-app"}
+
+
+def test_replicas_follow_the_plan(render):
+    replicas = {n: d["spec"]["replicas"] for n, d in by_kind(render([]), "Deployment").items()}
+    assert replicas == {"todo-frontend": 2, "todo-backend": 2, "todo-mcp": 1}
+
+
+def test_limits_follow_the_plan(render):
+    limits = {
+        n: d["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+        for n, d in by_kind(render([]), "Deployment").items()
+    }
+    assert limits == {
+        "todo-frontend": {"cpu": "500m", "memory": "256Mi"},
+        "todo-backend": {"cpu": "1", "memory": "512Mi"},
+        "todo-mcp": {"cpu": "500m", "memory": "256Mi"},
+    }
+
+
+def test_backend_migrates_in_an_init_container_that_shows_its_error(render):
+    pod = by_kind(render(DEV), "Deployment")["todo-backend"]["spec"]["template"]["spec"]
+    (init,) = pod["initContainers"]
+    assert init["command"] == ["python", "-m", "todo_backend.migrate"]
+    assert init["image"] == pod["containers"][0]["image"]
+    assert init["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    assert [e["name"] for e in init["env"]] == ["DATABASE_URL"]
+
+
+def test_services_are_wired_by_stable_names(render):
+    objects = render(DEV)
+    config = by_kind(objects, "ConfigMap")["todo-config"]["data"]
+    assert config["AUTH_JWKS_URL"] == "http://todo-frontend:3000/api/auth/jwks"
+    assert config["MCP_SERVER_URL"] == "http://todo-mcp:8001/mcp"
+    assert "todo-mcp:8001" in config["MCP_ALLOWED_HOSTS"].split(",")
+    assert config["BETTER_AUTH_URL"] == "http://todo.local"
+    assert config["TRUSTED_ORIGINS"].split(",")[0] == "http://todo.local"
+    services = by_kind(objects, "Service")
+    ports = {n: s["spec"]["ports"][0]["port"] for n, s in services.items()}
+    assert ports == {"todo-frontend": 3000, "todo-backend": 8000, "todo-mcp": 8001,
+                     "todo-postgres": 5432}  # fmt: skip
+
+
+def test_ingress_routes_api_to_backend_but_auth_to_frontend(render):
+    ingress = by_kind(render(DEV), "Ingress")["todo-ingress"]
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    (rule,) = ingress["spec"]["rules"]
+    assert rule["host"] == "todo.local"
+    routes = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
+    assert routes == {
+        "/api/auth": "todo-frontend", "/api/health": "todo-frontend", "/api": "todo-backend",
+        "/health": "todo-backend", "/ready": "todo-backend", "/": "todo-frontend"}  # fmt: skip
+    assert {p["pathType"] for p in rule["http"]["paths"]} == {"Prefix"}
+    assert not any("rewrite" in k for k in ingress["metadata"].get("annotations") or {})
+    traefik = render(DEV, {"ingress.ingressClassName": "traefik"})
+    assert by_kind(traefik, "Ingress")["todo-ingress"]["spec"]["ingressClassName"] == "traefik"
+
+
+def test_embedded_postgres_keeps_its_data(render):
+    objects = render([])
+    sts = by_kind(objects, "StatefulSet")["todo-postgres"]
+    assert sts["spec"]["persistentVolumeClaimRetentionPolicy"] == {
+        "whenDeleted": "Retain", "whenScaled": "Retain"}  # fmt: skip
+    (claim,) = sts["spec"]["volumeClaimTemplates"]
+    mounts = sts["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    assert {"name": claim["metadata"]["name"], "mountPath": "/var/lib/postgresql/data"} in mounts
+    env = {e["name"]: e for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["PGDATA"]["value"] == "/var/lib/postgresql/data/pgdata"
+    assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "todo-secrets"
+
+
+def test_secret_builds_database_url_from_the_generated_password(render):
+    secret = by_kind(render([]), "Secret")["todo-secrets"]
+    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert set(data) == {"DATABASE_URL", "BETTER_AUTH_SECRET", "MCP_API_TOKEN", "POSTGRES_PASSWORD"}
+    password = data["POSTGRES_PASSWORD"]
+    assert data["DATABASE_URL"] == f"postgresql://todo:{password}@todo-postgres:5432/todo"
+    assert len(data["BETTER_AUTH_SECRET"]) >= 32 and len(data["MCP_API_TOKEN"]) >= 32
+
+
+def test_external_database_runs_no_postgres(render):
+    objects = render(EXTERNAL_DB)
+    assert not [o for o in objects if "postgres" in o["metadata"]["name"]]
+    data = by_kind(objects, "Secret")["todo-secrets"]["data"]
+    url = base64.b64decode(data["DATABASE_URL"]).decode()
+    assert url == "postgresql://todo:secret@db.example.com:5432/todo"
+
+
+def test_existing_secret_replaces_the_charts_secret(render):
+    objects = render(SCENARIOS["ci/prod-values.yaml"])
+    assert not by_kind(objects, "Secret")
+    refs = {
+        e["valueFrom"]["secretKeyRef"]["name"]
+        for _, pod in pod_specs(objects)
+        for c in pod["spec"]["containers"]
+        for e in c.get("env", [])
+        if "valueFrom" in e
+    }
+    assert refs == {"todo-prod-secrets"}
+
+
+def test_network_policies_isolate_mcp_and_postgres(render):
+    policies = by_kind(render(DEV), "NetworkPolicy")
+    assert policies["todo-default-deny"]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+
+    def allowed(name):
+        (rule,) = policies[name]["spec"]["ingress"]
+        peer = rule["from"][0]["podSelector"]["matchExpressions"]
+        return next(e["values"] for e in peer if e["key"] == "app.kubernetes.io/component")
+
+    assert allowed("todo-mcp") == ["backend"]
+    assert sorted(allowed("todo-postgres")) == ["backend", "frontend", "mcp"]
+    assert len(policies["todo-mcp"]["spec"]["ingress"][0]["from"]) == 1, "no ingress controller"
+    assert len(policies["todo-backend"]["spec"]["ingress"][0]["from"]) == 2
+
+
+def test_only_replicated_components_get_disruption_budgets(render):
+    pdbs = by_kind(render([]), "PodDisruptionBudget")
+    assert set(pdbs) == {"todo-frontend", "todo-backend"}
+    assert {p["spec"]["minAvailable"] for p in pdbs.values()} == {1}
+
+
+def test_prod_autoscales_and_terminates_tls(render):
+    objects = render(PROD)
+    hpas = by_kind(objects, "HorizontalPodAutoscaler")
+    assert set(hpas) == {"todo-frontend", "todo-backend", "todo-mcp"}
+    assert all("replicas" not in d["spec"] for d in by_kind(objects, "Deployment").values())
+    ingress = by_kind(objects, "Ingress")["todo-ingress"]
+    assert ingress["spec"]["tls"][0]["hosts"] == ["todo.example.com"]
+    config = by_kind(objects, "ConfigMap")["todo-config"]["data"]
+    assert config["BETTER_AUTH_URL"] == "https://todo.example.com"
+    assert all(c["image"].startswith("registry.example.com/") for _, p in pod_specs(objects)
+               for c in p["spec"]["containers"])  # fmt: skip
+
+
+def test_helm_test_pod_checks_backend_health_with_our_image(render):
+    (pod,) = [o for o in render(DEV) if o["kind"] == "Pod"]
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    container = pod["spec"]["containers"][0]
+    assert container["image"].startswith("todo-backend:")
+    assert "http://todo-backend:8000" in container["command"][-1]
+    assert '"/health"' in container["command"][-1]
