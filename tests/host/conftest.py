@@ -1,0 +1,46 @@
+"""The real host cluster, brought up once per session and left as it was found."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import time
+
+import pytest
+
+from todo_deploy.config import DeployConfig
+from todo_deploy.providers.host import HostProvider
+from todo_deploy.run import Runner
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a user's machine that lacks something; in CI (CI=true) that is a failure."""
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must provide this: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def figures() -> dict[str, float]:
+    collected: dict[str, float] = {}
+    yield collected
+    print("\nhost cluster figures:")
+    for name, value in collected.items():
+        print(f"  {name}: {value:.1f} s")
+
+
+@pytest.fixture(scope="session")
+def host(figures) -> HostProvider:
+    require(platform.system() == "Linux" and os.geteuid() == 0, "root on Linux")
+    require(shutil.which("go") is not None, "a Go toolchain (to build Kubernetes)")
+    provider = HostProvider(DeployConfig(provider="host"), Runner())
+    was_running = provider.status().running
+    started = time.monotonic()
+    provider.up()
+    figures["first up (this session)"] = time.monotonic() - started
+    yield provider
+    if not was_running:
+        provider.down()

@@ -1,0 +1,187 @@
+"""Acceptance of the host cluster: node, DNS, Services, Ingress and self-healing, for real."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from todo_deploy.kube import wait_until
+from todo_deploy.providers.host import HostProvider, build
+from todo_deploy.providers.host.images import image_exists, import_scratch_image
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(3600)]
+
+NAMESPACE = "host-test"
+IMAGE = "todo-host-test/busybox:1"
+BUSYBOX = Path("/bin/busybox")
+PAGE = "hello from a locally built image\n"
+
+
+def kubectl(host: HostProvider, *args: str, stdin: str | None = None, check: bool = True):
+    argv = host.kubectl_argv("-n", NAMESPACE, *args)
+    return subprocess.run(argv, input=stdin, text=True, capture_output=True, check=check)
+
+
+def apply(host: HostProvider, *objects: dict) -> None:
+    kubectl(host, "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                       "items": list(objects)}))  # fmt: skip
+
+
+def _busybox_pod_spec(command: list[str]) -> dict:
+    return {
+        "containers": [
+            {
+                "name": "main",
+                "image": IMAGE,
+                "imagePullPolicy": "Never",
+                "command": ["/bin/busybox", *command],
+            }
+        ],
+        "terminationGracePeriodSeconds": 1,
+    }
+
+
+@pytest.fixture(scope="module")
+def workload(host: HostProvider):
+    """A web Deployment (local image), its Service and Ingress, and a client pod."""
+    if not image_exists(host.runner, IMAGE):
+        assert BUSYBOX.exists(), "apt-get install busybox-static"
+        with tempfile.TemporaryDirectory() as tmp:
+            page = Path(tmp) / "index.html"
+            page.write_text(PAGE)
+            files = {"/bin/busybox": BUSYBOX, "/www/index.html": page}
+            import_scratch_image(host.runner, IMAGE, files, ["/bin/busybox"])
+    subprocess.run(host.kubectl_argv("create", "namespace", NAMESPACE), capture_output=True)
+    labels = {"app": "web"}
+    apply(
+        host,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": _busybox_pod_spec(["httpd", "-f", "-p", "8080", "-h", "/www"]),
+                },
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web"},
+            "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": 8080}]},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {"name": "web"},
+            "spec": {
+                "ingressClassName": host.ingress_class_name,
+                "rules": [
+                    {
+                        "host": host.ingress().host,
+                        "http": {
+                            "paths": [
+                                {
+                                    "path": "/",
+                                    "pathType": "Prefix",
+                                    "backend": {"service": {"name": "web", "port": {"number": 80}}},
+                                }
+                            ]
+                        },
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "client"},
+            "spec": _busybox_pod_spec(["sleep", "3600"]),
+        },
+    )
+    kubectl(host, "rollout", "status", "deployment/web", "--timeout=120s")
+    kubectl(host, "wait", "--for=condition=Ready", "pod/client", "--timeout=120s")
+    yield
+    kubectl(host, "delete", "namespace", NAMESPACE, "--wait=false", check=False)
+
+
+def test_node_is_ready(host: HostProvider):
+    status = host.status()
+    assert status.components["node"] == "ok", status
+    assert status.running, status
+
+
+def test_kubernetes_default_resolves_from_a_pod(host: HostProvider, workload):
+    result = kubectl(host, "exec", "client", "--", "/bin/busybox", "nslookup", "kubernetes.default")
+    assert "10.96.0.1" in result.stdout, result.stdout + result.stderr
+
+
+def test_service_reaches_a_locally_built_image_from_another_pod(host: HostProvider, workload):
+    url = f"http://web.{NAMESPACE}.svc.cluster.local/"
+    result = kubectl(host, "exec", "client", "--", "/bin/busybox", "wget", "-qO-", "-T", "5", url)
+    assert result.stdout == PAGE
+
+
+def _through_ingress(host: HostProvider) -> str:
+    access = host.ingress()
+    request = urllib.request.Request(access.url + "/", headers={"Host": access.host})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=5) as response:
+        return response.read().decode()
+
+
+def test_ingress_routes_todo_local_from_the_host(host: HostProvider, workload):
+    def answers() -> bool:
+        try:
+            return _through_ingress(host) == PAGE
+        except OSError:
+            return False
+
+    assert wait_until(answers, timeout=30, interval=1), "no page through 127.0.0.1 + Host header"
+
+
+def test_a_deleted_pod_comes_back(host: HostProvider, workload):
+    before = kubectl(host, "get", "pods", "-l", "app=web", "-o", "name").stdout.split()
+    kubectl(host, "delete", *before, "--wait=false")
+
+    def replaced() -> bool:
+        names = kubectl(host, "get", "pods", "-l", "app=web", "-o", "name").stdout.split()
+        return bool(names) and not set(names) & set(before)
+
+    assert wait_until(replaced, timeout=60, interval=1)
+    kubectl(host, "rollout", "status", "deployment/web", "--timeout=120s")
+    assert wait_until(lambda: _page_or_none(host) == PAGE, timeout=30, interval=1)
+
+
+def _page_or_none(host: HostProvider) -> str | None:
+    try:
+        return _through_ingress(host)
+    except OSError:
+        return None
+
+
+def test_down_then_warm_up(host: HostProvider, workload, figures):
+    recorded = build.build_seconds(host.layout)
+    for component, seconds in recorded.items():
+        figures[f"cold build {component}"] = seconds
+    started = time.monotonic()
+    host.down()
+    figures["down"] = time.monotonic() - started
+    assert not host.status().running
+    assert not Path("/sys/class/net/todo0").exists()
+    started = time.monotonic()
+    host.up()
+    figures["warm up"] = time.monotonic() - started
+    assert host.status().running
+    # The workload lives in etcd: after a restart the kubelet brings it back by itself.
+    assert wait_until(lambda: _page_or_none(host) == PAGE, timeout=120, interval=1)

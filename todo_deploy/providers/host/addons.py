@@ -1,0 +1,149 @@
+"""Cluster objects every host cluster has: CoreDNS, the `traefik` IngressClass and its RBAC."""
+
+from __future__ import annotations
+
+from todo_deploy.providers.host.layout import CLUSTER_DOMAIN, COREDNS_IMAGE, DNS_SERVICE_IP
+from todo_deploy.providers.host.pki import CLIENTS
+
+INGRESS_CLASS = "traefik"
+TRAEFIK_CONTROLLER = "traefik.io/ingress-controller"
+TRAEFIK_USER = next(c.user for c in CLIENTS if c.stem == "traefik")
+DNS_LABELS = {"k8s-app": "kube-dns"}
+
+# No `forward` plugin: names outside the cluster get no answer, so no pod's lookup ever leaves
+# this machine (the network rule). The app needs only cluster names.
+COREFILE = f""".:53 {{
+    errors
+    health :8080
+    ready :8181
+    kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+        ttl 30
+    }}
+    cache 30
+    loadbalance
+}}
+"""
+
+
+def _rule(groups: list[str], resources: list[str], verbs: list[str]) -> dict:
+    return {"apiGroups": groups, "resources": resources, "verbs": verbs}
+
+
+READ = ["get", "list", "watch"]
+
+
+def _cluster_role(name: str, rules: list[dict]) -> dict:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": name},
+        "rules": rules,
+    }
+
+
+def _binding(name: str, subject: dict) -> dict:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        "subjects": [subject],
+    }
+
+
+def traefik_objects() -> list[dict]:
+    rules = [
+        _rule([""], ["services", "secrets"], READ),
+        _rule(["discovery.k8s.io"], ["endpointslices"], READ),
+        _rule(["networking.k8s.io"], ["ingresses", "ingressclasses"], READ),
+        _rule(["networking.k8s.io"], ["ingresses/status"], ["update"]),
+    ]
+    user = {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": TRAEFIK_USER}
+    ingress_class = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IngressClass",
+        "metadata": {
+            "name": INGRESS_CLASS,
+            "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"},
+        },
+        "spec": {"controller": TRAEFIK_CONTROLLER},
+    }
+    name = "todo-host:traefik"
+    return [_cluster_role(name, rules), _binding(name, user), ingress_class]
+
+
+def coredns_objects() -> list[dict]:
+    meta = {"name": "coredns", "namespace": "kube-system"}
+    rules = [
+        _rule([""], ["endpoints", "services", "pods", "namespaces"], ["list", "watch"]),
+        _rule(["discovery.k8s.io"], ["endpointslices"], ["list", "watch"]),
+    ]
+    subject = {"kind": "ServiceAccount", **meta}
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
+        _cluster_role("system:coredns", rules),
+        {**_binding("system:coredns", subject)},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"Corefile": COREFILE}},
+        _coredns_deployment(meta),
+        _dns_service(),
+    ]
+
+
+def _coredns_deployment(meta: dict) -> dict:
+    probe = {"periodSeconds": 5, "timeoutSeconds": 2}
+    container = {
+        "name": "coredns",
+        "image": COREDNS_IMAGE,
+        "imagePullPolicy": "Never",
+        "args": ["-conf", "/etc/coredns/Corefile"],
+        "ports": [
+            {"name": "dns", "containerPort": 53, "protocol": "UDP"},
+            {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
+        ],
+        "readinessProbe": {"httpGet": {"path": "/ready", "port": 8181}, **probe},
+        "livenessProbe": {"httpGet": {"path": "/health", "port": 8080}, **probe},
+        "resources": {"requests": {"cpu": "50m", "memory": "50Mi"}},
+        "volumeMounts": [{"name": "config", "mountPath": "/etc/coredns", "readOnly": True}],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {**meta, "labels": DNS_LABELS},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": DNS_LABELS},
+            "template": {
+                "metadata": {"labels": DNS_LABELS},
+                "spec": {
+                    "serviceAccountName": "coredns",
+                    "dnsPolicy": "Default",
+                    "priorityClassName": "system-cluster-critical",
+                    "containers": [container],
+                    "volumes": [{"name": "config", "configMap": {"name": "coredns"}}],
+                },
+            },
+        },
+    }
+
+
+def _dns_service() -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "kube-dns", "namespace": "kube-system", "labels": DNS_LABELS},
+        "spec": {
+            "clusterIP": DNS_SERVICE_IP,
+            "selector": DNS_LABELS,
+            "ports": [
+                {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+            ],
+        },
+    }
+
+
+def all_objects() -> dict:
+    """One `kind: List` so a single `kubectl apply` creates or updates everything."""
+    return {"apiVersion": "v1", "kind": "List", "items": [*coredns_objects(), *traefik_objects()]}

@@ -1,0 +1,98 @@
+"""Where the host cluster keeps things and which addresses it uses: one place for both.
+
+Every component listens on the bridge gateway address (pods must reach the API server through
+the `kubernetes` Service) or on 127.0.0.1; nothing binds the host's outside interfaces.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from todo_deploy.binaries import cache_root
+
+KUBERNETES_VERSION = "v1.34.4"
+CRI_DOCKERD_VERSION = "v0.4.0"
+COREDNS_VERSION = "v1.12.4"
+TRAEFIK_VERSION = "v3.6.12"
+
+NODE_NAME = "todo-host"
+CONTEXT = "todo-host"
+BRIDGE = "todo0"
+POD_CIDR = "10.88.0.0/16"
+NODE_IP = "10.88.0.1"  # the bridge gateway: API server, kubelet and pods' default route
+SERVICE_CIDR = "10.96.0.0/16"
+API_SERVICE_IP = "10.96.0.1"
+DNS_SERVICE_IP = "10.96.0.10"
+CLUSTER_DOMAIN = "cluster.local"
+API_PORT = 6443
+ETCD_PORT = 2379
+KUBELET_PORT = 10250
+INGRESS_PORT = 80
+INGRESS_HOST = "todo.local"
+
+PAUSE_IMAGE = "todo-host/pause:3.10"
+COREDNS_IMAGE = f"todo-host/coredns:{COREDNS_VERSION}"
+DOCKER_SOCKET = "/var/run/docker.sock"
+
+
+def default_state_dir() -> Path:
+    """`$TODO_HOST_STATE`, else `$XDG_STATE_HOME/todo-deploy/host` (~/.local/state/...)."""
+    if override := os.environ.get("TODO_HOST_STATE"):
+        return Path(override)
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "todo-deploy" / "host"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Paths of one host cluster: state (deleted by `down(delete=True)`) and build cache (kept)."""
+
+    state: Path
+    cache: Path
+
+    @classmethod
+    def default(cls) -> Layout:
+        return cls(state=default_state_dir(), cache=cache_root() / "host")
+
+    @property
+    def bin(self) -> Path:
+        """Every built binary, per pinned version set, so a second `up` never rebuilds."""
+        return self.cache / f"bin-{KUBERNETES_VERSION}"
+
+    def binary(self, name: str) -> Path:
+        return self.bin / name
+
+    @property
+    def pki(self) -> Path:
+        return self.state / "pki"
+
+    @property
+    def kubeconfigs(self) -> Path:
+        return self.state / "kubeconfig"
+
+    @property
+    def admin_kubeconfig(self) -> Path:
+        return self.kubeconfigs / "admin.conf"
+
+    @property
+    def run(self) -> Path:
+        """Pid files and sockets."""
+        return self.state / "run"
+
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    @property
+    def config(self) -> Path:
+        return self.state / "config"
+
+    @property
+    def cni_conf(self) -> Path:
+        return self.state / "cni" / "net.d"
+
+    @property
+    def cri_socket(self) -> Path:
+        return self.run / "cri-dockerd.sock"

@@ -1,0 +1,111 @@
+"""The node's network: our own bridge, routes that keep cluster ranges local, iptables cleanup.
+
+Network rule: no packet for a cluster range may reach the default gateway. The pod range lives
+on the bridge `todo0` (its connected route); the service range is routed onto the same bridge,
+so when kube-proxy is down a packet for a ClusterIP dies locally instead of leaving. Chain
+TODO-HOST-FORWARD confines forwarding to the bridge: nothing a pod sends leaves the host and
+nothing from outside is forwarded to a pod.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from todo_deploy.providers.host.layout import BRIDGE, NODE_IP, POD_CIDR, SERVICE_CIDR
+from todo_deploy.run import Runner
+
+FORWARD_CHAIN = "TODO-HOST-FORWARD"
+# Chains the kubelet, kube-proxy and the CNI plugins create, plus ours.
+OWNED_PREFIXES = ("KUBE-", "CNI-", "TODO-HOST-")
+TABLES = ("filter", "nat", "mangle")
+SYSCTLS = {"net.ipv4.ip_forward": "1", "net.bridge.bridge-nf-call-iptables": "1"}
+
+
+def bridge_exists() -> bool:
+    return Path(f"/sys/class/net/{BRIDGE}").exists()
+
+
+def setup(runner: Runner) -> None:
+    """Idempotent: bridge with the node address, service route, sysctls, pod egress filter."""
+    # Bridged pod-to-pod traffic must pass iptables for Services to work (br_netfilter).
+    runner.run(["modprobe", "br_netfilter"], step="load br_netfilter", check=False)
+    for key, value in SYSCTLS.items():
+        runner.run(["sysctl", "-q", "-w", f"{key}={value}"], step=f"sysctl {key}")
+    if not bridge_exists():
+        runner.run(["ip", "link", "add", BRIDGE, "type", "bridge"], step="create bridge")
+    prefix = POD_CIDR.split("/")[1]
+    runner.run(
+        ["ip", "addr", "replace", f"{NODE_IP}/{prefix}", "dev", BRIDGE], step="bridge address"
+    )
+    runner.run(["ip", "link", "set", BRIDGE, "up"], step="bridge up")
+    runner.run(["ip", "route", "replace", SERVICE_CIDR, "dev", BRIDGE], step="service route")
+    _forward_filter(runner)
+
+
+FORWARD_RULES = (
+    # Pod to pod across the bridge (Docker sets the FORWARD policy to DROP).
+    ("-i", BRIDGE, "-o", BRIDGE, "-j", "ACCEPT"),
+    ("-s", POD_CIDR, "!", "-o", BRIDGE, "-j", "REJECT"),
+    ("-d", POD_CIDR, "!", "-i", BRIDGE, "-j", "REJECT"),
+)
+
+
+def _forward_filter(runner: Runner) -> None:
+    iptables = ["iptables", "-w", "5"]
+    exists = runner.run([*iptables, "-n", "-L", FORWARD_CHAIN], step="check", check=False)
+    if not exists.ok:
+        runner.run([*iptables, "-N", FORWARD_CHAIN], step="create forward chain")
+    runner.run([*iptables, "-F", FORWARD_CHAIN], step="reset forward chain")
+    for rule in FORWARD_RULES:
+        runner.run([*iptables, "-A", FORWARD_CHAIN, *rule], step="pods stay on this host")
+    jump = ["FORWARD", "-j", FORWARD_CHAIN]
+    if not runner.run([*iptables, "-C", *jump], step="check jump", check=False).ok:
+        runner.run([*iptables, "-I", *jump], step="hook forward chain")
+
+
+def teardown(runner: Runner) -> None:
+    """Remove the bridge, the route and every chain the cluster made; harmless when absent."""
+    runner.run(["ip", "route", "del", SERVICE_CIDR], step="remove service route", check=False)
+    if bridge_exists():
+        runner.run(["ip", "link", "del", BRIDGE], step="remove bridge")
+    for binary in ("iptables", "ip6tables"):
+        for table in TABLES:
+            remove_chains(runner, binary, table)
+
+
+def owned_rules(dump: str) -> tuple[list[list[str]], list[str]]:
+    """From `iptables-save -t T` output: rules (as -D argv) that jump to or live in our chains,
+    and the names of our chains."""
+    chains = [
+        line[1:].split()[0]
+        for line in dump.splitlines()
+        if line.startswith(":") and line[1:].startswith(OWNED_PREFIXES)
+    ]
+    deletes = []
+    for line in dump.splitlines():
+        if not line.startswith("-A "):
+            continue
+        words = shlex.split(line)
+        chain = words[1]
+        target = words[words.index("-j") + 1] if "-j" in words else ""
+        # Rules inside our chains go with the chain (-F); only hooks in others need -D.
+        if not chain.startswith(OWNED_PREFIXES) and target.startswith(OWNED_PREFIXES):
+            deletes.append(["-D", *words[1:]])
+    return deletes, chains
+
+
+def remove_chains(runner: Runner, binary: str, table: str) -> None:
+    dump = runner.run(
+        [f"{binary}-save", "-t", table], step=f"{binary}-save", check=False, mutating=False
+    )
+    if not dump.ok:
+        return
+    deletes, chains = owned_rules(dump.stdout)
+    base = [binary, "-w", "5", "-t", table]
+    for rule in deletes:
+        runner.run([*base, *rule], step=f"remove {table} hook", check=False)
+    for chain in chains:
+        runner.run([*base, "-F", chain], step=f"flush {chain}", check=False)
+    for chain in chains:
+        runner.run([*base, "-X", chain], step=f"delete {chain}", check=False)

@@ -1,0 +1,247 @@
+"""`HostProvider`: a real single-node Kubernetes made of host processes, built from Go modules.
+
+Warm `up()` (binaries built, state kept) starts eight daemons and waits for the node, DNS and
+the ingress; cold `up()` builds everything first (see README.md for the figures).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from todo_deploy.config import DeployConfig
+from todo_deploy.debian import ensure_packages
+from todo_deploy.engine import ensure_engine
+from todo_deploy.kube import wait_until
+from todo_deploy.providers.base import ClusterStatus, IngressAccess
+from todo_deploy.providers.host import addons, build, components, configs, images, network
+from todo_deploy.providers.host import preflight as checks
+from todo_deploy.providers.host.daemons import Daemon, Supervisor
+from todo_deploy.providers.host.dns import resolve_a
+from todo_deploy.providers.host.layout import (
+    CONTEXT,
+    DNS_SERVICE_IP,
+    INGRESS_HOST,
+    INGRESS_PORT,
+    NODE_NAME,
+    Layout,
+)
+from todo_deploy.providers.host.pki import Pki
+from todo_deploy.run import Runner
+
+PACKAGES = {
+    "/usr/bin/etcd": "etcd-server",
+    "/usr/lib/cni/bridge": "containernetworking-plugins",
+    "iptables": "iptables",
+    "conntrack": "conntrack",
+    "socat": "socat",  # kubectl port-forward through cri-dockerd
+    "ip": "iproute2",
+    "start-stop-daemon": "dpkg",
+    "gcc": "gcc",  # the pause binary
+    "/usr/lib/x86_64-linux-gnu/libc.a": "libc6-dev",
+}
+CONTROL_PLANE = ("etcd", "kube-apiserver")
+READY_TIMEOUT = 180
+
+
+class HostClusterError(RuntimeError):
+    pass
+
+
+class HostProvider:
+    name = "host"
+    kube_context = CONTEXT
+    ingress_class_name = addons.INGRESS_CLASS
+
+    def __init__(self, config: DeployConfig, runner: Runner, layout: Layout | None = None):
+        self.config = config
+        self.runner = runner
+        self.layout = layout or Layout.default()
+        self.pki = Pki(self.layout)
+        self.supervisor = Supervisor(runner, self.layout.run, self.layout.logs)
+        self.kubectl = str(self.layout.binary("kubectl"))
+        self.kube_env = {"KUBECONFIG": str(self.layout.admin_kubeconfig)}
+
+    # -- Provider protocol -------------------------------------------------------------------
+
+    def preflight(self) -> list[str]:
+        running = {d.name for d in self._daemons() if self.supervisor.pid(d.name)}
+        needs_build = bool(build.missing_binaries(self.layout))
+        return checks.problems(checks.gather(needs_build), running)
+
+    def up(self) -> None:
+        started = time.monotonic()
+        problems = self.preflight()
+        if problems:
+            raise HostClusterError("host cluster cannot start:\n  - " + "\n  - ".join(problems))
+        ensure_packages(self.runner, PACKAGES)
+        ensure_engine(self.runner)
+        build.ensure_binaries(self.runner, self.layout)
+        self.pki.ensure()
+        configs.write_all(self.layout, self.pki)
+        network.setup(self.runner)
+        images.ensure_cluster_images(self.runner, self.layout)
+        self._start_daemons()
+        self._merge_kubeconfig()
+        self._apply(addons.all_objects(), step="cluster add-ons (CoreDNS, IngressClass)")
+        self._wait_ready()
+        self.runner.printer(f"host cluster: up in {time.monotonic() - started:.0f} s")
+
+    def down(self, delete: bool = False) -> None:
+        daemons = {d.name: d for d in self._daemons()}
+        # The kubelet first, so it does not restart the pods we are about to remove.
+        self.supervisor.stop("kubelet")
+        self._remove_pod_containers()
+        for name in reversed(list(daemons)):
+            self.supervisor.stop(name)
+        self._unmount_state()
+        network.teardown(self.runner)
+        if delete:
+            self._forget_kubeconfig()
+            if self.layout.state.exists():
+                shutil.rmtree(self.layout.state)
+
+    def docker_env(self) -> dict[str, str]:
+        # cri-dockerd drives the host's own engine: what `docker build` makes, pods can run.
+        return {}
+
+    def load_images(self, refs: list[str]) -> None:
+        missing = [ref for ref in refs if not images.image_exists(self.runner, ref)]
+        if missing:
+            raise HostClusterError(f"images not in the host's Docker engine: {missing}")
+
+    def ingress(self) -> IngressAccess:
+        return IngressAccess(
+            url=f"http://127.0.0.1:{INGRESS_PORT}",
+            host=INGRESS_HOST,
+            hosts_line=f"127.0.0.1 {INGRESS_HOST}",
+        )
+
+    def status(self) -> ClusterStatus:
+        components = {d.name: self.supervisor.healthy(d) for d in self._daemons()}
+        components["node"] = "ok" if self._node_ready() else f"{NODE_NAME} not Ready"
+        components["dns"] = "ok" if self._dns_answers() else f"no answer from {DNS_SERVICE_IP}"
+        running = all(state == "ok" for state in components.values())
+        return ClusterStatus(running=running, components=components)
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _daemons(self) -> list[Daemon]:
+        return components.all_daemons(self.layout, self.pki)
+
+    def _start_daemons(self) -> None:
+        daemons = self._daemons()
+        # etcd and the API server one after the other; the rest only need the API server.
+        for daemon in daemons:
+            self.supervisor.start(daemon)
+            if daemon.name in CONTROL_PLANE:
+                self.supervisor.wait_healthy(daemon, timeout=90)
+        for daemon in daemons:
+            self.supervisor.wait_healthy(daemon, timeout=90)
+
+    def kubectl_argv(self, *args: str) -> list[str]:
+        return [self.kubectl, "--kubeconfig", str(self.layout.admin_kubeconfig), *args]
+
+    def _apply(self, manifest: dict, *, step: str) -> None:
+        argv = self.kubectl_argv("apply", "--server-side", "--force-conflicts", "-f", "-")
+        deadline = time.monotonic() + 60
+        while True:  # right after start the API server may still refuse (RBAC bootstrap)
+            result = self.runner.run(argv, step=step, stdin=json.dumps(manifest), check=False)
+            if result.ok or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        if not result.ok:
+            self.runner.run(argv, step=step, stdin=json.dumps(manifest))
+
+    def _get_json(self, *what: str) -> dict | None:
+        result = self.runner.run(
+            self.kubectl_argv("get", *what, "-o", "json"),
+            step=f"get {' '.join(what)}",
+            check=False,
+            mutating=False,
+        )
+        return json.loads(result.stdout) if result.ok and result.stdout.strip() else None
+
+    def _node_ready(self) -> bool:
+        node = self._get_json("node", NODE_NAME)
+        conditions = (node or {}).get("status", {}).get("conditions", [])
+        return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+    def _dns_answers(self) -> bool:
+        return bool(resolve_a(DNS_SERVICE_IP, "kubernetes.default.svc.cluster.local"))
+
+    def _wait_ready(self) -> None:
+        if self.runner.dry_run:
+            return
+        waits = {
+            f"node {NODE_NAME} Ready": self._node_ready,
+            "cluster DNS answers": self._dns_answers,
+            "ingress (Traefik) answers": self._ingress_answers,
+        }
+        for what, check in waits.items():
+            if not wait_until(check, timeout=READY_TIMEOUT, interval=1):
+                raise HostClusterError(
+                    f"host cluster: {what} did not happen within {READY_TIMEOUT} s; "
+                    f"logs in {self.layout.logs}; status: {self.status().components}"
+                )
+
+    def _ingress_answers(self) -> bool:
+        return self.supervisor.healthy(components.traefik(self.layout, self.pki)) == "ok"
+
+    def _remove_pod_containers(self) -> None:
+        # cri-dockerd names every pod container (sandboxes too) k8s_...
+        listed = self.runner.run(
+            ["docker", "ps", "-aq", "--filter", "name=^k8s_"],
+            step="list pod containers",
+            check=False,
+            mutating=False,
+        )
+        ids = listed.stdout.split()
+        if ids:
+            self.runner.run(["docker", "rm", "-f", "-v", *ids], step="remove pod containers")
+
+    def _unmount_state(self) -> None:
+        """The kubelet mounts secrets and tokens (tmpfs) under its root dir: unmount them."""
+        state = str(self.layout.state.resolve()) + "/"
+        mounts = [
+            line.split()[1]
+            for line in Path("/proc/mounts").read_text().splitlines()
+            if line.split()[1].startswith(state)
+        ]
+        for mount in sorted(mounts, key=len, reverse=True):
+            self.runner.run(["umount", "-l", mount], step="unmount kubelet volume", check=False)
+
+    def _user_kubeconfig(self) -> Path:
+        configured = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+        return Path(configured) if configured else Path.home() / ".kube" / "config"
+
+    def _merge_kubeconfig(self) -> None:
+        """Add context `todo-host` (certificates embedded) to the user's kubeconfig."""
+        target = ["--kubeconfig", str(self._user_kubeconfig())]
+        user = f"{CONTEXT}-admin"
+        server = components.API_URL
+        steps = [
+            ["set-cluster", CONTEXT, f"--server={server}",
+             f"--certificate-authority={self.pki.path('ca')}", "--embed-certs=true"],
+            ["set-credentials", user, f"--client-certificate={self.pki.path('admin')}",
+             f"--client-key={self.pki.path('admin', 'key')}", "--embed-certs=true"],
+            ["set-context", CONTEXT, f"--cluster={CONTEXT}", f"--user={user}"],
+        ]  # fmt: skip
+        self._user_kubeconfig().parent.mkdir(parents=True, exist_ok=True)
+        for args in steps:
+            self.runner.run([self.kubectl, "config", *args, *target], step="kubeconfig")
+
+    def _forget_kubeconfig(self) -> None:
+        if not self._user_kubeconfig().exists() or not Path(self.kubectl).exists():
+            return
+        target = ["--kubeconfig", str(self._user_kubeconfig())]
+        for args in (
+            ["delete-context", CONTEXT],
+            ["delete-cluster", CONTEXT],
+            ["delete-user", f"{CONTEXT}-admin"],
+        ):
+            argv = [self.kubectl, "config", *args, *target]
+            self.runner.run(argv, step="forget kubeconfig context", check=False)
