@@ -89,8 +89,8 @@ def build_config(
 
 
 def _plain(value: Any) -> Any:
-    # Invoke's DataProxy objects behave like dicts but pydantic wants real ones.
-    if isinstance(value, Mapping):
+    # Invoke's DataProxy objects behave like dicts (but are not Mappings); pydantic wants dicts.
+    if isinstance(value, Mapping) or hasattr(value, "items"):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
