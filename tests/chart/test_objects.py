@@ -151,6 +151,7 @@ def test_embedded_postgres_keeps_its_data(render):
 
 def test_secret_builds_database_url_from_the_generated_password(render):
     secret = by_kind(render([]), "Secret")["todo-secrets"]
+    assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     assert set(data) == {"DATABASE_URL", "BETTER_AUTH_SECRET", "MCP_API_TOKEN", "POSTGRES_PASSWORD"}
     password = data["POSTGRES_PASSWORD"]
