@@ -59,7 +59,8 @@ def deploy(
         for line in preflight(config, provider, runner, tools, **hooks.preflight):
             console.print(f"  {line}")
     with timer.step("cluster up"):
-        provider.up()
+        if _may_run(provider, runner, "up: start the cluster and wait for its ingress"):
+            provider.up()
     with timer.step("images"):
         refs = _images(config, provider, runner, hooks, console)
     kube = app_kube(config, provider, runner, tools)
@@ -72,7 +73,7 @@ def deploy(
         _release(config, provider, runner, tools, kube, refs, app_secrets.external_database)
     access = provider.ingress()
     if runner.dry_run:
-        console.print("[dry-run] verify: workloads ready, then GET /health through the ingress")
+        runner.printer("[dry-run] verify: workloads ready, then GET /health through the ingress")
     else:
         with timer.step("verify"):
             verified = verify(kube, access, get=hooks.http_get)
@@ -85,12 +86,24 @@ def deploy(
     return report
 
 
+def _may_run(provider: Provider, runner: Runner, what: str) -> bool:
+    """In dry-run, only providers that route every change through the Runner may run.
+
+    Others (e.g. one writing certificates itself) are described instead, so nothing changes.
+    """
+    if not runner.dry_run or getattr(provider, "dry_run_safe", False):
+        return True
+    runner.printer(f"[dry-run] provider {provider.name}: {what}")
+    return False
+
+
 def _images(
     config: DeployConfig, provider: Provider, runner: Runner, hooks: Hooks, console: Console
 ) -> dict[str, str]:
     docker_env = provider.docker_env()
     if runner.dry_run:
-        runner.printer(f"[dry-run] {runner.describe(['build images', *IMAGE_NAMES], docker_env)}")
+        where = runner.describe([], docker_env).strip() or "the host's engine"
+        runner.printer(f"[dry-run] build images {' '.join(IMAGE_NAMES)} with {where}")
         refs = {name: f"todo-{name}:CONTENT-TAG" for name in IMAGE_NAMES}
     else:
         built = hooks.build_images(list(IMAGE_NAMES), docker_env=docker_env, runner=runner)
@@ -100,7 +113,8 @@ def _images(
             console.print(f"  {image.ref} {image.size_bytes / 1e6:.0f} MB {state}")
     if config.image_tag_policy == "git":
         refs = _git_tags(refs, runner, docker_env)
-    provider.load_images(list(refs.values()))
+    if _may_run(provider, runner, f"load images {' '.join(refs.values())}"):
+        provider.load_images(list(refs.values()))
     if config.registry:
         refs = {n: f"{config.registry.rstrip('/')}/{ref}" for n, ref in refs.items()}
     return refs
@@ -162,7 +176,9 @@ def teardown(
         console.print("cluster not running: nothing deployed to remove")
     if options.images:
         _remove_images(provider, runner, console)
-    if options.cluster or options.delete_cluster:
+    if (options.cluster or options.delete_cluster) and _may_run(
+        provider, runner, f"down (delete={options.delete_cluster})"
+    ):
         provider.down(delete=options.delete_cluster)
 
 

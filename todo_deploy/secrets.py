@@ -89,7 +89,7 @@ def collect(
         _validate_database_url(external, env_file)
         values["DATABASE_URL"] = external
         return AppSecrets(values, sources, external_database=True)
-    sources["DATABASE_URL"] = "built from POSTGRES_PASSWORD"
+    sources["DATABASE_URL"] = "the in-cluster PostgreSQL"
     values["DATABASE_URL"] = IN_CLUSTER_DB.format(password=values["POSTGRES_PASSWORD"])
     return AppSecrets(values, sources, external_database=False)
 

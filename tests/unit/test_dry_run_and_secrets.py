@@ -33,13 +33,15 @@ def test_dry_run_prints_every_mutating_command_and_runs_none(harness: Harness) -
         "[dry-run] kubectl --context todo -n ingress-nginx rollout status",
         "[dry-run] wait for endpoints of ingress-nginx/ingress-nginx-controller-admission",
         # the build line carries the environment it would pass
-        "[dry-run] DOCKER_TLS_VERIFY=1 DOCKER_HOST=tcp://192.168.49.2:2376",
+        "[dry-run] build images frontend backend mcp postgres with DOCKER_TLS_VERIFY=1 "
+        "DOCKER_HOST=tcp://192.168.49.2:2376",
         "[dry-run] kubectl --context todo apply -f -",
         "[dry-run] helm upgrade --install todo",
         "images.backend.tag=CONTENT-TAG",
     ):
         assert expected in printed
     assert "verify" not in [s.name for s in report.steps]
+    assert "[dry-run] verify: workloads ready, then GET /health through the ingress" in printed
 
 
 def test_secrets_are_masked_in_echo_dry_run_errors_and_report(
@@ -111,3 +113,19 @@ def test_external_database_url_turns_off_the_in_cluster_database(
     flow.deploy(config, FakeHostProvider(), h.runner, TOOLS, console=h.console, hooks=h.hooks())
     helm = next(line for line in h.fake.lines if line.startswith("helm upgrade"))
     assert "postgresql.enabled=false" in helm and "images.postgresql" not in helm
+
+
+def test_dry_run_describes_a_provider_that_is_not_dry_run_safe(harness: Harness) -> None:
+    from test_deploy_chain import FakeHostProvider
+
+    h = harness
+    h.runner.dry_run = True
+    provider = FakeHostProvider()
+    flow.deploy(h.config(provider="host"), provider, h.runner, TOOLS, console=h.console,
+                hooks=h.hooks())  # fmt: skip
+    assert "up" not in provider.events
+    assert "[dry-run] provider host: up: start the cluster and wait for its ingress" in h.printed
+    flow.teardown(h.config(provider="host"), provider, h.runner, TOOLS, console=h.console,
+                  options=flow.TeardownOptions(cluster=True))  # fmt: skip
+    assert not [e for e in provider.events if e.startswith("down")]
+    assert not [line for line in h.fake.lines if any(m in line for m in MUTATING)]

@@ -17,6 +17,7 @@ DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 
 
 class ExistingProvider:
+    dry_run_safe = True  # every change goes through the Runner
     name = "existing"
 
     def __init__(self, config: DeployConfig, runner: Runner, kubectl: str = "kubectl"):

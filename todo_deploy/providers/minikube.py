@@ -17,6 +17,7 @@ ADMISSION_SERVICE = "ingress-nginx-controller-admission"
 
 
 class MinikubeProvider:
+    dry_run_safe = True  # every change goes through the Runner
     name = "minikube"
     ingress_class_name = "nginx"
 
