@@ -7,6 +7,7 @@ import base64
 import pytest
 
 from todo_deploy import manifests
+from todo_deploy.run import Runner
 
 SCENARIOS = manifests.scenarios()
 DEV = SCENARIOS["dev"]
@@ -79,6 +80,21 @@ def test_app_deployments_probe_roll_and_label_as_the_contract_says(render):
         assert container["readinessProbe"]["httpGet"]["path"] == ready
         assert container["readinessProbe"]["periodSeconds"] <= 2
     assert {d["metadata"]["namespace"] for d in objects if d["kind"] != "Namespace"} == {"todo-app"}
+
+
+def test_frontend_has_a_writable_next_cache(render):
+    pod = by_kind(render(DEV), "Deployment")["todo-frontend"]["spec"]["template"]["spec"]
+    mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert "emptyDir" in volumes[mounts["/app/.next/cache"]]
+
+
+def test_notes_tell_how_to_reach_the_app(tools):
+    argv = [str(tools.helm), "install", "todo", str(manifests.CHART_DIR), "--dry-run=client",
+            "--namespace", "todo-app", "--values", str(DEV[0])]  # fmt: skip
+    notes = Runner().run(argv, mutating=False).stdout.split("NOTES:", 1)[1]
+    assert "Open http://todo.local (ingress class nginx)" in notes
+    assert "logs deploy/todo-backend -c migrate" in notes
 
 
 def test_replicas_follow_the_plan(render):

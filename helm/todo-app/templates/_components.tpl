@@ -9,6 +9,8 @@ frontend:
   health: /api/health
   ready: /api/health
   secretKeys: [DATABASE_URL, BETTER_AUTH_SECRET]
+  # Next.js writes its image and fetch cache here; the root file system is read-only.
+  cacheDir: /app/.next/cache
 backend:
   port: 8000
   health: /health
