@@ -9,6 +9,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -17,11 +18,13 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import jwt
 import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy.orm import Session
 from todo_backend.app import create_app
 from todo_backend.config import Settings
@@ -204,6 +207,73 @@ def settings(database_url: str, jwks: JwksServer) -> Settings:
 def client(settings: Settings, migrated_url: str) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+# --- server processes -------------------------------------------------------------------------
+
+Spawn = Callable[[list[str], dict[str, str], int], Path]
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Spawn]:
+    """Start `python -m ...` servers on 127.0.0.1, wait for /health, stop them afterwards.
+
+    Returns the path of the process's combined output, for log assertions and failure reports.
+    """
+    processes: list[subprocess.Popen] = []
+
+    def start(argv: list[str], env: dict[str, str], port: int) -> Path:
+        log = tmp_path / f"{argv[0]}-{port}.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", *argv],
+                env=os.environ | env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        processes.append(process)
+        _wait_for_health(f"http://127.0.0.1:{port}/health", process, log)
+        return log
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _wait_for_health(url: str, process: subprocess.Popen, log: Path, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the server exited: {log.read_text()}"
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout} s: {log.read_text()}")
+
+
+MCP_TOKEN = "test-mcp-token"
+
+
+@pytest.fixture
+def chat_settings(settings: Settings, migrated_url: str, spawn: Spawn) -> Settings:
+    """Settings pointing at a real `python -m todo_mcp` over the test database."""
+    port = free_port()
+    env = {
+        "DATABASE_URL": migrated_url,
+        "MCP_API_TOKEN": MCP_TOKEN,
+        "MCP_ALLOWED_HOSTS": f"127.0.0.1:{port}",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
+    spawn(["todo_mcp"], env, port)
+    return settings.model_copy(
+        update={
+            "mcp_server_url": f"http://127.0.0.1:{port}/mcp",
+            "mcp_api_token": SecretStr(MCP_TOKEN),
+        }
+    )
 
 
 @pytest.fixture

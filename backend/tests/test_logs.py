@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 
 import httpx
@@ -14,44 +11,18 @@ from todo_backend.logs import redact
 
 
 @pytest.fixture
-def server(migrated_url, jwks, unused_port, tmp_path):
+def server(migrated_url, jwks, unused_port, spawn):
     """`uvicorn todo_backend.main:app` as the image starts it, on 127.0.0.1; yields (url, log)."""
     env = {
-        **os.environ,
         "DATABASE_URL": migrated_url,
         "AUTH_JWKS_URL": jwks.url,
         "MCP_SERVER_URL": "http://127.0.0.1:9/mcp",
         "MCP_API_TOKEN": "mcp-secret-token",
         "LOG_LEVEL": "INFO",
     }
-    log = tmp_path / "server.log"
-    argv = [sys.executable, "-m", "uvicorn", "todo_backend.main:app"]
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [*argv, "--host", "127.0.0.1", "--port", str(unused_port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{unused_port}"
-    try:
-        _wait_until_up(url, process, log)
-        yield url, log
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _wait_until_up(url, process, log) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            httpx.get(f"{url}/health", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(log.read_text())
+    argv = ["uvicorn", "todo_backend.main:app", "--host", "127.0.0.1", "--port", str(unused_port)]
+    log = spawn(argv, env, unused_port)
+    return f"http://127.0.0.1:{unused_port}", log
 
 
 def test_logs_are_json_lines_without_tokens(server, make_token):
