@@ -1,9 +1,9 @@
 """k8s/ is rendered from the Helm chart, never edited: render it, check it, validate it.
 
 `render()` writes one file per object from `helm template` with values-dev.yaml (Secrets and
-`helm test` hooks left out: the suite applies secrets itself). `check_in_sync()` re-renders into
-a scratch directory and lists every difference. `validate()` checks manifests offline against
-the Kubernetes API schemas of a pinned version, `policy_scan()` runs checkov over them.
+`helm test` hooks left out: the suite applies secrets itself). `check_in_sync()` renders in
+memory and lists every difference from k8s/. `validate()` checks manifests offline against the
+Kubernetes API schemas of a pinned version; `policy_scan()` runs a pinned checkov over them.
 """
 
 from __future__ import annotations
