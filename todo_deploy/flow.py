@@ -51,9 +51,11 @@ def deploy(
     console: Console,
     openai: bool = False,
     hooks: Hooks | None = None,
+    report: DeployReport | None = None,
 ) -> DeployReport:
+    """Run every step, timed into `report` (pass one to keep the timings when a step fails)."""
     hooks = hooks or Hooks()
-    report = DeployReport(config.budgets.deploy_seconds)
+    report = report or DeployReport(config.budgets.deploy_seconds)
     timer = StepTimer(report, console)
     with timer.step("preflight"):
         for line in preflight(config, provider, runner, tools, **hooks.preflight):

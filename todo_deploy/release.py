@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,8 @@ def helm_argv(
             "--set",
             f"images.{key}.tag={tag}",
         ]
+        if config.registry:  # values-dev.yaml says Never: right for local engines only
+            argv += ["--set", f"images.{key}.pullPolicy=IfNotPresent"]
     argv += [
         "--set", f"existingSecret={config.secret_name}",
         "--set", f"ingress.ingressClassName={ingress_class}",
@@ -68,8 +71,34 @@ def helm_release(
     external_database: bool = False,
 ) -> None:
     argv = helm_argv(config, helm, kube_context, image_refs, ingress_class, external_database)
-    # --atomic rolls a failed or interrupted upgrade back, so a re-run starts from a known state.
+    _recover_interrupted(config, runner, helm, kube_context)
+    # --atomic rolls a failed upgrade back, so a re-run starts from a known state.
     runner.run(argv, step="helm upgrade --install", timeout=config.timeouts.rollout + 60)
+
+
+def _recover_interrupted(
+    config: DeployConfig, runner: Runner, helm: str, kube_context: str | None
+) -> None:
+    """Unlock a release left pending by a killed helm (Ctrl-C twice), so the re-run converges.
+
+    Helm refuses to upgrade while a previous operation is marked in progress.
+    """
+    base = [helm, "--namespace", config.namespace]
+    if kube_context:
+        base += ["--kube-context", kube_context]
+    status = runner.run([*base, "status", config.release, "-o", "json"], step="helm status",
+                        check=False, mutating=False)  # fmt: skip
+    if not status.ok or not status.stdout.strip():
+        return
+    state = json.loads(status.stdout).get("info", {}).get("status", "")
+    if state == "pending-install":
+        runner.run(
+            [*base, "uninstall", config.release, "--wait"], step="remove interrupted install"
+        )
+    elif state in ("pending-upgrade", "pending-rollback"):
+        runner.run(
+            [*base, "rollback", config.release, "--wait"], step="roll back interrupted upgrade"
+        )
 
 
 def load_manifests(directory: str) -> list[dict[str, Any]]:

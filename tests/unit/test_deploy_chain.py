@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import pytest
 from conftest import TOOLS, Harness
 
 from todo_deploy import flow
@@ -63,6 +64,7 @@ def test_minikube_helm_first_deploy_chain(harness: Harness) -> None:
         "kubectl --context todo -n todo-app get secret todo-secrets -o json",
         "kubectl --context todo apply -f -",
         "kubectl --context todo apply -f -",
+        "helm --namespace todo-app --kube-context todo status todo -o json",
         helm_upgrade("todo", "nginx", BUILT, values),
         "minikube ip -p todo",
         "kubectl --context todo -n todo-app get deployments,statefulsets -o json",
@@ -216,6 +218,7 @@ def test_host_provider_chain_uses_traefik_and_its_context(harness: Harness) -> N
         "kubectl --context todo-host -n todo-app get secret todo-secrets -o json",
         "kubectl --context todo-host apply -f -",
         "kubectl --context todo-host apply -f -",
+        "helm --namespace todo-app --kube-context todo-host status todo -o json",
         helm_upgrade("todo-host", "traefik", BUILT, values),
         "kubectl --context todo-host -n todo-app get deployments,statefulsets -o json",
     ]
@@ -243,3 +246,21 @@ def test_verify_failure_names_the_workload_and_doctor(harness: Harness) -> None:
         assert "deployment/todo-backend 1/2" in str(exc) and "invoke doctor" in str(exc)
     else:
         raise AssertionError("a half-ready deployment must fail verify")
+
+
+@pytest.mark.parametrize(
+    ("state", "unlock"),
+    [("pending-upgrade", "rollback todo --wait"), ("pending-install", "uninstall todo --wait"),
+     ("deployed", None)],
+)  # fmt: skip
+def test_a_release_left_pending_by_an_interrupted_run_is_unlocked_first(
+    harness: Harness, state: str, unlock: str | None
+) -> None:
+    h = harness
+    h.fake.on("helm", "status", stdout={"name": "todo", "info": {"status": state}})
+    flow.deploy(h.config(provider="host"), FakeHostProvider(), h.runner, TOOLS,
+                console=h.console, hooks=h.hooks())  # fmt: skip
+    helm = [line for line in h.fake.lines if line.startswith("helm")][-2:]
+    prefix = "helm --namespace todo-app --kube-context todo-host "
+    assert helm[0] == prefix + (unlock or "status todo -o json")
+    assert helm[1].startswith("helm upgrade --install")

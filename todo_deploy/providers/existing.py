@@ -41,7 +41,10 @@ class ExistingProvider:
 
     def preflight(self) -> list[str]:
         if not self.kube_context:
-            return ["no current kubeconfig context: `kubectl config use-context NAME` or --context"]
+            return [
+                "no current kubeconfig context: run `kubectl config use-context NAME` "
+                "or pass --kube-context NAME"
+            ]
         if self.loader() is None:
             return [
                 f"cannot put images into context {self.kube_context!r} (not kind, k3d, minikube "

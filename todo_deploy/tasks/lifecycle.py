@@ -5,7 +5,7 @@ from __future__ import annotations
 from invoke import Context, task
 
 from todo_deploy import flow
-from todo_deploy.report import render
+from todo_deploy.report import DeployReport, render
 from todo_deploy.tasks.common import RUN_HELP, TARGET_HELP, failures, session
 
 
@@ -42,14 +42,17 @@ def deploy(
     s = session(c, flags, dry_run=dry_run, verbose=verbose)
     if values:
         s.config = s.config.model_copy(update={"values_files": [*s.config.values_files, *values]})
-    with failures():
-        report = flow.deploy(
-            s.config, s.provider, s.runner, s.tools, console=s.console, openai=openai
-        )
-    render(report, s.console)
-    if not dry_run:
-        report.write_json(s.config.report_json)
-        s.console.print(f"report written to {s.config.report_json}")
+    report = DeployReport(s.config.budgets.deploy_seconds)
+    try:
+        with failures():
+            flow.deploy(s.config, s.provider, s.runner, s.tools, console=s.console,
+                        openai=openai, report=report)  # fmt: skip
+    finally:
+        # Shown on failure too: which step failed, and how long each one took.
+        render(report, s.console)
+        if not dry_run:
+            report.write_json(s.config.report_json)
+            s.console.print(f"report written to {s.config.report_json}")
     if not report.within_budget:
         s.console.print(f"[yellow]deploy took longer than the {report.budget_seconds} s budget[/]")
 
