@@ -12,23 +12,19 @@ NAMES_HELP = "image to build (repeatable; default all: frontend, backend, mcp, p
 PROVIDER_HELP = "build where this provider's cluster sees images (default from invoke.yaml)"
 
 
-def _build(c: Context, name: list[str] | None, provider: str | None, verbose: bool) -> Table:
+def _build(c: Context, name: list[str] | None, provider: str | None, verbose: bool) -> None:
+    from todo_deploy.images import report_rows
+
     s = session(c, {"provider": provider}, verbose=verbose)
     with failures():
         built = Hooks().build_images(
             list(name or IMAGE_NAMES), docker_env=s.provider.docker_env(), runner=s.runner
         )
-    table = Table("image", "ref", "MB", "seconds", "reused", title="images")
-    for image in built.values():
-        table.add_row(
-            image.name,
-            image.ref,
-            f"{image.size_bytes / 1e6:.0f}",
-            f"{image.seconds:.1f}",
-            "yes" if image.reused else "no",
-        )
+    rows = report_rows(built)
+    table = Table(*(rows[0] if rows else []), title=f"images in the {s.provider.name} engine")
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
     s.console.print(table)
-    return table
 
 
 @task(
