@@ -1,0 +1,112 @@
+"""The model-driven agent: an OpenAI Agents SDK agent using the MCP server's tools.
+
+Any OpenAI-compatible endpoint works: the model is reached through the Chat Completions API with
+the base URL, key and model from the settings. Tracing is off, so nothing leaves but model calls.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agents import (
+    Agent,
+    OpenAIChatCompletionsModel,
+    RunConfig,
+    Runner,
+    ToolCallItem,
+    ToolCallOutputItem,
+    ToolGuardrailFunctionOutput,
+    ToolInputGuardrail,
+    ToolInputGuardrailData,
+    tool_input_guardrail,
+)
+from agents.mcp import MCPServerStreamableHttp
+from openai import AsyncOpenAI
+
+from todo_backend.agent.reply import AgentReply, ToolCall
+
+INSTRUCTIONS = """You are a friendly assistant that manages the user's todo list.
+Use the tools for every change or question about tasks; never invent tasks or ids.
+The user's id is {user_id}: pass exactly this as user_id to every tool.
+When the user names a task by its title, call list_tasks first to find its id.
+Answer briefly and say what you did."""
+MAX_TURNS = 8
+
+
+async def respond(*, user_id: str, history: list[dict], message: str, settings: Any) -> AgentReply:
+    model = OpenAIChatCompletionsModel(
+        model=settings.openai_model,
+        openai_client=AsyncOpenAI(
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key.get_secret_value(),
+        ),
+    )
+    tools = MCPServerStreamableHttp(
+        params={
+            "url": settings.mcp_server_url,
+            "headers": {"Authorization": f"Bearer {settings.mcp_api_token.get_secret_value()}"},
+            "timeout": 10,
+        },
+        name="todo",
+        cache_tools_list=True,
+        use_structured_content=True,
+        tool_input_guardrails=[_only_for(user_id)],
+    )
+    async with tools:
+        agent = Agent(
+            name="Todo assistant",
+            instructions=INSTRUCTIONS.format(user_id=user_id),
+            model=model,
+            mcp_servers=[tools],
+        )
+        result = await Runner.run(
+            agent,
+            [*history, {"role": "user", "content": message}],
+            max_turns=MAX_TURNS,
+            run_config=RunConfig(tracing_disabled=True),
+        )
+    return AgentReply(response=str(result.final_output), tool_calls=_tool_calls(result.new_items))
+
+
+def _only_for(user_id: str) -> ToolInputGuardrail[Any]:
+    """Refuse tool calls for any other user, whatever the model was talked into."""
+
+    @tool_input_guardrail
+    def same_user(data: ToolInputGuardrailData) -> ToolGuardrailFunctionOutput:
+        arguments = json.loads(data.context.tool_arguments or "{}")
+        if arguments.get("user_id") == user_id:
+            return ToolGuardrailFunctionOutput.allow()
+        return ToolGuardrailFunctionOutput.reject_content(
+            f"Refused: tools may only be called with user_id {user_id}."
+        )
+
+    return same_user
+
+
+def _tool_calls(items: list[Any]) -> list[ToolCall]:
+    """The tool calls of a run, in order, each with the output it got back."""
+    outputs = {
+        item.raw_item["call_id"]: _decode(item.output)
+        for item in items
+        if isinstance(item, ToolCallOutputItem)
+    }
+    return [
+        ToolCall(
+            name=item.raw_item.name,
+            arguments=json.loads(item.raw_item.arguments or "{}"),
+            result=outputs.get(item.raw_item.call_id),
+        )
+        for item in items
+        if isinstance(item, ToolCallItem)
+    ]
+
+
+def _decode(output: Any) -> Any:
+    """Tool outputs are JSON text on success, a text item on failure: return plain data."""
+    if isinstance(output, dict) and output.get("type") == "text":
+        return {"error": output["text"]}
+    try:
+        return json.loads(output)
+    except (TypeError, ValueError):
+        return output
