@@ -1,0 +1,83 @@
+"""Nox sessions: thin wrappers over pytest and the suite's helpers.
+
+Plain `nox` runs every session, e2e included. Each session installs the locked dependencies
+(uv.lock) into its own virtualenv, so a run is reproducible on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+PYTHON = PYPROJECT["project"]["requires-python"].split(",")[0].removeprefix(">=")
+
+DOCKERFILES = ["backend/Dockerfile", "mcp/Dockerfile", "frontend/Dockerfile",
+               "docker/postgres/Dockerfile"]
+
+
+def install_locked(session: nox.Session) -> None:
+    """Install the whole workspace exactly as locked (suite, back end, MCP, dev tools)."""
+    session.run_install(
+        "uv", "sync", "--frozen", "--all-packages", "--inexact",
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        external=True,
+    )
+
+
+def pytest(session: nox.Session, *default_args: str) -> None:
+    session.run("pytest", *(session.posargs or default_args))
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff (check and format), mypy on the suite, hadolint, yamllint."""
+    install_locked(session)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy", "todo_deploy")
+    session.run("hadolint", *[f for f in DOCKERFILES if os.path.exists(f)])
+    session.run("yamllint", "-c", ".yamllint.yaml", "helm/todo-app/values.yaml",
+                "helm/todo-app/values-dev.yaml", "helm/todo-app/values-prod.yaml", "k8s")
+
+
+@nox.session(python=PYTHON)
+def unit(session: nox.Session) -> None:
+    """Suite, back-end and MCP tests (a real PostgreSQL is started for the back end)."""
+    install_locked(session)
+    session.run("python", "-m", "todo_deploy.testenv", "postgres")
+    pytest(session, "tests/unit", "backend/tests", "mcp/tests")
+
+
+@nox.session(python=PYTHON)
+def helm_lint(session: nox.Session) -> None:
+    """helm lint --strict for every values file and ci/ scenario."""
+    install_locked(session)
+    pytest(session, "tests/chart", "-m", "helm_lint")
+
+
+@nox.session(python=PYTHON)
+def manifests(session: nox.Session) -> None:
+    """k8s/ in sync with the chart, schema validation, policy scan, resource fit."""
+    install_locked(session)
+    pytest(session, "tests/chart", "-m", "not helm_lint")
+
+
+@nox.session(python=PYTHON)
+def images(session: nox.Session) -> None:
+    """Build every image, smoke-test them together, print sizes and cold starts vs budgets."""
+    install_locked(session)
+    pytest(session, "tests/images", "-s")
+
+
+@nox.session(python=PYTHON)
+def e2e(session: nox.Session) -> None:
+    """Deploy to a real cluster, use the app through the ingress and a browser, time it all."""
+    install_locked(session)
+    session.run("python", "-m", "todo_deploy.testenv", "chromium")
+    pytest(session, "tests/e2e", "-s", "-x")

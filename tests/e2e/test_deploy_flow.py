@@ -1,0 +1,234 @@
+"""The whole mission against a real cluster, in order: deploy, use, redeploy, change, tear down.
+
+Tests in this module run in file order and share one deployment; `-x` stops at the first failure
+because every later step depends on the earlier ones.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.app_client import AppClient
+from tests.e2e.conftest import ROOT, Stack
+from tests.e2e.figures import Figure
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
+
+APP_WORKLOADS = ("deployment/todo-frontend", "deployment/todo-backend", "deployment/todo-mcp")
+MEMORY_BUDGET_MB = 4096
+
+
+def _pods(stack: Stack) -> list[dict]:
+    data = stack.kube.get_json("pods", step="list pods")
+    assert data is not None, "cannot list pods"
+    return [p for p in data["items"] if p["metadata"].get("deletionTimestamp") is None]
+
+
+def _app_pods(stack: Stack) -> list[dict]:
+    return [p for p in _pods(stack) if p["metadata"]["labels"].get("app") == "todo-chatbot"
+            and p["status"].get("phase") == "Running"]
+
+
+def _pod_uids(stack: Stack) -> dict[str, set[str]]:
+    by_component: dict[str, set[str]] = {}
+    for pod in _app_pods(stack):
+        component = pod["metadata"]["labels"].get("component", "?")
+        by_component.setdefault(component, set()).add(pod["metadata"]["uid"])
+    return by_component
+
+
+def _parse(ts: str) -> datetime:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+def _cold_start_seconds(pod: dict) -> float:
+    """Container start to pod Ready, from the pod's own status timestamps (1 s resolution)."""
+    ready = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
+    started = max(
+        _parse(s["state"]["running"]["startedAt"]) for s in pod["status"]["containerStatuses"]
+    )
+    return (_parse(ready["lastTransitionTime"]) - started).total_seconds()
+
+
+def _client(stack: Stack) -> AppClient:
+    return AppClient(stack.access.url, stack.access.host)
+
+
+def _signed_in_client(stack: Stack) -> AppClient:
+    client = _client(stack)
+    client.sign_up()
+    client.fetch_token()
+    return client
+
+
+def _psql(stack: Stack, sql: str) -> str:
+    pod = next(p for p in _pods(stack) if p["metadata"]["labels"].get("component") == "postgres")
+    result = stack.kube.run(
+        "exec", pod["metadata"]["name"], "--", "sh", "-c",
+        f'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "{sql}"',
+        step="psql in the database pod", mutating=False,
+    )
+    return result.stdout.strip()
+
+
+def test_deploy_from_nothing(stack: Stack, figures):
+    seconds, proc = stack.invoke("deploy")
+    assert proc.returncode == 0, f"invoke deploy failed:\n{proc.stdout[-3000:]}\n{proc.stderr}"
+    figures.record(Figure("deploy (cold, to all Ready)", seconds, "s", budget=300, goal=120))
+
+
+def test_every_pod_ready_without_restarts(stack: Stack, figures):
+    pods = _pods(stack)
+    assert {p["metadata"]["labels"].get("component") for p in pods} >= {
+        "frontend", "backend", "mcp", "postgres"}
+    for pod in pods:
+        name = pod["metadata"]["name"]
+        ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
+        assert ready.get("Ready") == "True", f"{name} not Ready"
+        restarts = sum(s["restartCount"] for s in pod["status"]["containerStatuses"])
+        assert restarts == 0, f"{name} restarted {restarts} times"
+    worst = max(_cold_start_seconds(p) for p in pods if p["metadata"]["labels"].get(
+        "component") != "postgres")
+    figures.record(Figure("pod cold start (worst app pod)", worst, "s", budget=3, goal=1.5))
+
+
+def test_health_through_ingress_and_port_forward(stack: Stack):
+    client = _client(stack)
+    for path in ("/health", "/ready", "/api/health", "/"):
+        response = client.request("GET", path)
+        assert response.status_code == 200, f"{path} via ingress: {response.status_code}"
+    from todo_deploy.portforward import port_forward
+
+    with port_forward(stack.kube, "service/todo-backend", 8000) as local_port:
+        import requests
+
+        for path in ("/health", "/ready"):
+            response = requests.get(f"http://127.0.0.1:{local_port}{path}", timeout=10)
+            assert response.status_code == 200, f"{path} via port-forward"
+
+
+def test_sign_up_sign_in_and_task_lifecycle(stack: Stack):
+    client = _client(stack)
+    credentials = client.sign_up()
+    client.sign_in(**credentials)
+    client.fetch_token()
+    created = client.request("POST", client.tasks_path(), json={"title": "write e2e"})
+    assert created.status_code in (200, 201), created.text
+    task_id = created.json()["id"]
+    listed = client.request("GET", client.tasks_path()).json()
+    assert [t["title"] for t in listed] == ["write e2e"]
+    updated = client.request("PUT", client.tasks_path(f"/{task_id}"),
+                             json={"title": "write more e2e", "description": "now"})
+    assert updated.json()["title"] == "write more e2e"
+    toggled = client.request("PATCH", client.tasks_path(f"/{task_id}/complete"))
+    assert toggled.json()["completed"] is True
+    pending = client.request("GET", client.tasks_path("?status=pending")).json()
+    assert pending == []
+    assert client.request("DELETE", client.tasks_path(f"/{task_id}")).status_code in (200, 204)
+    assert client.request("GET", client.tasks_path(f"/{task_id}")).status_code == 404
+
+
+def test_second_user_cannot_see_first_users_tasks(stack: Stack):
+    alice, bob = _signed_in_client(stack), _signed_in_client(stack)
+    task = alice.request("POST", alice.tasks_path(), json={"title": "alice only"}).json()
+    assert bob.request("GET", bob.tasks_path()).json() == []
+    assert bob.request("GET", f"/api/{alice.user_id}/tasks").status_code == 403
+    assert bob.request("GET", bob.tasks_path(f"/{task['id']}")).status_code == 404
+    assert bob.request("DELETE", bob.tasks_path(f"/{task['id']}")).status_code == 404
+    assert alice.request("GET", alice.tasks_path(f"/{task['id']}")).status_code == 200
+    assert _client(stack).request("GET", alice.tasks_path()).status_code == 401
+
+
+def test_chat_adds_a_task_through_mcp_and_it_is_in_postgres(stack: Stack):
+    client = _signed_in_client(stack)
+    reply = client.request("POST", f"/api/{client.user_id}/chat", json={"message": "add buy milk"})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert [c["name"] for c in body["tool_calls"]] == ["add_task"]
+    titles = _psql(stack, f"select title from tasks where user_id = '{client.user_id}'")
+    assert titles.splitlines() == ["buy milk"]
+    again = client.request("POST", f"/api/{client.user_id}/chat",
+                           json={"conversation_id": body["conversation_id"],
+                                 "message": "what's on my list?"}).json()
+    assert "buy milk" in again["response"]
+
+
+def test_browser_sign_up_add_task_and_chat(stack: Stack, tmp_path: Path):
+    from tests.e2e.browser import run_browser_journey
+
+    run_browser_journey(stack.access, tmp_path)
+
+
+def test_noop_redeploy_is_fast_and_rolls_nothing(stack: Stack, figures):
+    before = _pod_uids(stack)
+    seconds, proc = stack.invoke("deploy")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert _pod_uids(stack) == before, "a redeploy without changes replaced pods"
+    figures.record(Figure("no-op redeploy", seconds, "s", goal=20))
+
+
+def test_code_change_rolls_only_that_service_and_keeps_data(stack: Stack, figures):
+    client = _signed_in_client(stack)
+    client.request("POST", client.tasks_path(), json={"title": "survives upgrades"})
+    before = _pod_uids(stack)
+    marker = ROOT / "mcp" / "todo_mcp" / "e2e_change.py"
+    marker.write_text(f'"""Written by the e2e test to change the MCP image."""\nSTAMP = {time.time()!r}\n')
+    try:
+        seconds, proc = stack.invoke("deploy")
+    finally:
+        marker.unlink()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    after = _pod_uids(stack)
+    assert after["mcp"].isdisjoint(before["mcp"]), "the MCP pods did not roll"
+    for component in ("frontend", "backend"):
+        assert after[component] == before[component], f"{component} rolled without a change"
+    titles = [t["title"] for t in client.request("GET", client.tasks_path()).json()]
+    assert titles == ["survives upgrades"]
+    figures.record(Figure("redeploy after a one-service change", seconds, "s", goal=60))
+
+
+def test_peak_memory_fits_a_4_gib_node(stack: Stack, figures):
+    peak = stack.provider.status().components.get("peak_memory_mb")
+    if peak is None:
+        peak = _kubepods_peak_mb()
+    figures.record(Figure("peak memory of all pods", float(peak), "MB", budget=MEMORY_BUDGET_MB))
+
+
+def _kubepods_peak_mb() -> float:
+    # cgroup v1 with the cgroupfs driver: every pod sits under kubepods.
+    path = Path("/sys/fs/cgroup/memory/kubepods/memory.max_usage_in_bytes")
+    assert path.exists(), f"{path} missing: cannot measure pod memory on this cluster"
+    return int(path.read_text()) / 2**20
+
+
+def test_teardown_removes_everything_and_is_idempotent(stack: Stack, figures):
+    seconds, proc = stack.invoke("teardown")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert stack.kube.get_json("namespace", stack.config.namespace, step="ns",
+                               namespaced=False) is None
+    figures.record(Figure("teardown", seconds, "s", goal=60))
+    _, again = stack.invoke("teardown")
+    assert again.returncode == 0, "a second teardown failed"
+
+
+def test_kubectl_method_deploys_the_same_app(stack: Stack, figures):
+    seconds, proc = stack.invoke("deploy", "--method", "kubectl")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures.record(Figure("deploy with --method kubectl", seconds, "s", budget=300))
+    client = _signed_in_client(stack)
+    assert client.request("GET", "/ready").status_code == 200
+    created = client.request("POST", client.tasks_path(), json={"title": "from k8s/"})
+    assert created.status_code in (200, 201)
+    assert [t["title"] for t in client.request("GET", client.tasks_path()).json()] == ["from k8s/"]
+    _, down = stack.invoke("teardown", "--method", "kubectl", "--purge-data")
+    assert down.returncode == 0, down.stderr[-3000:]
+
+
+def test_figures_within_budget(figures):
+    over = figures.over_budget()
+    assert not over, "over budget: " + json.dumps([f.__dict__ for f in over])
