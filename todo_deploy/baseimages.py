@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from todo_deploy.engine import default_state_dir
+from todo_deploy.engine import DockerCli, default_state_dir
 from todo_deploy.run import Runner
 
 SUITE = "bookworm"
@@ -69,33 +69,14 @@ def default_cache_dir() -> Path:
     return default_state_dir().parent / "base-cache"
 
 
-@dataclass
-class _Docker:
-    runner: Runner
-    cli: str
-    env: Mapping[str, str]
+def _pull(docker: DockerCli, ref: str) -> bool:
+    result = docker.run("pull", ref, step=f"pull {ref}", check=False, timeout=300)
+    return result.ok and not docker.runner.dry_run
 
-    def image_id(self, ref: str) -> str | None:
-        result = self.runner.run(
-            [self.cli, "image", "inspect", "--format", "{{.Id}}", ref],
-            env=self.env, check=False, mutating=False, step=f"inspect {ref}",
-        )  # fmt: skip
-        if not result.ok:
-            return None
-        return result.stdout.strip() or None
 
-    def pull(self, ref: str) -> bool:
-        result = self.runner.run(
-            [self.cli, "pull", ref], env=self.env, check=False, timeout=300, step=f"pull {ref}"
-        )
-        return result.ok and not self.runner.dry_run
-
-    def import_rootfs(self, tarball: Path, base: BaseImage) -> None:
-        changes = [arg for change in base.changes for arg in ("--change", change)]
-        self.runner.run(
-            [self.cli, "import", *changes, str(tarball), base.local],
-            env=self.env, step=f"import {base.local}",
-        )  # fmt: skip
+def _import_rootfs(docker: DockerCli, tarball: Path, base: BaseImage) -> None:
+    changes = [arg for change in base.changes for arg in ("--change", change)]
+    docker.run("import", *changes, tarball, base.local, step=f"import {base.local}")
 
 
 @dataclass
@@ -162,10 +143,17 @@ class _RootfsMaker:
         return root
 
 
+# Emptied, not removed: apt-get refuses to run without them.
+APT_DIRS = ("var/log/apt", "var/cache/apt/archives/partial", "var/lib/apt/lists/partial")
+
+
 def trim(root: Path) -> None:
-    """Drop what no container reads at run time; keep copyright files."""
+    """Drop what no container reads at run time; keep copyright files and apt's folders."""
     for rel in TRIM:
         shutil.rmtree(root / rel, ignore_errors=True)
+    if (root / "usr/bin/apt-get").exists():
+        for rel in APT_DIRS:
+            (root / rel).mkdir(parents=True, exist_ok=True)
     for doc in (root / "usr/share/doc").glob("*/*"):
         if doc.name != "copyright":
             shutil.rmtree(doc) if doc.is_dir() and not doc.is_symlink() else doc.unlink()
@@ -193,41 +181,35 @@ def _recipes(maker: _RootfsMaker) -> dict[str, Callable[[], Path]]:
 
 
 def ensure_base_images(
-    runner: Runner,
-    *,
-    docker_env: Mapping[str, str] | None = None,
-    docker_cli: str = "docker",
-    cache_dir: Path | None = None,
-    mirror: str = MIRROR,
+    docker: DockerCli, *, cache_dir: Path | None = None, mirror: str = MIRROR
 ) -> dict[str, str]:
     """Return build args naming a usable base for each ARG; build local bases where needed.
 
     Order: the official image if the engine has it, our local equivalent if already built,
     the official image if it can be pulled, else build the local equivalent (and say so).
     """
-    engine = _Docker(runner, docker_cli, dict(docker_env or {}))
+    runner = docker.runner
     chosen: dict[str, str] = {}
     missing: list[BaseImage] = []
     for base in BASES:
-        if engine.image_id(base.official):
+        if docker.image_id(base.official):
             chosen[base.arg] = base.official
-        elif engine.image_id(base.local):
+        elif docker.image_id(base.local):
             chosen[base.arg] = base.local
-        elif engine.pull(base.official):
+        elif _pull(docker, base.official):
             chosen[base.arg] = base.official
         else:
             missing.append(base)
     if missing and runner.dry_run:
         runner.printer(f"[dry-run] would build {', '.join(b.local for b in missing)}")
     elif missing:
-        _build_local(runner, engine, missing, cache_dir or default_cache_dir(), mirror)
+        _build_local(docker, missing, cache_dir or default_cache_dir(), mirror)
         chosen.update({base.arg: base.local for base in missing})
     return chosen
 
 
-def _build_local(
-    runner: Runner, engine: _Docker, bases: list[BaseImage], cache: Path, mirror: str
-) -> None:
+def _build_local(docker: DockerCli, bases: list[BaseImage], cache: Path, mirror: str) -> None:
+    runner = docker.runner
     names = ", ".join(base.local for base in bases)
     runner.printer(f"Official base images cannot be pulled: building local ones ({names}).")
     (cache / "debs").mkdir(parents=True, exist_ok=True)
@@ -243,5 +225,5 @@ def _build_local(
                 ["tar", "--numeric-owner", "-C", root, "-cf", tarball, "."],
                 step=f"pack {base.local}",
             )
-            engine.import_rootfs(tarball, base)
+            _import_rootfs(docker, tarball, base)
             runner.printer(f"Built base image {base.local} (stands in for {base.official}).")

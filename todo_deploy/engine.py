@@ -10,14 +10,18 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import docker
 from docker.errors import DockerException
 
-from todo_deploy.run import Runner
+import docker
+from todo_deploy.run import Result, Runner
 
 LOCAL_SOCKET = "/var/run/docker.sock"
+DEBIAN_CLI = "/usr/bin/docker"
 DEBIAN_PACKAGE = "docker.io"
 LOG_TAIL_LINES = 20
 
@@ -133,3 +137,42 @@ def ensure_engine(runner: Runner, *, state_dir: Path | None = None, timeout: flo
     _wait_for_socket(log, timeout)
     what = f"installed {DEBIAN_PACKAGE} and started" if installed else "started"
     return f"No Docker engine was running: {what} dockerd (pid file {pidfile}, log {log})."
+
+
+def buildkit_cli(runner: Runner) -> str:
+    """A docker CLI that can build with BuildKit (secrets, cache mounts).
+
+    A CLI with the buildx plugin does; without it, Docker 23+ CLIs refuse BuildKit, while
+    Debian's docker.io 20.10 CLI (/usr/bin/docker) has it built in.
+    """
+    if runner.run(["docker", "buildx", "version"], check=False, mutating=False).ok:
+        return "docker"
+    return DEBIAN_CLI if Path(DEBIAN_CLI).exists() else "docker"
+
+
+@dataclass
+class DockerCli:
+    """The docker CLI aimed at one engine: `env` is that engine's docker-env (may be empty)."""
+
+    runner: Runner
+    cli: str = "docker"
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def run(self, *args: str | Path, step: str = "", **kwargs: Any) -> Result:
+        return self.runner.run([self.cli, *map(str, args)], env=self.env, step=step, **kwargs)
+
+    def inspect(self, ref: str, template: str) -> str | None:
+        """`docker image inspect --format template ref`, or None when there is no such image."""
+        result = self.run(
+            "image", "inspect", "--format", template, ref,
+            step=f"inspect {ref}", check=False, mutating=False,
+        )  # fmt: skip
+        if not result.ok:
+            return None
+        return result.stdout.strip() or None
+
+    def image_id(self, ref: str) -> str | None:
+        return self.inspect(ref, "{{.Id}}")
+
+    def image_size(self, ref: str) -> int:
+        return int(self.inspect(ref, "{{.Size}}") or 0)

@@ -1,0 +1,66 @@
+"""Local base images: trimmed, cached by tag, and able to do what our Dockerfiles ask of them."""
+
+from __future__ import annotations
+
+import pytest
+
+from todo_deploy.baseimages import BASES, ensure_base_images, trim
+
+
+def test_trim_drops_docs_keeps_copyright_and_apt_folders(tmp_path) -> None:
+    doc = tmp_path / "usr/share/doc/libc6"
+    doc.mkdir(parents=True)
+    (doc / "copyright").write_text("license")
+    (doc / "changelog.gz").write_text("history")
+    (tmp_path / "usr/share/locale/de").mkdir(parents=True)
+    (tmp_path / "var/lib/apt/lists").mkdir(parents=True)
+    (tmp_path / "var/lib/apt/lists/deb.debian.org_Packages").write_text("index")
+    (tmp_path / "usr/bin").mkdir(parents=True)
+    (tmp_path / "usr/bin/apt-get").write_text("")
+
+    trim(tmp_path)
+
+    assert (doc / "copyright").exists()
+    assert not (doc / "changelog.gz").exists()
+    assert not (tmp_path / "usr/share/locale").exists()
+    assert list((tmp_path / "var/lib/apt/lists").iterdir()) == [
+        tmp_path / "var/lib/apt/lists/partial"
+    ]
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(900)
+def test_every_base_arg_gets_a_usable_image(docker) -> None:
+    chosen = ensure_base_images(docker)
+    assert set(chosen) == {base.arg for base in BASES}
+    assert all(docker.image_id(ref) for ref in chosen.values())
+    # A second call reuses what is there: no build, no pull.
+    before = len(docker.runner.history)
+    assert ensure_base_images(docker) == chosen
+    assert not any("pull" in argv or "import" in argv for argv in docker.runner.history[before:])
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    ("arg", "command", "expected"),
+    [
+        ("PYTHON_IMAGE", ["python3", "-c", "import venv, ssl, sqlite3; print('ok')"], "ok"),
+        ("NODE_IMAGE", ["npm", "--version"], "10."),
+        ("NODE_RUNTIME_IMAGE", ["node", "-e", "console.log(process.version)"], "v20."),
+        ("DEBIAN_IMAGE", ["apt-get", "--version"], "apt"),
+    ],
+)
+def test_base_runs_what_our_dockerfiles_need(docker, arg, command, expected) -> None:
+    ref = ensure_base_images(docker)[arg]
+    out = docker.run("run", "--rm", "--user", "10001:10001", ref, *command, step=arg).stdout
+    assert expected in out
+
+
+@pytest.mark.docker
+def test_node_runtime_base_has_no_shell(docker) -> None:
+    ref = ensure_base_images(docker)["NODE_RUNTIME_IMAGE"]
+    if not ref.startswith("todo-base-"):
+        pytest.skip(f"{ref} is an official image, not our distroless-style one")
+    result = docker.run("run", "--rm", ref, "sh", "-c", "true", check=False, step="shell")
+    assert not result.ok
