@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from mcp.shared.memory import create_connected_server_and_client_session
+from todo_backend.db.session import make_engine, make_sessionmaker
+from todo_mcp.app import build_server
 
 from mcp import ClientSession
 
@@ -94,3 +97,12 @@ async def test_bad_title_is_a_clear_tool_error(client: ClientSession) -> None:
         client, "add_task", user_id="u1", title="   "
     )
     assert "at most 200" in await error_of(client, "add_task", user_id="u1", title="x" * 201)
+
+
+async def test_database_failure_is_reported_without_details(tmp_path) -> None:
+    unreachable = make_sessionmaker(make_engine(f"sqlite:///{tmp_path}/no/such/dir/todo.db"))
+    server = build_server(unreachable, allowed_hosts=["127.0.0.1:*"])
+    async with create_connected_server_and_client_session(server) as client:
+        message = await error_of(client, "list_tasks", user_id="u1")
+    assert "the task database is unavailable" in message
+    assert "sqlite" not in message.lower() and str(tmp_path) not in message

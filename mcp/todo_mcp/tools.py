@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -10,9 +11,12 @@ import anyio
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from todo_backend.db.models import Task
 from todo_backend.domain import tasks
+
+log = logging.getLogger(__name__)
 
 UserId = Annotated[str, Field(min_length=1, description="The id of the user who owns the tasks")]
 TaskId = Annotated[int, Field(description="The task's id, as shown by list_tasks")]
@@ -66,6 +70,10 @@ class TaskStore:
             raise ToolError(f"task {error.task_id} not found") from None
         except tasks.InvalidTask as error:
             raise ToolError(f"invalid {error.field}: {error.reason}") from None
+        except SQLAlchemyError:
+            # The details (host names, SQL) are for our logs, not for the caller.
+            log.exception("database error in a tool call")
+            raise ToolError("the task database is unavailable, please try again later") from None
 
 
 def register_tools(server: FastMCP, store: TaskStore) -> None:

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from todo_backend.agent import respond
+from todo_backend.agent.openai_agent import UNAVAILABLE
 from todo_backend.config import Settings
 from todo_backend.db.models import Task
 
@@ -79,3 +80,12 @@ async def test_tool_calls_for_another_user_are_refused(
     [call] = reply.tool_calls
     assert call.arguments["user_id"] == "another-user" and "Refused" in str(call.result)
     assert reply.response == "Added buy milk."
+
+
+async def test_an_unreachable_model_gives_a_friendly_reply(
+    model_settings: Settings, stub: OpenAIStub, sessions: sessionmaker[Session], user_id: str
+) -> None:
+    stub.close()  # nothing listens on its port any more
+    reply = await respond(user_id=user_id, history=[], message="add it", settings=model_settings)
+    assert (reply.response, reply.tool_calls) == (UNAVAILABLE, [])
+    assert titles_of(sessions, user_id) == []

@@ -7,6 +7,7 @@ the base URL, key and model from the settings. Tracing is off, so nothing leaves
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from agents import (
@@ -32,9 +33,20 @@ The user's id is {user_id}: pass exactly this as user_id to every tool.
 When the user names a task by its title, call list_tasks first to find its id.
 Answer briefly and say what you did."""
 MAX_TURNS = 8
+UNAVAILABLE = "Sorry, the assistant is unavailable right now. Please try again in a moment."
+
+log = logging.getLogger(__name__)
 
 
 async def respond(*, user_id: str, history: list[dict], message: str, settings: Any) -> AgentReply:
+    try:
+        return await _run(user_id, history, message, settings)
+    except Exception:  # model endpoint or MCP server down, refused, or a run that never settles
+        log.exception("the OpenAI agent failed")
+        return AgentReply(UNAVAILABLE)
+
+
+async def _run(user_id: str, history: list[dict], message: str, settings: Any) -> AgentReply:
     model = OpenAIChatCompletionsModel(
         model=settings.openai_model,
         openai_client=AsyncOpenAI(
