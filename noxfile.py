@@ -17,14 +17,22 @@ nox.options.error_on_missing_interpreters = True
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHON = PYPROJECT["project"]["requires-python"].split(",")[0].removeprefix(">=")
 
-DOCKERFILES = ["backend/Dockerfile", "mcp/Dockerfile", "frontend/Dockerfile",
-               "docker/postgres/Dockerfile"]
+DOCKERFILES = [
+    "backend/Dockerfile",
+    "mcp/Dockerfile",
+    "frontend/Dockerfile",
+    "docker/postgres/Dockerfile",
+]
 
 
 def install_locked(session: nox.Session) -> None:
     """Install the whole workspace exactly as locked (suite, back end, MCP, dev tools)."""
     session.run_install(
-        "uv", "sync", "--frozen", "--all-packages", "--inexact",
+        "uv",
+        "sync",
+        "--frozen",
+        "--all-packages",
+        "--inexact",
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
         external=True,
     )
@@ -42,8 +50,15 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "todo_deploy")
     session.run("hadolint", *[f for f in DOCKERFILES if os.path.exists(f)])
-    session.run("yamllint", "-c", ".yamllint.yaml", "helm/todo-app/values.yaml",
-                "helm/todo-app/values-dev.yaml", "helm/todo-app/values-prod.yaml", "k8s")
+    session.run(
+        "yamllint",
+        "-c",
+        ".yamllint.yaml",
+        "helm/todo-app/values.yaml",
+        "helm/todo-app/values-dev.yaml",
+        "helm/todo-app/values-prod.yaml",
+        "k8s",
+    )
 
 
 @nox.session(python=PYTHON)

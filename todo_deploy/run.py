@@ -73,7 +73,8 @@ def subprocess_execute(
         timeout=timeout,
         check=False,
     )
-    return Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr, seconds)
 
 
 @dataclass
@@ -109,7 +110,7 @@ class Runner:
 
     def run(
         self,
-        argv: Sequence[str],
+        command: Sequence[str | os.PathLike[str]],
         *,
         step: str = "",
         env: Mapping[str, str] | None = None,
@@ -123,7 +124,7 @@ class Runner:
         `mutating=False` marks read-only commands (version checks, `get`): they still run in
         dry-run mode, so a dry run can report what it would do from the real state.
         """
-        argv = tuple(str(a) for a in argv)
+        argv = tuple(str(a) for a in command)
         shown = self.describe(argv, env)
         self.history.append(argv)
         if self.dry_run and mutating:

@@ -30,8 +30,12 @@ def _pods(stack: Stack) -> list[dict]:
 
 
 def _app_pods(stack: Stack) -> list[dict]:
-    return [p for p in _pods(stack) if p["metadata"]["labels"].get("app") == "todo-chatbot"
-            and p["status"].get("phase") == "Running"]
+    return [
+        p
+        for p in _pods(stack)
+        if p["metadata"]["labels"].get("app") == "todo-chatbot"
+        and p["status"].get("phase") == "Running"
+    ]
 
 
 def _pod_uids(stack: Stack) -> dict[str, set[str]]:
@@ -69,9 +73,14 @@ def _signed_in_client(stack: Stack) -> AppClient:
 def _psql(stack: Stack, sql: str) -> str:
     pod = next(p for p in _pods(stack) if p["metadata"]["labels"].get("component") == "postgres")
     result = stack.kube.run(
-        "exec", pod["metadata"]["name"], "--", "sh", "-c",
+        "exec",
+        pod["metadata"]["name"],
+        "--",
+        "sh",
+        "-c",
         f'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "{sql}"',
-        step="psql in the database pod", mutating=False,
+        step="psql in the database pod",
+        mutating=False,
     )
     return result.stdout.strip()
 
@@ -85,15 +94,22 @@ def test_deploy_from_nothing(stack: Stack, figures):
 def test_every_pod_ready_without_restarts(stack: Stack, figures):
     pods = _pods(stack)
     assert {p["metadata"]["labels"].get("component") for p in pods} >= {
-        "frontend", "backend", "mcp", "postgres"}
+        "frontend",
+        "backend",
+        "mcp",
+        "postgres",
+    }
     for pod in pods:
         name = pod["metadata"]["name"]
         ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
         assert ready.get("Ready") == "True", f"{name} not Ready"
         restarts = sum(s["restartCount"] for s in pod["status"]["containerStatuses"])
         assert restarts == 0, f"{name} restarted {restarts} times"
-    worst = max(_cold_start_seconds(p) for p in pods if p["metadata"]["labels"].get(
-        "component") != "postgres")
+    worst = max(
+        _cold_start_seconds(p)
+        for p in pods
+        if p["metadata"]["labels"].get("component") != "postgres"
+    )
     figures.record(Figure("pod cold start (worst app pod)", worst, "s", budget=3, goal=1.5))
 
 
@@ -122,8 +138,11 @@ def test_sign_up_sign_in_and_task_lifecycle(stack: Stack):
     task_id = created.json()["id"]
     listed = client.request("GET", client.tasks_path()).json()
     assert [t["title"] for t in listed] == ["write e2e"]
-    updated = client.request("PUT", client.tasks_path(f"/{task_id}"),
-                             json={"title": "write more e2e", "description": "now"})
+    updated = client.request(
+        "PUT",
+        client.tasks_path(f"/{task_id}"),
+        json={"title": "write more e2e", "description": "now"},
+    )
     assert updated.json()["title"] == "write more e2e"
     toggled = client.request("PATCH", client.tasks_path(f"/{task_id}/complete"))
     assert toggled.json()["completed"] is True
@@ -152,9 +171,11 @@ def test_chat_adds_a_task_through_mcp_and_it_is_in_postgres(stack: Stack):
     assert [c["name"] for c in body["tool_calls"]] == ["add_task"]
     titles = _psql(stack, f"select title from tasks where user_id = '{client.user_id}'")
     assert titles.splitlines() == ["buy milk"]
-    again = client.request("POST", f"/api/{client.user_id}/chat",
-                           json={"conversation_id": body["conversation_id"],
-                                 "message": "what's on my list?"}).json()
+    again = client.request(
+        "POST",
+        f"/api/{client.user_id}/chat",
+        json={"conversation_id": body["conversation_id"], "message": "what's on my list?"},
+    ).json()
     assert "buy milk" in again["response"]
 
 
@@ -177,7 +198,7 @@ def test_code_change_rolls_only_that_service_and_keeps_data(stack: Stack, figure
     client.request("POST", client.tasks_path(), json={"title": "survives upgrades"})
     before = _pod_uids(stack)
     marker = ROOT / "mcp" / "todo_mcp" / "e2e_change.py"
-    marker.write_text(f'"""Written by the e2e test to change the MCP image."""\nSTAMP = {time.time()!r}\n')
+    marker.write_text(f'"""Changes the MCP image (e2e)."""\nSTAMP = {time.time()!r}\n')
     try:
         seconds, proc = stack.invoke("deploy")
     finally:
@@ -209,8 +230,10 @@ def _kubepods_peak_mb() -> float:
 def test_teardown_removes_everything_and_is_idempotent(stack: Stack, figures):
     seconds, proc = stack.invoke("teardown")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert stack.kube.get_json("namespace", stack.config.namespace, step="ns",
-                               namespaced=False) is None
+    assert (
+        stack.kube.get_json("namespace", stack.config.namespace, step="ns", namespaced=False)
+        is None
+    )
     figures.record(Figure("teardown", seconds, "s", goal=60))
     _, again = stack.invoke("teardown")
     assert again.returncode == 0, "a second teardown failed"
