@@ -165,6 +165,19 @@ def test_embedded_postgres_keeps_its_data(render):
     assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "todo-secrets"
 
 
+def test_host_path_volume_is_pre_bound_to_the_database_claim(render):
+    objects = render(SCENARIOS["ci/dev-values.yaml"])
+    (volume,) = by_kind(objects, "PersistentVolume").values()
+    sts = by_kind(objects, "StatefulSet")["todo-postgres"]
+    (claim,) = sts["spec"]["volumeClaimTemplates"]
+    claim_name = f"{claim['metadata']['name']}-{sts['metadata']['name']}-0"
+    assert volume["spec"]["claimRef"] == {"namespace": "todo-app", "name": claim_name}
+    assert volume["spec"]["storageClassName"] == claim["spec"]["storageClassName"] == ""
+    assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+    assert volume["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert not by_kind(render([]), "PersistentVolume"), "dynamic provisioning by default"
+
+
 def test_secret_builds_database_url_from_the_generated_password(render):
     secret = by_kind(render([]), "Secret")["todo-secrets"]
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
