@@ -66,7 +66,12 @@ def unit(session: nox.Session) -> None:
     """Suite, back-end and MCP tests (a real PostgreSQL is started for the back end)."""
     install_locked(session)
     session.run("python", "-m", "todo_deploy.testenv", "postgres")
-    pytest(session, "tests/unit", "backend/tests", "mcp/tests")
+    if session.posargs:
+        session.run("pytest", *session.posargs)
+        return
+    # One run per tree: each has its own conftest helpers, imported by plain module name.
+    for tree in ("tests/unit", "backend/tests", "mcp/tests"):
+        session.run("pytest", tree)
 
 
 @nox.session(python=PYTHON)
