@@ -61,6 +61,7 @@ async def _run(user_id: str, history: list[dict], message: str, settings: Any) -
             "timeout": 10,
         },
         name="todo",
+        client_session_timeout_seconds=30,  # as long as the offline agent waits for a tool
         cache_tools_list=True,
         use_structured_content=True,
         tool_input_guardrails=[_only_for(user_id)],
