@@ -100,4 +100,4 @@ def e2e(session: nox.Session) -> None:
     """Deploy to a real cluster, use the app through the ingress and a browser, time it all."""
     install_locked(session)
     session.run("python", "-m", "todo_deploy.testenv", "chromium")
-    pytest(session, "tests/e2e", "-s", "-x")
+    pytest(session, "tests/dev", "tests/e2e", "-s", "-x")
