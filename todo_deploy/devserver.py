@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets as random
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ DEV_DIR = ".dev"
 # secret on every start would break the keys already in the database.
 SECRETS_FILE = "secrets.env"
 UV_RUN = ["uv", "run", "--all-packages", "--"]
+INTERRUPTED = (0, 130, -signal.SIGINT)  # exit codes of a child stopped by Ctrl-C
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def dev_env(repo: Path, secrets: dict[str, str]) -> dict[str, str]:
         "AUTH_JWKS_URL": "http://127.0.0.1:3000/api/auth/jwks",
         "MCP_SERVER_URL": "http://127.0.0.1:8001/mcp",
         "MCP_ALLOWED_HOSTS": "127.0.0.1:8001,localhost:8001",
-        "BETTER_AUTH_URL": "http://localhost:3000",
+        "BETTER_AUTH_URL": "http://127.0.0.1:3000",
         "TRUSTED_ORIGINS": "http://localhost:3000,http://127.0.0.1:3000",
         "BACKEND_URL": "http://127.0.0.1:8000",
         "ALLOWED_ORIGINS": "http://localhost:3000,http://127.0.0.1:3000",
@@ -62,7 +64,7 @@ def dev_services(repo: Path) -> list[DevService]:
         DevService("mcp", [*UV_RUN, "python", "-m", "todo_mcp"], repo,
                    "http://127.0.0.1:8001/health", {"HOST": "127.0.0.1", "PORT": "8001"}),
         DevService("frontend", ["npm", "run", "dev", "--", "--hostname", "127.0.0.1", "--port",
-                                "3000"], repo / "frontend", "http://localhost:3000/"),
+                                "3000"], repo / "frontend", "http://127.0.0.1:3000/"),
     ]  # fmt: skip
 
 
@@ -85,8 +87,11 @@ def run_dev(runner: Runner, repo: Path, say: Callable[[str], None], poll: float 
         say("\n".join(f"{s.name}: {s.url}" for s in dev_services(repo)) + "\nCtrl-C stops all")
         while all(p.poll() is None for p in procs.values()):
             time.sleep(poll)
-        exited = [n for n, p in procs.items() if p.poll() is not None]
-        raise RuntimeError(f"{', '.join(exited)} exited; stopped the others (see its output)")
+        # Ctrl-C reaches the children too, and one may exit before we see the interrupt.
+        failed = [n for n, p in procs.items() if p.poll() not in (None, *INTERRUPTED)]
+        if failed:
+            raise RuntimeError(f"{', '.join(failed)} exited; stopped the others (see its output)")
+        say("stopping")
     except KeyboardInterrupt:
         say("stopping")
     finally:
