@@ -82,6 +82,18 @@ def test_app_deployments_probe_roll_and_label_as_the_contract_says(render):
     assert {d["metadata"]["namespace"] for d in objects if d["kind"] != "Namespace"} == {"todo-app"}
 
 
+def test_config_and_secret_changes_roll_the_pods(render):
+    def checksums(set_values):
+        pod = by_kind(render([], set_values), "Deployment")["todo-backend"]["spec"]["template"]
+        return pod["metadata"]["annotations"]
+
+    base = checksums({})
+    assert checksums({"config.logLevel": "DEBUG"})["checksum/config"] != base["checksum/config"]
+    rotated = checksums({"secrets.openaiApiKey": "sk-new-key"})
+    assert rotated["checksum/secret"] != base["checksum/secret"]
+    assert checksums({"postgresql.storage.size": "2Gi"}) == base, "storage is not a secret"
+
+
 def test_frontend_has_a_writable_next_cache(render):
     pod = by_kind(render(DEV), "Deployment")["todo-frontend"]["spec"]["template"]["spec"]
     mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}

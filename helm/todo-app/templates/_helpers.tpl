@@ -75,7 +75,7 @@ the values given to the chart; generated secrets never change once created.
 */}}
 {{- define "todo-app.podAnnotations" -}}
 checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
-checksum/secret: {{ toJson (dict "secrets" .Values.secrets "existingSecret" .Values.existingSecret "postgresql" .Values.postgresql) | sha256sum }}
+checksum/secret: {{ toJson (dict "secrets" .Values.secrets "existingSecret" .Values.existingSecret "postgresql" (pick .Values.postgresql "enabled" "username" "password" "database")) | sha256sum }}
 {{- end }}
 
 {{/* Pod-level settings shared by every workload. */}}
