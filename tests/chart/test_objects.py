@@ -40,6 +40,7 @@ def test_pods_run_locked_down(render, scenario):
     for name, pod in pod_specs(render(SCENARIOS[scenario])):
         spec = pod["spec"]
         assert spec["automountServiceAccountToken"] is False, name
+        assert spec["enableServiceLinks"] is False, name
         assert spec["securityContext"]["runAsUser"] == 10001, name
         assert spec["securityContext"]["runAsNonRoot"] is True, name
         assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name

@@ -81,6 +81,8 @@ checksum/secret: {{ toJson (dict "secrets" .Values.secrets "existingSecret" .Val
 {{/* Pod-level settings shared by every workload. */}}
 {{- define "todo-app.podSpecCommon" -}}
 automountServiceAccountToken: false
+# No docker-link style variables (TODO_MCP_PORT=tcp://...): settings come from the ConfigMap only.
+enableServiceLinks: false
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
 {{- with .Values.imagePullSecrets }}
