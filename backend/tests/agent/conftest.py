@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -37,21 +38,19 @@ def agent_database(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(scope="module")
-def mcp_server(agent_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python -m todo_mcp` on a free 127.0.0.1 port; yields its /mcp URL."""
+@contextmanager
+def _serve_mcp(database_url: str, log: Path) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = os.environ | {
-        "DATABASE_URL": agent_database,
+        "DATABASE_URL": database_url,
         "MCP_API_TOKEN": MCP_TOKEN,
         "MCP_ALLOWED_HOSTS": f"127.0.0.1:{port}",
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "LOG_LEVEL": "WARNING",
     }
-    log = tmp_path_factory.mktemp("mcp") / "mcp.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "todo_mcp"], env=env, stdout=output, stderr=subprocess.STDOUT
@@ -62,6 +61,19 @@ def mcp_server(agent_database: str, tmp_path_factory: pytest.TempPathFactory) ->
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def serve_mcp():
+    """`with serve_mcp(database_url, log_path) as url`: `python -m todo_mcp` on a free 127.0.0.1
+    port, on that database, yielding its /mcp URL."""
+    return _serve_mcp
+
+
+@pytest.fixture(scope="module")
+def mcp_server(agent_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _serve_mcp(agent_database, tmp_path_factory.mktemp("mcp") / "mcp.log") as url:
+        yield url
 
 
 def _wait_for_health(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:

@@ -10,6 +10,8 @@ from todo_backend.agent import AgentReply, respond
 from todo_backend.agent.offline import HELP, UNAVAILABLE, Intent, parse
 from todo_backend.config import Settings
 from todo_backend.db.models import Task
+from todo_backend.db.session import make_engine, make_sessionmaker
+from todo_backend.migrate import upgrade
 
 
 async def say(settings: Settings, user_id: str, message: str) -> AgentReply:
@@ -117,3 +119,21 @@ async def test_a_wrong_token_gives_a_friendly_reply(agent_settings: Settings, us
     wrong = agent_settings.model_copy(update={"mcp_api_token": SecretStr("wrong-token")})
     reply = await say(wrong, user_id, "add buy milk")
     assert (reply.response, reply.tool_calls) == (UNAVAILABLE, [])
+
+
+@pytest.mark.postgres
+@pytest.mark.anyio
+async def test_works_on_postgresql(
+    agent_settings: Settings, postgres_url: str, serve_mcp, tmp_path, user_id: str
+) -> None:
+    upgrade(postgres_url)
+    with serve_mcp(postgres_url, tmp_path / "mcp.log") as url:
+        settings = agent_settings.model_copy(update={"mcp_server_url": url})
+        added = await say(settings, user_id, "add buy milk")
+        task_id = added.tool_calls[0].result["task_id"]
+        done = await say(settings, user_id, f"complete task {task_id}")
+    assert done.response == f'Nice work! Task {task_id} "buy milk" is done.'
+    engine = make_engine(postgres_url)
+    with make_sessionmaker(engine)() as session:
+        assert session.get(Task, task_id).completed
+    engine.dispose()

@@ -47,13 +47,6 @@ async def respond(*, user_id: str, history: list[dict], message: str, settings: 
 
 
 async def _run(user_id: str, history: list[dict], message: str, settings: Any) -> AgentReply:
-    model = OpenAIChatCompletionsModel(
-        model=settings.openai_model,
-        openai_client=AsyncOpenAI(
-            base_url=settings.openai_base_url,
-            api_key=settings.openai_api_key.get_secret_value(),
-        ),
-    )
     tools = MCPServerStreamableHttp(
         params={
             "url": settings.mcp_server_url,
@@ -66,11 +59,14 @@ async def _run(user_id: str, history: list[dict], message: str, settings: Any) -
         use_structured_content=True,
         tool_input_guardrails=[_only_for(user_id)],
     )
-    async with tools:
+    client = AsyncOpenAI(
+        base_url=settings.openai_base_url, api_key=settings.openai_api_key.get_secret_value()
+    )
+    async with client, tools:
         agent = Agent(
             name="Todo assistant",
             instructions=INSTRUCTIONS.format(user_id=user_id),
-            model=model,
+            model=OpenAIChatCompletionsModel(model=settings.openai_model, openai_client=client),
             mcp_servers=[tools],
         )
         result = await Runner.run(
