@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets as random
 import signal
 import subprocess
@@ -19,7 +21,6 @@ DEV_DIR = ".dev"
 # secret on every start would break the keys already in the database.
 SECRETS_FILE = "secrets.env"
 UV_RUN = ["uv", "run", "--all-packages", "--"]
-INTERRUPTED = (0, 130, -signal.SIGINT)  # exit codes of a child stopped by Ctrl-C
 
 
 @dataclass(frozen=True)
@@ -77,25 +78,34 @@ def run_dev(runner: Runner, repo: Path, say: Callable[[str], None], poll: float 
     )
     if not (repo / "frontend" / "node_modules").is_dir():
         runner.run(["npm", "ci"], step="npm ci (frontend)", timeout=900)
-    procs = {}
+    procs: dict[str, subprocess.Popen] = {}
     try:
         for svc in dev_services(repo):
             say(f"starting {svc.name}: {runner.describe(svc.argv)}")
+            # Own process group: Ctrl-C reaches only us, and stopping a service stops its
+            # children too (npm -> next -> next-server).
             procs[svc.name] = subprocess.Popen(
-                svc.argv, cwd=svc.cwd, env={**runner.base_env, **env, **svc.env}
-            )
+                svc.argv, cwd=svc.cwd, env={**runner.base_env, **env, **svc.env},
+                start_new_session=True,
+            )  # fmt: skip
         say("\n".join(f"{s.name}: {s.url}" for s in dev_services(repo)) + "\nCtrl-C stops all")
         while all(p.poll() is None for p in procs.values()):
             time.sleep(poll)
-        # Ctrl-C reaches the children too, and one may exit before we see the interrupt.
-        failed = [n for n, p in procs.items() if p.poll() not in (None, *INTERRUPTED)]
-        if failed:
-            raise RuntimeError(f"{', '.join(failed)} exited; stopped the others (see its output)")
-        say("stopping")
+        exited = [n for n, p in procs.items() if p.poll() is not None]
+        raise RuntimeError(f"{', '.join(exited)} exited; stopped the others (see its output)")
     except KeyboardInterrupt:
         say("stopping")
     finally:
-        for proc in procs.values():
-            proc.terminate()
-        for proc in procs.values():
+        _stop_all(list(procs.values()))
+
+
+def _stop_all(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
             proc.wait(timeout=15)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):  # stuck, or Ctrl-C again
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
