@@ -29,8 +29,8 @@ def kubectl(host: HostProvider, *args: str, stdin: str | None = None, check: boo
 
 
 def apply(host: HostProvider, *objects: dict) -> None:
-    kubectl(host, "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                       "items": list(objects)}))  # fmt: skip
+    manifest = {"apiVersion": "v1", "kind": "List", "items": list(objects)}
+    kubectl(host, "apply", "-f", "-", stdin=json.dumps(manifest))
 
 
 def _busybox_pod_spec(command: list[str]) -> dict:

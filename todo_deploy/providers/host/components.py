@@ -66,10 +66,10 @@ def apiserver(layout: Layout, pki: Pki) -> Daemon:
             "--service-account-key-file", str(pki.path("sa", "pub")),
             "--service-account-signing-key-file", str(pki.path("sa", "key")),
             "--authorization-mode", "Node,RBAC",
-            "--allow-privileged", "true",
+            "--allow-privileged=true",
             # Webhooks and aggregated APIs dialled at pod IPs, not through ClusterIPs.
-            "--enable-aggregator-routing", "true",
-            "--profiling", "false",
+            "--enable-aggregator-routing=true",
+            "--profiling=false",
         ),
         health_url=f"{API_URL}/livez",
     )  # fmt: skip
@@ -89,12 +89,12 @@ def controller_manager(layout: Layout, pki: Pki) -> Daemon:
             "--root-ca-file", str(pki.path("ca")),
             "--cluster-signing-cert-file", str(pki.path("ca")),
             "--cluster-signing-key-file", str(pki.path("ca", "key")),
-            "--use-service-account-credentials", "true",
+            "--use-service-account-credentials=true",
             "--service-cluster-ip-range", SERVICE_CIDR,
             "--cluster-cidr", POD_CIDR,
-            "--allocate-node-cidrs", "false",
-            "--leader-elect", "false",
-            "--profiling", "false",
+            "--allocate-node-cidrs=false",
+            "--leader-elect=false",
+            "--profiling=false",
         ),
         health_url="https://127.0.0.1:10257/healthz",
     )  # fmt: skip
@@ -110,8 +110,8 @@ def scheduler(layout: Layout, pki: Pki) -> Daemon:
             "--authentication-kubeconfig", kubeconfig,
             "--authorization-kubeconfig", kubeconfig,
             "--bind-address", "127.0.0.1",
-            "--leader-elect", "false",
-            "--profiling", "false",
+            "--leader-elect=false",
+            "--profiling=false",
         ),
         health_url="https://127.0.0.1:10259/healthz",
     )  # fmt: skip
@@ -133,6 +133,7 @@ def cri_dockerd(layout: Layout) -> Daemon:
             "--hairpin-mode", "hairpin-veth",
             "--streaming-bind-addr", "127.0.0.1:0",
         ),
+        ready_path=layout.cri_socket,
     )  # fmt: skip
 
 

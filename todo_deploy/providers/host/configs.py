@@ -77,8 +77,8 @@ def kube_proxy_config(pki: Pki) -> dict:
     }
 
 
-def cni_config() -> dict:
-    """Bridge + host-local IPAM on our own bridge; portmap for hostPort; pods masqueraded."""
+def cni_config(layout: Layout) -> dict:
+    """Bridge + host-local IPAM on our own bridge; portmap for hostPort."""
     return {
         "cniVersion": "0.4.0",
         "name": "todo-host",
@@ -87,12 +87,14 @@ def cni_config() -> dict:
                 "type": "bridge",
                 "bridge": BRIDGE,
                 "isGateway": True,
-                "ipMasq": True,
+                "ipMasq": False,  # nothing leaves the host, so nothing to masquerade
                 "hairpinMode": True,
                 "ipam": {
                     "type": "host-local",
                     "ranges": [[{"subnet": POD_CIDR, "gateway": NODE_IP}]],
                     "routes": [{"dst": "0.0.0.0/0"}],
+                    # In our state, so `down` can drop the leases of the pods it removed.
+                    "dataDir": str(layout.ipam_leases),
                 },
             },
             {"type": "portmap", "capabilities": {"portMappings": True}},
@@ -105,7 +107,7 @@ def write_all(layout: Layout, pki: Pki) -> None:
     layout.cni_conf.mkdir(parents=True, exist_ok=True)
     _write_yaml(layout.config / "kubelet.yaml", kubelet_config(layout, pki))
     _write_yaml(layout.config / "kube-proxy.yaml", kube_proxy_config(pki))
-    (layout.cni_conf / "10-todo-host.conflist").write_text(json.dumps(cni_config(), indent=2))
+    (layout.cni_conf / "10-todo-host.conflist").write_text(json.dumps(cni_config(layout), indent=2))
     # Pods with dnsPolicy Default get this: no upstream resolver, so nothing a pod looks up
     # is sent beyond this machine (see the network rule in README.md).
     (layout.config / "resolv.conf").write_text(f"nameserver {DNS_SERVICE_IP}\n")

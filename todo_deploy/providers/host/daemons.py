@@ -29,6 +29,7 @@ class Daemon:
     name: str
     argv: tuple[str, ...]
     health_url: str | None = None  # plain GET that answers 200 when the component is healthy
+    ready_path: Path | None = None  # a file (socket) that exists once the component serves
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -87,6 +88,8 @@ class Supervisor:
         """ "ok", or what is wrong."""
         if not self.pid(daemon.name):
             return "not running"
+        if daemon.ready_path and not daemon.ready_path.exists():
+            return f"running, but {daemon.ready_path} does not exist yet"
         if daemon.health_url and not http_ok(daemon.health_url):
             return f"running, but {daemon.health_url} does not answer 200"
         return "ok"

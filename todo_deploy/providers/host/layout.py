@@ -13,7 +13,7 @@ from pathlib import Path
 from todo_deploy.binaries import cache_root
 
 KUBERNETES_VERSION = "v1.34.4"
-CRI_DOCKERD_VERSION = "v0.4.0"
+CRI_DOCKERD_VERSION = "v0.3.14"  # v0.4 needs Docker API 1.42; Debian 12 ships 1.41
 COREDNS_VERSION = "v1.12.4"
 TRAEFIK_VERSION = "v3.6.12"
 
@@ -92,6 +92,10 @@ class Layout:
     @property
     def cni_conf(self) -> Path:
         return self.state / "cni" / "net.d"
+
+    @property
+    def ipam_leases(self) -> Path:
+        return self.state / "cni" / "leases"
 
     @property
     def cri_socket(self) -> Path:

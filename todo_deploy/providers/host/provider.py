@@ -43,7 +43,8 @@ PACKAGES = {
     "gcc": "gcc",  # the pause binary
     "/usr/lib/x86_64-linux-gnu/libc.a": "libc6-dev",
 }
-CONTROL_PLANE = ("etcd", "kube-apiserver")
+# Started one by one, each waited for: the next needs it (the kubelet exits without its CRI).
+SERIAL = ("etcd", "kube-apiserver", "cri-dockerd")
 READY_TIMEOUT = 180
 
 
@@ -98,6 +99,7 @@ class HostProvider:
         for name in reversed(list(daemons)):
             self.supervisor.stop(name)
         self._unmount_state()
+        shutil.rmtree(self.layout.ipam_leases, ignore_errors=True)  # their pods are gone
         network.teardown(self.runner)
         if delete:
             self._forget_kubeconfig()
@@ -134,10 +136,9 @@ class HostProvider:
 
     def _start_daemons(self) -> None:
         daemons = self._daemons()
-        # etcd and the API server one after the other; the rest only need the API server.
         for daemon in daemons:
             self.supervisor.start(daemon)
-            if daemon.name in CONTROL_PLANE:
+            if daemon.name in SERIAL:
                 self.supervisor.wait_healthy(daemon, timeout=90)
         for daemon in daemons:
             self.supervisor.wait_healthy(daemon, timeout=90)
