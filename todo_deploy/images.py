@@ -179,21 +179,30 @@ def format_report(rows: list[dict[str, object]]) -> str:
     )
 
 
-def _free_loopback_port() -> int:
+def free_loopback_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _first_ok(url: str, deadline: float) -> float:
+def loopback_session() -> requests.Session:
+    """HTTP to our own containers: never through a proxy from the environment."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
+def wait_for_ok(url: str, deadline: float) -> float:
+    """Poll `url` until it answers 200; return the monotonic time it did."""
+    http = loopback_session()
     while time.monotonic() < deadline:
         try:
-            if requests.get(url, timeout=1).status_code == 200:
+            if http.get(url, timeout=1).status_code == 200:
                 return time.monotonic()
         except requests.RequestException:
             pass
         time.sleep(0.02)
-    raise TimeoutError(f"{url} did not answer 200 within {HEALTH_TIMEOUT:.0f} s")
+    raise TimeoutError(f"{url} did not answer 200 in time")
 
 
 def cold_start(
@@ -211,7 +220,7 @@ def cold_start(
     """
     samples = []
     for attempt in range(n):
-        host_port = _free_loopback_port()
+        host_port = free_loopback_port()
         env_args = [f"--env={key}={value}" for key, value in env.items()]
         started = time.monotonic()
         container = docker.run(
@@ -220,7 +229,7 @@ def cold_start(
             step=f"cold start {ref} ({attempt + 1}/{n})",
         ).stdout.strip()  # fmt: skip
         try:
-            ready = _first_ok(
+            ready = wait_for_ok(
                 f"http://127.0.0.1:{host_port}{health_path}", started + HEALTH_TIMEOUT
             )
         finally:
