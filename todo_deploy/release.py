@@ -102,7 +102,7 @@ def _recover_interrupted(
 
 
 def load_manifests(directory: str) -> list[dict[str, Any]]:
-    docs = []
+    docs: list[dict[str, Any]] = []
     for path in sorted(Path(directory).glob("*.yaml")):
         docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
     return docs

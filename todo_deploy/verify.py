@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,17 +60,16 @@ def verify(
     *,
     get: HttpGet = http_get,
     health_timeout: float = 30,
-    sleep: Callable[[float], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Verified:
     workloads = check_workloads(kube)
     url = f"{access.url}/health"
-    waits = {"sleep": sleep} if sleep else {}
-    if wait_until(lambda: get(url, access.host) == 200, timeout=health_timeout, **waits):
+    if wait_until(lambda: get(url, access.host) == 200, timeout=health_timeout, sleep=sleep):
         return Verified(workloads, url, "ingress")
     # The ingress may be unreachable from this host (e.g. no tunnel); the Service still answers.
     with port_forward(kube, "service/todo-backend", 8000) as port:
         local = f"http://127.0.0.1:{port}/health"
-        if wait_until(lambda: get(local, "127.0.0.1") == 200, timeout=health_timeout, **waits):
+        if wait_until(lambda: get(local, "127.0.0.1") == 200, timeout=health_timeout, sleep=sleep):
             return Verified(workloads, local, "port-forward")
     raise VerifyError(
         f"/health did not answer 200 through {url} (Host {access.host}) "

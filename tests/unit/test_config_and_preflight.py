@@ -19,7 +19,7 @@ def _layered(tmp_path: Path, yaml_text: str, env: dict[str, str], monkeypatch) -
     (tmp_path / "invoke.yaml").write_text(yaml_text)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    config = Config(project_location=str(tmp_path))
+    config = Config(project_location=tmp_path)
     config.load_collection({"deploy": collection_defaults()})
     config.load_project()
     config.load_shell_env()
@@ -44,7 +44,7 @@ def test_each_layer_overrides_the_one_below(tmp_path: Path, monkeypatch) -> None
 
 def test_project_invoke_yaml_is_valid() -> None:
     root = Path(__file__).resolve().parents[2]
-    config = Config(project_location=str(root))
+    config = Config(project_location=root)
     config.load_collection({"deploy": collection_defaults()})
     config.load_project()
     assert build_config(config.deploy).namespace == "todo-app"
