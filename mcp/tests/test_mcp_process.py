@@ -33,12 +33,11 @@ def test_entry_point_logs_json_without_the_token(
         "PORT": str(port),
         "LOG_LEVEL": "DEBUG",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "todo_mcp"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    log = tmp_path / "mcp.log"
+    with log.open("wb") as output:  # a file, not a pipe: a full pipe would stall the server
+        process = subprocess.Popen(
+            [sys.executable, "-m", "todo_mcp"], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_for(f"{base}/health")
