@@ -8,6 +8,7 @@ finally fresh random values. Every value is handed to the Runner so it is masked
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets as random
 from collections.abc import Mapping
@@ -50,8 +51,21 @@ def _validate_database_url(url: str, env_file: str) -> None:
 
 
 def read_cluster_secret(kube: Kube, name: str) -> dict[str, str]:
-    secret = kube.get_json("secret", name, step="read existing secret") or {}
-    return {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+    """The Secret's current values; {} only when it does not exist (or in a dry run)."""
+    result = kube.run("get", "secret", name, "-o", "json", step="read existing secret",
+                      check=False, mutating=False)  # fmt: skip
+    if result.ok:
+        data = json.loads(result.stdout).get("data") or {}
+        values = {k: base64.b64decode(v).decode() for k, v in data.items()}
+        kube.runner.add_secrets(values.values())
+        return values
+    if "NotFound" in result.stderr or kube.runner.dry_run:
+        return {}
+    # Generating fresh values now would lock the app out of the database kept in its volume.
+    raise SecretError(
+        f"could not read the existing Secret {kube.namespace}/{name}, so its values cannot be "
+        f"reused: {kube.runner.mask(result.stderr.strip())[-300:]}"
+    )
 
 
 def collect(

@@ -36,6 +36,10 @@ def helm_upgrade(context: str, ingress_class: str, refs: dict[str, str], values:
     ])  # fmt: skip
 
 
+def installed(name: str) -> str:  # every loader tool is "installed"
+    return f"/usr/local/bin/{name}"
+
+
 BUILT = {"frontend": "todo-frontend:c0ffee0", "backend": "todo-backend:c0ffee1",
          "mcp": "todo-mcp:c0ffee2", "postgres": "todo-postgres:c0ffee3"}  # fmt: skip
 
@@ -128,7 +132,7 @@ def test_existing_kind_context_loads_each_image_with_kind(harness: Harness) -> N
         {"metadata": {"name": "nginx", "annotations": {
             "ingressclass.kubernetes.io/is-default-class": "true"}}}]})  # fmt: skip
     config = h.config(provider="existing")
-    provider = ExistingProvider(config, h.runner)
+    provider = ExistingProvider(config, h.runner, which=installed)
     flow.deploy(config, provider, h.runner, TOOLS, console=h.console, hooks=h.hooks())
     lines = h.fake.lines
     assert lines[:5] == [
@@ -152,8 +156,8 @@ def test_existing_with_registry_pushes_and_points_helm_at_the_registry(harness: 
     h = harness
     h.fake.on("config", "current-context", stdout="gke_prod\n")
     config = h.config(provider="existing", registry="registry.example:5000/todo")
-    flow.deploy(config, ExistingProvider(config, h.runner), h.runner, TOOLS, console=h.console,
-                hooks=h.hooks())  # fmt: skip
+    provider = ExistingProvider(config, h.runner, which=installed)
+    flow.deploy(config, provider, h.runner, TOOLS, console=h.console, hooks=h.hooks())
     remote = "registry.example:5000/todo/todo-backend:c0ffee1"
     assert f"docker tag todo-backend:c0ffee1 {remote}" in h.fake.lines
     assert f"docker push {remote}" in h.fake.lines
@@ -165,8 +169,8 @@ def test_existing_k3d_context_imports_with_k3d(harness: Harness) -> None:
     h = harness
     h.fake.on("config", "current-context", stdout="k3d-lab\n")
     config = h.config(provider="existing")
-    flow.deploy(config, ExistingProvider(config, h.runner), h.runner, TOOLS, console=h.console,
-                hooks=h.hooks())  # fmt: skip
+    provider = ExistingProvider(config, h.runner, which=installed)
+    flow.deploy(config, provider, h.runner, TOOLS, console=h.console, hooks=h.hooks())
     assert "k3d image import -c lab todo-mcp:c0ffee2" in h.fake.lines
 
 
@@ -264,3 +268,10 @@ def test_a_release_left_pending_by_an_interrupted_run_is_unlocked_first(
     prefix = "helm --namespace todo-app --kube-context todo-host "
     assert helm[0] == prefix + (unlock or "status todo -o json")
     assert helm[1].startswith("helm upgrade --install")
+
+
+def test_existing_provider_needs_the_loader_tool(harness: Harness) -> None:
+    harness.fake.on("config", "current-context", stdout="kind-dev\n")
+    config = harness.config(provider="existing")
+    provider = ExistingProvider(config, harness.runner, which=lambda name: None)
+    assert provider.preflight() == ["kind is needed to load images into kind-dev: install it"]

@@ -129,3 +129,13 @@ def test_dry_run_describes_a_provider_that_is_not_dry_run_safe(harness: Harness)
                   options=flow.TeardownOptions(cluster=True))  # fmt: skip
     assert not [e for e in provider.events if e.startswith("down")]
     assert not [line for line in h.fake.lines if any(m in line for m in MUTATING)]
+
+
+def test_an_unreadable_cluster_secret_stops_instead_of_regenerating(harness: Harness) -> None:
+    h = harness
+    h.fake.on("get", "secret", rc=1, stderr="Unable to connect to the server: connection refused")
+    kube = flow.app_kube(h.config(), MinikubeProvider(h.config(), h.runner), h.runner, TOOLS)
+    with pytest.raises(secrets.SecretError, match="could not read the existing Secret"):
+        secrets.read_cluster_secret(kube, "todo-secrets")
+    h.runner.dry_run = True  # a dry run before the cluster exists still shows its plan
+    assert secrets.read_cluster_secret(kube, "todo-secrets") == {}

@@ -6,6 +6,9 @@ context's name, or pushed to `--registry` when the cluster cannot see the host's
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
+
 from todo_deploy.config import DeployConfig
 from todo_deploy.kube import Kube
 from todo_deploy.providers.base import ClusterStatus, IngressAccess
@@ -20,8 +23,15 @@ class ExistingProvider:
     dry_run_safe = True  # every change goes through the Runner
     name = "existing"
 
-    def __init__(self, config: DeployConfig, runner: Runner, kubectl: str = "kubectl"):
+    def __init__(
+        self,
+        config: DeployConfig,
+        runner: Runner,
+        kubectl: str = "kubectl",
+        which: Callable[[str], str | None] = shutil.which,
+    ):
         self.config = config
+        self.which = which
         self.runner = runner
         self.kube = Kube(runner, kubectl, config.kube_context, config.namespace)
         self.kube_context = config.kube_context or self._current_context()
@@ -45,11 +55,14 @@ class ExistingProvider:
                 "no current kubeconfig context: run `kubectl config use-context NAME` "
                 "or pass --kube-context NAME"
             ]
-        if self.loader() is None:
+        loader = self.loader()
+        if loader is None:
             return [
                 f"cannot put images into context {self.kube_context!r} (not kind, k3d, minikube "
                 "or Docker Desktop): pass --registry HOST/PATH that the cluster can pull from"
             ]
+        if loader and not self.which(loader[0]):
+            return [f"{loader[0]} is needed to load images into {self.kube_context}: install it"]
         return []
 
     def loader(self) -> list[str] | None:

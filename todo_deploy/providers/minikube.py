@@ -105,7 +105,12 @@ class MinikubeProvider:
         if platform.system() != "Linux":
             # The docker driver's node IP is not routable from macOS/Windows: `minikube tunnel`.
             return IngressAccess("http://127.0.0.1", host, f"127.0.0.1 {host}")
-        result = self.runner.run(self._minikube("ip"), step="minikube ip", mutating=False)
+        result = self.runner.run(
+            self._minikube("ip"),
+            step="minikube ip",
+            check=not self.runner.dry_run,
+            mutating=False,
+        )
         ip = result.stdout.strip() or "MINIKUBE_IP"
         return IngressAccess(f"http://{ip}", host, f"{ip} {host}")
 
