@@ -9,12 +9,14 @@ interface Props {
   onSort: (sort: TaskSort) => void;
 }
 
+// Labels point at their selects by id: a wrapping label would add the option texts to its name.
 export function TaskFilters({ status, sort, onStatus, onSort }: Props) {
   return (
     <div className="filters">
-      <label className="inline-field">
-        <span>Show</span>
+      <div className="inline-field">
+        <label htmlFor="task-filter">Show</label>
         <select
+          id="task-filter"
           value={status}
           onChange={(event) => onStatus(event.target.value as TaskStatus)}
           data-testid="task-filter"
@@ -23,10 +25,11 @@ export function TaskFilters({ status, sort, onStatus, onSort }: Props) {
           <option value="pending">Pending</option>
           <option value="completed">Completed</option>
         </select>
-      </label>
-      <label className="inline-field">
-        <span>Sort by</span>
+      </div>
+      <div className="inline-field">
+        <label htmlFor="task-sort">Sort by</label>
         <select
+          id="task-sort"
           value={sort}
           onChange={(event) => onSort(event.target.value as TaskSort)}
           data-testid="task-sort"
@@ -34,7 +37,7 @@ export function TaskFilters({ status, sort, onStatus, onSort }: Props) {
           <option value="created">Date added</option>
           <option value="title">Title</option>
         </select>
-      </label>
+      </div>
     </div>
   );
 }

@@ -30,7 +30,7 @@ export function TaskForm({
   return (
     <form className="task-form" onSubmit={onSubmit} aria-label="Add a task">
       <label className="field">
-        <span>Title</span>
+        <span>New task</span>
         <input
           ref={titleInput}
           value={title}

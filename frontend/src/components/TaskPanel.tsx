@@ -37,13 +37,18 @@ function useTaskList(userId: string, status: TaskStatus, sort: TaskSort, revisio
     void reload();
   }, [reload, revision]);
 
-  return { tasks, error, setError, reload, describe };
+  return { tasks, setTasks, error, setError, reload, describe };
 }
 
 export function TaskPanel({ userId, revision }: { userId: string; revision: number }) {
   const [status, setStatus] = useState<TaskStatus>("all");
   const [sort, setSort] = useState<TaskSort>("created");
-  const { tasks, error, setError, reload, describe } = useTaskList(userId, status, sort, revision);
+  const { tasks, setTasks, error, setError, reload, describe } = useTaskList(
+    userId,
+    status,
+    sort,
+    revision,
+  );
 
   /** Runs one change, then shows the list as the back end now has it. */
   const mutate = useCallback(
@@ -60,6 +65,23 @@ export function TaskPanel({ userId, revision }: { userId: string; revision: numb
       }
     },
     [reload, describe, setError],
+  );
+
+  const setCompleted = useCallback(
+    (id: number, completed: boolean) =>
+      setTasks((list) => list?.map((t) => (t.id === id ? { ...t, completed } : t)) ?? null),
+    [setTasks],
+  );
+
+  /** The checkbox answers at once; a failed toggle puts it back. */
+  const toggle = useCallback(
+    async (task: Task) => {
+      setCompleted(task.id, !task.completed);
+      const toggled = await mutate(() => api.toggleTask(userId, task.id));
+      if (!toggled) setCompleted(task.id, task.completed);
+      return toggled;
+    },
+    [mutate, setCompleted, userId],
   );
 
   return (
@@ -97,7 +119,7 @@ export function TaskPanel({ userId, revision }: { userId: string; revision: numb
                 <TaskItem
                   key={task.id}
                   task={task}
-                  onToggle={() => mutate(() => api.toggleTask(userId, task.id))}
+                  onToggle={() => toggle(task)}
                   onSave={(title, description) =>
                     mutate(() => api.updateTask(userId, task.id, title, description))
                   }

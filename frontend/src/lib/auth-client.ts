@@ -10,6 +10,8 @@ const AUTH_ERRORS: Record<string, string> = {
   PASSWORD_TOO_SHORT: "Password must be at least 8 characters.",
   PASSWORD_TOO_LONG: "Password is too long.",
   INVALID_EMAIL: "Enter a valid email address.",
+  // The page's origin is not in TRUSTED_ORIGINS (or BETTER_AUTH_URL): a deployment setting.
+  INVALID_ORIGIN: "Sign-in is not enabled for this address. Open the app at its usual URL.",
 };
 
 /** A sentence for a better-auth error, never a raw code. */
