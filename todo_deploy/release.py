@@ -34,7 +34,8 @@ def helm_argv(
     argv = [
         helm, "upgrade", "--install", config.release, config.chart,
         "--namespace", config.namespace, "--create-namespace",
-        "--atomic", "--wait", "--timeout", f"{config.timeouts.rollout}s",
+        # Helm 4's name for --atomic (deprecated there): roll back a failed upgrade.
+        "--rollback-on-failure", "--wait", "--timeout", f"{config.timeouts.rollout}s",
     ]  # fmt: skip
     if kube_context:
         argv += ["--kube-context", kube_context]
@@ -72,7 +73,7 @@ def helm_release(
 ) -> None:
     argv = helm_argv(config, helm, kube_context, image_refs, ingress_class, external_database)
     _recover_interrupted(config, runner, helm, kube_context)
-    # --atomic rolls a failed upgrade back, so a re-run starts from a known state.
+    # A failed upgrade is rolled back, so a re-run starts from a known state.
     runner.run(argv, step="helm upgrade --install", timeout=config.timeouts.rollout + 60)
 
 

@@ -74,7 +74,8 @@ def failures() -> Iterator[None]:
         raise Exit(exc.block(), 1) from None
     except KeyboardInterrupt:
         raise Exit(
-            "interrupted: nothing half-applied stays (helm --atomic rolls back); "
+            "interrupted: a failed helm upgrade is rolled back and a pending one is unlocked "
+            "on the next run; "
             "run the same command again to converge",
             130,
         ) from None
