@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -59,7 +59,8 @@ def database_url_from_env() -> str:
 
 
 def _http_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")) or len(value) < 10:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// URL")
     return value
 
@@ -109,10 +110,6 @@ class Settings(BaseSettings):
         if level not in LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return level
-
-    @property
-    def log_level_number(self) -> int:
-        return logging.getLevelNamesMapping()[self.log_level]
 
 
 def load_settings() -> Settings:

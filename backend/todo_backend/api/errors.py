@@ -9,8 +9,7 @@ from todo_backend.domain.conversations import ConversationNotFound
 from todo_backend.domain.tasks import InvalidTask, TaskNotFound
 
 
-async def invalid_task(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, InvalidTask)
+async def invalid_task(request: Request, error: InvalidTask) -> JSONResponse:
     location = "query" if error.field in ("status", "sort") else "body"
     detail = [{"loc": [location, error.field], "msg": error.reason, "type": "value_error"}]
     return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
