@@ -61,7 +61,7 @@ def deploy(
         for line in preflight(config, provider, runner, tools, **hooks.preflight):
             console.print(f"  {line}")
     with timer.step("cluster up"):
-        if _may_run(provider, runner, "up: start the cluster and wait for its ingress"):
+        if may_run(provider, runner, "up: start the cluster and wait for its ingress"):
             provider.up()
     with timer.step("images"):
         refs = _images(config, provider, runner, hooks, console)
@@ -88,7 +88,7 @@ def deploy(
     return report
 
 
-def _may_run(provider: Provider, runner: Runner, what: str) -> bool:
+def may_run(provider: Provider, runner: Runner, what: str) -> bool:
     """In dry-run, only providers that route every change through the Runner may run.
 
     Others (e.g. one writing certificates itself) are described instead, so nothing changes.
@@ -115,7 +115,7 @@ def _images(
             console.print(f"  {image.ref} {image.size_bytes / 1e6:.0f} MB {state}")
     if config.image_tag_policy == "git":
         refs = _git_tags(refs, runner, docker_env)
-    if _may_run(provider, runner, f"load images {' '.join(refs.values())}"):
+    if may_run(provider, runner, f"load images {' '.join(refs.values())}"):
         provider.load_images(list(refs.values()))
     if config.registry:
         refs = {n: f"{config.registry.rstrip('/')}/{ref}" for n, ref in refs.items()}
@@ -178,7 +178,7 @@ def teardown(
         console.print("cluster not running: nothing deployed to remove")
     if options.images:
         _remove_images(provider, runner, console)
-    if (options.cluster or options.delete_cluster) and _may_run(
+    if (options.cluster or options.delete_cluster) and may_run(
         provider, runner, f"down (delete={options.delete_cluster})"
     ):
         provider.down(delete=options.delete_cluster)

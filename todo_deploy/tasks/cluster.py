@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from invoke import Context, task
 
+from todo_deploy.flow import may_run
 from todo_deploy.tasks.common import RUN_HELP, failures, session
 
 PROVIDER_HELP = "cluster provider: auto, minikube, existing or host"
@@ -16,6 +17,8 @@ def up(
     """Start the cluster and its ingress controller (idempotent)."""
     s = session(c, {"provider": provider}, dry_run=dry_run, verbose=verbose)
     with failures():
+        if not may_run(s.provider, s.runner, "up: start the cluster and wait for its ingress"):
+            return
         s.provider.up()
     s.console.print(f"cluster {s.provider.name} up (context {s.provider.kube_context})")
 
@@ -31,7 +34,8 @@ def down(
     """Stop (or --delete) the cluster; nothing running is not an error."""
     s = session(c, {"provider": provider}, dry_run=dry_run, verbose=verbose)
     with failures():
-        s.provider.down(delete=delete)
+        if may_run(s.provider, s.runner, f"down (delete={delete})"):
+            s.provider.down(delete=delete)
 
 
 @task(help={"provider": PROVIDER_HELP})
