@@ -129,7 +129,9 @@ def _check_files(config: DeployConfig, problems: list[str]) -> None:
         )
     for values in config.values_files:
         if not Path(values).is_file():
-            problems.append(f"values file {values} not found: fix deploy.values_files")
+            problems.append(
+                f"values file {values} not found: check --values or deploy.values_files"
+            )
 
 
 def _check_memory(
