@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from todo_backend.config import normalise_database_url
 
@@ -67,7 +68,7 @@ def load_settings() -> McpSettings:
         raise ConfigError(f"config error: {problems}") from None
 
 
-def _describe(problem: dict) -> str:
+def _describe(problem: ErrorDetails) -> str:
     field = str(problem["loc"][0]) if problem["loc"] else "settings"
     if problem["type"] == "missing":
         issue = "is missing"

@@ -5,15 +5,16 @@ Both reach the tasks only through the MCP server's tools, over streamable HTTP.
 
 from __future__ import annotations
 
-from typing import Any
-
 from todo_backend.agent import offline, openai_agent
 from todo_backend.agent.reply import AgentReply, ToolCall
+from todo_backend.config import Settings
 
 __all__ = ["AgentReply", "ToolCall", "respond"]
 
 
-async def respond(*, user_id: str, history: list[dict], message: str, settings: Any) -> AgentReply:
+async def respond(
+    *, user_id: str, history: list[dict], message: str, settings: Settings
+) -> AgentReply:
     """Answer `message` from `user_id`, given the conversation so far (oldest first)."""
     agent = openai_agent if settings.openai_api_key is not None else offline
     return await agent.respond(user_id=user_id, history=history, message=message, settings=settings)

@@ -12,8 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp.types import TextContent
+
 from todo_backend.agent.mcp_client import tool_session
 from todo_backend.agent.reply import AgentReply, ToolCall
+from todo_backend.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +103,9 @@ def _clean(arguments: dict[str, str]) -> dict[str, Any]:
     return cleaned
 
 
-async def respond(*, user_id: str, history: list[dict], message: str, settings: Any) -> AgentReply:
+async def respond(
+    *, user_id: str, history: list[dict], message: str, settings: Settings
+) -> AgentReply:
     intent = parse(message)
     if intent is None or intent.tool == "help":
         return AgentReply(HELP if intent else "I didn't catch that. " + HELP)
@@ -113,10 +118,11 @@ async def respond(*, user_id: str, history: list[dict], message: str, settings: 
         log.exception("could not call the MCP server", extra={"tool": intent.tool})
         return AgentReply(UNAVAILABLE)
     if result.isError:
-        reason = TOOL_ERROR_PREFIX.sub("", result.content[0].text if result.content else "failed")
+        text = " ".join(block.text for block in result.content if isinstance(block, TextContent))
+        reason = TOOL_ERROR_PREFIX.sub("", text or "the tool failed")
         call = ToolCall(intent.tool, arguments, {"error": reason})
         return AgentReply(f"Sorry, I couldn't do that: {reason}.", [call])
-    data = result.structuredContent
+    data = result.structuredContent or {}
     return AgentReply(ANSWERS[intent.tool](data, intent), [ToolCall(intent.tool, arguments, data)])
 
 

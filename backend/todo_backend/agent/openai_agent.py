@@ -8,24 +8,28 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 
 from agents import (
     Agent,
     OpenAIChatCompletionsModel,
     RunConfig,
+    RunItem,
     Runner,
     ToolCallItem,
     ToolCallOutputItem,
     ToolGuardrailFunctionOutput,
     ToolInputGuardrail,
     ToolInputGuardrailData,
+    TResponseInputItem,
     tool_input_guardrail,
 )
 from agents.mcp import MCPServerStreamableHttp
 from openai import AsyncOpenAI
+from openai.types.responses import ResponseFunctionToolCall
 
 from todo_backend.agent.reply import AgentReply, ToolCall
+from todo_backend.config import Settings
 
 INSTRUCTIONS = """You are a friendly assistant that manages the user's todo list.
 Use the tools for every change or question about tasks; never invent tasks or ids.
@@ -38,15 +42,22 @@ UNAVAILABLE = "Sorry, the assistant is unavailable right now. Please try again i
 log = logging.getLogger(__name__)
 
 
-async def respond(*, user_id: str, history: list[dict], message: str, settings: Any) -> AgentReply:
+async def respond(
+    *, user_id: str, history: list[dict], message: str, settings: Settings
+) -> AgentReply:
+    if settings.openai_api_key is None:
+        raise ValueError("the OpenAI agent needs OPENAI_API_KEY")
+    api_key = settings.openai_api_key.get_secret_value()
     try:
-        return await _run(user_id, history, message, settings)
+        return await _run(user_id, history, message, settings, api_key)
     except Exception:  # model endpoint or MCP server down, refused, or a run that never settles
         log.exception("the OpenAI agent failed")
         return AgentReply(UNAVAILABLE)
 
 
-async def _run(user_id: str, history: list[dict], message: str, settings: Any) -> AgentReply:
+async def _run(
+    user_id: str, history: list[dict], message: str, settings: Settings, api_key: str
+) -> AgentReply:
     tools = MCPServerStreamableHttp(
         params={
             "url": settings.mcp_server_url,
@@ -59,9 +70,7 @@ async def _run(user_id: str, history: list[dict], message: str, settings: Any) -
         use_structured_content=True,
         tool_input_guardrails=[_only_for(user_id)],
     )
-    client = AsyncOpenAI(
-        base_url=settings.openai_base_url, api_key=settings.openai_api_key.get_secret_value()
-    )
+    client = AsyncOpenAI(base_url=settings.openai_base_url, api_key=api_key)
     async with client, tools:
         agent = Agent(
             name="Todo assistant",
@@ -71,7 +80,7 @@ async def _run(user_id: str, history: list[dict], message: str, settings: Any) -
         )
         result = await Runner.run(
             agent,
-            [*history, {"role": "user", "content": message}],
+            cast(list[TResponseInputItem], [*history, {"role": "user", "content": message}]),
             max_turns=MAX_TURNS,
             run_config=RunConfig(tracing_disabled=True),
         )
@@ -93,21 +102,21 @@ def _only_for(user_id: str) -> ToolInputGuardrail[Any]:
     return same_user
 
 
-def _tool_calls(items: list[Any]) -> list[ToolCall]:
-    """The tool calls of a run, in order, each with the output it got back."""
+def _tool_calls(items: list[RunItem]) -> list[ToolCall]:
+    """The function calls of a run (MCP tools are function tools), in order, with their outputs."""
     outputs = {
-        item.raw_item["call_id"]: _decode(item.output)
+        cast(dict[str, Any], item.raw_item).get("call_id"): _decode(item.output)
         for item in items
         if isinstance(item, ToolCallOutputItem)
     }
-    return [
-        ToolCall(
-            name=item.raw_item.name,
-            arguments=json.loads(item.raw_item.arguments or "{}"),
-            result=outputs.get(item.raw_item.call_id),
-        )
+    calls = [
+        item.raw_item
         for item in items
-        if isinstance(item, ToolCallItem)
+        if isinstance(item, ToolCallItem) and isinstance(item.raw_item, ResponseFunctionToolCall)
+    ]
+    return [
+        ToolCall(call.name, json.loads(call.arguments or "{}"), outputs.get(call.call_id))
+        for call in calls
     ]
 
 
