@@ -15,7 +15,7 @@ from todo_deploy.kube import Kube
 from todo_deploy.preflight import preflight
 from todo_deploy.providers.base import Provider
 from todo_deploy.report import DeployReport, StepTimer
-from todo_deploy.run import Runner
+from todo_deploy.run import CommandError, Runner
 from todo_deploy.tools import Tools
 from todo_deploy.verify import http_get, verify
 
@@ -238,7 +238,12 @@ def _remove_namespace(config: DeployConfig, kube: Kube, console: Console, purge:
 
 
 def _remove_images(provider: Provider, runner: Runner, console: Console) -> None:
-    docker_env = provider.docker_env()
+    try:
+        docker_env = provider.docker_env()
+    except CommandError:  # e.g. minikube stopped: its engine, and the images in it, are down
+        console.print("the cluster's Docker engine is not running: images not removed "
+                      "(`--delete` removes the cluster with its images)")  # fmt: skip
+        return
     listing = runner.run(
         ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}",
          *[f"--filter=reference=todo-{name}" for name in IMAGE_NAMES]],

@@ -30,7 +30,8 @@ def helm_upgrade(context: str, ingress_class: str, refs: dict[str, str], values:
         sets += [f"--set images.{key}.repository={repository}", f"--set images.{key}.tag={tag}"]
     return " ".join([
         "helm upgrade --install todo", "CHART", "--namespace todo-app --create-namespace",
-        "--rollback-on-failure --wait --timeout 300s", f"--kube-context {context}", f"-f {values}", *sets,
+        "--rollback-on-failure --wait --timeout 300s", f"--kube-context {context}",
+        f"-f {values}", *sets,
         "--set existingSecret=todo-secrets", f"--set ingress.ingressClassName={ingress_class}",
         "--set ingress.host=todo.local",
     ])  # fmt: skip

@@ -86,3 +86,12 @@ def test_kubectl_method_teardown_deletes_the_rendered_objects(harness: Harness) 
                                "--wait --timeout=300s")  # fmt: skip
     assert "Namespace" not in h.fake.calls[1].stdin  # the namespace goes last, after the PVC check
     assert h.fake.lines[-1] == DELETE_NS
+
+
+def test_images_of_a_stopped_minikube_are_left_with_a_message(harness: Harness) -> None:
+    harness.fake.on(
+        "minikube", "docker-env", rc=89, stderr="The control plane node must be running"
+    )
+    lines = _teardown(harness, images=True)
+    assert not [line for line in lines if line.startswith("docker image")]
+    assert "images not removed" in harness.everything_shown()
