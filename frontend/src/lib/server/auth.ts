@@ -32,7 +32,7 @@ let pending: Promise<Auth> | undefined;
 export function getAuth(): Promise<Auth> {
   pending ??= (async () => {
     const settings = loadAuthSettings();
-    return createAuth(settings, await openDatabase(settings.databaseUrl));
+    return createAuth(settings, await openDatabase(settings.database));
   })().catch((error: unknown) => {
     pending = undefined; // let a later request retry once the cause is fixed
     throw error;

@@ -1,24 +1,10 @@
 import "server-only";
 import { Pool } from "pg";
 import type BetterSqlite3 from "better-sqlite3";
+import type { DatabaseTarget } from "./settings";
 
 /** A connection better-auth's Kysely adapter recognises by its shape. */
 export type AuthDatabase = Pool | BetterSqlite3.Database;
-
-const SQLITE_PREFIX = "sqlite://";
-
-function isPostgres(scheme: string): boolean {
-  // The Python side may name its driver (postgresql+psycopg); node-postgres does not care.
-  return /^postgres(ql)?(\+\w+)?$/.test(scheme);
-}
-
-function sqlitePath(databaseUrl: string): string {
-  const path = databaseUrl.slice(SQLITE_PREFIX.length);
-  if (!path.startsWith("/")) {
-    throw new Error("Malformed setting DATABASE_URL: use sqlite:////absolute/path.db");
-  }
-  return path;
-}
 
 async function openSqlite(path: string): Promise<BetterSqlite3.Database> {
   // Loaded lazily: better-sqlite3 is an optional, dev-only dependency the image may omit.
@@ -32,12 +18,16 @@ async function openSqlite(path: string): Promise<BetterSqlite3.Database> {
   return db;
 }
 
-/** Opens the shared database named by DATABASE_URL (the schema is Alembic's, never ours). */
-export async function openDatabase(databaseUrl: string): Promise<AuthDatabase> {
-  const scheme = databaseUrl.split(":", 1)[0] ?? "";
-  if (isPostgres(scheme)) {
-    return new Pool({ connectionString: databaseUrl.replace(/^[^:]+/, "postgresql") });
-  }
-  if (databaseUrl.startsWith(SQLITE_PREFIX)) return openSqlite(sqlitePath(databaseUrl));
-  throw new Error("Malformed setting DATABASE_URL: expected postgresql://... or sqlite:////path");
+function openPostgres(connectionString: string): Pool {
+  const pool = new Pool({ connectionString });
+  // An idle connection dropped by a database restart must not crash the server; the pool
+  // replaces it on the next query.
+  pool.on("error", (error) => console.error(`database: idle connection lost: ${error.message}`));
+  return pool;
+}
+
+/** Opens the shared database (the schema is Alembic's, never ours). */
+export async function openDatabase(target: DatabaseTarget): Promise<AuthDatabase> {
+  if (target.kind === "postgres") return openPostgres(target.connectionString);
+  return openSqlite(target.path);
 }

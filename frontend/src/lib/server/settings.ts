@@ -1,8 +1,12 @@
 import "server-only";
 
+/** Where the shared database lives: node-postgres takes the URL, better-sqlite3 a file path. */
+export type DatabaseTarget =
+  { kind: "postgres"; connectionString: string } | { kind: "sqlite"; path: string };
+
 /** better-auth settings, read from the environment at request time (never at build time). */
 export interface AuthSettings {
-  databaseUrl: string;
+  database: DatabaseTarget;
   secret: string;
   baseUrl: string;
   trustedOrigins: string[];
@@ -30,6 +34,20 @@ function origins(value: string | undefined): string[] {
   return items.filter(Boolean).map((item) => new URL(url("TRUSTED_ORIGINS", item)).origin);
 }
 
+/** Accepts the contract's forms: postgresql://... (a +driver suffix is the Python side's) and
+ * sqlite:////absolute/path.db. */
+export function parseDatabaseUrl(value: string): DatabaseTarget {
+  const scheme = value.split(":", 1)[0] ?? "";
+  if (/^postgres(ql)?(\+\w+)?$/.test(scheme)) {
+    return { kind: "postgres", connectionString: value.replace(/^[^:]+/, "postgresql") };
+  }
+  const path = value.startsWith("sqlite://") ? value.slice("sqlite://".length) : "";
+  if (path.startsWith("/")) return { kind: "sqlite", path };
+  throw new Error(
+    "Malformed setting DATABASE_URL: expected postgresql://user:pass@host/db or sqlite:////abs/path.db",
+  );
+}
+
 /** Validates every auth setting; throws one error naming the first bad one. */
 export function loadAuthSettings(): AuthSettings {
   const secret = required("BETTER_AUTH_SECRET");
@@ -39,7 +57,7 @@ export function loadAuthSettings(): AuthSettings {
     );
   }
   return {
-    databaseUrl: required("DATABASE_URL"),
+    database: parseDatabaseUrl(required("DATABASE_URL")),
     secret,
     baseUrl: url("BETTER_AUTH_URL", required("BETTER_AUTH_URL")),
     trustedOrigins: origins(process.env.TRUSTED_ORIGINS),
