@@ -47,10 +47,14 @@ def status(
             f"cluster ({s.provider.name}): "
             + ", ".join(f"{k} {v}" for k, v in cluster.components.items())
         )
-        if not cluster.running:
+        pods = s.kube().get_json("pods", step="pods")
+        if pods is None:
+            s.console.print("the cluster's API server does not answer")
             return
-        pods = s.kube().get_json("pods", step="pods") or {}
-        s.console.print(_pod_table(pods))
+        if pods.get("items"):
+            s.console.print(_pod_table(pods))
+        else:
+            s.console.print(f"no pods in namespace {s.config.namespace}")
         helm = [s.tools.helm, "list", "-n", s.config.namespace, "-o", "json"]
         if s.provider.kube_context:
             helm += ["--kube-context", s.provider.kube_context]
