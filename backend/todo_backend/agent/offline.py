@@ -115,7 +115,7 @@ async def respond(
         async with tool_session(settings.mcp_server_url, token) as session:
             result = await session.call_tool(intent.tool, arguments)
     except Exception:  # the transport reports refusals and network errors as exception groups
-        log.exception("could not call the MCP server", extra={"tool": intent.tool})
+        log.exception("could not call %s on the MCP server", intent.tool)
         return AgentReply(UNAVAILABLE)
     if result.isError:
         text = " ".join(block.text for block in result.content if isinstance(block, TextContent))
