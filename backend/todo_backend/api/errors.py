@@ -9,7 +9,8 @@ from todo_backend.domain.conversations import ConversationNotFound
 from todo_backend.domain.tasks import InvalidTask, TaskNotFound
 
 
-async def invalid_task(request: Request, error: InvalidTask) -> JSONResponse:
+async def invalid_task(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, InvalidTask)  # registered for InvalidTask only; narrows the type
     location = "query" if error.field in ("status", "sort") else "body"
     detail = [{"loc": [location, error.field], "msg": error.reason, "type": "value_error"}]
     return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)

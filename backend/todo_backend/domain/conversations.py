@@ -23,14 +23,14 @@ def get_or_create_conversation(
 ) -> Conversation:
     """The user's conversation with this id, or a new one when no id is given."""
     if conversation_id is None:
-        conversation = Conversation(user_id=user_id)
-        session.add(conversation)
+        created = Conversation(user_id=user_id)
+        session.add(created)
         session.commit()
-        return conversation
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None or conversation.user_id != user_id:
+        return created
+    found = session.get(Conversation, conversation_id)
+    if found is None or found.user_id != user_id:
         raise ConversationNotFound(conversation_id)
-    return conversation
+    return found
 
 
 def history(session: Session, conversation: Conversation) -> list[dict[str, str]]:

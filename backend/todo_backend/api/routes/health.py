@@ -25,7 +25,8 @@ def ready(request: Request) -> JSONResponse:
         with request.app.state.engine.connect() as connection:
             revision = current_revision(connection)
     except SQLAlchemyError as error:
-        return _not_ready(f"database unreachable: {type(error.orig or error).__name__}")
+        cause = getattr(error, "orig", None) or error  # the driver's error names the problem
+        return _not_ready(f"database unreachable: {type(cause).__name__}")
     if revision != head:
         return _not_ready(f"schema at {revision or 'no revision'}, expected {head}")
     return JSONResponse({"status": "ready", "revision": revision})
