@@ -77,3 +77,20 @@ def test_exactly_these_findings_and_none_for_healthy_pods(findings) -> None:
     assert len(findings) - 1 == 7
     healthy = diagnose(_load("pods-healthy.json"), {"items": []}, lambda p, c: "")
     assert healthy == []
+
+
+def test_status_table_lists_readiness_restarts_and_images() -> None:
+    import io
+
+    from rich.console import Console
+
+    from todo_deploy.tasks.day2 import _pod_table
+
+    out = io.StringIO()
+    Console(file=out, width=200).print(_pod_table(_load("pods.json")))
+    rows = {line.split("│")[1].strip(): line for line in out.getvalue().splitlines()
+            if line.startswith("│")}  # fmt: skip
+    assert len(rows) == 6
+    crash = [c.strip() for c in rows["todo-backend-5d4f7b9c8-q8zrt"].split("│")[2:6]]
+    assert crash == ["0/1", "Running", "3", "todo-backend:3f9a1c2b7d4e"]
+    assert "1/1" in rows["todo-frontend-7c9d8f6b5-ready"]
