@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection
+
 from todo_backend.config import database_url_from_env
 from todo_backend.db.models import Base
 from todo_backend.db.session import make_engine

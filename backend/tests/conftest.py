@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
+
 from todo_backend.app import create_app
 from todo_backend.config import Settings
 from todo_backend.db.session import make_engine, make_sessionmaker

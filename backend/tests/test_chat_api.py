@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+
 from todo_backend.app import create_app
 from todo_backend.db.models import Message
 

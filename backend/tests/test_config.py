@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from todo_backend.config import Settings, normalise_database_url
 
 REQUIRED = {

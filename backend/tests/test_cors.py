@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+
 from todo_backend.app import create_app
 
 PREFLIGHT = {

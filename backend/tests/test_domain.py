@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from todo_backend.domain import conversations, tasks
 
 

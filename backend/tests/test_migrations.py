@@ -11,6 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
+
 from todo_backend.db.models import Base
 from todo_backend.db.schema import current_revision, script_head
 from todo_backend.db.session import make_engine

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import psycopg
+import pytest
 from fastapi.testclient import TestClient
+
 from todo_backend.app import create_app
 from todo_backend.db.schema import script_head
 from todo_backend.migrate import upgrade
@@ -35,3 +38,22 @@ def test_ready_without_database_is_503(settings):
         response = client.get("/ready")
     assert response.status_code == 503
     assert response.json()["reason"].startswith("database unreachable")
+
+
+@pytest.mark.postgres
+def test_pooled_connections_survive_a_database_restart(
+    settings, postgres_url, postgres_server, auth
+):
+    """Killing every server-side session (what a DB pod restart does) costs no failed request."""
+    upgrade(postgres_url)
+    database = postgres_url.rsplit("/", 1)[1]
+    with client_for(settings, postgres_url) as client:
+        assert client.get("/api/alice/tasks", headers=auth("alice")).status_code == 200
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s",
+                (database,),
+            ).fetchone()
+        assert killed is not None and killed[0] >= 1
+        assert client.get("/api/alice/tasks", headers=auth("alice")).status_code == 200
+        assert client.get("/ready").status_code == 200
