@@ -194,14 +194,20 @@ def make_token(jwks: JwksServer) -> TokenFactory:
 
 
 @pytest.fixture
-def settings(database_url: str, jwks: JwksServer) -> Settings:
-    """Settings for the test database, which is not migrated yet (`client` migrates it)."""
+def unreachable_settings(jwks: JwksServer) -> Settings:
+    """Settings whose database and MCP server do not exist: for tests that choose their own."""
     return Settings(
-        database_url=database_url,
+        database_url="postgresql://nobody@127.0.0.1:1/none",
         auth_jwks_url=jwks.url,
         mcp_server_url="http://127.0.0.1:9/mcp",
         mcp_api_token="test-mcp-token",
     )
+
+
+@pytest.fixture
+def settings(unreachable_settings: Settings, database_url: str) -> Settings:
+    """Settings for the test database, which is not migrated yet (`client` migrates it)."""
+    return unreachable_settings.model_copy(update={"database_url": database_url})
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ def client_for(settings, database_url: str) -> TestClient:
     return TestClient(create_app(settings.model_copy(update={"database_url": database_url})))
 
 
-def test_health_needs_no_database(settings):
-    with client_for(settings, "postgresql+psycopg://nobody@127.0.0.1:1/none") as client:
+def test_health_needs_no_database(unreachable_settings):
+    with TestClient(create_app(unreachable_settings)) as client:
         response = client.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
@@ -33,8 +33,8 @@ def test_ready_follows_the_migrations(settings, database_url):
     assert after.json() == {"status": "ready", "revision": script_head()}
 
 
-def test_ready_without_database_is_503(settings):
-    with client_for(settings, "postgresql+psycopg://nobody@127.0.0.1:1/none") as client:
+def test_ready_without_database_is_503(unreachable_settings):
+    with TestClient(create_app(unreachable_settings)) as client:
         response = client.get("/ready")
     assert response.status_code == 503
     assert response.json()["reason"].startswith("database unreachable")
@@ -42,12 +42,12 @@ def test_ready_without_database_is_503(settings):
 
 @pytest.mark.postgres
 def test_pooled_connections_survive_a_database_restart(
-    settings, postgres_url, postgres_server, auth
+    unreachable_settings, postgres_url, postgres_server, auth
 ):
     """Killing every server-side session (what a DB pod restart does) costs no failed request."""
     upgrade(postgres_url)
     database = postgres_url.rsplit("/", 1)[1]
-    with client_for(settings, postgres_url) as client:
+    with client_for(unreachable_settings, postgres_url) as client:
         assert client.get("/api/alice/tasks", headers=auth("alice")).status_code == 200
         with psycopg.connect(postgres_server, autocommit=True) as admin:
             killed = admin.execute(
