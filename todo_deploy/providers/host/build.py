@@ -20,6 +20,7 @@ from todo_deploy.providers.host.layout import (
     TRAEFIK_VERSION,
     Layout,
 )
+from todo_deploy.providers.host.patches import patch_cri_dockerd
 from todo_deploy.run import Runner
 
 KUBERNETES_COMMANDS = (
@@ -155,6 +156,7 @@ def _build_kubernetes(runner: Runner, layout: Layout) -> None:
 def _build_cri_dockerd(runner: Runner, layout: Layout) -> None:
     source = module_dir(runner, "github.com/Mirantis/cri-dockerd", CRI_DOCKERD_VERSION)
     work = _writable_copy(source, layout.cache / f"src-cri-dockerd-{CRI_DOCKERD_VERSION}")
+    patch_cri_dockerd(work)
     ldflags = f"-s -w -X github.com/Mirantis/cri-dockerd/cmd/version.Version={CRI_DOCKERD_VERSION}"
     args = ["build", "-mod=mod", "-trimpath", "-ldflags", ldflags]
     out = layout.binary("cri-dockerd")

@@ -62,6 +62,8 @@ def apiserver(layout: Layout, pki: Pki) -> Daemon:
             "--kubelet-client-certificate", str(pki.path("apiserver-kubelet-client")),
             "--kubelet-client-key", str(pki.path("apiserver-kubelet-client", "key")),
             "--kubelet-certificate-authority", str(pki.path("ca")),
+            # The node name is no DNS name: dial the kubelet at its bridge address.
+            "--kubelet-preferred-address-types", "InternalIP",
             "--service-account-issuer", f"https://kubernetes.default.svc.{CLUSTER_DOMAIN}",
             "--service-account-key-file", str(pki.path("sa", "pub")),
             "--service-account-signing-key-file", str(pki.path("sa", "key")),

@@ -107,11 +107,17 @@ def write_all(layout: Layout, pki: Pki) -> None:
     layout.cni_conf.mkdir(parents=True, exist_ok=True)
     _write_yaml(layout.config / "kubelet.yaml", kubelet_config(layout, pki))
     _write_yaml(layout.config / "kube-proxy.yaml", kube_proxy_config(pki))
-    (layout.cni_conf / "10-todo-host.conflist").write_text(json.dumps(cni_config(layout), indent=2))
+    _write(layout.cni_conf / "10-todo-host.conflist", json.dumps(cni_config(layout), indent=2))
     # Pods with dnsPolicy Default get this: no upstream resolver, so nothing a pod looks up
     # is sent beyond this machine (see the network rule in README.md).
-    (layout.config / "resolv.conf").write_text(f"nameserver {DNS_SERVICE_IP}\n")
+    _write(layout.config / "resolv.conf", f"nameserver {DNS_SERVICE_IP}\n")
 
 
 def _write_yaml(path: Path, data: dict) -> None:
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    _write(path, yaml.safe_dump(data, sort_keys=False))
+
+
+def _write(path: Path, text: str) -> None:
+    # kube-proxy exits when its configuration file is written to, even with the same content.
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
