@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import inspect, text
 from todo_backend.db.models import Base
 from todo_backend.db.schema import current_revision, script_head
 from todo_backend.db.session import make_engine
-from todo_backend.migrate import upgrade
+from todo_backend.migrate import LOCK_KEY, upgrade
 
 APP_TABLES = {"task", "conversation", "message"}
 AUTH_TABLES = {"user", "session", "account", "verification", "jwks"}
@@ -111,3 +112,29 @@ def test_missing_database_url_is_one_line():
     assert result.returncode == 2
     assert result.stderr.startswith("config error: DATABASE_URL is missing: set it to")
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.postgres
+def test_migrate_waits_for_the_advisory_lock(postgres_url):
+    """While another migrator holds the lock, nothing is migrated; released, the upgrade runs."""
+    holder = make_engine(postgres_url)
+    with holder.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
+        connection.commit()
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "todo_backend.migrate"],
+            env={**os.environ, "DATABASE_URL": postgres_url},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert waiting.stdout is not None
+        assert "waiting for the migration lock" in waiting.stdout.readline()
+        time.sleep(1.5)
+        assert waiting.poll() is None
+        assert "user" not in inspect(connection).get_table_names()
+        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+        connection.commit()
+        output, _ = waiting.communicate(timeout=60)
+    holder.dispose()
+    assert waiting.returncode == 0
+    assert "Running upgrade" in output
