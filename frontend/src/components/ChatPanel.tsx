@@ -30,15 +30,16 @@ export function ChatPanel({ userId, onTurn }: { userId: string; onTurn: () => vo
     log.current?.scrollTo({ top: log.current.scrollHeight });
   }, [entries, busy]);
 
-  function append(role: Entry["role"], text: string, toolCalls: ToolCall[] = []) {
+  function append(role: Entry["role"], text: string, toolCalls: ToolCall[] = []): number {
     const entry = { id: nextId.current++, role, text, toolCalls };
     setEntries((current) => [...current, entry]);
+    return entry.id;
   }
 
   async function send(message: string) {
     setBusy(true);
     setError(null);
-    append("user", message);
+    const sent = append("user", message);
     setDraft("");
     try {
       const reply = await api.chat(userId, message, conversationId);
@@ -47,7 +48,9 @@ export function ChatPanel({ userId, onTurn }: { userId: string; onTurn: () => vo
       onTurn();
     } catch (failure) {
       setError(describe(failure));
-      setDraft(message); // nothing is lost: the user can send it again
+      // Not delivered: the message goes back to the input so it can be sent again.
+      setEntries((current) => current.filter((entry) => entry.id !== sent));
+      setDraft(message);
     } finally {
       setBusy(false);
     }

@@ -18,7 +18,7 @@ interface ValidationDetail {
   msg?: string;
 }
 
-const UNAVAILABLE = "The task service is unavailable. Try again in a moment.";
+const UNAVAILABLE = "The service is unavailable. Try again in a moment.";
 
 async function errorFrom(response: Response): Promise<ApiError> {
   const body = (await response.json().catch(() => ({}))) as { detail?: unknown };

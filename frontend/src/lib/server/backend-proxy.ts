@@ -18,7 +18,7 @@ function pick(source: Headers, names: string[]): Headers {
 
 function unavailable(reason: string): Response {
   console.error(`backend proxy: ${reason}`);
-  return Response.json({ detail: "The task service is unavailable" }, { status: 502 });
+  return Response.json({ detail: "The service is unavailable" }, { status: 502 });
 }
 
 /** Forwards one `/api/{userId}/...` request to BACKEND_URL and relays the answer. */
