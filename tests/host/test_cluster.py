@@ -122,8 +122,16 @@ def test_node_is_ready(host: HostProvider):
 
 
 def test_kubernetes_default_resolves_from_a_pod(host: HostProvider, workload):
-    result = kubectl(host, "exec", "client", "--", "/bin/busybox", "nslookup", "kubernetes.default")
+    fqdn = "kubernetes.default.svc.cluster.local"
+    result = kubectl(host, "exec", "client", "--", "/bin/busybox", "nslookup", fqdn)
     assert "10.96.0.1" in result.stdout, result.stdout + result.stderr
+    # The short name goes through the pod's search path: busybox nslookup ignores it, the
+    # libc resolver behind nc does not. The API server answers plain HTTP with a 400.
+    reply = kubectl(
+        host, "exec", "-i", "client", "--", "/bin/busybox", "nc", "-w", "5",
+        "kubernetes.default", "443", stdin="GET / HTTP/1.0\r\n\r\n",
+    )  # fmt: skip
+    assert reply.stdout.startswith("HTTP/1.0 400"), reply.stdout + reply.stderr
 
 
 def test_service_reaches_a_locally_built_image_from_another_pod(host: HostProvider, workload):
@@ -174,6 +182,26 @@ def _page_or_none(host: HostProvider) -> str | None:
         return _through_ingress(host)
     except OSError:
         return None
+
+
+def test_a_claim_of_the_default_class_is_writable_by_a_non_root_pod(host: HostProvider, workload):
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    spec = _busybox_pod_spec(["sh", "-c", "echo kept > /data/file && exec /bin/busybox sleep 3600"])
+    spec["securityContext"] = {"runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001}
+    spec["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+    spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
+    writer = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "writer"}, "spec": spec}
+    apply(host, claim, writer)
+    kubectl(host, "wait", "--for=condition=Ready", "pod/writer", "--timeout=120s")
+    result = kubectl(host, "exec", "writer", "--", "/bin/busybox", "cat", "/data/file")
+    assert result.stdout == "kept\n"
+    bound = kubectl(host, "get", "pvc", "data", "-o", "jsonpath={.status.phase}").stdout
+    assert bound == "Bound"
 
 
 def test_down_then_warm_up(host: HostProvider, workload, figures):

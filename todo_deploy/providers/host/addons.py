@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from todo_deploy.providers.host.layout import CLUSTER_DOMAIN, COREDNS_IMAGE, DNS_SERVICE_IP
 from todo_deploy.providers.host.pki import CLIENTS
 
@@ -10,19 +12,24 @@ TRAEFIK_CONTROLLER = "traefik.io/ingress-controller"
 TRAEFIK_USER = next(c.user for c in CLIENTS if c.stem == "traefik")
 DNS_LABELS = {"k8s-app": "kube-dns"}
 
-# No `forward` plugin: names outside the cluster get no answer, so no pod's lookup ever leaves
-# this machine (the network rule). The app needs only cluster names.
-COREFILE = f""".:53 {{
+# No `forward` plugin: names outside the cluster get NXDOMAIN from the catch-all block, so no
+# pod's lookup ever leaves this machine (the network rule). The app needs only cluster names.
+COREFILE = f"""{CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
     errors
     health :8080
     ready :8181
     kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
         pods insecure
-        fallthrough in-addr.arpa ip6.arpa
         ttl 30
     }}
     cache 30
     loadbalance
+}}
+. {{
+    errors
+    template ANY ANY {{
+        rcode NXDOMAIN
+    }}
 }}
 """
 
@@ -92,6 +99,7 @@ def coredns_objects() -> list[dict]:
 
 
 def _coredns_deployment(meta: dict) -> dict:
+    digest = hashlib.sha256(COREFILE.encode()).hexdigest()[:16]
     probe = {"periodSeconds": 5, "timeoutSeconds": 2}
     container = {
         "name": "coredns",
@@ -115,7 +123,8 @@ def _coredns_deployment(meta: dict) -> dict:
             "replicas": 1,
             "selector": {"matchLabels": DNS_LABELS},
             "template": {
-                "metadata": {"labels": DNS_LABELS},
+                # A changed Corefile rolls the pod (CoreDNS runs without the reload plugin).
+                "metadata": {"labels": DNS_LABELS, "annotations": {"todo-host/corefile": digest}},
                 "spec": {
                     "serviceAccountName": "coredns",
                     "dnsPolicy": "Default",
@@ -144,6 +153,10 @@ def _dns_service() -> dict:
     }
 
 
-def all_objects() -> dict:
+def all_objects() -> list[dict]:
+    return [*coredns_objects(), *traefik_objects()]
+
+
+def as_list(items: list[dict]) -> dict:
     """One `kind: List` so a single `kubectl apply` creates or updates everything."""
-    return {"apiVersion": "v1", "kind": "List", "items": [*coredns_objects(), *traefik_objects()]}
+    return {"apiVersion": "v1", "kind": "List", "items": items}

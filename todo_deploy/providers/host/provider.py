@@ -17,7 +17,15 @@ from todo_deploy.debian import ensure_packages
 from todo_deploy.engine import ensure_engine
 from todo_deploy.kube import wait_until
 from todo_deploy.providers.base import ClusterStatus, IngressAccess
-from todo_deploy.providers.host import addons, build, components, configs, images, network
+from todo_deploy.providers.host import (
+    addons,
+    build,
+    components,
+    configs,
+    images,
+    network,
+    storage,
+)
 from todo_deploy.providers.host import preflight as checks
 from todo_deploy.providers.host.daemons import Daemon, Supervisor
 from todo_deploy.providers.host.dns import resolve_a
@@ -87,7 +95,10 @@ class HostProvider:
         images.ensure_cluster_images(self.runner, self.layout)
         self._start_daemons()
         self._merge_kubeconfig()
-        self._apply(addons.all_objects(), step="cluster add-ons (CoreDNS, IngressClass)")
+        storage.prepare_dirs(self.layout)
+        manifest = addons.as_list([*addons.all_objects(), *storage.objects(self.layout)])
+        self._apply(manifest, step="cluster add-ons (CoreDNS, IngressClass, StorageClass)")
+        self._recycle_volumes()
         self._wait_ready()
         self.runner.printer(f"host cluster: up in {time.monotonic() - started:.0f} s")
 
@@ -156,6 +167,14 @@ class HostProvider:
             time.sleep(1)
         if not result.ok:
             self.runner.run(argv, step=step, stdin=json.dumps(manifest))
+
+    def _recycle_volumes(self) -> None:
+        volumes = self._get_json("pv", "-l", storage.POOL_LABEL) or {}
+        for name in storage.released(volumes):
+            storage.wipe(self.layout, name)
+            patch = '[{"op": "remove", "path": "/spec/claimRef"}]'
+            argv = self.kubectl_argv("patch", "pv", name, "--type", "json", "-p", patch)
+            self.runner.run(argv, step=f"recycle volume {name}")
 
     def _get_json(self, *what: str) -> dict | None:
         result = self.runner.run(
