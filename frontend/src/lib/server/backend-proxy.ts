@@ -23,6 +23,10 @@ function unavailable(reason: string): Response {
 
 /** Forwards one `/api/{userId}/...` request to BACKEND_URL and relays the answer. */
 export async function proxyToBackend(request: Request, segments: string[]): Promise<Response> {
+  // A decoded "." or ".." would climb out of /api/{userId}/ once the URL is normalised.
+  if (segments.some((segment) => segment === "." || segment === "..")) {
+    return Response.json({ detail: "Not Found" }, { status: 404 });
+  }
   const incoming = new URL(request.url);
   const path = segments.map(encodeURIComponent).join("/");
   const target = `${backendUrl()}/api/${path}${incoming.search}`;
