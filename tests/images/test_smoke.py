@@ -20,13 +20,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
-from mcp.client.streamable_http import streamablehttp_client
-
 from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
 from tests.images.conftest import BUILD_TIMEOUT
 from todo_deploy.engine import DockerCli
 from todo_deploy.images import BuiltImage, free_loopback_port, loopback_session, wait_for_ok
@@ -114,8 +115,10 @@ def _token(key: Ed25519PrivateKey, user_id: str) -> str:
 
 async def _call_tool(url: str, token: str, tool: str, arguments: dict) -> str:
     headers = {"Authorization": f"Bearer {token}"}
+    # trust_env=False: loopback traffic never goes through a proxy from the environment.
     async with (
-        streamablehttp_client(url, headers=headers) as (read, write, _),
+        httpx.AsyncClient(headers=headers, trust_env=False, timeout=30) as http,
+        streamable_http_client(url, http_client=http) as (read, write, _),
         ClientSession(read, write) as session,
     ):
         await session.initialize()
