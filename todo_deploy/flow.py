@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from todo_deploy import release, secrets
+from todo_deploy import release, secrets, volumes
 from todo_deploy.config import DeployConfig
 from todo_deploy.kube import Kube
 from todo_deploy.preflight import preflight
@@ -68,8 +69,15 @@ def deploy(
     kube = app_kube(config, provider, runner, tools)
     with timer.step("secrets"):
         existing = secrets.read_cluster_secret(kube, config.secret_name)
-        app_secrets = secrets.collect(existing, env_file=config.env_file, require_openai=openai)
+        kept_file = secrets.kept_path(provider.kube_context, config.namespace)
+        kept = secrets.read_kept(kept_file)
+        runner.add_secrets(kept.values())
+        app_secrets = secrets.collect(
+            existing, env_file=config.env_file, kept=kept, require_openai=openai
+        )
         secrets.apply(kube, config.secret_name, app_secrets)
+        if kept and not runner.dry_run:
+            kept_file.unlink()  # the cluster's Secret holds them again
         console.print("  " + ", ".join(f"{k} from {v}" for k, v in app_secrets.sources.items()))
     with timer.step("release"):
         _release(config, provider, runner, tools, kube, refs, app_secrets.external_database)
@@ -173,7 +181,8 @@ def teardown(
     kube = app_kube(config, provider, runner, tools)
     if provider.status().running:
         _uninstall(config, provider, runner, tools, kube, console)
-        _remove_namespace(config, kube, console, options.purge_data)
+        kept_file = secrets.kept_path(provider.kube_context, config.namespace)
+        _remove_namespace(config, kube, console, kept_file, options.purge_data)
     else:
         console.print("cluster not running: nothing deployed to remove")
     if options.images:
@@ -217,24 +226,35 @@ def _uninstall(
     )
 
 
-def _remove_namespace(config: DeployConfig, kube: Kube, console: Console, purge: bool) -> None:
+def _remove_namespace(
+    config: DeployConfig, kube: Kube, console: Console, kept_file: Path, purge: bool
+) -> None:
     claims = (kube.get_json("pvc", step="database volumes") or {}).get("items", [])
-    names = ", ".join(c["metadata"]["name"] for c in claims)
-    if claims and not purge:
-        # Deleting the namespace would delete the claims; the Secret stays too, so the kept
-        # database still matches the password the next deploy reuses.
+    claimed = [c["metadata"]["name"] for c in claims]
+    kept: list[str] = []
+    if purge:
+        names = claimed + volumes.release(kube)
+        if names:
+            console.print(f"--purge-data: deleting database volume(s) {', '.join(names)}")
+        if not kube.runner.dry_run:
+            kept_file.unlink(missing_ok=True)
+    elif claims:
+        values = secrets.read_cluster_secret(kube, config.secret_name)
+        kept = volumes.keep(kube)
+        if kube.runner.dry_run:
+            kube.runner.printer(f"[dry-run] save the database's credentials to {kept_file}")
+        else:
+            secrets.save_kept(kept_file, values)
         console.print(
-            f"keeping namespace {config.namespace} with database volume(s) {names} "
-            "and the app Secret; `invoke teardown --purge-data` deletes them"
+            f"keeping database volume(s) {', '.join(claimed)} (as {', '.join(kept)}) and the "
+            f"credentials its data needs ({kept_file}); `invoke teardown --purge-data` deletes them"
         )
-        return
-    if claims:
-        console.print(f"--purge-data: deleting database volume(s) {names} with the namespace")
     kube.run(
         "delete", "namespace", config.namespace, "--ignore-not-found", "--wait=true",
         f"--timeout={config.timeouts.teardown}s", step="delete namespace", namespaced=False,
         timeout=config.timeouts.teardown + 30,
     )  # fmt: skip
+    volumes.reserve(kube, kept)
 
 
 def _remove_images(provider: Provider, runner: Runner, console: Console) -> None:

@@ -1,8 +1,9 @@
 """Collect the app's secrets, apply them to the cluster through stdin, never to a file.
 
 Sources, strongest first: the environment, a `.env` file, the Secret already in the cluster
-(so generated values stay stable across deploys: the database was initialised with them), and
-finally fresh random values. Every value is handed to the Runner so it is masked everywhere.
+(so generated values stay stable across deploys: the database was initialised with them), the
+values a data-keeping teardown saved, and finally fresh random values. Every value is handed
+to the Runner so it is masked everywhere.
 """
 
 from __future__ import annotations
@@ -50,6 +51,29 @@ def _validate_database_url(url: str, env_file: str) -> None:
         )
 
 
+def kept_path(kube_context: str | None, namespace: str) -> Path:
+    """Where a teardown that keeps the database keeps the values the data was made with.
+
+    Outside the repository (the user's state directory, mode 0600), like a kubeconfig.
+    """
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return state / "todo-deploy" / "kept-secrets" / f"{kube_context or 'default'}--{namespace}.json"
+
+
+def save_kept(path: Path, values: Mapping[str, str]) -> None:
+    # The database was initialised with POSTGRES_PASSWORD; better-auth's keys in it are
+    # encrypted with BETTER_AUTH_SECRET: a redeploy onto the kept volume needs both.
+    kept = {k: values[k] for k in GENERATED if values.get(k)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(json.dumps(kept))
+
+
+def read_kept(path: Path) -> dict[str, str]:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def read_cluster_secret(kube: Kube, name: str) -> dict[str, str]:
     """The Secret's current values; {} only when it does not exist (or in a dry run)."""
     result = kube.run("get", "secret", name, "-o", "json", step="read existing secret",
@@ -73,10 +97,17 @@ def collect(
     *,
     env: Mapping[str, str] | None = None,
     env_file: str = ".env",
+    kept: Mapping[str, str] | None = None,
     require_openai: bool = False,
 ) -> AppSecrets:
+    """Strongest first: environment, env file, the cluster's Secret, values kept at teardown."""
     env = os.environ if env is None else env
-    layers = (("environment", env), (env_file, _read_env_file(env_file)), ("cluster", existing))
+    layers = (
+        ("environment", env),
+        (env_file, _read_env_file(env_file)),
+        ("cluster", existing),
+        ("kept at teardown", kept or {}),
+    )
     values: dict[str, str] = {}
     sources: dict[str, str] = {}
 
@@ -98,8 +129,8 @@ def collect(
             f"OPENAI_API_KEY is required with --openai; {_how_to_set('OPENAI_API_KEY', env_file)}"
         )
     external = pick("DATABASE_URL")
-    # A cluster value was either built by us last time (rebuilt identically) or external.
-    if external and sources["DATABASE_URL"] != "cluster":
+    # Only a URL the user gives is external: one from the cluster is rebuilt from the password.
+    if external and sources["DATABASE_URL"] in ("environment", env_file):
         _validate_database_url(external, env_file)
         values["DATABASE_URL"] = external
         return AppSecrets(values, sources, external_database=True)

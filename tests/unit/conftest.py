@@ -176,6 +176,8 @@ def write_project(root: Path) -> Path:
 def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Harness:
     for name in SECRET_ENV:
         monkeypatch.delenv(name, raising=False)
+    # Values kept by a data-keeping teardown go to the user's state directory: here, tmp.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     fake = healthy_cluster(FakeExec())
     printed: list[str] = []
     out = io.StringIO()

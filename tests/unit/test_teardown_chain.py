@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 from conftest import TOOLS, Harness
 
-from todo_deploy import flow
+from todo_deploy import flow, secrets, volumes
 from todo_deploy.providers.minikube import MinikubeProvider
 
 RUNNING = {"Host": "Running", "Kubelet": "Running", "APIServer": "Running"}
@@ -21,26 +24,84 @@ def _teardown(h: Harness, **options: bool) -> list[str]:
     return h.fake.lines
 
 
-def test_helm_teardown_keeps_database_volume_and_says_so(harness: Harness) -> None:
-    harness.fake.on("minikube", "status", stdout=RUNNING)
-    harness.fake.on("get", "pvc", stdout=PVC)
-    assert _teardown(harness) == [
+def _volume(phase: str = "Bound", kept_policy: str | None = None) -> dict:
+    annotations = {volumes.KEPT: kept_policy} if kept_policy else {}
+    return {"items": [{
+        "metadata": {"name": "pvc-8f2c", "annotations": annotations},
+        "spec": {"persistentVolumeReclaimPolicy": "Retain" if kept_policy else "Delete",
+                 "claimRef": {"namespace": "todo-app", "name": "data-todo-postgres-0",
+                              "uid": "5b1c-77"}},
+        "status": {"phase": phase},
+    }, {"metadata": {"name": "pvc-other"},
+        "spec": {"claimRef": {"namespace": "elsewhere", "name": "data"}}}]}  # fmt: skip
+
+
+def _patches(h: Harness) -> list[dict]:
+    return [json.loads(c.argv[-1]) for c in h.fake.calls if "patch" in c.argv]
+
+
+def test_teardown_deletes_the_namespace_but_keeps_the_database_volume(harness: Harness) -> None:
+    h = harness
+    h.fake.on("minikube", "status", stdout=RUNNING)
+    h.fake.on("get", "pvc", stdout=PVC)
+    h.fake.on("get", "pv", stdout=_volume())
+    h.fake.on("get", "secret", stdout={"data": {
+        "POSTGRES_PASSWORD": base64.b64encode(b"db-password-kept").decode(),
+        "OPENAI_API_KEY": base64.b64encode(b"sk-not-to-be-kept").decode()}})  # fmt: skip
+    patch = "kubectl --context todo patch pv pvc-8f2c --type merge -p"
+    assert [line.split(" -p ")[0] + " -p" if "patch" in line else line
+            for line in _teardown(h)] == [
         "minikube status -o json -p todo",
         f"{HELM} status todo",
         f"{HELM} uninstall todo --wait --timeout 300s",
         "kubectl --context todo -n todo-app get pvc -o json",
-    ]
-    shown = harness.everything_shown()
-    assert "keeping namespace todo-app with database volume(s) data-todo-postgres-0" in shown
+        "kubectl --context todo -n todo-app get secret todo-secrets -o json",
+        "kubectl --context todo get pv -o json",
+        patch,
+        DELETE_NS,
+        patch,
+    ]  # fmt: skip
+    keep, reserve = _patches(h)
+    assert keep == {"metadata": {"annotations": {volumes.KEPT: "Delete"}},
+                    "spec": {"persistentVolumeReclaimPolicy": "Retain"}}  # fmt: skip
+    assert reserve == {"spec": {"claimRef": {"uid": None, "resourceVersion": None}}}
+    shown = h.everything_shown()
+    assert "keeping database volume(s) data-todo-postgres-0 (as pvc-8f2c)" in shown
     assert "--purge-data" in shown
+    kept_file = secrets.kept_path("todo", "todo-app")
+    assert json.loads(kept_file.read_text()) == {"POSTGRES_PASSWORD": "db-password-kept"}
+    assert kept_file.stat().st_mode & 0o077 == 0
+    assert "db-password-kept" not in shown
 
 
-def test_purge_data_deletes_the_namespace_and_waits(harness: Harness) -> None:
-    harness.fake.on("minikube", "status", stdout=RUNNING)
-    harness.fake.on("get", "pvc", stdout=PVC)
-    assert _teardown(harness, purge_data=True)[-1] == DELETE_NS
-    assert "--purge-data: deleting database volume(s) data-todo-postgres-0" in (
-        harness.everything_shown())  # fmt: skip
+def test_the_next_deploy_reuses_the_kept_credentials(harness: Harness) -> None:
+    h = harness
+    kept_file = secrets.kept_path("todo", "todo-app")
+    secrets.save_kept(kept_file, {"POSTGRES_PASSWORD": "db-password-kept"})
+    config = h.config()
+    flow.deploy(config, MinikubeProvider(config, h.runner), h.runner, TOOLS, console=h.console,
+                hooks=h.hooks())  # fmt: skip
+    applied = next(json.loads(c.stdin) for c in h.fake.calls if c.stdin and "Secret" in c.stdin)
+    assert applied["stringData"]["POSTGRES_PASSWORD"] == "db-password-kept"
+    assert "db-password-kept" in applied["stringData"]["DATABASE_URL"]
+    assert not kept_file.exists()  # the cluster's Secret holds them again
+
+
+def test_purge_data_releases_kept_volumes_and_deletes_the_namespace(harness: Harness) -> None:
+    h = harness
+    h.fake.on("minikube", "status", stdout=RUNNING)
+    h.fake.on("helm", "status", rc=1, stderr="Error: release: not found")
+    h.fake.on("get", "pv", stdout=_volume(phase="Available", kept_policy="Delete"))
+    kept_file = secrets.kept_path("todo", "todo-app")
+    secrets.save_kept(kept_file, {"POSTGRES_PASSWORD": "db-password-kept"})
+    lines = _teardown(h, purge_data=True)
+    assert lines[-1] == DELETE_NS
+    (release,) = _patches(h)
+    assert release == {"metadata": {"annotations": {volumes.KEPT: None}},
+                       "spec": {"persistentVolumeReclaimPolicy": "Delete",
+                                "claimRef": {"uid": volumes.RELEASED_UID}}}  # fmt: skip
+    assert "--purge-data: deleting database volume(s) pvc-8f2c" in h.everything_shown()
+    assert not kept_file.exists()
 
 
 def test_second_teardown_is_not_an_error(harness: Harness) -> None:
