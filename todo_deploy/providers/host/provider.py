@@ -103,12 +103,15 @@ class HostProvider:
         self.runner.printer(f"host cluster: up in {time.monotonic() - started:.0f} s")
 
     def down(self, delete: bool = False) -> None:
-        daemons = {d.name: d for d in self._daemons()}
+        names = [d.name for d in reversed(self._daemons())]
         # The kubelet first, so it does not restart the pods we are about to remove.
         self.supervisor.stop("kubelet")
         self._remove_pod_containers()
-        for name in reversed(list(daemons)):
-            self.supervisor.stop(name)
+        for name in names:
+            if name != "etcd":  # the API server still writes to it while it shuts down
+                self.supervisor.terminate(name)
+        for name in names:
+            self.supervisor.stop(name)  # waits, and kills what outlives its grace period
         self._unmount_state()
         shutil.rmtree(self.layout.ipam_leases, ignore_errors=True)  # their pods are gone
         network.teardown(self.runner)
