@@ -14,7 +14,7 @@ from todo_deploy import release, secrets, volumes
 from todo_deploy.config import DeployConfig
 from todo_deploy.kube import Kube
 from todo_deploy.preflight import preflight
-from todo_deploy.providers.base import Provider
+from todo_deploy.providers.base import IngressAccess, Provider
 from todo_deploy.report import DeployReport, StepTimer
 from todo_deploy.run import CommandError, Runner
 from todo_deploy.tools import Tools
@@ -68,16 +68,7 @@ def deploy(
         refs = _images(config, provider, runner, hooks, console)
     kube = app_kube(config, provider, runner, tools)
     with timer.step("secrets"):
-        existing = secrets.read_cluster_secret(kube, config.secret_name)
-        kept_file = secrets.kept_path(provider.kube_context, config.namespace)
-        kept = secrets.read_kept(kept_file)
-        runner.add_secrets(kept.values())
-        app_secrets = secrets.collect(
-            existing, env_file=config.env_file, kept=kept, require_openai=openai
-        )
-        secrets.apply(kube, config.secret_name, app_secrets)
-        if kept and not runner.dry_run:
-            kept_file.unlink()  # the cluster's Secret holds them again
+        app_secrets = _secrets(config, provider, kube, openai)
         console.print("  " + ", ".join(f"{k} from {v}" for k, v in app_secrets.sources.items()))
     with timer.step("release"):
         _release(config, provider, runner, tools, kube, refs, app_secrets.external_database)
@@ -86,14 +77,33 @@ def deploy(
         runner.printer("[dry-run] verify: workloads ready, then GET /health through the ingress")
     else:
         with timer.step("verify"):
-            verified = verify(kube, access, get=hooks.http_get)
-        report.urls["health"] = verified.health_url
+            report.urls["health"] = verify(kube, access, get=hooks.http_get).health_url
+    _describe_access(report, provider, access)
+    return report
+
+
+def _secrets(
+    config: DeployConfig, provider: Provider, kube: Kube, openai: bool
+) -> secrets.AppSecrets:
+    existing = secrets.read_cluster_secret(kube, config.secret_name)
+    kept_file = secrets.kept_path(provider.kube_context, config.namespace)
+    kept = secrets.read_kept(kept_file)
+    kube.runner.add_secrets(kept.values())
+    app_secrets = secrets.collect(
+        existing, env_file=config.env_file, kept=kept, require_openai=openai
+    )
+    secrets.apply(kube, config.secret_name, app_secrets)
+    if kept and not kube.runner.dry_run:
+        kept_file.unlink()  # the cluster's Secret holds them again
+    return app_secrets
+
+
+def _describe_access(report: DeployReport, provider: Provider, access: IngressAccess) -> None:
     report.urls["app"] = f"http://{access.host}/"
     report.hosts_line = access.hosts_line
     if provider.name == "minikube" and access.url == "http://127.0.0.1":
         report.notes.append("macOS/Windows: keep `minikube tunnel -p PROFILE` running for the URL")
     report.next_commands = ["invoke status", "invoke logs backend", "invoke doctor"]
-    return report
 
 
 def may_run(provider: Provider, runner: Runner, what: str) -> bool:
