@@ -6,11 +6,16 @@ import type { DatabaseTarget } from "./settings";
 /** A connection better-auth's Kysely adapter recognises by its shape. */
 export type AuthDatabase = Pool | BetterSqlite3.Database;
 
-async function openSqlite(path: string): Promise<BetterSqlite3.Database> {
-  // Loaded lazily: better-sqlite3 is an optional, dev-only dependency the image may omit.
-  const { default: Database } = await import("better-sqlite3").catch(() => {
+/** Loaded lazily: better-sqlite3 is an optional, dev-only dependency the image may omit. */
+export async function loadSqliteDriver(): Promise<typeof BetterSqlite3> {
+  const loaded = await import("better-sqlite3").catch(() => {
     throw new Error("DATABASE_URL is sqlite but the optional package better-sqlite3 is missing");
   });
+  return loaded.default;
+}
+
+async function openSqlite(path: string): Promise<BetterSqlite3.Database> {
+  const Database = await loadSqliteDriver();
   const db = new Database(path, { fileMustExist: true });
   // The back end writes the same file: WAL lets readers and one writer share it.
   db.pragma("journal_mode = WAL");
