@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import struct
 
+import pytest
+
 from todo_deploy.providers.host import build, dns, network
 from todo_deploy.providers.host.preflight import Facts, listening_ports, problems
 
@@ -123,3 +125,18 @@ def test_dns_reply_parsing():
     ]
     assert dns.parse_a_records(_reply(7, 3, []), 7) == []  # NXDOMAIN
     assert dns.parse_a_records(_reply(8, 0, ["10.96.0.1"]), 7) == []  # not our query
+
+
+def test_cri_dockerd_patch_clamps_both_oom_requests(tmp_path):
+    from todo_deploy.providers.host.patches import REPLACEMENTS, PatchError, patch_cri_dockerd
+
+    (tmp_path / "core").mkdir()
+    for relative, (old, _new) in REPLACEMENTS.items():
+        (tmp_path / relative).write_text(f"func f() {{\n\t{old}\n}}\n")
+    patch_cri_dockerd(tmp_path)
+    for relative, (_old, new) in REPLACEMENTS.items():
+        assert new in (tmp_path / relative).read_text()
+    assert "func clampOOMScoreAdj" in (tmp_path / "core" / "oom_floor_linux.go").read_text()
+    # Patched twice, or upstream code that moved: a loud error, never a silent no-op.
+    with pytest.raises(PatchError):
+        patch_cri_dockerd(tmp_path)
