@@ -13,13 +13,14 @@ it; otherwise we build an equivalent from Debian packages once and reuse it by t
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from todo_deploy.engine import DockerCli, default_state_dir
+from todo_deploy.engine import DockerCli, apt_install, default_state_dir, is_debian_like
 from todo_deploy.run import Runner
 
 SUITE = "bookworm"
@@ -208,8 +209,29 @@ def ensure_base_images(
     return chosen
 
 
+class BaseImageError(RuntimeError):
+    """A tool needed to make local base images is missing and we may not install it."""
+
+
+def _ensure_tools(runner: Runner, bases: list[BaseImage]) -> None:
+    if shutil.which("debootstrap") is None:
+        if os.geteuid() != 0 or not is_debian_like():
+            raise BaseImageError(
+                "Official base images cannot be pulled and debootstrap (needed to build local "
+                "ones) is missing: install it, or make python:3.11-slim, node:20-slim and "
+                "debian:bookworm-slim available to the engine (e.g. from a mirror)."
+            )
+        apt_install(runner, "debootstrap")
+    if shutil.which("npm") is None and any(b.arg.startswith("NODE_") for b in bases):
+        raise BaseImageError(
+            f"npm is needed to fetch {NODE_PACKAGE} for the local Node base image: install "
+            "Node.js 20 with npm, or make node:20-slim available to the engine."
+        )
+
+
 def _build_local(docker: DockerCli, bases: list[BaseImage], cache: Path, mirror: str) -> None:
     runner = docker.runner
+    _ensure_tools(runner, bases)
     names = ", ".join(base.local for base in bases)
     runner.printer(f"Official base images cannot be pulled: building local ones ({names}).")
     (cache / "debs").mkdir(parents=True, exist_ok=True)

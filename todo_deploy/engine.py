@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from docker.client import DockerClient, from_env
 from docker.errors import DockerException
 
-import docker
 from todo_deploy.run import Result, Runner
 
 LOCAL_SOCKET = "/var/run/docker.sock"
@@ -39,9 +39,9 @@ def engine_answers(base_url: str | None = None, timeout: float = 3) -> bool:
     """True when the engine at `base_url` (default: the environment's DOCKER_HOST) pings back."""
     try:
         client = (
-            docker.DockerClient(base_url=base_url, timeout=timeout)
+            DockerClient(base_url=base_url, timeout=timeout)
             if base_url
-            else docker.from_env(timeout=timeout)
+            else from_env(timeout=timeout)
         )
     except DockerException:
         return False
@@ -53,7 +53,7 @@ def engine_answers(base_url: str | None = None, timeout: float = 3) -> bool:
         client.close()
 
 
-def _is_debian_like() -> bool:
+def is_debian_like() -> bool:
     if Path("/etc/debian_version").exists():
         return True
     try:
@@ -73,14 +73,14 @@ def _log_tail(log: Path) -> str:
     return "\n".join(f"    {line}" for line in lines[-LOG_TAIL_LINES:])
 
 
-def _install_dockerd(runner: Runner) -> str:
-    runner.run(["apt-get", "update"], step="apt-get update (for docker.io)")
+def apt_install(runner: Runner, package: str) -> None:
+    """Install one Debian package (root on Debian-like systems only; callers check)."""
+    runner.run(["apt-get", "update"], step=f"apt-get update (for {package})")
     runner.run(
-        ["apt-get", "install", "-y", "--no-install-recommends", DEBIAN_PACKAGE],
-        step=f"install {DEBIAN_PACKAGE}",
+        ["apt-get", "install", "-y", "--no-install-recommends", package],
+        step=f"install {package}",
         env={"DEBIAN_FRONTEND": "noninteractive"},
     )
-    return shutil.which("dockerd") or "/usr/sbin/dockerd"
 
 
 def _start_dockerd(runner: Runner, dockerd: str, state_dir: Path) -> tuple[Path, Path]:
@@ -121,7 +121,7 @@ def ensure_engine(runner: Runner, *, state_dir: Path | None = None, timeout: flo
             f"DOCKER_HOST={docker_host} does not answer. Start that engine, or unset DOCKER_HOST "
             "to use the local one."
         )
-    if os.geteuid() != 0 or not _is_debian_like():
+    if os.geteuid() != 0 or not is_debian_like():
         raise EngineError(
             f"No Docker engine answers at {LOCAL_SOCKET}. Start Docker (Docker Desktop, "
             "`sudo systemctl start docker`, or `sudo dockerd &`) and retry; we only start one "
@@ -130,7 +130,8 @@ def ensure_engine(runner: Runner, *, state_dir: Path | None = None, timeout: flo
     dockerd = shutil.which("dockerd")
     installed = dockerd is None
     if dockerd is None:
-        dockerd = _install_dockerd(runner)
+        apt_install(runner, DEBIAN_PACKAGE)
+        dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
     log, pidfile = _start_dockerd(runner, dockerd, state_dir or default_state_dir())
     if runner.dry_run:
         return f"Would start dockerd in the background (log {log})."

@@ -9,6 +9,7 @@ Kubernetes roll the pods.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import socket
 import statistics
 import time
@@ -156,18 +157,25 @@ def _build_one(
     return BuiltImage(spec.name, ref, tag, seconds, size, reused, max(size - base_size, 0))
 
 
-def report_rows(built: Mapping[str, BuiltImage]) -> list[dict[str, object]]:
-    """One row per image: sizes in MB (10^6 bytes, as `docker images` prints) and build time."""
-    return [
-        {
+def report_rows(
+    built: Mapping[str, BuiltImage], cold_starts: Mapping[str, float] | None = None
+) -> list[dict[str, object]]:
+    """One row per image: sizes in MB (10^6 bytes, as `docker images` prints), build time and,
+    when measured, the median cold start."""
+    rows: list[dict[str, object]] = []
+    for name, image in built.items():
+        row: dict[str, object] = {
             "image": image.ref,
             "size_mb": round(image.size_bytes / MB, 1),
             "added_mb": round(image.added_bytes / MB, 1),
             "build_s": round(image.seconds, 1),
             "reused": image.reused,
         }
-        for image in built.values()
-    ]
+        if cold_starts is not None:
+            seconds = cold_starts.get(name)
+            row["cold_start_s"] = "-" if seconds is None else round(seconds, 2)
+        rows.append(row)
+    return rows
 
 
 def format_report(rows: list[dict[str, object]]) -> str:
@@ -236,3 +244,34 @@ def cold_start(
             docker.run("rm", "--force", container, step="remove container", check=False)
         samples.append(ready - started)
     return statistics.median(samples)
+
+
+def cold_start_env(name: str) -> dict[str, str]:
+    """Just enough settings for `name` to start and answer its health path on its own.
+
+    URLs point at the discard port on the container's own loopback: configured, never called.
+    """
+    token = secrets.token_hex(16)
+    sqlite = "sqlite:////tmp/cold-start.db"
+    return {
+        "frontend": {"DATABASE_URL": "postgresql://todo:unused@127.0.0.1:9/todo",
+                     "BETTER_AUTH_SECRET": secrets.token_hex(32),
+                     "BETTER_AUTH_URL": "http://127.0.0.1:3000", "BETTER_AUTH_TELEMETRY": "0"},
+        "backend": {"DATABASE_URL": sqlite, "AUTH_JWKS_URL": "http://127.0.0.1:9/jwks",
+                    "MCP_SERVER_URL": "http://127.0.0.1:9/mcp", "MCP_API_TOKEN": token},
+        "mcp": {"DATABASE_URL": sqlite, "MCP_API_TOKEN": token},
+    }.get(name, {})  # fmt: skip
+
+
+def measure_cold_starts(
+    built: Mapping[str, BuiltImage], *, runner: Runner, n: int = 5
+) -> dict[str, float]:
+    """Median cold start of each HTTP image, on the host engine (ports on this machine's
+    loopback; a minikube VM's engine would publish them inside the VM)."""
+    docker = docker_cli(runner, {})
+    return {
+        name: cold_start(image.ref, spec.health_path, spec.port, cold_start_env(name), n,
+                         docker=docker)
+        for name, image in built.items()
+        if (spec := SPECS[name]).health_path
+    }  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.images.conftest import BUILD_TIMEOUT
 from todo_deploy.baseimages import BASES, ensure_base_images, trim
 
 
@@ -29,7 +30,7 @@ def test_trim_drops_docs_keeps_copyright_and_apt_folders(tmp_path) -> None:
 
 
 @pytest.mark.docker
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(BUILD_TIMEOUT)
 def test_every_base_arg_gets_a_usable_image(docker) -> None:
     chosen = ensure_base_images(docker)
     assert set(chosen) == {base.arg for base in BASES}
@@ -41,7 +42,7 @@ def test_every_base_arg_gets_a_usable_image(docker) -> None:
 
 
 @pytest.mark.docker
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(BUILD_TIMEOUT)
 @pytest.mark.parametrize(
     ("arg", "command", "expected"),
     [
@@ -58,6 +59,7 @@ def test_base_runs_what_our_dockerfiles_need(docker, arg, command, expected) -> 
 
 
 @pytest.mark.docker
+@pytest.mark.timeout(BUILD_TIMEOUT)
 def test_node_runtime_base_has_no_shell(docker) -> None:
     ref = ensure_base_images(docker)["NODE_RUNTIME_IMAGE"]
     if not ref.startswith("todo-base-"):

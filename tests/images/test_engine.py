@@ -9,6 +9,7 @@ from todo_deploy.run import Runner
 
 
 @pytest.mark.docker
+@pytest.mark.timeout(600)  # may install docker.io and start dockerd first
 def test_engine_answers_after_ensure_engine(docker) -> None:
     # The `docker` fixture ran ensure_engine (starting dockerd when none ran).
     assert engine_answers()
