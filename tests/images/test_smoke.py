@@ -189,6 +189,10 @@ def test_stack_serves_a_task_from_rest_to_mcp_and_back(
         except TimeoutError as error:
             pytest.fail(f"{error}\n{stack.logs()}")
 
+    # A page the front end renders from the database (better-auth's session lookup).
+    page = loopback_session().get(f"http://127.0.0.1:{frontend_port}/sign-in", timeout=30)
+    assert page.status_code == 200, f"{page.status_code}\n{stack.logs()}"
+
     user_id = f"smoke-{stack.suffix}"
     http = loopback_session()
     http.headers["Authorization"] = f"Bearer {_token(key, user_id)}"
