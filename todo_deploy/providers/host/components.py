@@ -135,7 +135,7 @@ def cri_dockerd(layout: Layout) -> Daemon:
             "--hairpin-mode", "hairpin-veth",
             "--streaming-bind-addr", "127.0.0.1:0",
         ),
-        ready_path=layout.cri_socket,
+        socket=layout.cri_socket,
     )  # fmt: skip
 
 

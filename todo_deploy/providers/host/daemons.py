@@ -8,6 +8,7 @@ to exit cleanly before it is killed.
 from __future__ import annotations
 
 import os
+import socket
 import ssl
 import time
 import urllib.error
@@ -29,7 +30,7 @@ class Daemon:
     name: str
     argv: tuple[str, ...]
     health_url: str | None = None  # plain GET that answers 200 when the component is healthy
-    ready_path: Path | None = None  # a file (socket) that exists once the component serves
+    socket: Path | None = None  # a unix socket that accepts connections once it serves
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -96,8 +97,8 @@ class Supervisor:
         """ "ok", or what is wrong."""
         if not self.pid(daemon.name):
             return "not running"
-        if daemon.ready_path and not daemon.ready_path.exists():
-            return f"running, but {daemon.ready_path} does not exist yet"
+        if daemon.socket and not socket_ok(daemon.socket):
+            return f"running, but {daemon.socket} does not accept connections"
         if daemon.health_url and not http_ok(daemon.health_url):
             return f"running, but {daemon.health_url} does not answer 200"
         return "ok"
@@ -123,6 +124,17 @@ class Supervisor:
         except OSError:
             return "    (no log written)"
         return "\n".join(f"    {line}" for line in lines[-LOG_TAIL_LINES:])
+
+
+def socket_ok(path: Path) -> bool:
+    # A socket file left by a killed process exists but refuses connections.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.settimeout(2)
+        try:
+            client.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 def http_ok(url: str, timeout: float = 2) -> bool:
