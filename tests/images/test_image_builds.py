@@ -47,9 +47,8 @@ def test_runtime_holds_no_compiler_or_package_cache(built, docker, name, tmp_pat
     assert leftovers == []
 
 
-def test_second_build_reuses_every_tag(built, docker) -> None:
-    again = build_images(list(SPECS), docker_env={}, runner=docker.runner)
-    assert {name: image.ref for name, image in again.items()} == {
-        name: image.ref for name, image in built.items()
-    }
-    assert all(image.reused for image in again.values())
+def test_unchanged_sources_reuse_the_tag(built, docker) -> None:
+    # postgres: its sources change only with this test suite, not while others edit the apps.
+    again = build_images(["postgres"], docker_env={}, runner=docker.runner)["postgres"]
+    assert again.ref == built["postgres"].ref
+    assert again.reused and again.seconds == 0
