@@ -5,6 +5,9 @@ import { type AuthDatabase, openDatabase } from "./database";
 import { type AuthSettings, loadAuthSettings } from "./settings";
 
 const MIN_PASSWORD_LENGTH = 8;
+// better-auth's default (3 per 10 s per client IP) trips over a test suite or a household behind
+// one address; 20 a minute per IP still stops password guessing.
+const CREDENTIAL_ATTEMPTS = { window: 60, max: 20 };
 
 function createAuth(settings: AuthSettings, database: AuthDatabase) {
   return betterAuth({
@@ -17,6 +20,12 @@ function createAuth(settings: AuthSettings, database: AuthDatabase) {
       enabled: true,
       autoSignIn: true,
       minPasswordLength: MIN_PASSWORD_LENGTH,
+    },
+    rateLimit: {
+      customRules: {
+        "/sign-in/email": CREDENTIAL_ATTEMPTS,
+        "/sign-up/email": CREDENTIAL_ATTEMPTS,
+      },
     },
     // Issuer and audience default to baseURL; keys are EdDSA/Ed25519 in the `jwks` table.
     plugins: [jwt()],
