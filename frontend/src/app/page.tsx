@@ -1,6 +1,6 @@
 import { redirect } from "next/navigation";
-import { currentUser } from "@/lib/server/session";
+import { userIfKnown } from "@/lib/server/session";
 
 export default async function Home() {
-  redirect((await currentUser()) ? "/tasks" : "/sign-in");
+  redirect((await userIfKnown()) ? "/tasks" : "/sign-in");
 }
