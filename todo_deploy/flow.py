@@ -72,7 +72,7 @@ def deploy(
         console.print("  " + ", ".join(f"{k} from {v}" for k, v in app_secrets.sources.items()))
     with timer.step("release"):
         _release(config, provider, runner, tools, kube, refs, app_secrets.external_database)
-    access = provider.ingress()
+    access = _for_host(provider.ingress(), config.ingress_host)
     if runner.dry_run:
         runner.printer("[dry-run] verify: workloads ready, then GET /health through the ingress")
     else:
@@ -96,6 +96,12 @@ def _secrets(
     if kept and not kube.runner.dry_run:
         kept_file.unlink()  # the cluster's Secret holds them again
     return app_secrets
+
+
+def _for_host(access: IngressAccess, host: str) -> IngressAccess:
+    """The provider knows where its ingress listens; the config names the app's host."""
+    hosts_line = access.hosts_line.replace(access.host, host) if access.hosts_line else ""
+    return IngressAccess(access.url, host, hosts_line)
 
 
 def _describe_access(report: DeployReport, provider: Provider, access: IngressAccess) -> None:

@@ -276,3 +276,15 @@ def test_existing_provider_needs_the_loader_tool(harness: Harness) -> None:
     config = harness.config(provider="existing")
     provider = ExistingProvider(config, harness.runner, which=lambda name: None)
     assert provider.preflight() == ["kind is needed to load images into kind-dev: install it"]
+
+
+def test_the_configured_ingress_host_wins_over_the_providers_default(harness: Harness) -> None:
+    h = harness
+    asked: list[tuple[str, str]] = []
+    hooks = h.hooks()
+    hooks.http_get = lambda url, host: asked.append((url, host)) or 200
+    report = flow.deploy(h.config(provider="host", ingress_host="suite.local"), FakeHostProvider(),
+                         h.runner, TOOLS, console=h.console, hooks=hooks)  # fmt: skip
+    assert asked == [("http://127.0.0.1:8080/health", "suite.local")]
+    assert report.hosts_line == "127.0.0.1 suite.local"
+    assert report.urls["app"] == "http://suite.local/"
