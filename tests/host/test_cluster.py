@@ -25,7 +25,10 @@ PAGE = "hello from a locally built image\n"
 
 def kubectl(host: HostProvider, *args: str, stdin: str | None = None, check: bool = True):
     argv = host.kubectl_argv("-n", NAMESPACE, *args)
-    return subprocess.run(argv, input=stdin, text=True, capture_output=True, check=check)
+    result = subprocess.run(argv, input=stdin, text=True, capture_output=True, timeout=300)
+    if check:
+        assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
+    return result
 
 
 def apply(host: HostProvider, *objects: dict) -> None:
@@ -57,7 +60,9 @@ def workload(host: HostProvider):
             page.write_text(PAGE)
             files = {"/bin/busybox": BUSYBOX, "/www/index.html": page}
             import_scratch_image(host.runner, IMAGE, files, ["/bin/busybox"])
-    subprocess.run(host.kubectl_argv("create", "namespace", NAMESPACE), capture_output=True)
+    # A clean namespace: a previous run's may still be terminating.
+    kubectl(host, "delete", "namespace", NAMESPACE, "--ignore-not-found", "--timeout=120s")
+    kubectl(host, "create", "namespace", NAMESPACE)
     labels = {"app": "web"}
     apply(
         host,
@@ -112,7 +117,7 @@ def workload(host: HostProvider):
     kubectl(host, "rollout", "status", "deployment/web", "--timeout=120s")
     kubectl(host, "wait", "--for=condition=Ready", "pod/client", "--timeout=120s")
     yield
-    kubectl(host, "delete", "namespace", NAMESPACE, "--wait=false", check=False)
+    kubectl(host, "delete", "namespace", NAMESPACE, "--timeout=120s", check=False)
 
 
 def test_node_is_ready(host: HostProvider):
@@ -134,16 +139,24 @@ def test_kubernetes_default_resolves_from_a_pod(host: HostProvider, workload):
     assert reply.stdout.startswith("HTTP/1.0 400"), reply.stdout + reply.stderr
 
 
-def test_service_reaches_a_locally_built_image_from_another_pod(host: HostProvider, workload):
+def _get_from_client(host: HostProvider, server: str) -> str:
     # busybox-static's wget segfaults (Debian 12), so speak HTTP/1.0 through nc.
-    server = f"web.{NAMESPACE}.svc.cluster.local"
     request = f"GET / HTTP/1.0\r\nHost: {server}\r\n\r\n"
-    result = kubectl(
-        host, "exec", "-i", "client", "--", "/bin/busybox", "nc", "-w", "5", server, "80",
-        stdin=request,
-    )  # fmt: skip
-    assert result.stdout.startswith("HTTP/1.0 200 OK"), result.stdout
-    assert result.stdout.endswith(PAGE)
+    argv = ["exec", "-i", "client", "--", "/bin/busybox", "nc", "-w", "5", server, "80"]
+    return kubectl(host, *argv, stdin=request, check=False).stdout
+
+
+def test_service_reaches_a_locally_built_image_from_another_pod(host: HostProvider, workload):
+    server = f"web.{NAMESPACE}.svc.cluster.local"
+    replies: list[str] = []
+
+    def answered() -> bool:
+        replies.append(_get_from_client(host, server))
+        return replies[-1].endswith(PAGE)
+
+    # A fresh Service may take a moment to reach kube-proxy's rules.
+    assert wait_until(answered, timeout=30, interval=1), replies[-1]
+    assert replies[-1].splitlines()[0].endswith(" 200 OK")
 
 
 def _through_ingress(host: HostProvider) -> str:

@@ -62,7 +62,7 @@ def _binding(name: str, subject: dict) -> dict:
 
 def traefik_objects() -> list[dict]:
     rules = [
-        _rule([""], ["services", "secrets"], READ),
+        _rule([""], ["services", "secrets", "nodes"], READ),
         _rule(["discovery.k8s.io"], ["endpointslices"], READ),
         _rule(["networking.k8s.io"], ["ingresses", "ingressclasses"], READ),
         _rule(["networking.k8s.io"], ["ingresses/status"], ["update"]),
