@@ -174,7 +174,7 @@ def test_ingress_routes_todo_local_from_the_host(host: HostProvider, workload):
         except OSError:
             return False
 
-    assert wait_until(answers, timeout=30, interval=1), "no page through 127.0.0.1 + Host header"
+    assert wait_until(answers, timeout=60, interval=1), "no page through 127.0.0.1 + Host header"
 
 
 def test_a_deleted_pod_comes_back(host: HostProvider, workload):

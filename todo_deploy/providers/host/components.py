@@ -173,6 +173,8 @@ def traefik(layout: Layout, pki: Pki) -> Daemon:
             "--ping=true",
             "--providers.kubernetesingress=true",
             "--providers.kubernetesingress.ingressclass=traefik",
+            # Ingress status shows where it is served, for tools that wait for an address.
+            "--providers.kubernetesingress.ingressendpoint.ip=127.0.0.1",
             "--global.checkNewVersion=false",
             "--global.sendAnonymousUsage=false",
             "--log.level=INFO",

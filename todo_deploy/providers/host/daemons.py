@@ -19,6 +19,7 @@ from pathlib import Path
 from todo_deploy.run import Runner
 
 LOG_TAIL_LINES = 25
+EXEC_GRACE = 3.0
 
 
 class DaemonError(RuntimeError):
@@ -46,21 +47,20 @@ class Supervisor:
     def log(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
 
-    def pid(self, name: str) -> int | None:
-        """The live pid from the pid file, or None (no file, or that process is gone)."""
+    def pid(self, daemon: Daemon) -> int | None:
+        """The live pid from the pid file, or None (no file, process gone, or the pid reused
+        by another program)."""
         try:
-            pid = int(self.pidfile(name).read_text().strip())
+            pid = int(self.pidfile(daemon.name).read_text().strip())
+            executable = os.readlink(f"/proc/{pid}/exe")
         except (OSError, ValueError):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        return pid
+        # A rebuilt binary shows as "<path> (deleted)" while the old process runs.
+        return pid if executable.startswith(daemon.argv[0]) else None
 
     def start(self, daemon: Daemon) -> bool:
         """Start `daemon` unless it runs already; True when it was started now."""
-        if self.pid(daemon.name):
+        if self.pid(daemon):
             return False
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -73,29 +73,27 @@ class Supervisor:
         self.runner.run(argv, step=f"start {daemon.name}", env=daemon.env)
         return True
 
-    def terminate(self, name: str) -> None:
-        """Send TERM and return at once, so several daemons shut down side by side."""
-        if self.pid(name):
-            self.runner.run(
-                ["start-stop-daemon", "--stop", "--oknodo", "--pidfile", str(self.pidfile(name))],
-                step=f"terminate {name}",
-            )
+    def _stop_argv(self, daemon: Daemon) -> list[str]:
+        # --exec: signal only our program, never whatever reused a stale pid.
+        pidfile = str(self.pidfile(daemon.name))
+        return ["start-stop-daemon", "--stop", "--oknodo", "--pidfile", pidfile,
+                "--exec", daemon.argv[0]]  # fmt: skip
 
-    def stop(self, name: str) -> None:
-        if not self.pidfile(name).exists():
+    def terminate(self, daemon: Daemon) -> None:
+        """Send TERM and return at once, so several daemons shut down side by side."""
+        if self.pid(daemon):
+            self.runner.run(self._stop_argv(daemon), step=f"terminate {daemon.name}")
+
+    def stop(self, daemon: Daemon) -> None:
+        """TERM, wait up to 15 s, then KILL; removes the pid file."""
+        if not self.pidfile(daemon.name).exists():
             return
-        self.runner.run(
-            [
-                "start-stop-daemon", "--stop", "--oknodo", "--remove-pidfile",
-                "--pidfile", str(self.pidfile(name)), "--retry", "TERM/15/KILL/5",
-            ],
-            step=f"stop {name}",
-        )  # fmt: skip
-        self.pidfile(name).unlink(missing_ok=True)
+        argv = [*self._stop_argv(daemon), "--remove-pidfile", "--retry", "TERM/15/KILL/5"]
+        self.runner.run(argv, step=f"stop {daemon.name}")
 
     def healthy(self, daemon: Daemon) -> str:
         """ "ok", or what is wrong."""
-        if not self.pid(daemon.name):
+        if not self.pid(daemon):
             return "not running"
         if daemon.socket and not socket_ok(daemon.socket):
             return f"running, but {daemon.socket} does not accept connections"
@@ -104,10 +102,13 @@ class Supervisor:
         return "ok"
 
     def wait_healthy(self, daemon: Daemon, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
         state = self.healthy(daemon)
         while state != "ok":
-            if state == "not running" or time.monotonic() > deadline:
+            waited = time.monotonic() - started
+            # Right after the fork the pid is start-stop-daemon's until it execs: allow a moment.
+            gone = state == "not running" and waited > EXEC_GRACE
+            if gone or waited > timeout:
                 raise DaemonError(self.failure(daemon.name, state, timeout))
             time.sleep(0.5)
             state = self.healthy(daemon)

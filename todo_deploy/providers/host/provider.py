@@ -77,7 +77,7 @@ class HostProvider:
     # -- Provider protocol -------------------------------------------------------------------
 
     def preflight(self) -> list[str]:
-        running = {d.name for d in self._daemons() if self.supervisor.pid(d.name)}
+        running = {d.name for d in self._daemons() if self.supervisor.pid(d)}
         needs_build = bool(build.missing_binaries(self.layout))
         return checks.problems(checks.gather(needs_build), running)
 
@@ -86,6 +86,9 @@ class HostProvider:
         problems = self.preflight()
         if problems:
             raise HostClusterError("host cluster cannot start:\n  - " + "\n  - ".join(problems))
+        if self.runner.dry_run:
+            self._print_plan()
+            return
         ensure_packages(self.runner, PACKAGES)
         ensure_engine(self.runner)
         build.ensure_binaries(self.runner, self.layout)
@@ -103,22 +106,21 @@ class HostProvider:
         self.runner.printer(f"host cluster: up in {time.monotonic() - started:.0f} s")
 
     def down(self, delete: bool = False) -> None:
-        names = [d.name for d in reversed(self._daemons())]
+        daemons = list(reversed(self._daemons()))
         # The kubelet first, so it does not restart the pods we are about to remove.
-        self.supervisor.stop("kubelet")
+        self.supervisor.stop(next(d for d in daemons if d.name == "kubelet"))
         self._remove_pod_containers()
-        for name in names:
-            if name != "etcd":  # the API server still writes to it while it shuts down
-                self.supervisor.terminate(name)
-        for name in names:
-            self.supervisor.stop(name)  # waits, and kills what outlives its grace period
+        for daemon in daemons:
+            if daemon.name != "etcd":  # the API server still writes to it while it shuts down
+                self.supervisor.terminate(daemon)
+        for daemon in daemons:
+            self.supervisor.stop(daemon)  # waits, and kills what outlives its grace period
         self._unmount_state()
-        shutil.rmtree(self.layout.ipam_leases, ignore_errors=True)  # their pods are gone
+        self._remove_tree(self.layout.ipam_leases)  # their pods are gone
         network.teardown(self.runner)
         if delete:
             self._forget_kubeconfig()
-            if self.layout.state.exists():
-                shutil.rmtree(self.layout.state)
+            self._remove_tree(self.layout.state)
 
     def docker_env(self) -> dict[str, str]:
         # cri-dockerd drives the host's own engine: what `docker build` makes, pods can run.
@@ -144,6 +146,20 @@ class HostProvider:
         return ClusterStatus(running=running, components=components)
 
     # -- steps ---------------------------------------------------------------------------------
+
+    def _remove_tree(self, path: Path) -> None:
+        if self.runner.dry_run:
+            self.runner.printer(f"[dry-run] remove {path}")
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def _print_plan(self) -> None:
+        """Dry run: what `up` would build and start, without writing state or starting anything."""
+        missing = build.missing_binaries(self.layout)
+        self.runner.printer(f"[dry-run] build from Go modules: {', '.join(missing) or 'nothing'}")
+        self.runner.printer(f"[dry-run] state in {self.layout.state}; bridge, routes, iptables")
+        for daemon in self._daemons():
+            self.runner.printer(f"[dry-run] start {self.runner.describe(daemon.argv, daemon.env)}")
 
     def _daemons(self) -> list[Daemon]:
         return components.all_daemons(self.layout, self.pki)
@@ -197,8 +213,6 @@ class HostProvider:
         return bool(resolve_a(DNS_SERVICE_IP, "kubernetes.default.svc.cluster.local"))
 
     def _wait_ready(self) -> None:
-        if self.runner.dry_run:
-            return
         waits = {
             f"node {NODE_NAME} Ready": self._node_ready,
             "cluster DNS answers": self._dns_answers,
