@@ -129,11 +129,19 @@ def missing_secret(pod: dict[str, Any], logs: Logs) -> list[Finding]:
 POD_RULES = (image_not_in_cluster, crash_loop, oom_killed, unschedulable, missing_secret)
 
 
-def probe_failures(events: list[dict[str, Any]]) -> list[Finding]:
+def _ready(pod: dict[str, Any]) -> bool:
+    conditions = pod.get("status", {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def probe_failures(events: list[dict[str, Any]], unready: set[str]) -> list[Finding]:
+    # Probes fail while any pod starts; only a pod that is still not Ready has a problem.
     latest: dict[str, dict[str, Any]] = {}
     for event in events:
-        if event.get("reason") == "Unhealthy" and "probe failed" in event.get("message", ""):
-            latest[event["involvedObject"]["name"]] = event
+        pod = event["involvedObject"]["name"]
+        failed = event.get("reason") == "Unhealthy" and "probe failed" in event.get("message", "")
+        if failed and pod in unready:
+            latest[pod] = event
     return [
         Finding(
             f"pod/{pod}",
@@ -146,7 +154,7 @@ def probe_failures(events: list[dict[str, Any]]) -> list[Finding]:
     ]
 
 
-def ingress_webhook(events: list[dict[str, Any]]) -> list[Finding]:
+def ingress_webhook(events: list[dict[str, Any]], unready: set[str]) -> list[Finding]:
     for event in events:
         message = event.get("message", "")
         if "failed calling webhook" in message and "ingress" in message:
@@ -165,7 +173,8 @@ EVENT_RULES = (probe_failures, ingress_webhook)
 
 
 def diagnose(pods: dict[str, Any], events: dict[str, Any], logs: Logs) -> list[Finding]:
-    findings = [f for pod in pods.get("items", []) for rule in POD_RULES for f in rule(pod, logs)]
-    event_items = events.get("items", [])
-    findings += [f for rule in EVENT_RULES for f in rule(event_items)]
+    items = pods.get("items", [])
+    findings = [f for pod in items for rule in POD_RULES for f in rule(pod, logs)]
+    unready = {pod["metadata"]["name"] for pod in items if not _ready(pod)}
+    findings += [f for rule in EVENT_RULES for f in rule(events.get("items", []), unready)]
     return findings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ class Session:
 def session(
     c: Context, flags: Mapping[str, Any], *, dry_run: bool = False, verbose: bool = False
 ) -> Session:
-    console = Console(highlight=False)
+    console = make_console()
     os.chdir(REPO_ROOT)
     with failures():
         config = build_config(c.config.get("deploy", {}), flags)
@@ -63,6 +64,11 @@ def session(
         tools = resolve_tools(runner)
         provider = get_provider(config, runner, tools.kubectl)
     return Session(config, runner, tools, provider, console)
+
+
+def make_console() -> Console:
+    # Piped output (CI logs, e2e captures) gets wide lines rather than truncated pod names.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 @contextmanager
