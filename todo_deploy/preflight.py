@@ -8,6 +8,7 @@ from pathlib import Path
 
 from todo_deploy.config import DeployConfig
 from todo_deploy.providers.base import Provider
+from todo_deploy.release import load_manifests, rendered_namespaces
 from todo_deploy.run import Runner
 from todo_deploy.tools import Tools
 
@@ -123,15 +124,28 @@ def _check_engine(
 def _check_files(config: DeployConfig, problems: list[str]) -> None:
     if config.method == "helm" and not Path(config.chart, "Chart.yaml").is_file():
         problems.append(f"chart not found at {config.chart}: set deploy.chart in invoke.yaml")
-    if config.method == "kubectl" and not Path(config.manifests_dir).is_dir():
-        problems.append(
-            f"manifests not found in {config.manifests_dir}/: render them with `invoke manifests`"
-        )
+    if config.method == "kubectl":
+        problems.extend(_manifest_problems(config))
     for values in config.values_files:
         if not Path(values).is_file():
             problems.append(
                 f"values file {values} not found: check --values or deploy.values_files"
             )
+
+
+def _manifest_problems(config: DeployConfig) -> list[str]:
+    if not Path(config.manifests_dir).is_dir():
+        return [
+            f"manifests not found in {config.manifests_dir}/: render them with `invoke manifests`"
+        ]
+    rendered = rendered_namespaces(load_manifests(config.manifests_dir))
+    if rendered - {config.namespace}:
+        # Applying them would land in the rendered namespace, not the requested one.
+        return [
+            f"{config.manifests_dir}/ is rendered for namespace {', '.join(sorted(rendered))}, "
+            f"not {config.namespace}: use --method helm for another namespace"
+        ]
+    return []
 
 
 def _check_memory(

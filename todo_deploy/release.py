@@ -129,6 +129,13 @@ def retarget(
     return docs
 
 
+def rendered_namespaces(docs: list[dict[str, Any]]) -> set[str]:
+    """Namespaces the rendered manifests place objects in (k8s/ is rendered for one)."""
+    names = {d["metadata"].get("namespace") for d in docs}
+    names |= {d["metadata"]["name"] for d in docs if d["kind"] == "Namespace"}
+    return {n for n in names if n}
+
+
 def kubectl_release(
     config: DeployConfig, kube: Kube, image_refs: Mapping[str, str], ingress_class: str
 ) -> None:

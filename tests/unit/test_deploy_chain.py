@@ -9,6 +9,7 @@ import pytest
 from conftest import TOOLS, Harness
 
 from todo_deploy import flow
+from todo_deploy.preflight import PreflightError
 from todo_deploy.providers.base import ClusterStatus, IngressAccess
 from todo_deploy.providers.existing import ExistingProvider
 from todo_deploy.providers.minikube import MinikubeProvider
@@ -288,3 +289,17 @@ def test_the_configured_ingress_host_wins_over_the_providers_default(harness: Ha
     assert asked == [("http://127.0.0.1:8080/health", "suite.local")]
     assert report.hosts_line == "127.0.0.1 suite.local"
     assert report.urls["app"] == "http://suite.local/"
+
+
+def test_kubectl_method_refuses_a_namespace_the_manifests_were_not_rendered_for(
+    harness: Harness,
+) -> None:
+    h = harness
+    config = h.config(method="kubectl", provider="host", namespace="elsewhere")
+    with pytest.raises(PreflightError) as failure:
+        flow.deploy(config, FakeHostProvider(), h.runner, TOOLS, console=h.console,
+                    hooks=h.hooks())  # fmt: skip
+    assert failure.value.problems == [
+        f"{h.paths()['manifests_dir']}/ is rendered for namespace todo-app, not elsewhere: "
+        "use --method helm for another namespace"
+    ]
