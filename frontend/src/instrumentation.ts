@@ -1,15 +1,8 @@
-/**
- * Fails fast at server start on a missing or malformed setting, or a missing SQLite driver,
- * with one line naming it.
- */
 export async function register(): Promise<void> {
-  if (process.env.NEXT_RUNTIME !== "nodejs") return;
-  const { loadAuthSettings } = await import("./lib/server/settings");
-  const { loadSqliteDriver } = await import("./lib/server/database");
-  try {
-    if (loadAuthSettings().database.kind === "sqlite") await loadSqliteDriver();
-  } catch (error) {
-    console.error(`todo-frontend: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
+  // Written as Next.js documents it: NEXT_RUNTIME is replaced at compile time, so the edge
+  // bundle drops this import and never sees the Node-only database drivers.
+  if (process.env.NEXT_RUNTIME === "nodejs") {
+    const { checkStartup } = await import("./lib/server/startup");
+    await checkStartup();
   }
 }
