@@ -12,15 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.memory import create_connected_server_and_client_session
 from sqlalchemy.orm import Session, sessionmaker
+
 from todo_backend.db.session import make_engine, make_sessionmaker
 from todo_backend.migrate import upgrade
 from todo_mcp.app import build_server, create_app
 from todo_mcp.config import McpSettings
-
-from mcp import ClientSession
 
 TOKEN = "test-token-0123456789"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from todo_mcp.config import ConfigError, load_settings
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from mcp import ClientSession
 from mcp.shared.memory import create_connected_server_and_client_session
+
 from todo_backend.db.session import make_engine, make_sessionmaker
 from todo_mcp.app import build_server
-
-from mcp import ClientSession
 
 pytestmark = pytest.mark.anyio
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uvicorn
-from todo_backend.logs import configure_logging
 
+from todo_backend.logs import configure_logging
 from todo_mcp.app import create_app
 from todo_mcp.config import ConfigError, load_settings
 

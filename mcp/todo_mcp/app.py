@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from todo_backend.db.session import make_engine, make_sessionmaker
 
+from todo_backend.db.session import make_engine, make_sessionmaker
 from todo_mcp.auth import BearerTokenMiddleware
 from todo_mcp.config import McpSettings
 from todo_mcp.tools import TaskStore, register_tools

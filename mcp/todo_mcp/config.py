@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
 from todo_backend.config import normalise_database_url
 
 # How to fix each setting, shown when it is missing or malformed.

@@ -13,6 +13,7 @@ from mcp.server.fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
 from todo_backend.db.models import Task
 from todo_backend.domain import tasks
 

@@ -66,7 +66,9 @@ def run_journey(app_url: str, screenshots: Path, *, resolve_to: str | None = Non
 
             page.get_by_test_id("chat-input").fill("add buy milk")
             page.get_by_test_id("chat-send").click()
-            expect(page.locator('[data-testid="tool-call"][data-tool-name="add_task"]')).to_have_count(1)
+            expect(
+                page.locator('[data-testid="tool-call"][data-tool-name="add_task"]')
+            ).to_have_count(1)
             milk = page.get_by_test_id("task-item").filter(has_text="buy milk")
             expect(milk).to_have_count(1)
             page.screenshot(path=str(screenshots / "journey.png"), full_page=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
+
 from todo_backend.config import Settings
 from todo_backend.db.session import make_engine, make_sessionmaker
 from todo_backend.migrate import upgrade

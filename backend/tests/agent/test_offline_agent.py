@@ -6,6 +6,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+
 from todo_backend.agent import AgentReply, respond
 from todo_backend.agent.offline import HELP, UNAVAILABLE, Intent, parse
 from todo_backend.config import Settings

@@ -9,6 +9,7 @@ from openai_stub import OpenAIStub
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+
 from todo_backend.agent import respond
 from todo_backend.agent.openai_agent import UNAVAILABLE
 from todo_backend.config import Settings

@@ -7,9 +7,8 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
-from mcp.client.streamable_http import streamable_http_client
-
 from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
 
 # A tool call is one short database operation; waiting longer only delays the error reply.
 TIMEOUT = httpx.Timeout(10.0, read=30.0)
