@@ -12,15 +12,19 @@ from pathlib import Path
 import pytest
 
 from todo_deploy.kube import wait_until
-from todo_deploy.providers.host import HostProvider, build
+from todo_deploy.providers.host import HostClusterError, HostProvider, build
 from todo_deploy.providers.host.images import image_exists, import_scratch_image
+from todo_deploy.providers.host.layout import Layout
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(3600)]
 
 NAMESPACE = "host-test"
-IMAGE = "todo-host-test/busybox:1"
+IMAGE = "todo-host-test/busybox:2"
 BUSYBOX = Path("/bin/busybox")
 PAGE = "hello from a locally built image\n"
+# Under its own path: the app's Ingress may serve todo.local "/" on the same cluster, and the
+# longer (more specific) rule wins in Traefik.
+INGRESS_PATH = "/host-test/"
 
 
 def kubectl(host: HostProvider, *args: str, stdin: str | None = None, check: bool = True):
@@ -58,7 +62,11 @@ def workload(host: HostProvider):
         with tempfile.TemporaryDirectory() as tmp:
             page = Path(tmp) / "index.html"
             page.write_text(PAGE)
-            files = {"/bin/busybox": BUSYBOX, "/www/index.html": page}
+            files = {
+                "/bin/busybox": BUSYBOX,
+                "/www/index.html": page,
+                f"/www{INGRESS_PATH}index.html": page,
+            }
             import_scratch_image(host.runner, IMAGE, files, ["/bin/busybox"])
     # A clean namespace: a previous run's may still be terminating.
     kubectl(host, "delete", "namespace", NAMESPACE, "--ignore-not-found", "--timeout=120s")
@@ -97,7 +105,7 @@ def workload(host: HostProvider):
                         "http": {
                             "paths": [
                                 {
-                                    "path": "/",
+                                    "path": INGRESS_PATH.rstrip("/"),
                                     "pathType": "Prefix",
                                     "backend": {"service": {"name": "web", "port": {"number": 80}}},
                                 }
@@ -161,7 +169,7 @@ def test_service_reaches_a_locally_built_image_from_another_pod(host: HostProvid
 
 def _through_ingress(host: HostProvider) -> str:
     access = host.ingress()
-    request = urllib.request.Request(access.url + "/", headers={"Host": access.host})
+    request = urllib.request.Request(access.url + INGRESS_PATH, headers={"Host": access.host})
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(request, timeout=5) as response:
         return response.read().decode()
@@ -215,6 +223,18 @@ def test_a_claim_of_the_default_class_is_writable_by_a_non_root_pod(host: HostPr
     assert result.stdout == "kept\n"
     bound = kubectl(host, "get", "pvc", "data", "-o", "jsonpath={.status.phase}").stdout
     assert bound == "Bound"
+
+
+def test_a_second_cluster_is_refused_before_anything_starts(host: HostProvider, tmp_path):
+    # Another state directory: none of its daemons runs, yet the running cluster holds the ports.
+    other = HostProvider(
+        host.config, host.runner, Layout(state=tmp_path / "state", cache=host.layout.cache)
+    )
+    with pytest.raises(HostClusterError) as refused:
+        other.up()
+    for port in (6443, 2379, 10250, 80):
+        assert f"TCP port {port} is in use" in str(refused.value)
+    assert not (tmp_path / "state").exists()
 
 
 def test_down_then_warm_up(host: HostProvider, workload, figures):

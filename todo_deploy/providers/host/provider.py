@@ -49,7 +49,7 @@ PACKAGES = {
     "ip": "iproute2",
     "start-stop-daemon": "dpkg",
     "gcc": "gcc",  # the pause binary
-    "/usr/lib/x86_64-linux-gnu/libc.a": "libc6-dev",
+    "/usr/lib/*/libc.a": "libc6-dev",  # static libc for the pause binary
 }
 # Started one by one, each waited for: the next needs it (the kubelet exits without its CRI).
 SERIAL = ("etcd", "kube-apiserver", "cri-dockerd")
