@@ -246,6 +246,9 @@ def test_down_then_warm_up(host: HostProvider, workload, figures):
     figures["down"] = time.monotonic() - started
     assert not host.status().running
     assert not Path("/sys/class/net/todo0").exists()
+    for address in ("10.96.0.10", "10.88.0.1"):  # stopped: cluster ranges must not leave
+        route = subprocess.run(["ip", "route", "get", address], capture_output=True, text=True)
+        assert route.returncode != 0 or "unreachable" in route.stdout, route.stdout
     started = time.monotonic()
     host.up()
     figures["warm up"] = time.monotonic() - started

@@ -2,7 +2,10 @@
 
 Network rule: no packet for a cluster range may reach the default gateway. The pod range lives
 on the bridge `todo0` (its connected route); the service range is routed onto the same bridge,
-so when kube-proxy is down a packet for a ClusterIP dies locally instead of leaving. Chain
+so when kube-proxy is down a packet for a ClusterIP dies locally instead of leaving. Under both,
+`unreachable` guard routes (metric 4000) stay from the first `up` until `down(delete=True)`:
+with the cluster stopped and the bridge gone, a stray `kubectl --context todo-host` or a lookup
+at the cluster DNS fails at once instead of going to the gateway. Chain
 TODO-HOST-FORWARD confines forwarding to the bridge: nothing a pod sends leaves the host and
 nothing from outside is forwarded to a pod.
 """
@@ -19,6 +22,8 @@ FORWARD_CHAIN = "TODO-HOST-FORWARD"
 # Chains the kubelet, kube-proxy and the CNI plugins create, plus ours.
 OWNED_PREFIXES = ("KUBE-", "CNI-", "TODO-HOST-")
 TABLES = ("filter", "nat", "mangle")
+GUARD_METRIC = "4000"
+CLUSTER_RANGES = (POD_CIDR, SERVICE_CIDR)
 SYSCTLS = {"net.ipv4.ip_forward": "1", "net.bridge.bridge-nf-call-iptables": "1"}
 
 
@@ -32,6 +37,9 @@ def setup(runner: Runner) -> None:
     runner.run(["modprobe", "br_netfilter"], step="load br_netfilter", check=False)
     for key, value in SYSCTLS.items():
         runner.run(["sysctl", "-q", "-w", f"{key}={value}"], step=f"sysctl {key}")
+    for cidr in CLUSTER_RANGES:
+        guard = ["unreachable", cidr, "metric", GUARD_METRIC]
+        runner.run(["ip", "route", "replace", *guard], step=f"guard route {cidr}")
     if not bridge_exists():
         runner.run(["ip", "link", "add", BRIDGE, "type", "bridge"], step="create bridge")
     prefix = POD_CIDR.split("/")[1]
@@ -64,11 +72,15 @@ def _forward_filter(runner: Runner) -> None:
         runner.run([*iptables, "-I", *jump], step="hook forward chain")
 
 
-def teardown(runner: Runner) -> None:
-    """Remove the bridge, the route and every chain the cluster made; harmless when absent."""
-    runner.run(["ip", "route", "del", SERVICE_CIDR], step="remove service route", check=False)
+def teardown(runner: Runner, *, keep_guards: bool) -> None:
+    """Remove the bridge (its routes go with it) and every chain the cluster made; the guard
+    routes too unless `keep_guards`. Harmless when absent."""
     if bridge_exists():
         runner.run(["ip", "link", "del", BRIDGE], step="remove bridge")
+    if not keep_guards:
+        for cidr in CLUSTER_RANGES:
+            guard = ["unreachable", cidr, "metric", GUARD_METRIC]
+            runner.run(["ip", "route", "del", *guard], step=f"remove guard {cidr}", check=False)
     for binary in ("iptables", "ip6tables"):
         for table in TABLES:
             remove_chains(runner, binary, table)

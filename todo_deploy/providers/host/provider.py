@@ -72,7 +72,6 @@ class HostProvider:
         self.pki = Pki(self.layout)
         self.supervisor = Supervisor(runner, self.layout.run, self.layout.logs)
         self.kubectl = str(self.layout.binary("kubectl"))
-        self.kube_env = {"KUBECONFIG": str(self.layout.admin_kubeconfig)}
 
     # -- Provider protocol -------------------------------------------------------------------
 
@@ -117,7 +116,7 @@ class HostProvider:
             self.supervisor.stop(daemon)  # waits, and kills what outlives its grace period
         self._unmount_state()
         self._remove_tree(self.layout.ipam_leases)  # their pods are gone
-        network.teardown(self.runner)
+        network.teardown(self.runner, keep_guards=not delete)
         if delete:
             self._forget_kubeconfig()
             self._remove_tree(self.layout.state)
@@ -205,11 +204,15 @@ class HostProvider:
         return json.loads(result.stdout) if result.ok and result.stdout.strip() else None
 
     def _node_ready(self) -> bool:
+        if not network.bridge_exists():  # the API address is not on this host: ask nobody
+            return False
         node = self._get_json("node", NODE_NAME)
         conditions = (node or {}).get("status", {}).get("conditions", [])
         return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
     def _dns_answers(self) -> bool:
+        if not network.bridge_exists():  # no route keeps the service range local: ask nobody
+            return False
         return bool(resolve_a(DNS_SERVICE_IP, "kubernetes.default.svc.cluster.local"))
 
     def _wait_ready(self) -> None:
