@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from todo_deploy.debian import ensure_packages
 from todo_deploy.kube import wait_until
 from todo_deploy.providers.host import HostClusterError, HostProvider, build
 from todo_deploy.providers.host.images import image_exists, import_scratch_image
@@ -58,7 +59,8 @@ def _busybox_pod_spec(command: list[str]) -> dict:
 def workload(host: HostProvider):
     """A web Deployment (local image), its Service and Ingress, and a client pod."""
     if not image_exists(host.runner, IMAGE):
-        assert BUSYBOX.exists(), "apt-get install busybox-static"
+        # The static build (the plain `busybox` package is dynamic and cannot run FROM scratch).
+        ensure_packages(host.runner, {"/usr/share/doc/busybox-static": "busybox-static"})
         with tempfile.TemporaryDirectory() as tmp:
             page = Path(tmp) / "index.html"
             page.write_text(PAGE)
