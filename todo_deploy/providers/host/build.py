@@ -84,10 +84,11 @@ def _record(layout: Layout, component: str, seconds: float) -> None:
     (layout.bin / BUILD_RECORD).write_text(json.dumps(record, indent=2))
 
 
-def _go(runner: Runner, args: list[str], *, cwd: Path, step: str, cgo: bool = False) -> None:
+def _go(runner: Runner, args: list[str], *, cwd: Path, step: str) -> None:
     # nice: the builds share two cores with everything else on a CI machine.
     argv = ["nice", "-n", "10", "go", "-C", str(cwd), *args]
-    runner.run(argv, step=step, env={"CGO_ENABLED": "1" if cgo else "0"}, timeout=BUILD_TIMEOUT)
+    # Static binaries: CoreDNS runs alone in a FROM-scratch image.
+    runner.run(argv, step=step, env={"CGO_ENABLED": "0"}, timeout=BUILD_TIMEOUT)
 
 
 def module_dir(runner: Runner, module: str, version: str) -> Path:
@@ -166,7 +167,6 @@ def _build_cri_dockerd(runner: Runner, layout: Layout) -> None:
 def _build_coredns(runner: Runner, layout: Layout) -> None:
     source = module_dir(runner, "github.com/coredns/coredns", COREDNS_VERSION)
     work = _writable_copy(source, layout.cache / f"src-coredns-{COREDNS_VERSION}")
-    # Static (CGO off): the binary runs alone in a FROM-scratch image.
     args = ["build", "-mod=mod", "-trimpath", "-ldflags", "-s -w"]
     out = layout.binary("coredns")
     _go(runner, [*args, "-o", str(out), "."], cwd=work, step="build coredns")
