@@ -21,6 +21,8 @@ pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
 APP_WORKLOADS = ("deployment/todo-frontend", "deployment/todo-backend", "deployment/todo-mcp")
 MEMORY_BUDGET_MB = 4096
+# cgroup v1 with the cgroupfs driver (the host cluster): every pod's memory is under kubepods.
+KUBEPODS_PEAK = Path("/sys/fs/cgroup/memory/kubepods/memory.max_usage_in_bytes")
 
 
 def _pods(stack: Stack) -> list[dict]:
@@ -93,6 +95,7 @@ def test_deploy_from_nothing(stack: Stack, figures):
         stack.kube.get_json("namespace", stack.config.namespace, step="ns", namespaced=False)
         is None
     )
+    _reset_kubepods_peak()
     seconds, proc = stack.invoke("deploy")
     assert proc.returncode == 0, f"invoke deploy failed:\n{proc.stdout[-3000:]}\n{proc.stderr}"
     figures.record(Figure("deploy (cold, to all Ready)", seconds, "s", budget=300, goal=120))
@@ -112,12 +115,27 @@ def test_every_pod_ready_without_restarts(stack: Stack, figures):
         assert ready.get("Ready") == "True", f"{name} not Ready"
         restarts = sum(s["restartCount"] for s in pod["status"]["containerStatuses"])
         assert restarts == 0, f"{name} restarted {restarts} times"
-    worst = max(
-        _cold_start_seconds(p)
-        for p in pods
-        if p["metadata"]["labels"].get("component") != "postgres"
-    )
-    figures.record(Figure("pod cold start (worst app pod)", worst, "s", budget=3, goal=1.5))
+    # All pods start at once on a cold deploy and share the CPUs: shown, not budgeted (the
+    # deploy time is), so the budgeted cold start is measured one component at a time below.
+    app = [p for p in pods if p["metadata"]["labels"].get("component") != "postgres"]
+    worst = max(_cold_start_seconds(p) for p in app)
+    figures.record(Figure("pod cold start during the cold deploy (worst)", worst, "s"))
+
+
+@pytest.mark.parametrize("component", ["frontend", "backend", "mcp"])
+def test_pod_cold_start(stack: Stack, figures, component: str):
+    """A pod of one component (re)started on a running cluster, as in a rollout or reschedule."""
+    before = _pod_uids(stack)[component]
+    _, proc = stack.invoke("restart", component)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    fresh = [
+        p for p in _app_pods(stack)
+        if p["metadata"]["labels"].get("component") == component
+        and p["metadata"]["uid"] not in before
+    ]  # fmt: skip
+    assert fresh, f"no new {component} pod after the restart"
+    worst = max(_cold_start_seconds(p) for p in fresh)
+    figures.record(Figure(f"pod cold start: {component}", worst, "s", budget=3, goal=1.5))
 
 
 def test_health_through_ingress_and_port_forward(stack: Stack):
@@ -220,18 +238,16 @@ def test_code_change_rolls_only_that_service_and_keeps_data(stack: Stack, figure
     figures.record(Figure("redeploy after a one-service change", seconds, "s", goal=60))
 
 
-def test_peak_memory_fits_a_4_gib_node(stack: Stack, figures):
-    peak = stack.provider.status().components.get("peak_memory_mb")
-    if peak is None:
-        peak = _kubepods_peak_mb()
-    figures.record(Figure("peak memory of all pods", float(peak), "MB", budget=MEMORY_BUDGET_MB))
+def test_peak_memory_fits_a_4_gib_node(figures):
+    assert KUBEPODS_PEAK.exists(), f"{KUBEPODS_PEAK} missing: cannot measure pod memory here"
+    peak = int(KUBEPODS_PEAK.read_text()) / 2**20
+    figures.record(Figure("peak memory of all pods", peak, "MB", budget=MEMORY_BUDGET_MB))
 
 
-def _kubepods_peak_mb() -> float:
-    # cgroup v1 with the cgroupfs driver: every pod sits under kubepods.
-    path = Path("/sys/fs/cgroup/memory/kubepods/memory.max_usage_in_bytes")
-    assert path.exists(), f"{path} missing: cannot measure pod memory on this cluster"
-    return int(path.read_text()) / 2**20
+def _reset_kubepods_peak() -> None:
+    # Writing 0 restarts the high-water mark, so the figure covers this run only.
+    if KUBEPODS_PEAK.exists():
+        KUBEPODS_PEAK.write_text("0")
 
 
 def test_teardown_removes_everything_and_is_idempotent(stack: Stack, figures):
