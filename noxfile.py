@@ -38,8 +38,13 @@ def install_locked(session: nox.Session) -> None:
     )
 
 
-def pytest(session: nox.Session, *default_args: str) -> None:
-    session.run("pytest", *(session.posargs or default_args))
+def pytest(session: nox.Session, *default_runs: tuple[str, ...]) -> None:
+    """Run pytest once per default argument list, or once with the session's posargs.
+
+    Separate runs keep each test tree's conftest helpers apart (they share a module name).
+    """
+    for args in [tuple(session.posargs)] if session.posargs else default_runs:
+        session.run("pytest", *args)
 
 
 @nox.session(python=PYTHON)
@@ -66,19 +71,14 @@ def unit(session: nox.Session) -> None:
     """Suite, back-end and MCP tests (a real PostgreSQL is started for the back end)."""
     install_locked(session)
     session.run("python", "-m", "todo_deploy.testenv", "postgres")
-    if session.posargs:
-        session.run("pytest", *session.posargs)
-        return
-    # One run per tree: each has its own conftest helpers, imported by plain module name.
-    for tree in ("tests/unit", "backend/tests", "mcp/tests"):
-        session.run("pytest", tree)
+    pytest(session, ("tests/unit",), ("backend/tests",), ("mcp/tests",))
 
 
 @nox.session(python=PYTHON)
 def helm_lint(session: nox.Session) -> None:
     """helm lint --strict for every values file and ci/ scenario."""
     install_locked(session)
-    pytest(session, "tests/chart", "-m", "helm_lint")
+    pytest(session, ("tests/chart", "-m", "helm_lint"))
 
 
 @nox.session(python=PYTHON)
@@ -86,14 +86,14 @@ def manifests(session: nox.Session) -> None:
     """k8s/ in sync with the chart, schema validation, policy scan, resource fit."""
     install_locked(session)
     # The server-side checks need a running cluster: the e2e session runs them.
-    pytest(session, "tests/chart", "-m", "not helm_lint and not cluster")
+    pytest(session, ("tests/chart", "-m", "not helm_lint and not cluster"))
 
 
 @nox.session(python=PYTHON)
 def images(session: nox.Session) -> None:
     """Build every image, smoke-test them together, print sizes and cold starts vs budgets."""
     install_locked(session)
-    pytest(session, "tests/images", "-s")
+    pytest(session, ("tests/images", "-s"))
 
 
 @nox.session(python=PYTHON)
@@ -101,10 +101,10 @@ def e2e(session: nox.Session) -> None:
     """Deploy to a real cluster, use the app through the ingress and a browser, time it all."""
     install_locked(session)
     session.run("python", "-m", "todo_deploy.testenv", "chromium")
-    if session.posargs:
-        session.run("pytest", *session.posargs)
-        return
-    session.run("pytest", "tests/dev", "-s")
-    session.run("pytest", "tests/host", "-s", "-x")
-    session.run("pytest", "tests/e2e", "-s", "-x")
-    session.run("pytest", "tests/chart", "-m", "cluster")
+    pytest(
+        session,
+        ("tests/dev", "-s"),  # invoke dev in a browser, no cluster
+        ("tests/host", "-s", "-x"),  # the host cluster's own acceptance tests
+        ("tests/e2e", "-s", "-x"),  # the whole deploy flow, in order
+        ("tests/chart", "-m", "cluster"),  # server-side checks of the chart
+    )

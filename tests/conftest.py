@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable
 
 import pytest
 
-
-def _require(condition: bool, reason: str) -> None:
-    # A user's machine may lack a tool (skip); CI (CI=true) must provide it (fail).
-    if condition:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI must provide this: {reason}")
-    pytest.skip(reason)
+from tests.support.require import require as _require
 
 
 @pytest.fixture

@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.support.require import require
 from todo_deploy import binaries, manifests
 from todo_deploy.run import Runner
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "helm_lint: helm lint of the chart (nox -s helm_lint)")
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip on a user's machine that lacks something; in CI (CI=true) that is a failure."""
-    if condition:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI must provide this: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(name="require")
-def require_fixture():
-    """`require(condition, reason)` for tests (conftest is not importable as a module)."""
-    return require
 
 
 @pytest.fixture(scope="session")

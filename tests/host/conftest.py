@@ -9,18 +9,10 @@ import time
 
 import pytest
 
+from tests.support.require import require
 from todo_deploy.config import DeployConfig
 from todo_deploy.providers.host import HostProvider
 from todo_deploy.run import Runner
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip on a user's machine that lacks something; in CI (CI=true) that is a failure."""
-    if condition:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI must provide this: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
