@@ -77,7 +77,8 @@ def run_dev(runner: Runner, repo: Path, say: Callable[[str], None], poll: float 
         [*UV_RUN, "python", "-m", "todo_backend.migrate"], step="migrate", env=env, timeout=300
     )
     if not (repo / "frontend" / "node_modules").is_dir():
-        runner.run(["npm", "ci"], step="npm ci (frontend)", timeout=900)
+        frontend = str(repo / "frontend")
+        runner.run(["npm", "ci", "--prefix", frontend], step="npm ci (frontend)", timeout=900)
     procs: dict[str, subprocess.Popen] = {}
     try:
         for svc in dev_services(repo):
