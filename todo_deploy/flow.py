@@ -59,7 +59,8 @@ def deploy(
     report = report or DeployReport(config.budgets.deploy_seconds)
     timer = StepTimer(report, console)
     with timer.step("preflight"):
-        for line in preflight(config, provider, runner, tools, **hooks.preflight):
+        found = preflight(config, provider, runner, tools, openai=openai, **hooks.preflight)
+        for line in found:
             console.print(f"  {line}")
     with timer.step("cluster up"):
         if may_run(provider, runner, "up: start the cluster and wait for its ingress"):

@@ -10,6 +10,7 @@ from todo_deploy.config import DeployConfig
 from todo_deploy.providers.base import Provider
 from todo_deploy.release import load_manifests, rendered_namespaces
 from todo_deploy.run import Runner
+from todo_deploy.secrets import SecretError, collect
 from todo_deploy.tools import Tools
 
 # The stack's memory requests (2x frontend, 2x backend, mcp, postgres) plus system pods.
@@ -57,6 +58,7 @@ def preflight(
     *,
     mem_available_mb: Callable[[], int | None] = read_mem_available_mb,
     start_engine: Callable[[Runner], str] = _start_engine,
+    openai: bool = False,
 ) -> list[str]:
     """Return what was found (tool versions, engine); raise PreflightError listing every gap."""
     found: list[str] = []
@@ -70,6 +72,12 @@ def preflight(
     if not any(p.startswith("docker ") for p in problems):
         _check_engine(runner, start_engine, found, problems)
     _check_files(config, problems)
+    # Rendering needs helm, the chart and every values file, each reported above when missing.
+    if config.method == "helm" and not any(
+        p.startswith(("helm ", "chart ", "values file ")) for p in problems
+    ):
+        _check_values(config, runner, tools, problems)
+    _check_secret_inputs(config, openai, problems)
     _check_memory(config, provider.name, mem_available_mb(), found, problems)
     problems.extend(provider.preflight())
     if problems:
@@ -131,6 +139,28 @@ def _check_files(config: DeployConfig, problems: list[str]) -> None:
             problems.append(
                 f"values file {values} not found: check --values or deploy.values_files"
             )
+
+
+def _check_values(config: DeployConfig, runner: Runner, tools: Tools, problems: list[str]) -> None:
+    """Render the chart with the values files: its schema refuses bad values before any change."""
+    files = [arg for values in config.values_files for arg in ("-f", values)]
+    argv = [tools.helm, "template", config.release, config.chart,
+            "--namespace", config.namespace, *files]  # fmt: skip
+    result = runner.run(argv, step="check values", check=False, mutating=False)
+    if not result.ok:
+        error = " ".join(result.stderr.strip().removeprefix("Error: ").split())
+        problems.append(
+            f"the chart rejects the values ({', '.join(config.values_files)}): "
+            f"{runner.mask(error)[-400:]}; fix the value named, see {config.chart}/values.yaml"
+        )
+
+
+def _check_secret_inputs(config: DeployConfig, openai: bool, problems: list[str]) -> None:
+    # The user's own values (environment, env file): a bad one is refused before any change.
+    try:
+        collect({}, env_file=config.env_file, require_openai=openai)
+    except SecretError as exc:
+        problems.append(str(exc))
 
 
 def _manifest_problems(config: DeployConfig) -> list[str]:

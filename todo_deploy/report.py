@@ -12,6 +12,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+HOSTS_FILE = Path("/etc/hosts")
+
 
 @dataclass
 class Step:
@@ -74,7 +76,21 @@ class StepTimer:
             self.console.print(f"[bold]{name}[/]: {step.status} in {step.seconds:.1f} s")
 
 
-def render(report: DeployReport, console: Console) -> None:
+def in_hosts_file(line: str, hosts_file: Path) -> bool:
+    """True when `hosts_file` maps the line's name to the line's address."""
+    address, name = line.split()[0], line.split()[-1]
+    try:
+        entries = hosts_file.read_text().splitlines()
+    except OSError:
+        return False
+    for entry in entries:
+        fields = entry.split("#", 1)[0].split()
+        if fields and fields[0] == address and name in fields[1:]:
+            return True
+    return False
+
+
+def render(report: DeployReport, console: Console, hosts_file: Path = HOSTS_FILE) -> None:
     table = Table(title="deploy steps")
     table.add_column("step")
     table.add_column("seconds", justify="right")
@@ -88,8 +104,13 @@ def render(report: DeployReport, console: Console) -> None:
     console.print(table)
     for label, url in report.urls.items():
         console.print(f"{label}: {url}")
-    if report.hosts_line:
-        console.print(f"add to /etc/hosts: [bold]{report.hosts_line}[/]")
+    if report.hosts_line and not in_hosts_file(report.hosts_line, hosts_file):
+        # A hint, not a failure: the deploy is verified through the ingress address itself.
+        console.print(
+            f"hint: {report.hosts_line.split()[-1]} is not in {hosts_file}; to open the app by "
+            f"name, add the line [bold]{report.hosts_line}[/] (as root: "
+            f"`echo '{report.hosts_line}' >> {hosts_file}`)"
+        )
     for note in report.notes:
         console.print(note)
     if report.next_commands:

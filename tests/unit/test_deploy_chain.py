@@ -20,6 +20,7 @@ PREFLIGHT_MINIKUBE = [
     "helm version --short",
     "minikube version --short",
     "docker info --format '{{.ServerVersion}}'",
+    "helm template todo CHART --namespace todo-app -f CHART/values-dev.yaml",
 ]
 
 
@@ -144,7 +145,8 @@ def test_existing_kind_context_loads_each_image_with_kind(harness: Harness) -> N
         "helm version --short",
         "docker info --format '{{.ServerVersion}}'",
     ]
-    assert lines[5:7] == ["kubectl --context kind-dev get --raw /readyz",
+    assert lines[5].startswith("helm template todo ")
+    assert lines[6:8] == ["kubectl --context kind-dev get --raw /readyz",
                           "kubectl --context kind-dev get ingressclass -o json"]  # fmt: skip
     loads = [line for line in lines if line.startswith("kind load")]
     assert loads == [f"kind load docker-image --name dev {ref}" for ref in BUILT.values()]
@@ -221,6 +223,7 @@ def test_host_provider_chain_uses_traefik_and_its_context(harness: Harness) -> N
         "kubectl version --client -o json",
         "helm version --short",
         "docker info --format '{{.ServerVersion}}'",
+        "helm template todo CHART --namespace todo-app -f CHART/values-dev.yaml",
         "kubectl --context todo-host -n todo-app get secret todo-secrets -o json",
         "kubectl --context todo-host apply -f -",
         "kubectl --context todo-host apply -f -",

@@ -42,7 +42,7 @@ def test_report_times_steps_and_dumps_json(tmp_path: Path) -> None:
         raise KeyboardInterrupt
     report.urls["app"] = "http://todo.local/"
     report.hosts_line = "127.0.0.1 todo.local"
-    render(report, console)
+    render(report, console, hosts_file=tmp_path / "hosts")  # no entry: the hint
     report.write_json(str(tmp_path / "build" / "report.json"))
     data = json.loads((tmp_path / "build" / "report.json").read_text())
     assert [(s["name"], s["status"]) for s in data["steps"]] == [

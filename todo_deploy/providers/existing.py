@@ -81,9 +81,15 @@ class ExistingProvider:
         return None
 
     def up(self) -> None:
-        self.kube.run(
-            "get", "--raw", "/readyz", step="cluster reachable", namespaced=False, mutating=False
-        )
+        result = self.kube.run("get", "--raw", "/readyz", step="cluster reachable",
+                               namespaced=False, check=False, mutating=False)  # fmt: skip
+        if not result.ok:
+            reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+            raise RuntimeError(
+                f"the cluster of context {self.kube_context!r} is not reachable ({reason}): "
+                "start it, or choose another with --kube-context NAME "
+                "(`kubectl config get-contexts` lists them)"
+            )
         self.ingress_class_name = self._ingress_class()
 
     def _ingress_class(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 
 from invoke import Context, Exit, task
 from rich.table import Table
@@ -130,6 +131,7 @@ def port_forward(
     s = _target(c, provider, namespace, kube_context)
     remote = SERVICE_PORTS[_component(component)]
     local = int(port) if port else remote
+    _ensure_free(local)
     s.console.print(
         f"http://127.0.0.1:{local}/ -> service/todo-{component}:{remote} (Ctrl-C stops)"
     )
@@ -138,6 +140,21 @@ def port_forward(
     )
     if foreground(s.runner, argv):
         raise Exit(f"port-forward to {component} failed", 1)
+
+
+def _ensure_free(port: int) -> None:
+    # kubectl's own message for a taken port comes after its cluster calls and is easy to miss.
+    with socket.socket() as sock:
+        # As kubectl does: a port held only by closing connections is free to listen on.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise Exit(
+                f"port 127.0.0.1:{port} is already in use (another port-forward or local "
+                "server?): stop that program, or pick a free port with --port N",
+                1,
+            ) from None
 
 
 @task(positional=["component"], help={"component": "frontend, backend or mcp", **TARGET_HELP})
