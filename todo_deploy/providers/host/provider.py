@@ -273,6 +273,18 @@ class HostProvider:
         self._user_kubeconfig().parent.mkdir(parents=True, exist_ok=True)
         for args in steps:
             self.runner.run([self.kubectl, "config", *args, *target], step="kubeconfig")
+        # Like minikube, make plain `kubectl` reach the cluster -- but never take the current
+        # context away from another cluster the user chose.
+        current = self.runner.run(
+            [self.kubectl, "config", "current-context", *target],
+            step="kubeconfig",
+            check=False,
+            mutating=False,
+        )
+        if not current.ok or not current.stdout.strip():
+            self.runner.run(
+                [self.kubectl, "config", "use-context", CONTEXT, *target], step="kubeconfig"
+            )
 
     def _forget_kubeconfig(self) -> None:
         if not self._user_kubeconfig().exists() or not Path(self.kubectl).exists():
