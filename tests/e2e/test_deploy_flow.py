@@ -7,6 +7,7 @@ because every later step depends on the earlier ones.
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
 APP_WORKLOADS = ("deployment/todo-frontend", "deployment/todo-backend", "deployment/todo-mcp")
 MEMORY_BUDGET_MB = 4096
+COLD_START_ROUNDS = 3
 # cgroup v1 with the cgroupfs driver (the host cluster): every pod's memory is under kubepods.
 KUBEPODS_PEAK = Path("/sys/fs/cgroup/memory/kubepods/memory.max_usage_in_bytes")
 
@@ -124,7 +126,24 @@ def test_every_pod_ready_without_restarts(stack: Stack, figures):
 
 @pytest.mark.parametrize("component", ["frontend", "backend", "mcp"])
 def test_pod_cold_start(stack: Stack, figures, component: str):
-    """A pod of one component (re)started on a running cluster, as in a rollout or reschedule."""
+    """Pods of one component (re)started on a running cluster, as in a rollout or reschedule.
+
+    Pod timestamps have 1 s resolution, so one restart can read a second high or low: the
+    figure is the median over COLD_START_ROUNDS restarts of each round's slowest new pod.
+    """
+    rounds = [_restart_and_measure(stack, component) for _ in range(COLD_START_ROUNDS)]
+    figures.record(
+        Figure(
+            f"pod cold start: {component} (median of {COLD_START_ROUNDS})",
+            statistics.median(rounds),
+            "s",
+            budget=3,
+            goal=1.5,
+        )
+    )
+
+
+def _restart_and_measure(stack: Stack, component: str) -> float:
     before = _pod_uids(stack)[component]
     _, proc = stack.invoke("restart", component)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -134,8 +153,7 @@ def test_pod_cold_start(stack: Stack, figures, component: str):
         and p["metadata"]["uid"] not in before
     ]  # fmt: skip
     assert fresh, f"no new {component} pod after the restart"
-    worst = max(_cold_start_seconds(p) for p in fresh)
-    figures.record(Figure(f"pod cold start: {component}", worst, "s", budget=3, goal=1.5))
+    return max(_cold_start_seconds(p) for p in fresh)
 
 
 def test_health_through_ingress_and_port_forward(stack: Stack):
