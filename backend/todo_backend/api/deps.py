@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from todo_backend.api.schemas import ErrorOut
 from todo_backend.auth import InvalidToken, KeysUnavailable, TokenVerifier
 from todo_backend.config import Settings
 
@@ -54,6 +55,18 @@ def _unauthorized(detail: str) -> HTTPException:
         status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"}
     )
 
+
+# The error answers of every /api/{user_id} route: `current_user`'s, and FastAPI's for a body
+# that is not JSON at all.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status.HTTP_400_BAD_REQUEST: {"model": ErrorOut, "description": "body is not JSON"},
+    status.HTTP_401_UNAUTHORIZED: {"model": ErrorOut, "description": "missing or invalid token"},
+    status.HTTP_403_FORBIDDEN: {"model": ErrorOut, "description": "token of another user"},
+    status.HTTP_503_SERVICE_UNAVAILABLE: {"model": ErrorOut, "description": "keys unavailable"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    status.HTTP_404_NOT_FOUND: {"model": ErrorOut, "description": "no such id for this user"}
+}
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_db)]

@@ -1,23 +1,43 @@
-"""Request and response bodies. Task field rules are the domain layer's, not repeated here."""
+"""Request and response bodies. Task field rules live in the domain layer; the request models
+repeat its limits (its own constants) so the OpenAPI schema tells clients what is valid."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from todo_backend.db.models import DESCRIPTION_MAX, TITLE_MAX
+
+# Ids are 32-bit integer columns (PostgreSQL `integer`): a larger one cannot name a row.
+ID_MAX = 2**31 - 1
+
+
+def _json_number(value: object) -> object:
+    """JSON Schema's integer: 7 or 7.0, never `true` or "7" (which pydantic would coerce)."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be an integer")
+    return value
+
+
+Id = Annotated[int, Field(ge=1, le=ID_MAX), BeforeValidator(_json_number)]
+# A title is stripped (str.strip) and must keep a character: one that is whitespace neither to
+# Python nor to JSON Schema's regex dialect, which leaves out \x1c-\x1f and \x85.
+Title = Annotated[str, Field(max_length=TITLE_MAX, pattern=r"[^\s\x1c-\x1f\x85]")]
+Description = Annotated[str, Field(max_length=DESCRIPTION_MAX)]
 
 
 class TaskCreate(BaseModel):
-    title: str
-    description: str | None = None
+    title: Title
+    description: Description | None = None
 
 
 class TaskUpdate(BaseModel):
     """Fields to change; omitted ones stay. An empty description clears it."""
 
-    title: str | None = None
-    description: str | None = None
+    title: Title | None = None
+    description: Description | None = None
 
 
 class TaskOut(BaseModel):
@@ -33,7 +53,7 @@ class TaskOut(BaseModel):
 
 
 class ChatRequest(BaseModel):
-    conversation_id: int | None = None
+    conversation_id: Id | None = None
     message: str = Field(min_length=1, max_length=2000)
 
 
@@ -41,6 +61,12 @@ class ToolCallOut(BaseModel):
     name: str
     arguments: dict[str, Any]
     result: Any
+
+
+class ErrorOut(BaseModel):
+    """What 401, 403, 404 and 503 answers carry."""
+
+    detail: str
 
 
 class ChatResponse(BaseModel):

@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from todo_backend.api.deps import CurrentUser, SessionDep, SettingsDep
+from todo_backend.api.deps import ERROR_RESPONSES, NOT_FOUND, CurrentUser, SessionDep, SettingsDep
 from todo_backend.api.schemas import ChatRequest, ChatResponse, ToolCallOut
 from todo_backend.domain import conversations
 
-router = APIRouter(prefix="/api/{user_id}", tags=["chat"])
+router = APIRouter(prefix="/api/{user_id}", tags=["chat"], responses=ERROR_RESPONSES)
 
 
-@router.post("/chat", response_model=ChatResponse)
+@router.post("/chat", response_model=ChatResponse, responses=NOT_FOUND)
 async def chat(
     user_id: CurrentUser, session: SessionDep, settings: SettingsDep, body: ChatRequest
 ) -> ChatResponse:

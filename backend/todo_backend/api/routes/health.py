@@ -17,7 +17,7 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready")
+@router.get("/ready", responses={503: {"description": "database unreachable or not migrated"}})
 def ready(request: Request) -> JSONResponse:
     """Ready when the database answers and its schema is at the Alembic head."""
     head = script_head()

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from todo_backend.api.deps import CurrentUser, SessionDep
-from todo_backend.api.schemas import TaskCreate, TaskOut, TaskUpdate
+from fastapi import APIRouter, Path
+
+from todo_backend.api.deps import ERROR_RESPONSES, NOT_FOUND, CurrentUser, SessionDep
+from todo_backend.api.schemas import ID_MAX, TaskCreate, TaskOut, TaskUpdate
 from todo_backend.db.models import Task
 from todo_backend.domain import tasks
 from todo_backend.domain.tasks import TaskSort, TaskStatus
 
-router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"])
+TaskId = Annotated[int, Path(ge=1, le=ID_MAX)]
+router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=ERROR_RESPONSES)
 
 
 @router.get("", response_model=list[TaskOut])
@@ -28,24 +31,26 @@ def create_task(user_id: CurrentUser, session: SessionDep, body: TaskCreate) -> 
     return tasks.create_task(session, user_id, body.title, body.description)
 
 
-@router.get("/{task_id}", response_model=TaskOut)
-def get_task(user_id: CurrentUser, session: SessionDep, task_id: int) -> Task:
+@router.get("/{task_id}", response_model=TaskOut, responses=NOT_FOUND)
+def get_task(user_id: CurrentUser, session: SessionDep, task_id: TaskId) -> Task:
     return tasks.get_task(session, user_id, task_id)
 
 
-@router.put("/{task_id}", response_model=TaskOut)
-def update_task(user_id: CurrentUser, session: SessionDep, task_id: int, body: TaskUpdate) -> Task:
+@router.put("/{task_id}", response_model=TaskOut, responses=NOT_FOUND)
+def update_task(
+    user_id: CurrentUser, session: SessionDep, task_id: TaskId, body: TaskUpdate
+) -> Task:
     return tasks.update_task(
         session, user_id, task_id, title=body.title, description=body.description
     )
 
 
-@router.delete("/{task_id}", response_model=TaskOut)
-def delete_task(user_id: CurrentUser, session: SessionDep, task_id: int) -> Task:
+@router.delete("/{task_id}", response_model=TaskOut, responses=NOT_FOUND)
+def delete_task(user_id: CurrentUser, session: SessionDep, task_id: TaskId) -> Task:
     """Delete the task and return it as it was."""
     return tasks.delete_task(session, user_id, task_id)
 
 
-@router.patch("/{task_id}/complete", response_model=TaskOut)
-def toggle_complete(user_id: CurrentUser, session: SessionDep, task_id: int) -> Task:
+@router.patch("/{task_id}/complete", response_model=TaskOut, responses=NOT_FOUND)
+def toggle_complete(user_id: CurrentUser, session: SessionDep, task_id: TaskId) -> Task:
     return tasks.toggle_complete(session, user_id, task_id)
