@@ -13,6 +13,10 @@ from collections import Counter
 from urllib.parse import quote
 
 PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
+# A whole key, not just the header string that libraries keep as a constant to parse keys with.
+PRIVATE_KEY_BLOCK = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----\r?\n(?:[\w-]+: [^\n]*\n|\r?\n)*[A-Za-z0-9+/=]{40,}"
+)
 TOKEN_FORMATS = {
     "OpenAI API key": re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_-]{32,}"),
     "GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}"),
