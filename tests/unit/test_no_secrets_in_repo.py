@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import string
 import subprocess
 from pathlib import Path
 
@@ -35,14 +37,17 @@ def test_tracked_files_hold_no_secrets() -> None:
     assert scan_patterns(texts) == []
 
 
+# Planted values are made at run time: this file itself must pass the scan above.
+FAKE = "".join(random.Random(8).choices(string.ascii_letters + string.digits, k=32))
+KEY_HEADER = "-----BEGIN {}PRIVATE KEY-----\n"
 PLANTED = {
-    "key.pem": "-----BEGIN RSA PRIVATE KEY-----\nMIIEow...\n",
-    "ed.pem": "-----BEGIN PRIVATE KEY-----\n",
-    ".env": "BETTER_AUTH_SECRET=Q7vR2kLm9XpT4sWz8YbN3cJf6HgD1aEu\n",
-    "values.yaml": "secrets:\n  mcpApiToken: 'f3a91c07be5d42e8a6c0d9b1e7f24a53'\n",
-    "config.json": '{"openaiApiKey": "sk-proj-4hT9xQ2mL7vK1pR8sN3wZ6bY0cJ5dF2gA9eU"}\n',
-    "deploy.sh": "psql postgresql://todo:P4ssw0rdXk7Qm2Lr9Tz@db:5432/todo\n",
-    "aws.ini": "key_id = AKIAIOSFODNN7EXAMPL3\n",
+    "key.pem": KEY_HEADER.format("RSA ") + "MIIEow...\n",
+    "ed.pem": KEY_HEADER.format(""),
+    ".env": f"BETTER_AUTH_SECRET={FAKE}\n",
+    "values.yaml": f"secrets:\n  mcpApiToken: '{FAKE.lower()}'\n",
+    "config.json": f'{{"openaiApiKey": "sk-proj-{FAKE}"}}\n',
+    "deploy.sh": f"psql postgresql://todo:{FAKE}@db:5432/todo\n",
+    "aws.ini": "key_id = AKIA" + FAKE.upper()[:16] + "\n",
 }
 
 
