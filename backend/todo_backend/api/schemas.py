@@ -1,5 +1,5 @@
-"""Request and response bodies. Task field rules live in the domain layer; the request models
-repeat its limits (its own constants) so the OpenAPI schema tells clients what is valid."""
+"""Request and response bodies. Task field rules are the domain layer's (its messages reach the
+user); the models only describe them in the OpenAPI schema, so clients can tell valid input."""
 
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ def _json_number(value: object) -> object:
 Id = Annotated[int, Field(ge=1, le=ID_MAX), BeforeValidator(_json_number)]
 # A title is stripped (str.strip) and must keep a character: one that is whitespace neither to
 # Python nor to JSON Schema's regex dialect, which leaves out \x1c-\x1f and \x85.
-Title = Annotated[str, Field(max_length=TITLE_MAX, pattern=r"[^\s\x1c-\x1f\x85]")]
-Description = Annotated[str, Field(max_length=DESCRIPTION_MAX)]
+Title = Annotated[
+    str, Field(json_schema_extra={"maxLength": TITLE_MAX, "pattern": r"[^\s\x1c-\x1f\x85]"})
+]
+Description = Annotated[str, Field(json_schema_extra={"maxLength": DESCRIPTION_MAX})]
 
 
 class TaskCreate(BaseModel):
