@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,7 @@ class Stack:
     provider: Provider
     kube: Kube
     access: IngressAccess
+    outputs: dict[str, str] = field(default_factory=dict)  # what each `invoke` printed
 
     def invoke(self, *args: str, timeout: float = 900) -> tuple[float, subprocess.CompletedProcess]:
         """Run an `invoke` task the way a user types it; returns (seconds, process)."""
@@ -36,6 +37,9 @@ class Stack:
         started = time.monotonic()
         proc = subprocess.run(argv, cwd=ROOT, text=True, capture_output=True, timeout=timeout)
         seconds = time.monotonic() - started
+        self.outputs[f"invoke {' '.join(args)} #{len(self.outputs) + 1}"] = (
+            proc.stdout + proc.stderr
+        )
         print(proc.stdout[-4000:], proc.stderr[-4000:], sep="\n")
         return seconds, proc
 

@@ -6,6 +6,7 @@ because every later step depends on the earlier ones.
 
 from __future__ import annotations
 
+import base64
 import json
 import statistics
 import time
@@ -15,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.app_client import AppClient
-from tests.e2e.conftest import ROOT, Stack
+from tests.e2e.conftest import BUILD, ROOT, Stack
 from tests.e2e.figures import Figure
+from tests.support.secret_scan import scan_texts
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
@@ -266,6 +268,22 @@ def _reset_kubepods_peak() -> None:
     # Writing 0 restarts the high-water mark, so the figure covers this run only.
     if KUBEPODS_PEAK.exists():
         KUBEPODS_PEAK.write_text("0")
+
+
+def test_no_secret_in_pod_logs_command_output_or_reports(stack: Stack):
+    secret = stack.kube.get_json("secret", stack.config.secret_name, step="read the secret")
+    assert secret is not None, "the app's Secret is missing"
+    values = [base64.b64decode(v).decode() for v in secret["data"].values()]
+    values = [v for v in values if len(v) >= 8]  # an empty optional key is no secret
+    assert values, "no secret values to look for"
+    texts = dict(stack.outputs)
+    for pod in _pods(stack):
+        name = pod["metadata"]["name"]
+        logs = stack.kube.run("logs", name, "--all-containers", step="logs", mutating=False)
+        texts[f"pod/{name}"] = logs.stdout
+    for report in BUILD.glob("*.json"):
+        texts[str(report.relative_to(ROOT))] = report.read_text()
+    assert scan_texts(texts, values) == []
 
 
 def test_teardown_removes_everything_and_is_idempotent(stack: Stack, figures):
