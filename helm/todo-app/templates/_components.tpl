@@ -2,6 +2,9 @@
 The three app services in one place: port, probe paths and the Secret keys each one reads
 (least privilege: a container gets only the keys it uses). Deployments, Services, HPAs and
 PDBs are all rendered from this list.
+`drain` is the preStop command: a stopping pod serves on for 5 s while the endpoints, kube-proxy
+and the ingress drop it, so no request meets a closed port (the Node runtime image has no
+`sleep` binary, hence each image's own interpreter).
 */}}
 {{- define "todo-app.components" -}}
 frontend:
@@ -11,6 +14,7 @@ frontend:
   secretKeys: [DATABASE_URL, BETTER_AUTH_SECRET]
   # Next.js writes its image and fetch cache here; the root file system is read-only.
   cacheDir: /app/.next/cache
+  drain: [node, -e, "setTimeout(() => {}, 5000)"]
 backend:
   port: 8000
   health: /health
@@ -18,11 +22,13 @@ backend:
   secretKeys: [DATABASE_URL, MCP_API_TOKEN]
   optionalSecretKeys: [OPENAI_API_KEY]
   migrate: true
+  drain: [python, -c, "import time; time.sleep(5)"]
 mcp:
   port: 8001
   health: /health
   ready: /health
   secretKeys: [DATABASE_URL, MCP_API_TOKEN]
+  drain: [python, -c, "import time; time.sleep(5)"]
 {{- end }}
 
 {{/* Env of an app container: the shared ConfigMap plus its Secret keys. Usage: (list . $spec) */}}

@@ -75,6 +75,14 @@ the values given to the chart; generated secrets never change once created.
 */}}
 {{- define "todo-app.podAnnotations" -}}
 checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
+{{ include "todo-app.secretChecksum" . }}
+{{- end }}
+
+{{/*
+The Secret part alone: the database reads no ConfigMap, so an app setting change must not
+restart it (every back end would go unready with it).
+*/}}
+{{- define "todo-app.secretChecksum" -}}
 checksum/secret: {{ toJson (dict "secrets" .Values.secrets "existingSecret" .Values.existingSecret "postgresql" (pick .Values.postgresql "enabled" "username" "password" "database")) | sha256sum }}
 {{- end }}
 
