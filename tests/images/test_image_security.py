@@ -34,11 +34,6 @@ SECRET_SETTING = re.compile(
 )
 KEY_FILE_NAME = re.compile(r"(^|/)(id_rsa|id_dsa|id_ecdsa|id_ed25519)$|(^|/)\.ssh/")
 SMALL_FILE = 1_000_000  # private keys are a few kB; large files are binaries and bundles
-# Found by this test, fix pending (another helper is editing that Dockerfile): Debian's ssl-cert
-# package generates a "snakeoil" key pair at install time, so every todo-postgres container
-# ships the same private key. Fix: `rm -f /etc/ssl/private/ssl-cert-snakeoil.key
-# /etc/ssl/certs/ssl-cert-snakeoil.pem` in docker/postgres/Dockerfile's RUN, then drop this.
-KNOWN_KEYS = {"postgres": ["etc/ssl/private/ssl-cert-snakeoil.key"]}
 
 
 def _baked_settings(text: str) -> list[str]:
@@ -79,8 +74,6 @@ def test_no_private_key_in_the_file_system(docker: DockerCli, image: BuiltImage)
     finally:
         docker.run("rm", "--force", container, step="remove container", check=False)
     assert files > 100, f"{image.ref}: the export held only {files} files"
-    if findings and findings == KNOWN_KEYS.get(image.name):
-        pytest.xfail(f"{image.ref}: known, fix pending: {findings}")
     assert findings == [], f"{image.ref}: private keys at {findings}"
 
 
