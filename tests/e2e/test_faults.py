@@ -40,6 +40,7 @@ WORKLOADS = (*APP_WORKLOADS, "statefulset/todo-postgres")
 FAILED_UPGRADE_TIMEOUT = 60  # helm --timeout for the upgrade meant to fail
 LOAD_THREADS, LOAD_SECONDS = 4, 20
 RECOVERY_SECONDS = 90  # PostgreSQL pod back to Ready, then the back end's /ready back to 200
+JWKS_COOLDOWN = 30  # todo_backend.auth.JWKS_REFRESH_COOLDOWN_SECONDS
 INTERRUPT_AFTER_SECONDS = 3  # into the release step, while helm waits for the rollout
 
 
@@ -160,6 +161,20 @@ def _add_tasks(client: AppClient, *titles: str) -> list[str]:
         created = client.request("POST", client.tasks_path(), json={"title": title})
         assert created.status_code in (200, 201), created.text
     return sorted(titles)
+
+
+def _wait_tokens_verifiable(client: AppClient, figures) -> None:
+    """Known gap (reported): right after a fresh deploy the back end's JWKS fetch may fail, and
+    its 30 s refresh cooldown answers 503 meanwhile; wait it out, bounded and measured."""
+    started = time.monotonic()
+    verifiable = wait_until(
+        lambda: _status(client, client.tasks_path()) != 503, timeout=JWKS_COOLDOWN + 10, interval=1
+    )
+    assert verifiable, f"tokens still unverifiable {JWKS_COOLDOWN + 10} s after the deploy"
+    name = "faults: 503 for tokens after a fresh deploy (worst)"
+    earlier = figures.items.get(name)
+    waited = max(time.monotonic() - started, earlier.value if earlier else 0.0)
+    figures.record(Figure(name, waited, "s"))
 
 
 def test_deploy_for_faults(stack: Stack, figures):
@@ -292,6 +307,7 @@ def test_teardown_keeps_data_and_purge_deletes_it(stack: Stack, figures):
     _, said = _invoke_ok(stack, "teardown")
     assert "keeping database volume" in said, said[-2000:]
     _invoke_ok(stack, "deploy")
+    _wait_tokens_verifiable(client, figures)
     assert _titles(client) == titles, "tasks lost across teardown and deploy"
     assert _psql(stack, "select count(*) from task") == everything
 
@@ -301,5 +317,6 @@ def test_teardown_keeps_data_and_purge_deletes_it(stack: Stack, figures):
     assert 0 <= announced < deleted, f"purge not announced before the deletion:\n{said[-3000:]}"
     _invoke_ok(stack, "deploy")
     assert _psql(stack, "select count(*) from task") == "0", "tasks survived --purge-data"
+    _wait_tokens_verifiable(client, figures)
     assert _status(client, client.tasks_path()) == 401, "the purged user's token still works"
     _invoke_ok(stack, "teardown", "--purge-data")
