@@ -44,10 +44,12 @@ def helm_argv(
     for name, ref in sorted(image_refs.items()):
         repository, tag = ref.rsplit(":", 1)
         key = CHART_IMAGE_KEYS.get(name, name)
+        # --set-string: helm's --set turns an all-digit content tag into a number, which the
+        # chart's schema rightly refuses (seen once in e2e: a 12-digit hash).
         argv += [
-            "--set",
+            "--set-string",
             f"images.{key}.repository={repository}",
-            "--set",
+            "--set-string",
             f"images.{key}.tag={tag}",
         ]
         if config.registry:  # values-dev.yaml says Never: right for local engines only

@@ -29,7 +29,10 @@ def helm_upgrade(context: str, ingress_class: str, refs: dict[str, str], values:
     for name, key in (("backend", "backend"), ("frontend", "frontend"), ("mcp", "mcp"),
                       ("postgres", "postgresql")):  # fmt: skip
         repository, tag = refs[name].rsplit(":", 1)
-        sets += [f"--set images.{key}.repository={repository}", f"--set images.{key}.tag={tag}"]
+        sets += [
+            f"--set-string images.{key}.repository={repository}",
+            f"--set-string images.{key}.tag={tag}",
+        ]
     return " ".join([
         "helm upgrade --install todo", "CHART", "--namespace todo-app --create-namespace",
         "--rollback-on-failure --wait --timeout 300s", f"--kube-context {context}",

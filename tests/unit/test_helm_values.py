@@ -28,12 +28,12 @@ def helm(require) -> str:
     return str(binaries.ensure(Runner()).helm)
 
 
-def _render(helm: str, external_database: bool = False) -> list[dict]:
+def _render(helm: str, external_database: bool = False, refs: dict = REFS) -> list[dict]:
     chart = ROOT / "helm" / "todo-app"
     layered = {**collection_defaults(), "chart": str(chart),
                "values_files": [str(chart / "values-dev.yaml")]}  # fmt: skip
     config = build_config(layered)
-    argv = release.helm_argv(config, helm, "ctx", REFS, "traefik", external_database)
+    argv = release.helm_argv(config, helm, "ctx", refs, "traefik", external_database)
     # Same chart, values and --set flags; `template` instead of talking to a cluster.
     install_only = {"--create-namespace", "--rollback-on-failure", "--wait"}
     flags, skip = [], False
@@ -69,3 +69,9 @@ def test_suite_values_reach_the_rendered_objects(helm: str) -> None:
 def test_external_database_runs_no_postgres(helm: str) -> None:
     docs = _render(helm, external_database=True)
     assert not [d for d in docs if d["kind"] == "StatefulSet"]
+
+
+def test_an_all_digit_content_tag_stays_a_string(helm: str) -> None:
+    # `--set tag=925682104412` would pass a number, which the chart's schema refuses.
+    refs = {**REFS, "mcp": "todo-mcp:925682104412"}
+    assert "todo-mcp:925682104412" in _images(_render(helm, refs=refs))
