@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from todo_backend.config import normalise_database_url
+from todo_backend.config import normalise_database_url, parse_log_level
 
 # How to fix each setting, shown when it is missing or malformed.
 HINTS = {
@@ -18,7 +18,6 @@ HINTS = {
     "port": "set it to a TCP port number, e.g. 8001",
     "log_level": "set it to DEBUG, INFO, WARNING or ERROR",
 }
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(RuntimeError):
@@ -54,10 +53,7 @@ class McpSettings(BaseSettings):
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
-        level = value.strip().upper()
-        if level not in LOG_LEVELS:
-            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
-        return level
+        return parse_log_level(value)
 
 
 def load_settings() -> McpSettings:
