@@ -207,6 +207,35 @@ def _page_or_none(host: HostProvider) -> str | None:
         return None
 
 
+def test_network_policies_are_enforced(host: HostProvider, workload):
+    """kube-network-policies drops what a policy does not allow; node traffic (the host's
+    Traefik) stays allowed, as NetworkPolicy's rules require."""
+    server = f"web.{NAMESPACE}.svc.cluster.local"
+    policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "web-from-allowed"},
+        "spec": {
+            "podSelector": {"matchLabels": {"app": "web"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "allowed"}}}]}],
+        },
+    }
+    apply(host, policy)
+    try:
+        refused = wait_until(lambda: _get_from_client(host, server) == "", timeout=30, interval=1)
+        assert refused, "the client still reaches web: NetworkPolicy is not enforced"
+        assert _page_or_none(host) == PAGE, "the node's ingress lost web under the policy"
+        kubectl(host, "label", "pod", "client", "role=allowed")
+        admitted = wait_until(
+            lambda: _get_from_client(host, server).endswith(PAGE), timeout=30, interval=1
+        )
+        assert admitted, "a client the policy allows is still refused"
+    finally:
+        kubectl(host, "delete", "networkpolicy", "web-from-allowed", check=False)
+        kubectl(host, "label", "pod", "client", "role-", check=False)
+
+
 def test_a_claim_of_the_default_class_is_writable_by_a_non_root_pod(host: HostProvider, workload):
     claim = {
         "apiVersion": "v1",

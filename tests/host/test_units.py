@@ -127,16 +127,24 @@ def test_dns_reply_parsing():
     assert dns.parse_a_records(_reply(8, 0, ["10.96.0.1"]), 7) == []  # not our query
 
 
-def test_cri_dockerd_patch_clamps_both_oom_requests(tmp_path):
-    from todo_deploy.providers.host.patches import REPLACEMENTS, PatchError, patch_cri_dockerd
+@pytest.mark.parametrize("name", ["CRI_DOCKERD", "KUBE_NETWORK_POLICIES"])
+def test_source_patches_apply_once_and_fail_loudly(tmp_path, name):
+    from todo_deploy.providers.host import patches
 
-    (tmp_path / "core").mkdir()
-    for relative, (old, _new) in REPLACEMENTS.items():
-        (tmp_path / relative).write_text(f"func f() {{\n\t{old}\n}}\n")
-    patch_cri_dockerd(tmp_path)
-    for relative, (_old, new) in REPLACEMENTS.items():
-        assert new in (tmp_path / relative).read_text()
-    assert "func clampOOMScoreAdj" in (tmp_path / "core" / "oom_floor_linux.go").read_text()
+    patch = getattr(patches, name)
+    for change in patch.replacements:
+        path = tmp_path / change.file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existing = path.read_text() if path.exists() else ""
+        path.write_text(existing + f"func f() {{\n\t{change.old}\n}}\n" * change.count)
+    for relative in patch.new_files:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+    patches.apply(patch, tmp_path)
+    for change in patch.replacements:
+        text = (tmp_path / change.file).read_text()
+        assert change.new in text and change.old not in text
+    for relative, content in patch.new_files.items():
+        assert (tmp_path / relative).read_text() == content
     # Patched twice, or upstream code that moved: a loud error, never a silent no-op.
-    with pytest.raises(PatchError):
-        patch_cri_dockerd(tmp_path)
+    with pytest.raises(patches.PatchError, match=patch.name):
+        patches.apply(patch, tmp_path)

@@ -1,4 +1,5 @@
-"""Cluster objects every host cluster has: CoreDNS, the `traefik` IngressClass and its RBAC."""
+"""Cluster objects every host cluster has: CoreDNS, the `traefik` IngressClass, and RBAC for
+the host processes that watch the API (Traefik, kube-network-policies)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from todo_deploy.providers.host.pki import CLIENTS
 INGRESS_CLASS = "traefik"
 TRAEFIK_CONTROLLER = "traefik.io/ingress-controller"
 TRAEFIK_USER = next(c.user for c in CLIENTS if c.stem == "traefik")
+NETWORK_POLICY_USER = next(c.user for c in CLIENTS if c.stem == "network-policies")
 DNS_LABELS = {"k8s-app": "kube-dns"}
 
 # No `forward` plugin: names outside the cluster get NXDOMAIN from the catch-all block, so no
@@ -79,6 +81,16 @@ def traefik_objects() -> list[dict]:
     }
     name = "todo-host:traefik"
     return [_cluster_role(name, rules), _binding(name, user), ingress_class]
+
+
+def network_policy_objects() -> list[dict]:
+    """What kube-network-policies watches to judge each new connection (its upstream role)."""
+    rules = [
+        _rule([""], ["pods", "namespaces"], ["list", "watch"]),
+        _rule(["networking.k8s.io"], ["networkpolicies"], ["list", "watch"]),
+    ]
+    user = {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": NETWORK_POLICY_USER}
+    return [_cluster_role(NETWORK_POLICY_USER, rules), _binding(NETWORK_POLICY_USER, user)]
 
 
 def coredns_objects() -> list[dict]:
@@ -154,7 +166,7 @@ def _dns_service() -> dict:
 
 
 def all_objects() -> list[dict]:
-    return [*coredns_objects(), *traefik_objects()]
+    return [*coredns_objects(), *traefik_objects(), *network_policy_objects()]
 
 
 def as_list(items: list[dict]) -> dict:

@@ -13,14 +13,15 @@ import shutil
 import time
 from pathlib import Path
 
+from todo_deploy.providers.host import patches
 from todo_deploy.providers.host.layout import (
     COREDNS_VERSION,
     CRI_DOCKERD_VERSION,
+    KUBE_NETWORK_POLICIES_VERSION,
     KUBERNETES_VERSION,
     TRAEFIK_VERSION,
     Layout,
 )
-from todo_deploy.providers.host.patches import patch_cri_dockerd
 from todo_deploy.run import Runner
 
 KUBERNETES_COMMANDS = (
@@ -31,7 +32,15 @@ KUBERNETES_COMMANDS = (
     "kube-proxy",
     "kubectl",
 )
-ALL_BINARIES = (*KUBERNETES_COMMANDS, "cri-dockerd", "coredns", "traefik", "pause")
+NETWORK_POLICY_BINARY = "kube-network-policies"
+ALL_BINARIES = (
+    *KUBERNETES_COMMANDS,
+    "cri-dockerd",
+    "coredns",
+    "traefik",
+    NETWORK_POLICY_BINARY,
+    "pause",
+)
 BUILD_TIMEOUT = 3 * 3600
 BUILD_RECORD = "build-seconds.json"
 # Kubernetes' go.mod points its staging modules at local directories the module zip leaves out.
@@ -56,6 +65,7 @@ def ensure_binaries(runner: Runner, layout: Layout) -> dict[str, float]:
         "cri-dockerd": (("cri-dockerd",), _build_cri_dockerd),
         "coredns": (("coredns",), _build_coredns),
         "traefik": (("traefik",), _build_traefik),
+        NETWORK_POLICY_BINARY: ((NETWORK_POLICY_BINARY,), _build_network_policies),
         "pause": (("pause",), _build_pause),
     }
     spent: dict[str, float] = {}
@@ -157,7 +167,7 @@ def _build_kubernetes(runner: Runner, layout: Layout) -> None:
 def _build_cri_dockerd(runner: Runner, layout: Layout) -> None:
     source = module_dir(runner, "github.com/Mirantis/cri-dockerd", CRI_DOCKERD_VERSION)
     work = _writable_copy(source, layout.cache / f"src-cri-dockerd-{CRI_DOCKERD_VERSION}")
-    patch_cri_dockerd(work)
+    patches.apply(patches.CRI_DOCKERD, work)
     ldflags = f"-s -w -X github.com/Mirantis/cri-dockerd/cmd/version.Version={CRI_DOCKERD_VERSION}"
     args = ["build", "-mod=mod", "-trimpath", "-ldflags", ldflags]
     out = layout.binary("cri-dockerd")
@@ -179,6 +189,16 @@ def _build_traefik(runner: Runner, layout: Layout) -> None:
     args = ["build", "-mod=mod", "-trimpath", "-ldflags", ldflags]
     out = layout.binary("traefik")
     _go(runner, [*args, "-o", str(out), "./cmd/traefik"], cwd=work, step="build traefik")
+
+
+def _build_network_policies(runner: Runner, layout: Layout) -> None:
+    module = "sigs.k8s.io/kube-network-policies"
+    source = module_dir(runner, module, KUBE_NETWORK_POLICIES_VERSION)
+    work = _writable_copy(source, layout.cache / f"src-{NETWORK_POLICY_BINARY}")
+    patches.apply(patches.KUBE_NETWORK_POLICIES, work)
+    args = ["build", "-mod=mod", "-trimpath", "-ldflags", "-s -w"]
+    out = layout.binary(NETWORK_POLICY_BINARY)
+    _go(runner, [*args, "-o", str(out), "./cmd"], cwd=work, step="build kube-network-policies")
 
 
 def _build_pause(runner: Runner, layout: Layout) -> None:

@@ -26,6 +26,7 @@ from todo_deploy.providers.host.pki import Pki
 ETCD = "/usr/bin/etcd"
 CNI_BIN_DIR = "/usr/lib/cni"  # Debian's containernetworking-plugins
 TRAEFIK_PING_PORT = 10280
+NETWORK_POLICY_METRICS_PORT = 10290
 API_URL = f"https://{NODE_IP}:{API_PORT}"
 
 
@@ -162,6 +163,27 @@ def kube_proxy(layout: Layout) -> Daemon:
     )
 
 
+def network_policies(layout: Layout, pki: Pki) -> Daemon:
+    """kube-network-policies enforces NetworkPolicy, which the bridge CNI alone ignores: the first
+    packet of each connection to or from a pod that a policy selects is queued (NFQUEUE) to this
+    process, which accepts or drops it. Fail closed: while it is down those packets are dropped.
+    Traffic the node's root processes start (kubelet probes, Traefik) is never queued, as the
+    NetworkPolicy spec has node traffic always allowed."""
+    metrics = f"127.0.0.1:{NETWORK_POLICY_METRICS_PORT}"
+    return Daemon(
+        "kube-network-policies",
+        (
+            str(layout.binary("kube-network-policies")),
+            "--hostname-override", NODE_NAME,
+            "--metrics-bind-address", metrics,
+            # NRI is containerd's plugin API; pod IPs come from the API server instead.
+            "--disable-nri=true",
+        ),
+        health_url=f"http://{metrics}/metrics",
+        env={"KUBECONFIG": str(pki.kubeconfig_path("network-policies"))},
+    )  # fmt: skip
+
+
 def traefik(layout: Layout, pki: Pki) -> Daemon:
     """Traefik runs on the host (not in a pod) so it can bind 127.0.0.1:80 and nothing else."""
     return Daemon(
@@ -194,5 +216,6 @@ def all_daemons(layout: Layout, pki: Pki) -> list[Daemon]:
         cri_dockerd(layout),
         kubelet(layout, pki),
         kube_proxy(layout),
+        network_policies(layout, pki),
         traefik(layout, pki),
     ]

@@ -16,6 +16,8 @@ KUBERNETES_VERSION = "v1.34.4"
 CRI_DOCKERD_VERSION = "v0.3.14"  # v0.4 needs Docker API 1.42; Debian 12 ships 1.41
 COREDNS_VERSION = "v1.12.4"
 TRAEFIK_VERSION = "v3.6.12"
+# NetworkPolicy enforcement (the bridge CNI has none); v0.8.0 is the newest the proxy serves.
+KUBE_NETWORK_POLICIES_VERSION = "v0.8.0"
 
 NODE_NAME = "todo-host"
 CONTEXT = "todo-host"

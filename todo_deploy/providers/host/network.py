@@ -23,6 +23,7 @@ FORWARD_CHAIN = "TODO-HOST-FORWARD"
 OWNED_PREFIXES = ("KUBE-", "CNI-", "TODO-HOST-")
 TABLES = ("filter", "nat", "mangle")
 GUARD_METRIC = "4000"
+POLICY_TABLE = ("inet", "kube-network-policies")  # made by the kube-network-policies daemon
 CLUSTER_RANGES = (POD_CIDR, SERVICE_CIDR)
 SYSCTLS = {"net.ipv4.ip_forward": "1", "net.bridge.bridge-nf-call-iptables": "1"}
 
@@ -84,6 +85,9 @@ def teardown(runner: Runner, *, keep_guards: bool) -> None:
     for binary in ("iptables", "ip6tables"):
         for table in TABLES:
             remove_chains(runner, binary, table)
+    # kube-network-policies deletes its table when it stops; after a hard kill it is left
+    # behind and would keep queueing pod packets to a listener that is gone (fail closed).
+    runner.run(["nft", "delete", "table", *POLICY_TABLE], step="remove policy table", check=False)
 
 
 def owned_rules(dump: str) -> tuple[list[list[str]], list[str]]:

@@ -53,6 +53,7 @@ CLIENTS = (
     Client("kubelet", f"system:node:{NODE_NAME}", ("system:nodes",)),
     Client("kube-proxy", "system:kube-proxy"),
     Client("traefik", "todo-host:traefik"),
+    Client("network-policies", "todo-host:network-policies"),
     Client("apiserver-kubelet-client", "kube-apiserver-kubelet-client", ("system:masters",)),
 )
 

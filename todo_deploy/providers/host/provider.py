@@ -44,6 +44,7 @@ PACKAGES = {
     "/usr/bin/etcd": "etcd-server",
     "/usr/lib/cni/bridge": "containernetworking-plugins",
     "iptables": "iptables",
+    "nft": "nftables",  # the teardown removes the network-policy table
     "conntrack": "conntrack",
     "socat": "socat",  # kubectl port-forward through cri-dockerd
     "ip": "iproute2",
