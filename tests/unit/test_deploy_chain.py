@@ -64,7 +64,7 @@ def test_minikube_helm_first_deploy_chain(harness: Harness) -> None:
     assert _normalise(h, h.fake.lines) == [
         *PREFLIGHT_MINIKUBE,
         "minikube status -o json -p todo",
-        "minikube start --driver=docker --memory=4096 --cpus=2 -p todo",
+        "minikube start --driver=docker --cni=calico --memory=4096 --cpus=2 -p todo",
         "minikube addons enable ingress -p todo",
         "kubectl --context todo -n ingress-nginx rollout status "
         "deployment/ingress-nginx-controller --timeout=300s",

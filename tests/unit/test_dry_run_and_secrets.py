@@ -28,7 +28,7 @@ def test_dry_run_prints_every_mutating_command_and_runs_none(harness: Harness) -
     assert h.builder.calls == []  # no image was built
     printed = "\n".join(h.printed)
     for expected in (
-        "[dry-run] minikube start --driver=docker --memory=4096 --cpus=2 -p todo",
+        "[dry-run] minikube start --driver=docker --cni=calico --memory=4096 --cpus=2 -p todo",
         "[dry-run] minikube addons enable ingress -p todo",
         "[dry-run] kubectl --context todo -n ingress-nginx rollout status",
         "[dry-run] wait for endpoints of ingress-nginx/ingress-nginx-controller-admission",

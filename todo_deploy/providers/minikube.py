@@ -53,10 +53,11 @@ class MinikubeProvider:
     def up(self) -> None:
         if not self._running(self._status()):
             cfg = self.config.minikube
+            # Calico: Minikube's default bridge CNI ignores NetworkPolicy, so the chart's
+            # policies (MCP and PostgreSQL reachable from the app only) would be decoration.
+            start = ["start", "--driver=docker", "--cni=calico"]
             self.runner.run(
-                self._minikube(
-                    "start", "--driver=docker", f"--memory={cfg.memory_mb}", f"--cpus={cfg.cpus}"
-                ),
+                self._minikube(*start, f"--memory={cfg.memory_mb}", f"--cpus={cfg.cpus}"),
                 step="minikube start",
                 timeout=self.config.timeouts.deploy,
             )
