@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.console import Console
 
-from todo_deploy import release, secrets, volumes
+from todo_deploy import evidence, release, secrets, volumes
 from todo_deploy.config import DeployConfig
 from todo_deploy.kube import Kube
 from todo_deploy.preflight import preflight
@@ -168,13 +168,25 @@ def _release(
 ) -> None:
     if external_database:
         refs = {n: r for n, r in refs.items() if n != "postgres"}
+    context = provider.kube_context or None
+    # The watch keeps the failing pods' state and output: a rollback deletes them.
+    with evidence.Watch(kube) as watch:
+        try:
+            if config.method == "helm":
+                release.helm_release(
+                    config, runner, tools.helm, context, refs, provider.ingress_class_name,
+                    external_database,
+                )  # fmt: skip
+            else:
+                release.kubectl_release(config, kube, refs, provider.ingress_class_name)
+        except CommandError as exc:
+            raise watch.explain(exc, lambda: _outcome(config, runner, tools, context)) from None
+
+
+def _outcome(config: DeployConfig, runner: Runner, tools: Tools, context: str | None) -> str:
     if config.method == "helm":
-        release.helm_release(
-            config, runner, tools.helm, provider.kube_context or None, refs,
-            provider.ingress_class_name, external_database,
-        )  # fmt: skip
-    else:
-        release.kubectl_release(config, kube, refs, provider.ingress_class_name)
+        return release.rollback_outcome(config, runner, tools.helm, context)
+    return "not rolled back (--method kubectl): the new pods stay for `invoke doctor`"
 
 
 @dataclass(frozen=True)

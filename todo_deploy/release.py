@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,23 @@ def helm_release(
     runner.run(argv, step="helm upgrade --install", timeout=config.timeouts.rollout + 60)
 
 
+def _helm_base(config: DeployConfig, helm: str, kube_context: str | None) -> list[str]:
+    base = [helm, "--namespace", config.namespace]
+    return [*base, "--kube-context", kube_context] if kube_context else base
+
+
+def release_status(
+    config: DeployConfig, runner: Runner, helm: str, kube_context: str | None
+) -> dict[str, Any]:
+    """`helm status -o json` of the release; {} when it is not installed."""
+    base = _helm_base(config, helm, kube_context)
+    status = runner.run([*base, "status", config.release, "-o", "json"], step="helm status",
+                        check=False, mutating=False)  # fmt: skip
+    if not status.ok or not status.stdout.strip():
+        return {}
+    return json.loads(status.stdout)
+
+
 def _recover_interrupted(
     config: DeployConfig, runner: Runner, helm: str, kube_context: str | None
 ) -> None:
@@ -86,14 +104,8 @@ def _recover_interrupted(
 
     Helm refuses to upgrade while a previous operation is marked in progress.
     """
-    base = [helm, "--namespace", config.namespace]
-    if kube_context:
-        base += ["--kube-context", kube_context]
-    status = runner.run([*base, "status", config.release, "-o", "json"], step="helm status",
-                        check=False, mutating=False)  # fmt: skip
-    if not status.ok or not status.stdout.strip():
-        return
-    state = json.loads(status.stdout).get("info", {}).get("status", "")
+    base = _helm_base(config, helm, kube_context)
+    state = release_status(config, runner, helm, kube_context).get("info", {}).get("status", "")
     if state == "pending-install":
         runner.run(
             [*base, "uninstall", config.release, "--wait"], step="remove interrupted install"
@@ -102,6 +114,22 @@ def _recover_interrupted(
         runner.run(
             [*base, "rollback", config.release, "--wait"], step="roll back interrupted upgrade"
         )
+
+
+def rollback_outcome(
+    config: DeployConfig, runner: Runner, helm: str, kube_context: str | None
+) -> str:
+    """What --rollback-on-failure left, in a line: the revision serving, or nothing installed."""
+    status = release_status(config, runner, helm, kube_context)
+    info = status.get("info", {})
+    if not status:
+        return f"the failed first install of {config.release} was removed: nothing was serving"
+    back_to = re.search(r"Rollback to (\d+)", info.get("description", ""))
+    if info.get("status") == "deployed" and back_to:
+        return (f"rolled back to revision {back_to.group(1)} (now revision "
+                f"{status.get('version')}): the previous version is still serving")  # fmt: skip
+    return (f"release {config.release} is at revision {status.get('version')}, "
+            f"{info.get('status', 'state unknown')}: {info.get('description', '')}")  # fmt: skip
 
 
 def load_manifests(directory: str) -> list[dict[str, Any]]:
