@@ -13,6 +13,7 @@ ns = Collection(
     day2.port_forward,
     day2.restart,
     day2.doctor,
+    day2.isolation,
     manifests.manifests,
     dev.dev,
 )

@@ -25,7 +25,6 @@ import requests
 from tests.e2e.app_client import AppClient
 from tests.e2e.conftest import ROOT, Stack
 from tests.e2e.figures import Figure
-from tests.e2e.network_probe import ensure_namespace, probe
 from tests.e2e.test_deploy_flow import (
     APP_WORKLOADS,
     _client,
@@ -43,8 +42,6 @@ FAILED_UPGRADE_TIMEOUT = 60  # helm --timeout for the upgrade meant to fail
 LOAD_THREADS, LOAD_SECONDS = 4, 20
 RECOVERY_SECONDS = 90  # PostgreSQL pod back to Ready, then the back end's /ready back to 200
 JWKS_COOLDOWN = 30  # todo_backend.auth.JWKS_REFRESH_COOLDOWN_SECONDS
-PROBE_NAMESPACE = "todo-e2e-probe"  # stands in for an in-cluster ingress controller's
-PORTS = {"frontend": 3000, "backend": 8000, "mcp": 8001, "postgres": 5432}
 INTERRUPT_AFTER_SECONDS = 3  # into the release step, while helm waits for the rollout
 
 
@@ -188,44 +185,27 @@ def test_deploy_for_faults(stack: Stack, figures):
 
 
 def test_network_policies_keep_mcp_and_postgres_private(stack: Stack, figures):
-    """Enforced by the cluster, not just rendered: a pod outside the app (where an in-cluster
-    ingress controller runs) reaches the front end and back end only; the MCP server and the
-    database answer the back end alone. (The host cluster's Traefik is a node process, and node
-    traffic is always allowed by NetworkPolicy's rules; no Ingress rule routes to MCP.)"""
-    namespace = stack.config.namespace
-    targets = {name: f"todo-{name}.{namespace}.svc:{port}" for name, port in PORTS.items()}
-    deployment = stack.kube.get_json("deployment", "todo-backend", step="back-end image")
-    assert deployment is not None, "no back-end deployment to take the probe's image from"
-    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
-    ensure_namespace(stack, PROBE_NAMESPACE)
-    started = time.monotonic()
-    try:
-        outside = probe(stack, PROBE_NAMESPACE, {"probe": "outside"}, image, [*targets.values()])
-        # The back end's peer labels without its name label: the policies admit it, but no
-        # Service or Deployment of the app selects it.
-        backend_peer = {
-            "app.kubernetes.io/instance": stack.config.release,
-            "app.kubernetes.io/component": "backend",
-        }
-        inside = probe(stack, namespace, backend_peer, image, [targets["mcp"], targets["postgres"]])
-    finally:
-        stack.kube.run(
-            "delete", "namespace", PROBE_NAMESPACE, "--wait=false",
-            step="remove probe namespace", namespaced=False, check=False,
-        )  # fmt: skip
-    expected_outside = {
-        "frontend": "open",
-        "backend": "open",
-        "mcp": "blocked",
-        "postgres": "blocked",
-    }
-    assert outside == {targets[name]: state for name, state in expected_outside.items()}, (
-        "from outside the app: this cluster does not enforce the chart's NetworkPolicies"
-    )
-    assert inside == {targets["mcp"]: "open", targets["postgres"]: "open"}, (
-        "the back end's peers are refused: the policies block the app itself"
-    )
-    figures.record(Figure("faults: network policy probes", time.monotonic() - started, "s"))
+    """Enforced by the cluster, not just rendered: `invoke isolation` connects from a pod
+    outside the app (where an in-cluster ingress controller runs) and from one with the back
+    end's peer labels. (The host cluster's Traefik is a node process, and node traffic is always
+    allowed by NetworkPolicy's rules; no Ingress rule routes to MCP: tests/chart.)"""
+    seconds, output = _invoke_ok(stack, "isolation")
+    rows = [line for line in output.splitlines() if "outside the app" in line]
+    assert any("mcp" in r and "blocked" in r for r in rows), output
+    assert any("postgres" in r and "blocked" in r for r in rows), output
+    # With dev values any namespace may reach the front end and back end (the ingress's peers).
+    assert any("frontend" in r and " open " in r for r in rows), output
+    figures.record(Figure("faults: isolation check (real connections)", seconds, "s"))
+
+    # The check can fail: without MCP's policies it names the gap and the fix.
+    stack.kube.run(
+        "delete", "networkpolicy", "todo-mcp", "todo-default-deny", step="remove MCP's policies"
+    )  # fmt: skip
+    _, proc = stack.invoke("isolation")
+    assert proc.returncode == 1, "isolation passed with MCP unprotected"
+    assert "no NetworkPolicy protects mcp" in proc.stdout + proc.stderr
+    _invoke_ok(stack, "deploy")  # Helm puts the deleted policies back
+    _invoke_ok(stack, "isolation")
 
 
 def test_failed_upgrade_rolls_back_and_keeps_serving(stack: Stack, figures, tmp_path: Path):

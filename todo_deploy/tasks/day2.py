@@ -1,4 +1,4 @@
-"""Day-2 tasks: status, logs, port-forward, restart, doctor."""
+"""Day-2 tasks: status, logs, port-forward, restart, doctor, isolation."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from invoke import Context, Exit, task
 from rich.table import Table
 
 from todo_deploy.doctor import diagnose
+from todo_deploy.isolation import IsolationCheck, Verdict, failure_message
 from todo_deploy.tasks.common import TARGET_HELP, Session, failures, foreground, session
 
 SERVICE_PORTS = {"frontend": 3000, "backend": 8000, "mcp": 8001, "postgres": 5432}
@@ -217,3 +218,30 @@ def doctor(
                 f'{helper} is installed: ask it, e.g. `{helper} "why is '
                 f'{s.config.namespace} failing"`'
             )
+
+
+@task(help=TARGET_HELP)
+def isolation(
+    c: Context,
+    provider: str | None = None,
+    namespace: str | None = None,
+    kube_context: str | None = None,
+) -> None:
+    """Prove the NetworkPolicies hold: MCP and PostgreSQL refuse pods outside the app."""
+    s = _target(c, provider, namespace, kube_context)
+    s.console.print("probing with real connections from throwaway pods (about 15 s) ...")
+    check = IsolationCheck(s.kube(), s.config.release)
+    with failures():
+        verdicts = check.run()
+        s.console.print(_verdict_table(verdicts))
+        if not all(v.ok for v in verdicts):
+            raise Exit(failure_message(verdicts, check.protected()), 1)
+    s.console.print("isolation: enforced (MCP and PostgreSQL answer the app's pods only)")
+
+
+def _verdict_table(verdicts: list[Verdict]) -> Table:
+    table = Table("from", "to", "connection", "expected", "")
+    for v in verdicts:
+        mark = "ok" if v.ok else "FAIL"
+        table.add_row(v.source, v.target, v.observed, v.expected or "(values decide)", mark)
+    return table

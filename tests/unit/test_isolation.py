@@ -1,0 +1,78 @@
+"""The isolation check's judgement, on recorded probe output and policy lists (the probes
+themselves run against the real cluster in the e2e session)."""
+
+from __future__ import annotations
+
+import pytest
+
+from todo_deploy.isolation import (
+    IsolationError,
+    Verdict,
+    failure_message,
+    judge,
+    parse_results,
+    probe_pod,
+    protected_components,
+)
+
+MCP = "todo-mcp.todo-app.svc:8001"
+DB = "todo-postgres.todo-app.svc:5432"
+
+
+def test_probe_output_is_read_per_address():
+    logs = f"some warning\nprobe {MCP} blocked\nprobe {DB} open\n"
+    assert parse_results(logs, [MCP, DB]) == {MCP: "blocked", DB: "open"}
+
+
+def test_a_probe_that_did_not_answer_for_every_address_is_an_error():
+    with pytest.raises(IsolationError, match="answered"):
+        parse_results(f"probe {MCP} blocked\n", [MCP, DB])
+
+
+def test_private_components_must_refuse_outsiders_and_admit_the_back_end():
+    outside = {"frontend": "open", "backend": "blocked", "mcp": "blocked", "postgres": "open"}
+    verdicts = judge(outside, {"mcp": "open", "postgres": "blocked"})
+    failed = {(v.source, v.target) for v in verdicts if not v.ok}
+    assert failed == {("outside the app", "postgres"), ("as the back end", "postgres")}
+    # Who reaches the front end and back end is a values choice: shown, never judged.
+    assert all(v.ok for v in verdicts if v.target in ("frontend", "backend"))
+
+
+def _policy(selector: dict, types: list[str] | None = None) -> dict:
+    spec: dict = {"podSelector": selector}
+    if types is not None:
+        spec["policyTypes"] = types
+    return {"spec": spec}
+
+
+def test_protected_components_come_from_ingress_policies():
+    mcp_only = _policy({"matchLabels": {"app.kubernetes.io/component": "mcp"}})
+    egress = _policy({}, ["Egress"])
+    assert protected_components({"items": [mcp_only, egress]}) == {"mcp"}
+    assert "postgres" in protected_components({"items": [_policy({}, ["Ingress"])]})
+    assert protected_components({}) == set()
+
+
+def test_the_message_tells_missing_policies_from_a_plugin_that_ignores_them():
+    leak = [Verdict("outside the app", "mcp", "open", "blocked")]
+    assert "does not enforce NetworkPolicy" in failure_message(leak, {"mcp"})
+    assert "--cni=calico" in failure_message(leak, {"mcp"})
+    missing = failure_message(leak, set())
+    assert "no NetworkPolicy protects mcp" in missing and "enforce" not in missing
+    refused = [Verdict("as the back end", "postgres", "blocked", "open")]
+    assert "the app itself is blocked" in failure_message(refused, {"postgres"})
+
+
+def test_the_probe_pod_is_admitted_by_the_restricted_pod_security_level():
+    pod = probe_pod("p", "ns", {"a": "b"}, "todo-backend:1", [MCP])
+    spec = pod["spec"]
+    (container,) = spec["containers"]
+    assert spec["automountServiceAccountToken"] is False
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert container["command"][-1] == MCP
