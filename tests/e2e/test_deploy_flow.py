@@ -126,6 +126,69 @@ def test_every_pod_ready_without_restarts(stack: Stack, figures):
     figures.record(Figure("pod cold start during the cold deploy (worst)", worst, "s"))
 
 
+# Read inside each running container: what the kernel enforces, not what the spec asked for.
+# One program per runtime: the front-end image has Node and no shell.
+INSIDE_PY = """
+import os
+print(os.getuid())
+try:
+    open("/.probe", "w")
+    print("rootfs=writable")
+except OSError:
+    print("rootfs=read-only")
+for line in open("/proc/self/status"):
+    if line.split(":")[0] in ("CapEff", "NoNewPrivs", "Seccomp"):
+        print(line.strip())
+token = os.path.exists("/var/run/secrets/kubernetes.io/serviceaccount")
+print("token=present" if token else "token=none")
+"""
+INSIDE_JS = """
+const fs = require("fs");
+console.log(process.getuid());
+try { fs.writeFileSync("/.probe", ""); console.log("rootfs=writable"); }
+catch { console.log("rootfs=read-only"); }
+for (const line of fs.readFileSync("/proc/self/status", "utf8").split("\\n"))
+  if (["CapEff", "NoNewPrivs", "Seccomp"].includes(line.split(":")[0])) console.log(line);
+const token = fs.existsSync("/var/run/secrets/kubernetes.io/serviceaccount");
+console.log(token ? "token=present" : "token=none");
+"""
+INSIDE_SH = (
+    "id -u; (touch /.probe 2>/dev/null && echo rootfs=writable) || echo rootfs=read-only; "
+    "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; "
+    "ls /var/run/secrets/kubernetes.io/serviceaccount 2>/dev/null || echo token=none"
+)
+INSIDE = {
+    "frontend": ("node", "-e", INSIDE_JS),
+    "backend": ("python", "-c", INSIDE_PY),
+    "mcp": ("python", "-c", INSIDE_PY),
+    "postgres": ("sh", "-c", INSIDE_SH),
+}
+
+
+def test_running_containers_are_locked_down(stack: Stack):
+    """Numeric non-root user, read-only root file system, no capabilities, no privilege
+    escalation, seccomp filtering and no service-account token, seen from inside each one."""
+    for pod in _pods(stack):
+        name = pod["metadata"]["name"]
+        component = pod["metadata"]["labels"]["component"]
+        assert not any(
+            "projected" in v and "kube-api-access" in v["name"] for v in pod["spec"]["volumes"]
+        ), f"{name} has a service-account token volume"
+        for container in pod["spec"]["containers"]:
+            result = stack.kube.run(
+                "exec", name, "-c", container["name"], "--", *INSIDE[component],
+                step="read the container's own limits", mutating=False,
+            )  # fmt: skip
+            lines = result.stdout.split()
+            where = f"{name}/{container['name']}: {result.stdout}"
+            assert lines[0].isdigit() and int(lines[0]) != 0, f"runs as root: {where}"
+            assert "rootfs=read-only" in lines, where
+            assert lines[lines.index("CapEff:") + 1] == "0000000000000000", where
+            assert lines[lines.index("NoNewPrivs:") + 1] == "1", where
+            assert lines[lines.index("Seccomp:") + 1] == "2", f"no seccomp filter: {where}"
+            assert "token=none" in lines, where
+
+
 @pytest.mark.parametrize("component", ["frontend", "backend", "mcp"])
 def test_pod_cold_start(stack: Stack, figures, component: str):
     """Pods of one component (re)started on a running cluster, as in a rollout or reschedule.
