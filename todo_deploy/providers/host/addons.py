@@ -14,6 +14,8 @@ TRAEFIK_USER = next(c.user for c in CLIENTS if c.stem == "traefik")
 NETWORK_POLICY_USER = next(c.user for c in CLIENTS if c.stem == "network-policies")
 DNS_LABELS = {"k8s-app": "kube-dns"}
 
+# ttl 5 (CoreDNS's default): a Service deleted and re-created (teardown, then deploy) gets a new
+# ClusterIP, and clients must not be sent to the old one for long; `cache` is capped by it.
 # No `forward` plugin: names outside the cluster get NXDOMAIN from the catch-all block, so no
 # pod's lookup ever leaves this machine (the network rule). The app needs only cluster names.
 COREFILE = f"""{CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
@@ -22,7 +24,7 @@ COREFILE = f"""{CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
     ready :8181
     kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
         pods insecure
-        ttl 30
+        ttl 5
     }}
     cache 30
     loadbalance
