@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -32,9 +33,9 @@ class ConfigError(RuntimeError):
         super().__init__("config error: " + "; ".join(problems))
 
 
-def describe_problem(field: str, issue: str) -> str:
+def describe_problem(field: str, issue: str, hints: Mapping[str, str] = HINTS) -> str:
     """'DATABASE_URL is missing: set it to ...': the variable, what is wrong, how to fix it."""
-    return f"{field.upper()} {issue}: {HINTS.get(field, 'check its value')}"
+    return f"{field.upper()} {issue}: {hints.get(field, 'check its value')}"
 
 
 def normalise_database_url(url: str) -> str:
@@ -122,12 +123,13 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as error:
-        raise ConfigError(*(_describe(problem) for problem in error.errors())) from None
+        raise ConfigError(*(describe_validation(p) for p in error.errors())) from None
 
 
-def _describe(problem: Any) -> str:
+def describe_validation(problem: Any, hints: Mapping[str, str] = HINTS) -> str:
+    """One pydantic validation error as `describe_problem` words it (the MCP server's too)."""
     field = str(problem["loc"][0]) if problem["loc"] else "settings"
     if problem["type"] == "missing":
-        return describe_problem(field, "is missing")
+        return describe_problem(field, "is missing", hints)
     reason = problem["msg"].removeprefix("Value error, ")
-    return describe_problem(field, f"is malformed ({reason})")
+    return describe_problem(field, f"is malformed ({reason})", hints)

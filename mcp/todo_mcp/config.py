@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from todo_backend.config import normalise_database_url, parse_log_level
+from todo_backend.config import describe_validation, normalise_database_url, parse_log_level
 
 # How to fix each setting, shown when it is missing or malformed.
 HINTS = {
@@ -61,14 +60,5 @@ def load_settings() -> McpSettings:
     try:
         return McpSettings()
     except ValidationError as error:
-        problems = "; ".join(_describe(problem) for problem in error.errors())
+        problems = "; ".join(describe_validation(p, HINTS) for p in error.errors())
         raise ConfigError(f"config error: {problems}") from None
-
-
-def _describe(problem: ErrorDetails) -> str:
-    field = str(problem["loc"][0]) if problem["loc"] else "settings"
-    if problem["type"] == "missing":
-        issue = "is missing"
-    else:
-        issue = "is malformed (" + problem["msg"].removeprefix("Value error, ") + ")"
-    return f"{field.upper()} {issue}: {HINTS.get(field, 'check its value')}"
