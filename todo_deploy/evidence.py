@@ -141,12 +141,11 @@ def _when(event: dict[str, Any]) -> datetime | None:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
 
 
-def warnings(events: dict[str, Any], since: datetime, workloads: set[str]) -> list[str]:
-    """Warning events about the failing workloads' pods since `since`, newest last, deduplicated.
+def warnings(events: dict[str, Any], since: datetime, pods: tuple[str, ...]) -> list[str]:
+    """Warning events since `since` about pods whose names start with one of `pods`.
 
-    An event names a pod only; the workload's name followed by "-" is the pods' name prefix.
+    Newest last, repeats merged. Pass pod names, or "<workload name>-" for all its pods.
     """
-    prefixes = tuple(f"{w.split('/', 1)[1]}-" for w in workloads)
     seen: dict[str, tuple[datetime, int, str]] = {}
     for event in events.get("items", []):
         when = _when(event)
@@ -154,7 +153,7 @@ def warnings(events: dict[str, Any], since: datetime, workloads: set[str]) -> li
         if event.get("type") != "Warning" or when is None or when < since - CLOCK_SLACK:
             continue
         pod = involved.get("name", "")
-        if involved.get("kind") != "Pod" or not pod.startswith(prefixes):
+        if involved.get("kind") != "Pod" or not pod.startswith(pods):
             continue
         message = " ".join(event.get("message", "").split()).replace(pod, "POD")  # one line
         key = f"{event.get('reason')}: {message}"
@@ -217,16 +216,18 @@ class Watch:
             except Exception:  # evidence is best effort: it must never break or stop a deploy
                 continue
 
-    def poll(self, *, final: bool = False) -> None:
+    def poll(self) -> None:
         """Record each troubled container; read its output again whenever it restarted.
 
-        "Running but not Ready" is normal for a moment in every rollout, so it counts only in
-        the final poll, after the release failed. A container seen fine again is forgotten.
+        A container seen fine again is forgotten; a pod gone or being deleted is remembered as
+        last seen (that is the point: the rollback deletes the failing pods).
         """
         listing = self.kube.get_json("pods", step="watch the new pods") or {}
         with self._lock:
             for pod in listing.get("items", []):
-                current = [t for t in troubles(pod) if final or t.kind != "unready"]
+                if pod["metadata"].get("deletionTimestamp"):
+                    continue  # its deletion stops its containers (exit 137): nothing new
+                current = troubles(pod)
                 keys = {(t.pod, t.container) for t in current}
                 for key in [k for k in self.found if k[0] == pod["metadata"]["name"]]:
                     if key not in keys:
@@ -260,7 +261,7 @@ class Watch:
         if not named and not any(t in helm_output for t in TIMED_OUT):
             return failure
         try:
-            self.poll(final=True)  # the failing pods may survive a moment (or, without helm, stay)
+            self.poll()  # without helm's rollback (--method kubectl) the failing pods stay
             events = self.kube.get_json("events", step="warning events") or {}
         except ValueError:  # unparsable JSON: explain with what the polls saw
             events = {}
@@ -274,7 +275,8 @@ class Watch:
             by_workload.setdefault(trouble.workload, []).append(trouble)
         workloads = named or sorted(by_workload) or ["the release"]
         worst = {w: _worst(by_workload.get(w, [])) for w in workloads}
-        warned = warnings(events, self.since, set(by_workload) | set(named))
+        seen = tuple(sorted({t.pod for t in self.found.values()}))
+        warned = warnings(events, self.since, seen or tuple(f"{w.split('/')[-1]}-" for w in named))
         lines = [
             f"deploy failed: the new version of {w} did not become ready: "
             + (_headline(t, warned) if t else _from_events(w, warned))

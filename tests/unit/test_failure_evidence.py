@@ -69,10 +69,14 @@ def test_a_crash_looping_container_is_named_with_its_exit_code_and_restarts() ->
     assert trouble.log_flags == ("--previous",)  # the crashed run, not the one starting
 
 
-def test_a_crash_seen_while_the_rollback_deletes_the_pod_still_counts() -> None:
-    [trouble] = evidence.troubles(_pod("crash-pods-after.json", CRASH_POD))
-    assert trouble.kind == "crash" and "exit code 3 (Error), 3 restarts" in trouble.state
-    assert trouble.log_flags == ()  # terminated now: its current run is the one that failed
+def test_a_pod_being_deleted_by_the_rollback_is_remembered_as_last_seen() -> None:
+    fake, _, kube = _crash_cluster()
+    watch = Watch(kube)
+    watch.poll()
+    fake.on("get", "pods", stdout=_load("crash-pods-after.json"))  # now Terminating
+    watch.poll()
+    [trouble] = watch.found.values()
+    assert trouble.state == "CrashLoopBackOff, exit code 3 (Error), 2 restarts"
 
 
 def test_the_ready_previous_version_is_no_trouble() -> None:
@@ -87,11 +91,9 @@ def test_an_image_missing_from_the_engine_says_so_without_logs() -> None:
 
 
 def test_a_failing_readiness_probe_is_told_by_its_event() -> None:
-    [trouble] = evidence.troubles(_pod("unready-pods-after.json", "778f886b64"))
+    [trouble] = evidence.troubles(_pod("unready-pods-during.json", "778f886b64"))
     assert (trouble.kind, trouble.state) == ("unready", "running but not Ready")
-    lines = evidence.warnings(
-        _load("unready-events.json"), UNREADY_STARTED, {"deployment/probe-backend"}
-    )
+    lines = evidence.warnings(_load("unready-events.json"), UNREADY_STARTED, ("probe-backend-",))
     # The BackOff of an earlier attempt (13 s before) is older than this release: left out.
     assert lines == [
         "pod/probe-backend-778f886b64-rtwhr Unhealthy: Readiness probe failed: database not "
@@ -101,8 +103,8 @@ def test_a_failing_readiness_probe_is_told_by_its_event() -> None:
 
 def test_warnings_of_other_workloads_are_left_out() -> None:
     events = _load("neverpull-events.json")
-    assert evidence.warnings(events, UNREADY_STARTED, {"deployment/todo-backend"}) == []
-    mine = evidence.warnings(events, UNREADY_STARTED, {"deployment/probe-backend"})
+    assert evidence.warnings(events, UNREADY_STARTED, ("todo-backend-",)) == []
+    mine = evidence.warnings(events, UNREADY_STARTED, ("probe-backend-68576f898-ltc56",))
     assert any("ErrImageNeverPull" in line for line in mine), mine
 
 
@@ -220,10 +222,12 @@ def test_deploy_fails_saying_what_and_why(harness: Harness) -> None:
 
 def test_an_unready_containers_headline_carries_the_probes_message() -> None:
     fake = FakeExec()
-    fake.on("get", "pods", stdout=_load("unready-pods-after.json"))
+    fake.on("get", "pods", stdout=_load("unready-pods-during.json"))
     fake.on("get", "events", stdout=_load("unready-events.json"))
     runner = Runner(execute=fake, base_env={})
     watch = Watch(Kube(runner, "kubectl", None, "evidence-probe"), since=UNREADY_STARTED)
+    watch.poll()
+    fake.on("get", "pods", stdout=_load("unready-pods-after.json"))  # the rollback deletes it
     failure = _helm_failure(fake, runner, (FIXTURES / "crash-helm.stderr").read_text())
     block = watch.explain(failure, lambda: "rolled back").block()
     assert block.splitlines()[0].endswith(
@@ -231,3 +235,32 @@ def test_an_unready_containers_headline_carries_the_probes_message() -> None:
         "reachable: connection refused (x14)"
     )
     assert "fix: the container runs but its readiness probe fails" in block
+
+
+def test_an_older_attempts_pod_killed_by_its_deletion_is_not_the_cause() -> None:
+    # Recorded: the failed upgrade before this one left its pod Terminating (exit 137 when
+    # killed); this release's own pod waits for an image the engine does not have.
+    fake = FakeExec()
+    older = _pod("crash-pods-after.json", CRASH_POD)
+    listing = _load("neverpull-pods-during.json")
+    fake.on("get", "pods", stdout={"items": [older, *listing["items"]]})
+    fake.on("get", "events", stdout=_load("neverpull-events.json"))
+    runner = Runner(execute=fake, base_env={})
+    watch = Watch(Kube(runner, "kubectl", None, "evidence-probe"), since=UNREADY_STARTED)
+    watch.poll()
+    failure = _helm_failure(fake, runner, (FIXTURES / "crash-helm.stderr").read_text())
+    said = watch.explain(failure, lambda: "rolled back").block().split("step failed:")[0]
+    lines = said.splitlines()
+    assert lines[0].endswith("container backend: ErrImageNeverPull, Container image "
+                             '"todo-backend:does-not-exist" is not present with pull policy of '
+                             "Never")  # fmt: skip
+    assert CRASH_POD not in said
+    assert "fix: the image is not in the cluster's container engine" in said
+
+
+def test_a_container_over_its_memory_limit_is_told_oom_killed() -> None:
+    # Recorded: `python -c "bytearray(300_000_000)"` under a 64Mi limit.
+    [trouble] = evidence.troubles(_pod("oom-pods-during.json", "5fb879cc48"))
+    assert trouble.kind == "oom"
+    assert "exit code 137 (OOMKilled)" in trouble.state
+    assert evidence.FIXES["oom"].startswith("the container went over its memory limit")
