@@ -265,8 +265,12 @@ class Watch:
             events = self.kube.get_json("events", step="warning events") or {}
         except ValueError:  # unparsable JSON: explain with what the polls saw
             events = {}
+        try:
+            became = outcome()
+        except ValueError:
+            became = "what became of the release is unknown: see `helm history`"
         with self._lock:
-            text = self._block(named, events, outcome())
+            text = self._block(named, events, became)
         return RolloutError(failure, self.kube.runner.mask(text))
 
     def _block(self, named: list[str], events: dict[str, Any], outcome: str) -> str:

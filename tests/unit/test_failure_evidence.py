@@ -264,3 +264,14 @@ def test_a_container_over_its_memory_limit_is_told_oom_killed() -> None:
     assert trouble.kind == "oom"
     assert "exit code 137 (OOMKilled)" in trouble.state
     assert evidence.FIXES["oom"].startswith("the container went over its memory limit")
+
+
+def test_an_unreadable_helm_status_still_leaves_the_evidence() -> None:
+    fake, runner, kube = _crash_cluster()
+    failure = _helm_failure(fake, runner, (FIXTURES / "crash-helm.stderr").read_text())
+
+    def garbled() -> str:
+        raise ValueError("Expecting value: line 1 column 1")
+
+    block = Watch(kube).explain(failure, garbled).block()
+    assert "container backend: CrashLoopBackOff" in block and "see `helm history`" in block
