@@ -226,6 +226,14 @@ def test_failed_upgrade_rolls_back_and_keeps_serving(stack: Stack, figures, tmp_
     assert proc.returncode != 0, "an upgrade whose back end cannot start succeeded"
     assert "todo-backend" in output, f"the failure does not name the back end:\n{output[-3000:]}"
     assert "rolled back" in output, f"no word of the rollback:\n{output[-3000:]}"
+    # What failed and why, captured before the rollback deleted the failing pods.
+    headline = "the new version of deployment/todo-backend did not become ready"
+    assert headline in output, output[-3000:]
+    assert "container backend:" in output and "exit code 1" in output, output[-3000:]
+    assert "OPENAI_BASE_URL is malformed" in output, (
+        f"the container's own error is not shown:\n{output[-3000:]}"
+    )
+    assert "rolled back to revision" in output, output[-3000:]
     assert health.outcomes.total >= FAILED_UPGRADE_TIMEOUT, (
         f"too few polls: {health.outcomes.counts}"
     )
