@@ -117,9 +117,6 @@ include "todo-app.probes" (dict "root" . "port" "http" "health" "/health" "ready
 */}}
 {{- define "todo-app.probes" -}}
 {{- $p := .root.Values.probes -}}
-startupProbe:
-  httpGet: {path: {{ .health }}, port: {{ .port }}}
-  {{- toYaml $p.startup | nindent 2 }}
 readinessProbe:
   httpGet: {path: {{ .ready }}, port: {{ .port }}}
   {{- toYaml $p.readiness | nindent 2 }}
