@@ -5,7 +5,7 @@ Both reach the tasks only through the MCP server's tools, over streamable HTTP.
 
 from __future__ import annotations
 
-from todo_backend.agent import offline, openai_agent
+from todo_backend.agent import offline
 from todo_backend.agent.reply import AgentReply, ToolCall
 from todo_backend.config import Settings
 
@@ -16,5 +16,13 @@ async def respond(
     *, user_id: str, history: list[dict], message: str, settings: Settings
 ) -> AgentReply:
     """Answer `message` from `user_id`, given the conversation so far (oldest first)."""
-    agent = openai_agent if settings.openai_api_key is not None else offline
-    return await agent.respond(user_id=user_id, history=history, message=message, settings=settings)
+    if settings.openai_api_key is None:
+        return await offline.respond(
+            user_id=user_id, history=history, message=message, settings=settings
+        )
+    # Imported here: the SDK is the `agent` extra, absent where only the domain layer is used.
+    from todo_backend.agent import openai_agent
+
+    return await openai_agent.respond(
+        user_id=user_id, history=history, message=message, settings=settings
+    )
