@@ -15,7 +15,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -24,6 +23,7 @@ import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
+from jwks_http import serve_json
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
@@ -138,23 +138,13 @@ class JwksServer:
     def __init__(self) -> None:
         self.keys: dict[str, Ed25519PrivateKey] = {}
         self.requests = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.requests += 1
-                body = json.dumps(server.document()).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = serve_json(0, self._answer)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}/api/auth/jwks"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def _answer(self) -> dict:
+        self.requests += 1
+        return self.document()
 
     def add_key(self) -> str:
         kid = uuid.uuid4().hex

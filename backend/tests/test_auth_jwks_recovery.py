@@ -7,19 +7,19 @@ server on 127.0.0.1 plays it: not listening (a Service without endpoints refuses
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
+from jwks_http import serve_json
 
 from todo_backend.app import create_app
 from todo_backend.auth import JWKS_RETRY_SECONDS, TokenVerifier
@@ -43,25 +43,11 @@ class FlakyJwks:
         self.httpd: ThreadingHTTPServer | None = None
 
     def up(self) -> None:
-        flaky = self
+        self.httpd = serve_json(self.port, self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                flaky.requests += 1
-                if flaky.failing:
-                    self.send_error(503)
-                    return
-                body = json.dumps(flaky.keys.document()).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    def _answer(self) -> dict | None:
+        self.requests += 1
+        return None if self.failing else self.keys.document()
 
     def up_after(self, seconds: float) -> threading.Timer:
         timer = threading.Timer(seconds, self.up)
