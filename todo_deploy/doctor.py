@@ -129,7 +129,7 @@ def missing_secret(pod: dict[str, Any], logs: Logs) -> list[Finding]:
 POD_RULES = (image_not_in_cluster, crash_loop, oom_killed, unschedulable, missing_secret)
 
 
-def _ready(pod: dict[str, Any]) -> bool:
+def pod_ready(pod: dict[str, Any]) -> bool:
     conditions = pod.get("status", {}).get("conditions") or []
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
@@ -175,6 +175,6 @@ EVENT_RULES = (probe_failures, ingress_webhook)
 def diagnose(pods: dict[str, Any], events: dict[str, Any], logs: Logs) -> list[Finding]:
     items = pods.get("items", [])
     findings = [f for pod in items for rule in POD_RULES for f in rule(pod, logs)]
-    unready = {pod["metadata"]["name"] for pod in items if not _ready(pod)}
+    unready = {pod["metadata"]["name"] for pod in items if not pod_ready(pod)}
     findings += [f for rule in EVENT_RULES for f in rule(events.get("items", []), unready)]
     return findings

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from todo_deploy.doctor import pod_ready
 from todo_deploy.kube import Kube
 from todo_deploy.run import CommandError
 
@@ -75,11 +76,6 @@ def workload_of(pod: dict[str, Any]) -> str:
     return f"pod/{pod['metadata']['name']}"
 
 
-def _ready(pod: dict[str, Any]) -> bool:
-    conditions = pod.get("status", {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-
-
 def _container_trouble(pod: dict[str, Any], cs: dict[str, Any], init: bool) -> Trouble | None:
     state = cs.get("state") or {}
     waiting = state.get("waiting") or {}
@@ -126,7 +122,7 @@ def _kind(reason: str, ended: dict[str, Any]) -> str:
 
 def troubles(pod: dict[str, Any]) -> list[Trouble]:
     """The containers that keep a pod from Ready, with what their status says."""
-    if _ready(pod):
+    if pod_ready(pod):
         return []
     status = pod.get("status", {})
     found = [_container_trouble(pod, cs, True) for cs in status.get("initContainerStatuses") or []]

@@ -171,7 +171,8 @@ class IsolationCheck:
 
     def run(self) -> list[Verdict]:
         image = self._probe_image()
-        present = [c for c in PORTS if self._service_exists(c)]
+        services = self._service_names()
+        present = [c for c in PORTS if f"todo-{c}" in services]
         private = [c for c in PRIVATE if c in present]
         if not private:
             raise IsolationError(
@@ -211,8 +212,9 @@ class IsolationCheck:
             )
         return deployment["spec"]["template"]["spec"]["containers"][0]["image"]
 
-    def _service_exists(self, component: str) -> bool:
-        return self.kube.get_json("service", f"todo-{component}", step="service") is not None
+    def _service_names(self) -> set[str]:
+        services = self.kube.get_json("services", step="services") or {}
+        return {s["metadata"]["name"] for s in services.get("items", [])}
 
     def _ensure_namespace(self) -> None:
         manifest = {

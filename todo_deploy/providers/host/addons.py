@@ -64,6 +64,11 @@ def _binding(name: str, subject: dict) -> dict:
     }
 
 
+def _user(name: str) -> dict:
+    """A client-certificate user (CN) as an RBAC subject: the host processes have no pods."""
+    return {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": name}
+
+
 def traefik_objects() -> list[dict]:
     rules = [
         _rule([""], ["services", "secrets", "nodes"], READ),
@@ -71,7 +76,7 @@ def traefik_objects() -> list[dict]:
         _rule(["networking.k8s.io"], ["ingresses", "ingressclasses"], READ),
         _rule(["networking.k8s.io"], ["ingresses/status"], ["update"]),
     ]
-    user = {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": TRAEFIK_USER}
+    user = _user(TRAEFIK_USER)
     ingress_class = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "IngressClass",
@@ -91,7 +96,7 @@ def network_policy_objects() -> list[dict]:
         _rule([""], ["pods", "namespaces"], ["list", "watch"]),
         _rule(["networking.k8s.io"], ["networkpolicies"], ["list", "watch"]),
     ]
-    user = {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": NETWORK_POLICY_USER}
+    user = _user(NETWORK_POLICY_USER)
     return [_cluster_role(NETWORK_POLICY_USER, rules), _binding(NETWORK_POLICY_USER, user)]
 
 
