@@ -8,6 +8,7 @@ in the suite writes a component's object name or port.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -125,6 +126,7 @@ def load(chart: str | Path, values_files: Iterable[str | Path] = ()) -> Catalogu
     return Catalogue(prefix, components)
 
 
+@functools.cache
 def default() -> Catalogue:
     """The catalogue of this repository's own chart (what the images are built for)."""
     return load(Path(__file__).resolve().parent.parent / "helm" / "todo-app")

@@ -73,7 +73,7 @@ def target(
     """The task's Target; `values` adds values files after the configured ones."""
     console = make_console()
     os.chdir(REPO_ROOT)
-    dry_run = dry_run or bool(c.config.run.dry)  # `invoke --dry TASK` means --dry-run
+    dry_run = dry_run or dry(c)
     with failures():
         config = build_config(c.config.get("deploy", {}), flags)
         if values:
@@ -107,6 +107,17 @@ def whole_number(flag: str, low: int, high: int, meaning: str) -> type[int]:
 Port = whole_number("port", 0, 65535, "a TCP port (0: the service's own)")
 Seconds = whole_number("timeout", 0, 86400, "a number of seconds (0: the configured one)")
 Lines = whole_number("tail", 0, 100000, "a number of lines")
+
+
+def dry(c: Context) -> bool:
+    """`invoke --dry TASK`: Invoke's own dry-run flag, which the suite reads as --dry-run."""
+    return bool(c.config.run.dry)
+
+
+def refuse_dry(c: Context, name: str, why: str) -> None:
+    """Tasks that cannot show their changes without making them refuse `invoke --dry`."""
+    if dry(c):
+        raise Exit(f"invoke --dry {name}: {why}, so it has no dry run; run it without --dry", 2)
 
 
 def make_console() -> Console:
