@@ -27,7 +27,7 @@ LOG_LINES = 20
 EVENT_LINES = 5
 EVENT_CHARS = 240
 CLOCK_SLACK = timedelta(seconds=10)  # the cluster's clock may run a little behind ours
-# Helm 4's wait error: "resource Deployment/todo-app/todo-backend not ready. status: ..."
+# Helm 4's wait error: "resource Deployment/NAMESPACE/NAME not ready. status: ..."
 NOT_READY = re.compile(r"resource (\w+)/[^/\s]+/(\S+) not ready")
 TIMED_OUT = ("context deadline exceeded", "timed out waiting for the condition")
 

@@ -55,7 +55,7 @@ class Trouble:
 
 def workload_of(pod: dict[str, Any]) -> str:
     for owner in pod["metadata"].get("ownerReferences") or []:
-        if owner["kind"] == "ReplicaSet":  # "todo-backend-7f9c8d5b6" -> its Deployment
+        if owner["kind"] == "ReplicaSet":  # "NAME-7f9c8d5b6" -> its Deployment NAME
             return f"deployment/{owner['name'].rsplit('-', 1)[0]}"
         return f"{owner['kind'].lower()}/{owner['name']}"
     return f"pod/{pod['metadata']['name']}"
