@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import SECRET_ENV, Harness
 from invoke import Exit
 
+from tests.support.fakes import SECRET_ENV, Harness
 from todo_deploy import binaries, flow, images
 from todo_deploy.engine import EngineError, ensure_engine
 from todo_deploy.providers.existing import ExistingProvider

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakeExec, Harness
-from test_deploy_chain import FakeHostProvider
 
+from tests.support.fakes import FakeExec, FakeHostProvider, Harness
 from todo_deploy import evidence, failures, flow, install
 from todo_deploy.config import build_config, collection_defaults
 from todo_deploy.evidence import LOG_LINES, RolloutError, Watch
