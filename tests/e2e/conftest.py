@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.figures import Figures
-from todo_deploy.binaries import ensure as ensure_binaries
 from todo_deploy.config import DeployConfig
 from todo_deploy.kube import Kube
 from todo_deploy.providers import get_provider
 from todo_deploy.providers.base import IngressAccess, Provider
 from todo_deploy.run import Runner
+from todo_deploy.tools import Tools
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
@@ -57,6 +57,6 @@ def stack() -> Stack:
     config = DeployConfig(provider=os.environ.get("E2E_PROVIDER", "auto"))
     runner = Runner()
     provider = get_provider(config, runner)
-    tools = ensure_binaries()
+    tools = Tools(runner)
     kube = Kube(runner, str(tools.kubectl), provider.kube_context or None, config.namespace)
     return Stack(config, provider, kube, provider.ingress())

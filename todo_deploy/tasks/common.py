@@ -63,6 +63,7 @@ def session(
         runner = Runner(dry_run=dry_run, echo=verbose or dry_run, printer=console.out)
         tools = resolve_tools(runner)
         provider = get_provider(config, runner, tools.kubectl)
+        tools.check_skew(provider.kube_context or None)
     return Session(config, runner, tools, provider, console)
 
 

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from todo_deploy.binaries import cache_root
+from todo_deploy.tools import cache_root
 
 KUBERNETES_VERSION = "v1.34.4"
 CRI_DOCKERD_VERSION = "v0.3.14"  # v0.4 needs Docker API 1.42; Debian 12 ships 1.41
