@@ -78,7 +78,7 @@ def current_context(env: Mapping[str, str] = os.environ) -> KubeContext | None:
             clusters.setdefault(item.get("name"), item.get("cluster") or {})
     if not current or current not in contexts:
         return None
-    cluster = clusters.get(contexts[current].get("cluster"), {})
+    cluster = clusters.get(str(contexts[current].get("cluster")), {})
     return KubeContext(current, str(cluster.get("server", "")))
 
 
