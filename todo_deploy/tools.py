@@ -107,35 +107,75 @@ def _k3d(p: Platform, v: str) -> Release:
 SPECS = {
     spec.name: spec
     for spec in (
-        ToolSpec("helm", "v4.1.4", (3, 14), (5, 0), ("version", "--short"), _helm, {
-            "darwin": "brew install helm",
-            "linux": "sudo snap install helm --classic",
-            "windows": "winget install Helm.Helm (or: choco install kubernetes-helm)",
-        }),
-        ToolSpec("kubectl", "v1.35.2", (1, 28), (2, 0), ("version", "--client", "-o", "json"),
-                 _kubectl, {
-            "darwin": "brew install kubectl",
-            "linux": "sudo snap install kubectl --classic",
-            "windows": "winget install Kubernetes.kubectl (or: choco install kubernetes-cli)",
-        }),
-        ToolSpec("minikube", "v1.37.0", (1, 32), (2, 0), ("version", "--short"), _minikube, {
-            "darwin": "brew install minikube",
-            "linux": "curl -LO https://storage.googleapis.com/minikube/releases/latest/"
-            "minikube_latest_amd64.deb && sudo dpkg -i minikube_latest_amd64.deb",
-            "windows": "winget install Kubernetes.minikube (or: choco install minikube)",
-        }),
-        ToolSpec("kind", "v0.30.0", (0, 20), (1, 0), ("version",), _kind, {
-            "darwin": "brew install kind",
-            "linux": "go install sigs.k8s.io/kind@v0.30.0",
-            "windows": "winget install Kubernetes.kind (or: choco install kind)",
-        }),
-        ToolSpec("k3d", "v5.8.3", (5, 0), (6, 0), ("version",), _k3d, {
-            "darwin": "brew install k3d",
-            "linux": "curl -s https://raw.githubusercontent.com/k3d-io/k3d/main/install.sh | bash",
-            "windows": "winget install k3d (or: choco install k3d)",
-        }),
+        ToolSpec(
+            name="helm",
+            version="v4.1.4",
+            minimum=(3, 14),
+            below=(5, 0),
+            version_argv=("version", "--short"),
+            release=_helm,
+            install={
+                "darwin": "brew install helm",
+                "linux": "sudo snap install helm --classic",
+                "windows": "winget install Helm.Helm (or: choco install kubernetes-helm)",
+            },
+        ),
+        ToolSpec(
+            name="kubectl",
+            version="v1.35.2",
+            minimum=(1, 28),
+            below=(2, 0),
+            version_argv=("version", "--client", "-o", "json"),
+            release=_kubectl,
+            install={
+                "darwin": "brew install kubectl",
+                "linux": "sudo snap install kubectl --classic",
+                "windows": "winget install Kubernetes.kubectl (or: choco install kubernetes-cli)",
+            },
+        ),
+        ToolSpec(
+            name="minikube",
+            version="v1.37.0",
+            minimum=(1, 32),
+            below=(2, 0),
+            version_argv=("version", "--short"),
+            release=_minikube,
+            install={
+                "darwin": "brew install minikube",
+                "linux": "curl -LO https://storage.googleapis.com/minikube/releases/latest/"
+                "minikube_latest_amd64.deb && sudo dpkg -i minikube_latest_amd64.deb",
+                "windows": "winget install Kubernetes.minikube (or: choco install minikube)",
+            },
+        ),
+        ToolSpec(
+            name="kind",
+            version="v0.30.0",
+            minimum=(0, 20),
+            below=(1, 0),
+            version_argv=("version",),
+            release=_kind,
+            install={
+                "darwin": "brew install kind",
+                "linux": "go install sigs.k8s.io/kind@v0.30.0",
+                "windows": "winget install Kubernetes.kind (or: choco install kind)",
+            },
+        ),
+        ToolSpec(
+            name="k3d",
+            version="v5.8.3",
+            minimum=(5, 0),
+            below=(6, 0),
+            version_argv=("version",),
+            release=_k3d,
+            install={
+                "darwin": "brew install k3d",
+                "linux": "curl -s https://raw.githubusercontent.com/k3d-io/k3d/main/install.sh"
+                " | bash",
+                "windows": "winget install k3d (or: choco install k3d)",
+            },
+        ),
     )
-}  # fmt: skip
+}
 
 
 def cache_root() -> Path:
@@ -238,8 +278,9 @@ class Tools:
         if not found:
             reasons.append("not on PATH")
             return None
-        result = self.runner.run([found, *spec.version_argv], step=f"{spec.name} version",
-                                 check=False, mutating=False)  # fmt: skip
+        result = self.runner.run(
+            [found, *spec.version_argv], step=f"{spec.name} version", check=False, mutating=False
+        )
         version = spec.parse_version(result.stdout) if result.ok else None
         if version is None:
             reasons.append(f"{found} does not report a version")
@@ -318,8 +359,9 @@ class Tools:
         return True
 
     def _check_pinned(self, spec: ToolSpec, binary: Path) -> None:
-        out = self.runner.run([str(binary), *spec.version_argv], step=f"check {spec.name}",
-                              mutating=False).stdout  # fmt: skip
+        out = self.runner.run(
+            [str(binary), *spec.version_argv], step=f"check {spec.name}", mutating=False
+        ).stdout
         version = spec.parse_version(out)
         if version is None or f"v{_dotted(version)}" != spec.version:
             binary.unlink()
@@ -330,8 +372,9 @@ class Tools:
         argv = [self.kubectl, "version", "-o", "json", "--request-timeout=5s"]
         if context:
             argv += ["--context", context]
-        result = self.runner.run(argv, step="kubectl and cluster versions", check=False,
-                                 mutating=False)  # fmt: skip
+        result = self.runner.run(
+            argv, step="kubectl and cluster versions", check=False, mutating=False
+        )
         try:
             versions = json.loads(result.stdout)
             client = versions["clientVersion"]["gitVersion"]

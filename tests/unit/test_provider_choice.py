@@ -58,9 +58,9 @@ def _choose(ctx: KubeContext | None, *, minikube: bool = False, root: bool = Fal
 
 
 @pytest.mark.parametrize(
-    "name", ["kind-dev", "k3d-lab", "minikube", "docker-desktop", "rancher-desktop", "orbstack",
-             "colima"],
-)  # fmt: skip
+    "name",
+    ["kind-dev", "k3d-lab", "minikube", "docker-desktop", "rancher-desktop", "orbstack", "colima"],
+)
 def test_a_running_local_cluster_in_the_current_context_is_used_as_it_is(name, api_server):
     choice = _choose(KubeContext(name, api_server), minikube=True, root=True)
     assert choice == Choice("existing", f"auto: the current context {name} is a local cluster")

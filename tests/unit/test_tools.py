@@ -109,8 +109,14 @@ def no_path(name: str) -> str | None:
 
 def tools_for(p: Platform, releases: Releases, cache: Path, **kw) -> Tools:
     runner = Runner(printer=lambda line: None)
-    return Tools(runner, platform=p, cache=cache, which=kw.pop("which", no_path),
-                 rewrite_url=releases.rewrite, **kw)  # fmt: skip
+    return Tools(
+        runner,
+        platform=p,
+        cache=cache,
+        which=kw.pop("which", no_path),
+        rewrite_url=releases.rewrite,
+        **kw,
+    )
 
 
 # -- the platform matrix ----------------------------------------------------------------------
@@ -178,8 +184,12 @@ def test_an_archive_without_the_binary_is_refused(releases, tmp_path):
     assert release is not None
     body = _archive(release.url, "elsewhere/helm", executable_for(p))
     digest = hashlib.sha256(body).hexdigest()
-    releases.publish(release.url, body, release.checksum_url, f"{digest}  x.tar.gz\n{digest}  "
-                     f"{release.url.rsplit('/', 1)[-1]}\n")  # fmt: skip
+    releases.publish(
+        release.url,
+        body,
+        release.checksum_url,
+        f"{digest}  x.tar.gz\n{digest}  {release.url.rsplit('/', 1)[-1]}\n",
+    )
     with pytest.raises(ToolError, match="has no linux-arm64/helm"):
         tools_for(p, releases, tmp_path).path("helm")
 
@@ -227,8 +237,13 @@ def test_a_cached_binary_of_a_foreign_architecture_is_replaced(releases, tmp_pat
     cached.write_bytes(executable_for(Platform("darwin", "arm64")))  # e.g. a copied cache
     releases.publish_release("kubectl", p, executable_for(p))
     said: list[str] = []
-    tools = Tools(Runner(printer=said.append), platform=p, cache=tmp_path, which=no_path,
-                  rewrite_url=releases.rewrite)  # fmt: skip
+    tools = Tools(
+        Runner(printer=said.append),
+        platform=p,
+        cache=tmp_path,
+        which=no_path,
+        rewrite_url=releases.rewrite,
+    )
 
     assert tools.kubectl == str(cached)
 
@@ -293,8 +308,9 @@ def test_a_task_resolves_only_the_tools_it_uses(releases, tmp_path):
     out = json.dumps({"clientVersion": {"gitVersion": "v1.35.0"}})
     kubectl = _script(tmp_path, "kubectl", out)
     runner = Runner(printer=lambda line: None)
-    tools = Tools(runner, which=_only({"kubectl": kubectl}), cache=tmp_path,
-                  rewrite_url=releases.rewrite)  # fmt: skip
+    tools = Tools(
+        runner, which=_only({"kubectl": kubectl}), cache=tmp_path, rewrite_url=releases.rewrite
+    )
 
     tools.path("kubectl")
 
@@ -330,10 +346,14 @@ def test_the_real_pinned_binaries_on_path_are_preferred(require, tmp_path):
 
 @pytest.mark.parametrize(
     ("client", "server", "verdict"),
-    [("v1.35.2", "v1.35.0", None), ("v1.35.2", "v1.34.4", None), ("v1.33.1", "v1.34.4", None),
-     ("v1.35.2", "v1.33.0", "is 2 minor versions from the cluster's v1.33.0"),
-     ("v1.28.0", "v1.34.4+k3s1", "install kubectl v1.34")],
-)  # fmt: skip
+    [
+        ("v1.35.2", "v1.35.0", None),
+        ("v1.35.2", "v1.34.4", None),
+        ("v1.33.1", "v1.34.4", None),
+        ("v1.35.2", "v1.33.0", "is 2 minor versions from the cluster's v1.33.0"),
+        ("v1.28.0", "v1.34.4+k3s1", "install kubectl v1.34"),
+    ],
+)
 def test_kubectl_skew(client, server, verdict):
     message = skew_message(client, server, "PATH")
     assert message is None if verdict is None else verdict in (message or "")
@@ -341,8 +361,9 @@ def test_kubectl_skew(client, server, verdict):
 
 @pytest.mark.parametrize(("server", "refused"), [("v1.33.2", False), ("v1.30.0", True)])
 def test_check_skew_warns_or_refuses_against_the_cluster(server, refused, tmp_path):
-    out = json.dumps({"clientVersion": {"gitVersion": "v1.35.2"},
-                      "serverVersion": {"gitVersion": server}})  # fmt: skip
+    out = json.dumps(
+        {"clientVersion": {"gitVersion": "v1.35.2"}, "serverVersion": {"gitVersion": server}}
+    )
     kubectl = _script(tmp_path, "kubectl", out)
     said: list[str] = []
     tools = Tools(Runner(printer=said.append), kubectl=kubectl)
@@ -364,8 +385,12 @@ def test_check_skew_is_quiet_when_the_cluster_does_not_answer(tmp_path):
 def test_checksum_files_of_each_shape():
     digest = "ab" * 32
     assert parse_checksum(f"{digest}\n", "kubectl") == digest
-    assert parse_checksum(f"{digest}  helm-v4.1.4-linux-amd64.tar.gz\n", "helm-v4.1.4-linux-amd64"
-                          ".tar.gz") == digest  # fmt: skip
+    assert (
+        parse_checksum(
+            f"{digest}  helm-v4.1.4-linux-amd64.tar.gz\n", "helm-v4.1.4-linux-amd64.tar.gz"
+        )
+        == digest
+    )
     listing = f"{'cd' * 32}  _dist/k3d-linux-arm64\n{digest} *_dist/k3d-linux-amd64\n"
     assert parse_checksum(listing, "k3d-linux-amd64") == digest
     with pytest.raises(ToolError, match="no sha256 for k3d-darwin-arm64"):
@@ -381,8 +406,9 @@ def test_headers_name_their_platform(p, tmp_path):
 
 def test_a_universal_macos_binary_names_both_architectures(tmp_path):
     path = tmp_path / "universal"
-    arches = struct.pack(">IIIII", 0x01000007, 3, 0, 0, 0) + struct.pack(">IIIII", 0x0100000C, 0,
-                                                                          0, 0, 0)  # fmt: skip
+    arches = struct.pack(">IIIII", 0x01000007, 3, 0, 0, 0) + struct.pack(
+        ">IIIII", 0x0100000C, 0, 0, 0, 0
+    )
     path.write_bytes(b"\xca\xfe\xba\xbe" + struct.pack(">I", 2) + arches)
     assert binary_platform(path) == {Platform("darwin", "amd64"), Platform("darwin", "arm64")}
 
@@ -402,3 +428,22 @@ def test_hosts_file_per_os():
         .endswith(r"Windows\System32\drivers\etc\hosts")
     )
     assert hosts_file("darwin") == hosts_file("linux") == Path("/etc/hosts")
+
+
+def test_status_reads_helm_releases_with_kubectl_alone():
+    from todo_deploy.tasks.day2 import latest_releases
+
+    def record(name: str, version: int, status: str) -> dict:
+        labels = {"owner": "helm", "name": name, "version": str(version), "status": status}
+        return {"metadata": {"labels": labels}}
+
+    records = {
+        "items": [
+            record("todo", 1, "superseded"),
+            record("todo", 3, "deployed"),
+            record("todo", 2, "superseded"),
+            record("extra", 1, "failed"),
+        ]
+    }
+    assert latest_releases(records) == [("extra", 1, "failed"), ("todo", 3, "deployed")]
+    assert latest_releases({}) == []
