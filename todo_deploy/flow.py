@@ -79,7 +79,7 @@ def deploy(
     else:
         with timer.step("verify"):
             report.urls["health"] = verify(kube, access, get=hooks.http_get).health_url
-    _describe_access(report, provider, access)
+    _describe_access(report, access)
     return report
 
 
@@ -105,11 +105,9 @@ def _for_host(access: IngressAccess, host: str) -> IngressAccess:
     return IngressAccess(access.url, host, hosts_line)
 
 
-def _describe_access(report: DeployReport, provider: Provider, access: IngressAccess) -> None:
+def _describe_access(report: DeployReport, access: IngressAccess) -> None:
     report.urls["app"] = f"http://{access.host}/"
     report.hosts_line = access.hosts_line
-    if provider.name == "minikube" and access.url == "http://127.0.0.1":
-        report.notes.append("macOS/Windows: keep `minikube tunnel -p PROFILE` running for the URL")
     report.next_commands = ["invoke status", "invoke logs backend", "invoke doctor"]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import platform as _platform
 import struct
 from dataclasses import dataclass
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
 
 OS_NAMES = {"linux": "linux", "darwin": "darwin", "windows": "windows"}
 ARCH_NAMES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
@@ -42,7 +42,7 @@ class Platform:
 def hosts_file(os_name: str) -> Path:
     """The file that maps names to addresses on this OS (where todo.local goes)."""
     if os_name == "windows":
-        return Path(PureWindowsPath(r"C:\Windows\System32\drivers\etc\hosts"))
+        return Path(r"C:\Windows\System32\drivers\etc\hosts")
     return Path("/etc/hosts")
 
 
@@ -86,3 +86,25 @@ def _pe(head: bytes) -> set[Platform]:
         return set()
     arch = PE_MACHINES.get(struct.unpack("<H", head[offset + 4 : offset + 6])[0])
     return {Platform("windows", arch)} if arch else set()
+
+
+def is_wsl(osrelease: Path = Path("/proc/sys/kernel/osrelease")) -> bool:
+    """True inside WSL2, where a Windows browser reads the Windows hosts file, not /etc/hosts."""
+    try:
+        return "microsoft" in osrelease.read_text().lower()
+    except OSError:
+        return False
+
+
+def add_hosts_line(line: str, hosts: Path, os_name: str, wsl: bool = False) -> str:
+    """How to add `line` to the hosts file `hosts` on this OS, as one short instruction."""
+    if os_name == "windows":
+        return f"in an Administrator PowerShell: `Add-Content -Path {hosts} -Value '{line}'`"
+    if os_name == "darwin":
+        return f"`sudo sh -c \"echo '{line}' >> {hosts}\"`"
+    how = f"as root: `echo '{line}' >> {hosts}`"
+    if wsl:  # the browser usually runs on the Windows side
+        how += (
+            f"; for a Windows browser also {add_hosts_line(line, hosts_file('windows'), 'windows')}"
+        )
+    return how
