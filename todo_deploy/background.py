@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from todo_deploy import paths
 from todo_deploy.platforms import Platform
 from todo_deploy.run import Runner
 
@@ -23,12 +24,6 @@ WINDOWS_DETACHED = 0x00000200 | 0x00000008  # CREATE_NEW_PROCESS_GROUP | DETACHE
 STOP_SECONDS = 10
 
 Spawn = Callable[[Sequence[str], IO[bytes], dict[str, Any]], int]
-
-
-def state_root() -> Path:
-    """`$XDG_STATE_HOME/todo-deploy` (~/.local/state/todo-deploy): kept between runs."""
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "todo-deploy"
 
 
 def _popen(argv: Sequence[str], log: IO[bytes], options: dict[str, Any]) -> int:
@@ -57,7 +52,7 @@ class Background:
     argv: list[str]
     runner: Runner
     platform: Platform = field(default_factory=Platform.current)
-    state_dir: Path = field(default_factory=state_root)
+    state_dir: Path = field(default_factory=paths.state_dir)
     spawn: Spawn = _popen
 
     @property

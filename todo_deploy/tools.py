@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
 import shutil
 import stat
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import requests
 
+from todo_deploy import paths, versions
 from todo_deploy.platforms import Platform, binary_platform
 from todo_deploy.run import Runner
 
@@ -122,7 +122,7 @@ SPECS = {
         ),
         ToolSpec(
             name="kubectl",
-            version="v1.35.2",
+            version=versions.KUBECTL,
             minimum=(1, 28),
             below=(2, 0),
             version_argv=("version", "--client", "-o", "json"),
@@ -178,15 +178,9 @@ SPECS = {
 }
 
 
-def cache_root() -> Path:
-    """`$TODO_DEPLOY_CACHE`, else `~/.cache/todo-deploy`: home of every fetched tool."""
-    override = os.environ.get("TODO_DEPLOY_CACHE")
-    return Path(override) if override else Path.home() / ".cache" / "todo-deploy"
-
-
 def cached_path(spec: ToolSpec, platform: Platform, root: Path | None = None) -> Path:
     """One folder per tool, version and platform: a shared cache never mixes them."""
-    root = root or cache_root()
+    root = root or paths.cache_root()
     return root / "tools" / spec.name / spec.version / str(platform) / f"{spec.name}{platform.exe}"
 
 

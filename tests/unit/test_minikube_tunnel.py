@@ -86,7 +86,7 @@ def test_macos_up_starts_the_tunnel_in_the_background_once(mac, harness, fake_mi
         "minikube addons enable ingress -p todo"
     )  # the password is asked once the cluster is ready, in the foreground
     assert f"starting in the background: {TUNNEL}" in " ".join(harness.printed)
-    assert mac.ingress() == IngressAccess(
+    assert mac.ingress("todo.local") == IngressAccess(
         f"http://127.0.0.1:{mac.tunnel_port}", "todo.local", "127.0.0.1 todo.local"
     )
     assert mac.status().components["tunnel"] == f"ok (pid {pid})"
@@ -174,7 +174,7 @@ def test_windows_tunnel_is_detached_and_stopped_with_taskkill(harness, tmp_path,
 def test_linux_needs_no_tunnel_the_node_ip_is_routable(harness):
     linux = MinikubeProvider(harness.config(), harness.runner, platform=Platform("linux", "arm64"))
     assert linux.tunnel is None
-    assert linux.ingress() == IngressAccess(
+    assert linux.ingress("todo.local") == IngressAccess(
         "http://192.168.49.2", "todo.local", "192.168.49.2 todo.local"
     )
 

@@ -12,11 +12,12 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from todo_deploy.background import Background, state_root
+from todo_deploy import paths
+from todo_deploy.background import Background
 from todo_deploy.config import DeployConfig
 from todo_deploy.kube import Kube, wait_until
 from todo_deploy.platforms import Platform
-from todo_deploy.providers.base import ClusterStatus, IngressAccess
+from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 from todo_deploy.run import Runner
 
 INGRESS_NS = "ingress-nginx"
@@ -31,7 +32,6 @@ TUNNEL_WAIT_SECONDS = 60
 class MinikubeProvider:
     dry_run_safe = True  # every change goes through the Runner
     name = "minikube"
-    ingress_class_name = "nginx"
 
     def __init__(
         self,
@@ -57,7 +57,7 @@ class MinikubeProvider:
                 ["minikube", "tunnel", "-p", self.profile, "--bind-address=127.0.0.1"],
                 runner,
                 self.platform,
-                state_dir or state_root() / "minikube",
+                state_dir or paths.state_dir("minikube"),
             )
         self.tunnel_port = TUNNEL_PORT
 
@@ -82,7 +82,10 @@ class MinikubeProvider:
     def preflight(self) -> list[str]:
         return []
 
-    def up(self) -> None:
+    def planned(self) -> ClusterFacts:
+        return ClusterFacts(ingress_class="nginx")  # the ingress addon's ingress-nginx
+
+    def up(self) -> ClusterFacts:
         if not self._running(self._status()):
             cfg = self.config.minikube
             # Calico: Minikube's default bridge CNI ignores NetworkPolicy, so the chart's
@@ -99,6 +102,7 @@ class MinikubeProvider:
         self._wait_for_webhook()
         if self.tunnel:
             self._start_tunnel(self.tunnel)
+        return self.planned()
 
     def _start_tunnel(self, tunnel: Background) -> None:
         if tunnel.pid():
@@ -164,8 +168,7 @@ class MinikubeProvider:
     def load_images(self, refs: list[str]) -> None:
         """Nothing to do: images are built inside minikube's own Docker engine."""
 
-    def ingress(self) -> IngressAccess:
-        host = self.config.ingress_host
+    def ingress(self, host: str) -> IngressAccess:
         if self.tunnel:
             return IngressAccess(f"http://127.0.0.1:{self.tunnel_port}", host, f"127.0.0.1 {host}")
         result = self.runner.run(
