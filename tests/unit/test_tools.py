@@ -11,8 +11,10 @@ import http.server
 import io
 import json
 import os
+import socket
 import stat
 import struct
+import subprocess
 import sys
 import tarfile
 import threading
@@ -26,6 +28,7 @@ from todo_deploy.platforms import Platform, binary_platform, hosts_file
 from todo_deploy.run import Runner
 from todo_deploy.tools import SPECS, ToolError, Tools, cached_path, parse_checksum, skew_message
 
+ROOT = Path(__file__).resolve().parents[2]
 PLATFORMS = [Platform(o, a) for o in ("linux", "darwin", "windows") for a in ("amd64", "arm64")]
 
 
@@ -447,3 +450,50 @@ def test_status_reads_helm_releases_with_kubectl_alone():
     }
     assert latest_releases(records) == [("extra", 1, "failed"), ("todo", 3, "deployed")]
     assert latest_releases({}) == []
+
+
+def test_invoke_status_resolves_kubectl_alone(require, tmp_path):
+    """The real entry point, with kubectl on PATH, no helm anywhere and no way to fetch one."""
+    pinned = Tools(Runner(), prefer_path=False)
+    kubectl = cached_path(SPECS["kubectl"], pinned.platform)
+    require(kubectl.exists(), "the pinned kubectl in the cache (nox -s helm_lint fetches it)")
+    bin_dir, cache = tmp_path / "bin", tmp_path / "cache"
+    bin_dir.mkdir()
+    (bin_dir / "kubectl").symlink_to(kubectl)
+    with socket.socket() as closed:  # bound, never listening: the API server and the proxy
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(KUBECONFIG.replace("PORT", str(port)))
+        env = {
+            **os.environ,
+            "PATH": str(bin_dir),
+            "TODO_DEPLOY_CACHE": str(cache),
+            "KUBECONFIG": str(kubeconfig),
+            "HTTPS_PROXY": f"http://127.0.0.1:{port}",
+            "XDG_STATE_HOME": str(tmp_path / "state"),
+            "NO_COLOR": "1",
+        }
+        proc = subprocess.run(
+            [sys.executable, "-m", "invoke", "status", "-v", "--provider", "existing"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    shown = f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    echoed = [line for line in proc.stdout.splitlines() if line.startswith("+ ")]
+    assert echoed and all(line.startswith(f"+ {bin_dir / 'kubectl'}") for line in echoed), shown
+    assert "helm" not in proc.stderr and "fetching" not in proc.stdout, shown
+    assert "Traceback" not in shown and not (cache / "tools").exists()
+
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: gone, cluster: {server: "https://127.0.0.1:PORT"}}]
+users: [{name: nobody, user: {token: not-a-real-token}}]
+contexts: [{name: kind-gone, context: {cluster: gone, user: nobody}}]
+current-context: kind-gone
+"""
