@@ -26,7 +26,7 @@ from todo_deploy.tools import Tools
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHART = Path(__file__).resolve().parents[2] / "helm" / "todo-app"
-TOOLS = Tools(helm="helm", kubectl="kubectl")
+TOOLS = Tools(helm="helm", kubectl="kubectl", minikube="minikube")
 SECRET_ENV = ("BETTER_AUTH_SECRET", "MCP_API_TOKEN", "POSTGRES_PASSWORD", "DATABASE_URL",
               "OPENAI_API_KEY")  # fmt: skip
 

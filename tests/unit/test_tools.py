@@ -497,3 +497,40 @@ users: [{name: nobody, user: {token: not-a-real-token}}]
 contexts: [{name: kind-gone, context: {cluster: gone, user: nobody}}]
 current-context: kind-gone
 """
+
+
+def test_preflight_lists_an_unobtainable_tool_with_every_other_problem(harness, releases, tmp_path):
+    from todo_deploy.preflight import PreflightError, preflight
+    from todo_deploy.providers.minikube import MinikubeProvider
+
+    mac = Platform("darwin", "arm64")
+    tools = Tools(
+        harness.runner,
+        platform=mac,
+        cache=tmp_path,
+        which=no_path,
+        rewrite_url=releases.rewrite,
+        kubectl="kubectl",
+    )
+    config = harness.config()
+    target = harness.target(config, MinikubeProvider(config, harness.runner))
+    target.tools = tools
+
+    with pytest.raises(PreflightError) as refused:
+        preflight(target, **harness.hooks(memory_mb=1000).preflight)
+
+    problems = refused.value.problems
+    assert any(p.startswith("helm is needed and none could be used") for p in problems)
+    assert any("`brew install minikube`" in p for p in problems)
+    assert any(p.startswith("only 1000 MiB of memory available") for p in problems)
+    assert not any(line.startswith("helm template") for line in harness.fake.lines)
+
+
+def test_the_minikube_provider_runs_the_resolved_minikube(harness):
+    from todo_deploy.providers import get_provider
+
+    config = harness.config(provider="minikube")
+    tools = Tools(harness.runner, kubectl="kubectl", minikube="/opt/minikube/bin/minikube")
+    provider = get_provider(config, harness.runner, tools)
+    provider.status()
+    assert harness.fake.calls[-1].argv[:2] == ("/opt/minikube/bin/minikube", "status")

@@ -22,6 +22,7 @@ import yaml
 from todo_deploy.config import DeployConfig
 from todo_deploy.providers.base import Provider
 from todo_deploy.run import Runner
+from todo_deploy.tools import Tools
 
 # Context names the local cluster tools give their clusters.
 LOCAL_CONTEXTS = {
@@ -158,7 +159,9 @@ def _has_provider(name: str) -> bool:
     return importlib.util.find_spec(f"todo_deploy.providers.{name}") is not None
 
 
-def get_provider(config: DeployConfig, runner: Runner, kubectl: str = "kubectl") -> Provider:
+def get_provider(config: DeployConfig, runner: Runner, tools: Tools | None = None) -> Provider:
+    """The provider `config` asks for (or `auto` picks), with the tools it runs."""
+    tools = tools or Tools(runner)
     choice = choose(config.provider)
     runner.printer(f"provider: {choice.name} ({choice.why})")
     for line in choice.notice:
@@ -166,11 +169,11 @@ def get_provider(config: DeployConfig, runner: Runner, kubectl: str = "kubectl")
     if choice.name == "minikube":
         from todo_deploy.providers.minikube import MinikubeProvider
 
-        return MinikubeProvider(config, runner, kubectl)
+        return MinikubeProvider(config, runner, tools.kubectl, minikube=tools.minikube)
     if choice.name == "existing":
         from todo_deploy.providers.existing import ExistingProvider
 
-        return ExistingProvider(config, runner, kubectl)
+        return ExistingProvider(config, runner, tools.kubectl)
     from todo_deploy.providers.host import HostProvider
 
     return HostProvider(config, runner)

@@ -39,12 +39,14 @@ class MinikubeProvider:
         runner: Runner,
         kubectl: str = "kubectl",
         *,
+        minikube: str = "minikube",
         platform: Platform | None = None,
         state_dir: Path | None = None,
     ):
         self.config = config
         self.runner = runner
         self.profile = config.minikube.profile
+        self.minikube = minikube
         # minikube names the kubeconfig context after the profile
         self.kube_context = self.profile
         self.kube = Kube(runner, kubectl, self.kube_context, INGRESS_NS)
@@ -54,7 +56,7 @@ class MinikubeProvider:
             self.tunnel = Background(
                 f"minikube-tunnel-{self.profile}",
                 # 127.0.0.1 only: the tunnel must not expose the app to the network.
-                ["minikube", "tunnel", "-p", self.profile, "--bind-address=127.0.0.1"],
+                [minikube, "tunnel", "-p", self.profile, "--bind-address=127.0.0.1"],
                 runner,
                 self.platform,
                 state_dir or paths.state_dir("minikube"),
@@ -62,7 +64,7 @@ class MinikubeProvider:
         self.tunnel_port = TUNNEL_PORT
 
     def _minikube(self, *args: str) -> list[str]:
-        return ["minikube", *args, "-p", self.profile]
+        return [self.minikube, *args, "-p", self.profile]
 
     def _status(self) -> dict[str, Any]:
         result = self.runner.run(
