@@ -41,7 +41,9 @@ def install_locked(session: nox.Session) -> None:
 def pytest(session: nox.Session, *default_runs: tuple[str, ...]) -> None:
     """Run pytest once per default argument list, or once with the session's posargs.
 
-    Separate runs keep each test tree's conftest helpers apart (they share a module name).
+    The suite's tests are one package (helpers in tests/support) and need one run; the back
+    end's and the MCP server's test folders each import their own top-level `conftest`, and the
+    e2e runs differ in options (stop at the first failure, markers), hence a few runs.
     """
     for args in [tuple(session.posargs)] if session.posargs else default_runs:
         session.run("pytest", *args)
@@ -49,11 +51,11 @@ def pytest(session: nox.Session, *default_runs: tuple[str, ...]) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff (check and format), mypy on the suite, hadolint, yamllint."""
+    """ruff (check and format), mypy on the suite, its tests and this file, hadolint, yamllint."""
     install_locked(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("mypy", "todo_deploy")
+    session.run("mypy", "todo_deploy", "tests", "noxfile.py")
     session.run("hadolint", *[f for f in DOCKERFILES if os.path.exists(f)])
     session.run(
         "yamllint",

@@ -49,6 +49,8 @@ class Component:
 class Catalogue:
     prefix: str
     components: dict[str, Component]
+    database_user: str = ""  # the in-cluster PostgreSQL's user and database (values.yaml)
+    database_name: str = ""
 
     def object_name(self, what: str) -> str:
         return _object_name(self.prefix, what)
@@ -67,6 +69,12 @@ class Catalogue:
     def database(self) -> str:
         """The in-cluster database's component (left out with an external database)."""
         return next(c.name for c in self.components.values() if c.kind == "statefulset")
+
+    def database_url(self, password: str) -> str:
+        """The URL of the in-cluster PostgreSQL, as the chart's Secret builds it."""
+        db = self[self.database]
+        user, name = self.database_user, self.database_name
+        return f"postgresql://{user}:{password}@{db.object_name}:{db.port}/{name}"
 
     def deployments(self) -> list[str]:
         """The components that run as Deployments (restartable, scalable)."""
@@ -123,7 +131,8 @@ def load(chart: str | Path, values_files: Iterable[str | Path] = ()) -> Catalogu
                 image_key=key,
                 repository=(images.get(key) or {}).get("repository", _object_name(prefix, name)),
             )
-    return Catalogue(prefix, components)
+    database = values.get("postgresql") or {}
+    return Catalogue(prefix, components, database.get("username", ""), database.get("database", ""))
 
 
 @functools.cache

@@ -64,7 +64,7 @@ def raw_manifests(objects: Iterable[Manifest]) -> list[Manifest]:
 
 
 def file_name(obj: Manifest) -> str:
-    """backend-deployment.yaml for Deployment todo-backend; configmap.yaml for the ConfigMap."""
+    """backend-deployment.yaml for Deployment PREFIX-backend; configmap.yaml for the ConfigMap."""
     kind = obj["kind"]
     if kind in SINGLE_KINDS:
         return f"{kind.lower()}.yaml"

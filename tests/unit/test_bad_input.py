@@ -8,6 +8,7 @@ Every row of docs/bad-input.md is one test here.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shlex
@@ -19,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import SECRET_ENV, Harness
 from invoke import Exit
 
+from tests.support.fakes import SECRET_ENV, Harness
 from todo_deploy import flow, images
 from todo_deploy.engine import EngineError, ensure_engine
 from todo_deploy.providers.existing import ExistingProvider
@@ -312,10 +313,8 @@ def test_short_flags_mean_the_same_in_every_task() -> None:
 
     meanings: dict[str, set[str]] = {}
     for name in ns.task_names:
-        task = ns[name]
-        saved = dict(task.help)  # Invoke's get_arguments() pops the help it hands out
-        arguments, task.help = task.get_arguments(), saved
-        for arg in arguments:
+        # A copy: Invoke's get_arguments() consumes the task's help texts.
+        for arg in copy.deepcopy(ns[name]).get_arguments():
             for short in (n for n in arg.names if len(n) == 1):
                 meanings.setdefault(short, set()).add(arg.name)
     assert {k: v for k, v in meanings.items() if len(v) > 1} == {}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import FIXTURES
 
+from tests.support.fakes import FIXTURES
 from todo_deploy.doctor import diagnose
 
 CRASH_LOG = "sqlalchemy.exc.OperationalError: could not connect to server\nExited with 1"

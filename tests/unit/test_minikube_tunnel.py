@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Harness
 from rich.console import Console
 
+from tests.support.fakes import Harness
 from todo_deploy.platforms import Platform, add_hosts_line, hosts_file
 from todo_deploy.providers.base import IngressAccess
 from todo_deploy.providers.minikube import MinikubeProvider

@@ -14,7 +14,7 @@ from invoke import Context, Exit, ParseError, Task
 from invoke import task as invoke_task
 from rich.console import Console
 
-from todo_deploy.config import build_config
+from todo_deploy.config import DeployConfig, build_config
 from todo_deploy.providers import get_provider
 from todo_deploy.run import CommandError, Runner
 from todo_deploy.target import Target
@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Flags shared by the cluster-facing tasks, with their help text.
 TARGET_HELP = {
     "provider": "cluster provider: auto, minikube, existing or host (default from invoke.yaml)",
-    "namespace": "Kubernetes namespace of the app (default todo-app)",
+    "namespace": f"Kubernetes namespace of the app (default {DeployConfig().namespace})",
     "kube_context": "kubeconfig context for --provider existing (default: the current one)",
 }
 RUN_HELP = {

@@ -11,7 +11,7 @@ from todo_deploy.tasks.common import REPO_ROOT, failures, make_console, refuse_d
 
 @task(help={"verbose": "echo each command as it runs"})
 def dev(c: Context, verbose: bool = False) -> None:
-    """Run frontend :3000, backend :8000 and mcp :8001 locally on SQLite (.dev/); Ctrl-C stops."""
+    """Run the front end, back end and MCP server locally on SQLite (.dev/); Ctrl-C stops."""
     refuse_dry(c, "dev", "it only starts local servers")
     console = make_console()
     with failures():
