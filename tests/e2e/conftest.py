@@ -27,7 +27,7 @@ def figures():
 def stack() -> Stack:
     config = DeployConfig(provider=os.environ.get("E2E_PROVIDER", "auto"))
     runner = Runner()
-    provider = get_provider(config, runner)
     tools = Tools(runner)
+    provider = get_provider(config, runner, tools)
     kube = Kube(runner, str(tools.kubectl), provider.kube_context or None, config.namespace)
     return Stack(config, provider, kube, provider.ingress(config.ingress_host))
