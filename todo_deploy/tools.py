@@ -313,7 +313,10 @@ class Tools:
             expected = parse_checksum(checksums, release.url.rsplit("/", 1)[-1])
             archive = _get(url)
         except requests.RequestException as exc:
-            reasons.append(f"{url} not reachable ({type(exc).__name__})")
+            hint = ""
+            if isinstance(exc, requests.exceptions.SSLError):
+                hint = "; behind a TLS-inspecting proxy, set REQUESTS_CA_BUNDLE to its CA file"
+            reasons.append(f"could not download {url} ({type(exc).__name__}{hint})")
             return False
         actual = hashlib.sha256(archive).hexdigest()
         if actual != expected:
@@ -322,8 +325,10 @@ class Tools:
                 f"{url} has sha256 {actual}, but the published checksum is {expected}: "
                 "nothing was installed; retry, and if it persists check your proxy or mirror"
             )
-        data = _member(archive, url, release.member)
-        _install(target, data)
+        _install(target, _member(archive, url, release.member))
+        if self.platform not in binary_platform(target):
+            target.unlink()  # a mirror serving another platform's build must not stay cached
+            raise ToolError(f"{url} holds no {self.platform} executable: check the mirror")
         return True
 
     def _fetch_npm(self, spec: ToolSpec, target: Path, reasons: list[str]) -> bool:

@@ -215,6 +215,7 @@ def test_nothing_reachable_names_the_tool_and_the_install_command(p, install, re
     message = str(missing.value)
     assert message.startswith("helm is needed and none could be used (not on PATH; ")
     assert f"`{install}" in message and "any helm 3.14+ on PATH is used" in message
+    assert "could not download http://127.0.0.1:" in message and "(HTTPError)" in message
 
 
 def test_kind_on_windows_arm64_has_no_release_so_the_install_command_is_named(releases, tmp_path):
@@ -534,3 +535,13 @@ def test_the_minikube_provider_runs_the_resolved_minikube(harness):
     provider = get_provider(config, harness.runner, tools)
     provider.status()
     assert harness.fake.calls[-1].argv[:2] == ("/opt/minikube/bin/minikube", "status")
+
+
+def test_a_release_for_another_platform_is_not_cached(releases, tmp_path):
+    p = Platform("linux", "arm64")
+    releases.publish_release("kubectl", p, executable_for(Platform("linux", "amd64")))
+
+    with pytest.raises(ToolError, match="holds no linux-arm64 executable"):
+        tools_for(p, releases, tmp_path).path("kubectl")
+
+    assert not cached_path(SPECS["kubectl"], p, tmp_path).exists()
