@@ -97,6 +97,22 @@ def test_macos_up_starts_the_tunnel_in_the_background_once(mac, harness, fake_mi
     assert harness.fake.lines.count("sudo -v") == 1
 
 
+def test_a_tunnel_that_no_longer_serves_is_replaced(mac, fake_minikube, monkeypatch):
+    mac.up()
+    assert mac.tunnel
+    first = mac.tunnel.pid()
+    with socket.socket() as sock:  # the ingress moved: the old tunnel serves nothing there
+        sock.bind(("127.0.0.1", 0))
+        mac.tunnel_port = sock.getsockname()[1]
+    monkeypatch.setenv("FAKE_TUNNEL_PORT", str(mac.tunnel_port))
+
+    mac.up()
+
+    assert mac.tunnel.pid() not in (None, first)
+    with pytest.raises(ProcessLookupError):
+        os.kill(first, 0)
+
+
 def test_macos_down_stops_the_tunnel_then_minikube(mac, harness, fake_minikube):
     mac.up()
     assert mac.tunnel

@@ -108,7 +108,9 @@ class MinikubeProvider:
 
     def _start_tunnel(self, tunnel: Background) -> None:
         if tunnel.pid():
-            return  # kept from an earlier deploy
+            if self._tunnel_serves():
+                return  # kept from an earlier deploy
+            tunnel.stop()  # left from a cluster that was stopped meanwhile: start afresh
         if self.platform.os == "darwin" and not self.runner.dry_run:
             # The tunnel runs `sudo ssh` for ports 80/443: ask for the password here, in the
             # foreground, so the background tunnel finds the credential cached.
