@@ -98,9 +98,11 @@ def run_dev(runner: Runner, repo: Path, say: Callable[[str], None], poll: float 
             # Own process group: Ctrl-C reaches only us, and stopping a service stops its
             # children too (npm -> next -> next-server).
             procs[svc.name] = subprocess.Popen(
-                svc.argv, cwd=svc.cwd, env={**runner.base_env, **env, **svc.env},
+                svc.argv,
+                cwd=svc.cwd,
+                env={**runner.base_env, **env, **svc.env},
                 start_new_session=True,
-            )  # fmt: skip
+            )
         say("\n".join(f"{s.name}: {s.url}" for s in dev_services(repo)) + "\nCtrl-C stops all")
         while all(p.poll() is None for p in procs.values()):
             time.sleep(poll)

@@ -36,9 +36,25 @@ BAD = Path(__file__).parent / "fixtures" / "bad_input"
 CONTEXT = "docker-desktop"  # the fixture kubeconfig's context (no image loader tool needed)
 # A command is read-only when it is one of these probes and carries none of the changing verbs.
 READ_VERBS = {"--version", "version", "info", "template", "get", "current-context"}
-WRITE_VERBS = {"upgrade", "apply", "build", "uninstall", "delete", "rollback", "push", "load",
-               "import", "tag", "start", "rm", "create", "patch", "scale", "restart",
-               "port-forward"}  # fmt: skip
+WRITE_VERBS = {
+    "upgrade",
+    "apply",
+    "build",
+    "uninstall",
+    "delete",
+    "rollback",
+    "push",
+    "load",
+    "import",
+    "tag",
+    "start",
+    "rm",
+    "create",
+    "patch",
+    "scale",
+    "restart",
+    "port-forward",
+}
 
 
 @dataclass
@@ -106,9 +122,13 @@ def invoke(tmp_path: Path, closed_port: int) -> Callable[..., Outcome]:
     report = tmp_path / "report.json"
     base = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
     base = {k: v for k, v in base.items() if not k.startswith("INVOKE_")}
-    base.update(NO_COLOR="1", KUBECONFIG=str(kubeconfig), XDG_STATE_HOME=str(tmp_path / "state"),
-                INVOKE_DEPLOY_REPORT_JSON=str(report),
-                INVOKE_DEPLOY_ENV_FILE=str(tmp_path / ".env"))  # fmt: skip
+    base.update(
+        NO_COLOR="1",
+        KUBECONFIG=str(kubeconfig),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        INVOKE_DEPLOY_REPORT_JSON=str(report),
+        INVOKE_DEPLOY_ENV_FILE=str(tmp_path / ".env"),
+    )
 
     def run(task: str, *args: str, env: dict[str, str] | None = None) -> Outcome:
         proc = subprocess.run([sys.executable, "-m", "invoke", task, *args], cwd=ROOT,

@@ -59,8 +59,11 @@ def test_falls_back_to_a_port_forward_when_the_ingress_does_not_answer(
     verified = verify(kube, _closed_ingress(), BACKEND, health_timeout=2, sleep=lambda s: None)
     assert verified.via == "port-forward"
     assert verified.health_url.startswith("http://127.0.0.1:")
-    assert verified.workloads == {"deployment/todo-backend": "2/2", "deployment/todo-mcp": "1/1",
-                                  "statefulset/todo-postgres": "1/1"}  # fmt: skip
+    assert verified.workloads == {
+        "deployment/todo-backend": "2/2",
+        "deployment/todo-mcp": "1/1",
+        "statefulset/todo-postgres": "1/1",
+    }
     # the forwarding process was stopped afterwards
     assert http_get(verified.health_url, "127.0.0.1") == 0
 

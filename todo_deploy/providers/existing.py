@@ -84,8 +84,15 @@ class ExistingProvider:
         return ClusterFacts(ingress_class=FALLBACK_CLASS)
 
     def up(self) -> ClusterFacts:
-        result = self.kube.run("get", "--raw", "/readyz", step="cluster reachable",
-                               namespaced=False, check=False, mutating=False)  # fmt: skip
+        result = self.kube.run(
+            "get",
+            "--raw",
+            "/readyz",
+            step="cluster reachable",
+            namespaced=False,
+            check=False,
+            mutating=False,
+        )
         if not result.ok:
             reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
             raise RuntimeError(
