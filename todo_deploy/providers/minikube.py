@@ -51,17 +51,18 @@ class MinikubeProvider:
         self.kube_context = self.profile
         self.kube = Kube(runner, kubectl, self.kube_context, INGRESS_NS)
         self.platform = platform or Platform.current()
-        self.tunnel: Background | None = None
-        if self.platform.os in TUNNEL_OSES:
-            self.tunnel = Background(
-                f"minikube-tunnel-{self.profile}",
-                # 127.0.0.1 only: the tunnel must not expose the app to the network.
-                [minikube, "tunnel", "-p", self.profile, "--bind-address=127.0.0.1"],
-                runner,
-                self.platform,
-                state_dir or paths.state_dir("minikube"),
-            )
+        self.tunnel = self._tunnel(state_dir) if self.platform.os in TUNNEL_OSES else None
         self.tunnel_port = TUNNEL_PORT
+
+    def _tunnel(self, state_dir: Path | None) -> Background:
+        return Background(
+            f"minikube-tunnel-{self.profile}",
+            # 127.0.0.1 only: the tunnel must not expose the app to the network.
+            [self.minikube, "tunnel", "-p", self.profile, "--bind-address=127.0.0.1"],
+            self.runner,
+            self.platform,
+            state_dir or paths.state_dir("minikube"),
+        )
 
     def _minikube(self, *args: str) -> list[str]:
         return [self.minikube, *args, "-p", self.profile]
