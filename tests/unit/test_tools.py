@@ -549,3 +549,16 @@ def test_a_release_for_another_platform_is_not_cached(releases, tmp_path):
         tools_for(p, releases, tmp_path).path("kubectl")
 
     assert not cached_path(SPECS["kubectl"], p, tmp_path).exists()
+
+
+def test_gclouds_kubectl_dispatcher_is_not_judged_by_its_own_version(tmp_path):
+    # Google Cloud SDK's kubectl runs the bundled release that matches the server.
+    out = json.dumps(
+        {
+            "clientVersion": {"gitVersion": "v1.32.4-dispatcher"},
+            "serverVersion": {"gitVersion": "v1.27.3"},
+        }
+    )
+    said: list[str] = []
+    Tools(Runner(printer=said.append), kubectl=_script(tmp_path, "kubectl", out)).check_skew(None)
+    assert said == []
