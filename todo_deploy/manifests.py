@@ -43,7 +43,8 @@ def template(
     runner: Runner | None = None,
 ) -> list[Manifest]:
     """`helm template` of the chart as parsed objects (empty documents dropped)."""
-    tools = tools or Tools(runner)
+    # k8s/ is committed: the pinned helm renders it, so every machine writes the same files.
+    tools = tools or Tools(runner, prefer_path=False)
     argv = [str(tools.helm), "template", RELEASE, str(CHART_DIR), "--namespace", NAMESPACE]
     for path in values_files:
         argv += ["--values", str(path)]
