@@ -382,11 +382,16 @@ class Tools:
             return  # the cluster is not up yet: nothing to compare with
         if client.endswith("-dispatcher"):
             return  # gcloud's kubectl runs the release that matches the server itself
-        message = skew_message(client, server, self.origins.get("kubectl", self.kubectl))
-        if message and _minor_distance(client, server) >= KUBECTL_SKEW_REFUSED:
+        origin = self.origins.get("kubectl", self.kubectl)
+        message = skew_message(client, server, origin)
+        if message is None:
+            return
+        pinned = SPECS["kubectl"].version
+        if "from PATH" in origin and _minor_distance(pinned, server) <= KUBECTL_SKEW_SUPPORTED:
+            message += f", or take it off PATH: the suite then fetches kubectl {pinned}"
+        if _minor_distance(client, server) >= KUBECTL_SKEW_REFUSED:
             raise ToolError(message)
-        if message:
-            self.runner.printer(f"warning: {message}")
+        self.runner.printer(f"warning: {message}")
 
 
 def skew_message(client: str, server: str, origin: str) -> str | None:

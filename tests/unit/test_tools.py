@@ -562,3 +562,19 @@ def test_gclouds_kubectl_dispatcher_is_not_judged_by_its_own_version(tmp_path):
     said: list[str] = []
     Tools(Runner(printer=said.append), kubectl=_script(tmp_path, "kubectl", out)).check_skew(None)
     assert said == []
+
+
+def test_a_far_kubectl_on_path_is_refused_with_the_pinned_one_as_a_way_out(tmp_path):
+    out = json.dumps(
+        {
+            "clientVersion": {"gitVersion": "v1.28.0"},
+            "serverVersion": {"gitVersion": "v1.34.4"},
+        }
+    )
+    kubectl = _script(tmp_path, "kubectl", out)
+    tools = Tools(Runner(printer=lambda line: None), which=_only({"kubectl": kubectl}))
+    with pytest.raises(ToolError) as refused:
+        tools.check_skew("kind-dev")
+    message = str(refused.value)
+    assert message.startswith(f"kubectl v1.28.0 (1.28.0 from PATH ({kubectl})) is 6 minor")
+    assert message.endswith("or take it off PATH: the suite then fetches kubectl v1.35.2")
