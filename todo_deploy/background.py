@@ -64,12 +64,16 @@ class Background:
         return self.state_dir / f"{self.name}.log"
 
     def pid(self) -> int | None:
-        """The pid when the process still runs, else None."""
+        """The pid when our process still runs, else None.
+
+        A pid file can outlive its process (a reboot) and the pid be reused: only a process
+        running our program counts, so `stop()` never signals a stranger.
+        """
         try:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if self._alive(pid) else None
+        return pid if self._alive(pid) and self._runs_our_program(pid) else None
 
     def start(self) -> int | None:
         """Start it unless it runs; returns its pid (None in a dry run)."""
@@ -121,13 +125,20 @@ class Background:
     def _alive(self, pid: int) -> bool:
         if self.platform.os != "windows":
             return _alive_posix(pid)
-        listing = self.runner.run(
-            ["tasklist", "/FI", f"PID eq {pid}", "/NH", "/FO", "CSV"],
-            step=f"is {self.name} running",
-            check=False,
-            mutating=False,
-        )
-        return f'"{pid}"' in listing.stdout
+        return f'"{pid}"' in self._listing(pid)
+
+    def _runs_our_program(self, pid: int) -> bool:
+        program = Path(self.argv[0]).name.lower().removesuffix(".exe")
+        return program in self._listing(pid).lower()
+
+    def _listing(self, pid: int) -> str:
+        """The process's line in the OS's process list (its command, on Windows its image)."""
+        if self.platform.os == "windows":
+            argv = ["tasklist", "/FI", f"PID eq {pid}", "/NH", "/FO", "CSV"]
+        else:
+            argv = ["ps", "-p", str(pid), "-o", "command="]
+        listing = self.runner.run(argv, step=f"is {self.name} running", check=False, mutating=False)
+        return listing.stdout
 
     def log_tail(self, lines: int = 15) -> str:
         try:

@@ -21,11 +21,12 @@ from todo_deploy.platforms import Platform, add_hosts_line, hosts_file
 from todo_deploy.providers.base import IngressAccess
 from todo_deploy.providers.minikube import MinikubeProvider
 from todo_deploy.report import DeployReport, render
+from todo_deploy.run import Runner
 
 TUNNEL = "minikube tunnel -p todo --bind-address=127.0.0.1"
 FAKE_MINIKUBE = """#!/bin/sh
 echo "tunnel for $*"
-exec {python} -c '
+{python} -c '
 import os, socket, sys, time
 if os.environ.get("FAKE_TUNNEL_FAILS"):
     sys.exit("minikube tunnel: cannot bind 127.0.0.1:80")
@@ -71,6 +72,9 @@ def mac(harness: Harness, tmp_path: Path, tunnel_port: int) -> Iterator[Minikube
         state_dir=tmp_path / "state",
     )
     provider.tunnel_port = tunnel_port
+    assert provider.tunnel
+    # The fake executor answers minikube; the tunnel's own process checks (`ps`) are real.
+    provider.tunnel.runner = Runner(printer=harness.printed.append)
     yield provider
     assert provider.tunnel
     provider.tunnel.stop()  # never leave a process behind, whatever the test did
@@ -217,3 +221,24 @@ def test_the_hosts_line_is_given_for_each_os(tmp_path):
     wsl = _hint("linux", tmp_path, wsl=True)
     assert wsl.startswith("as root: `echo '127.0.0.1 todo.local' >> /etc/hosts`; for a Windows")
     assert str(hosts_file("windows")) in wsl
+
+
+def test_a_stale_pid_file_naming_another_program_is_never_signalled(tmp_path):
+    import subprocess
+
+    from todo_deploy.background import Background
+
+    stranger = subprocess.Popen(["sleep", "30"])  # e.g. the pid reused after a reboot
+    try:
+        tunnel = Background(
+            "minikube-tunnel-todo", ["minikube", "tunnel"], Runner(), state_dir=tmp_path
+        )
+        tmp_path.joinpath("minikube-tunnel-todo.pid").write_text(str(stranger.pid))
+
+        assert tunnel.pid() is None
+        assert tunnel.stop() is False
+        assert stranger.poll() is None  # still running, untouched
+        assert not tunnel.pid_file.exists()
+    finally:
+        stranger.kill()
+        stranger.wait()
