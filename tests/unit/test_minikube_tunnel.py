@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from rich.console import Console
 
 from tests.support.fakes import Harness
+from todo_deploy.background import Background
 from todo_deploy.platforms import Platform, add_hosts_line, hosts_file
 from todo_deploy.providers.base import IngressAccess
 from todo_deploy.providers.minikube import MinikubeProvider
@@ -224,10 +226,6 @@ def test_the_hosts_line_is_given_for_each_os(tmp_path):
 
 
 def test_a_stale_pid_file_naming_another_program_is_never_signalled(tmp_path):
-    import subprocess
-
-    from todo_deploy.background import Background
-
     stranger = subprocess.Popen(["sleep", "30"])  # e.g. the pid reused after a reboot
     try:
         tunnel = Background(
