@@ -66,7 +66,9 @@ class Releases:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # A short poll interval: each test's shutdown is quick.
+        serve = {"poll_interval": 0.02}
+        threading.Thread(target=self.server.serve_forever, kwargs=serve, daemon=True).start()
 
     def rewrite(self, url: str) -> str:
         return url.replace("https://", f"http://127.0.0.1:{self.server.server_port}/")
@@ -106,6 +108,7 @@ def releases() -> Iterator[Releases]:
     server = Releases()
     yield server
     server.server.shutdown()
+    server.server.server_close()
 
 
 def no_path(name: str) -> str | None:
