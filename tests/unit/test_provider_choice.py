@@ -139,3 +139,9 @@ def test_auto_as_root_with_nothing_else_prints_the_host_build_first(tmp_path, mo
     assert said[0].startswith("provider: host (auto: no local cluster context and no minikube")
     assert "Go modules first (kube-apiserver," in said[1] and "15-30 min" in said[1]
     assert said[2].startswith("  alternatives: ")
+
+
+def test_a_wildcard_server_address_means_this_machine(api_server):
+    port = api_server.rsplit(":", 1)[1]
+    assert providers.server_answers(f"https://0.0.0.0:{port}")
+    assert not providers.server_answers("https://:6443")  # no host at all

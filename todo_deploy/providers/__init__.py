@@ -92,8 +92,10 @@ def server_answers(server: str, timeout: float = PROBE_SECONDS) -> bool:
     url = urlsplit(server)
     if not url.hostname:
         return False
+    # k3d writes https://0.0.0.0:PORT: the wildcard means this machine.
+    host = "127.0.0.1" if url.hostname in ("0.0.0.0", "::") else url.hostname
     try:
-        with socket.create_connection((url.hostname, url.port or 443), timeout=timeout):
+        with socket.create_connection((host, url.port or 443), timeout=timeout):
             return True
     except OSError:
         return False
