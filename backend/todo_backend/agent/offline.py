@@ -50,72 +50,66 @@ SMALL_TALK = {
     "sorry": "No problem at all.",
 }
 UNAVAILABLE = "Sorry, I can't reach your task list right now. Please try again in a moment."
+# A change whose answer never came (a timeout, a dropped connection) may have been saved.
+LOST_CHANGE = (
+    "Sorry, the task service did not answer, so I can't tell whether that change was made. "
+    "Please check your list before trying again."
+)
+NO_ANSWER = "no answer from the task service"
 CHANGING = {"add_task", "complete_task", "reopen_task", "update_task", "delete_task"}
 # FastMCP prefixes every tool failure with this; the user only needs the reason.
 TOOL_ERROR_PREFIX = re.compile(r"^Error executing tool \w+: ")
 
 
-class ToolFailed(Exception):
-    """No answer: the session could not open (`call` None, nothing was sent), or a tool call
-    went unanswered (a timeout, a dropped connection), so whether it acted is unknown."""
-
-    def __init__(self, call: ToolCall | None) -> None:
-        super().__init__(call.name if call else "session")
-        self.call = call
-
-
 class ToolRefused(Exception):
     """The tool answered with an error (unknown task, invalid title): nothing was changed."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
 
 class Turn:
-    """One reply's tool calls, on one MCP session opened at the first call."""
+    """One reply's tool calls, on one MCP session opened at the first call.
+
+    It remembers the call in flight, so when the transport fails (its errors arrive as exception
+    groups, sometimes only when the session closes) the reply can still say what was asked.
+    """
 
     def __init__(self, user_id: str, settings: Settings) -> None:
         self.user_id, self.settings = user_id, settings
         self.calls: list[ToolCall] = []
         self.stack = AsyncExitStack()
         self.session: ClientSession | None = None
+        self.in_flight: ToolCall | None = None
+        self.refusal: str | None = None
 
     async def call(self, tool: str, **arguments: Any) -> Any:
         arguments = {"user_id": self.user_id, **arguments}
-        session = self.session or await self._open()
-        try:
-            result = await session.call_tool(tool, arguments)
-        except Exception:  # the transport reports network errors and timeouts as groups
-            log.exception("no answer from the MCP server for %s", tool)
-            failed = ToolCall(tool, arguments, {"error": "no answer from the task service"})
-            self.calls.append(failed)
-            raise ToolFailed(failed) from None
+        if self.session is None:
+            token = self.settings.mcp_api_token.get_secret_value()
+            self.session = await self.stack.enter_async_context(
+                tool_session(self.settings.mcp_server_url, token)
+            )
+        self.in_flight = ToolCall(tool, arguments, None)
+        result = await self.session.call_tool(tool, arguments)
+        self.in_flight = None
         if result.isError:
             text = " ".join(b.text for b in result.content if isinstance(b, TextContent))
-            reason = TOOL_ERROR_PREFIX.sub("", text or "the tool failed")
-            self.calls.append(ToolCall(tool, arguments, {"error": reason}))
-            raise ToolRefused(reason)
+            self.refusal = TOOL_ERROR_PREFIX.sub("", text or "the tool failed")
+            self.calls.append(ToolCall(tool, arguments, {"error": self.refusal}))
+            raise ToolRefused(self.refusal)
         data = result.structuredContent or {}
         self.calls.append(ToolCall(tool, arguments, data))
         return data
 
-    async def _open(self) -> ClientSession:
-        token = self.settings.mcp_api_token.get_secret_value()
-        try:
-            self.session = await self.stack.enter_async_context(
-                tool_session(self.settings.mcp_server_url, token)
-            )
-        except Exception:  # refused or unreachable: no tool call was sent
-            log.exception("could not open a session on the MCP server")
-            raise ToolFailed(None) from None
-        return self.session
-
-    async def close(self) -> None:
-        try:
-            await self.stack.aclose()
-        except Exception:  # closing a broken session must not hide the reply
-            log.warning("closing the MCP session failed", exc_info=True)
+    def failed(self) -> AgentReply:
+        """The reply for a turn that stopped on an error, with what it had done before."""
+        if self.refusal is not None:
+            failure = f"Sorry, I couldn't do that: {self.refusal}."
+        elif self.session is None or self.in_flight is None:
+            failure = UNAVAILABLE  # nothing was sent, or only reads were
+        else:
+            lost = ToolCall(self.in_flight.name, self.in_flight.arguments, {"error": NO_ANSWER})
+            self.calls.append(lost)
+            failure = UNAVAILABLE if lost.name not in CHANGING else LOST_CHANGE
+        return AgentReply(outcome.after_failure(self.calls, failure), self.calls)
 
 
 @dataclass(frozen=True)
@@ -156,24 +150,12 @@ async def respond(
 ) -> AgentReply:
     turn = Turn(user_id, settings)
     try:
-        return await _answer(understand(message), message, Context.of(history), turn)
-    except ToolFailed as failure:
-        return AgentReply(outcome.after_failure(turn.calls, _no_answer(failure.call)), turn.calls)
-    except ToolRefused as refusal:
-        failure = f"Sorry, I couldn't do that: {refusal.reason}."
-        return AgentReply(outcome.after_failure(turn.calls, failure), turn.calls)
-    finally:
-        await turn.close()
-
-
-def _no_answer(call: ToolCall | None) -> str:
-    """Honest words for a call that got no answer: a change may have been saved all the same."""
-    if call is None or call.name not in CHANGING:
-        return UNAVAILABLE
-    return (
-        "Sorry, the task service did not answer, so I can't tell whether that change was made. "
-        "Please check your list before trying again."
-    )
+        async with turn.stack:
+            return await _answer(understand(message), message, Context.of(history), turn)
+    except Exception:  # a tool error, or the transport's exception group
+        if turn.refusal is None:
+            log.exception("the offline agent's tool calls failed")
+        return turn.failed()
 
 
 async def _answer(intent: Intent, message: str, context: Context, turn: Turn) -> AgentReply:
