@@ -7,12 +7,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.support.browser import run_journey
+from tests.support.browser import App, chromium
+from tests.support.require import require
+from tests.support.ui_checks import CHECK_IDS, CHECKS
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "http://localhost:3000"
@@ -35,8 +38,8 @@ def _wait_for(urls: tuple[str, ...], proc: subprocess.Popen, deadline: float) ->
         time.sleep(1)
 
 
-@pytest.fixture
-def dev_stack():
+@pytest.fixture(scope="module")
+def dev_stack() -> Iterator[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "invoke", "dev"], cwd=ROOT, start_new_session=True,
         env={**os.environ, "NEXT_TELEMETRY_DISABLED": "1"},
@@ -55,6 +58,13 @@ def dev_stack():
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def test_sign_up_add_complete_and_chat_in_the_browser(dev_stack, tmp_path, require):
+@pytest.fixture(scope="module")
+def app(dev_stack: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     require(Path("/usr/bin/chromium").exists(), "Chromium is not installed")
-    run_journey(dev_stack, tmp_path)
+    with chromium(dev_stack) as browser:
+        yield App(browser, dev_stack, tmp_path_factory.mktemp("screenshots"))
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=CHECK_IDS)
+def test_in_the_browser(app: App, check: Callable[[App], None]) -> None:
+    check(app)

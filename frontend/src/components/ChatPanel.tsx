@@ -37,7 +37,7 @@ export function ChatPanel({ userId, onTurn }: { userId: string; onTurn: () => vo
   const chat = useChat(userId, onTurn);
   const [draft, setDraft] = useState("");
   const [listOpen, setListOpen] = useState(false);
-  const log = useRef<HTMLOListElement>(null);
+  const log = useRef<HTMLDivElement>(null);
   const input = useRef<HTMLTextAreaElement>(null);
 
   useEffect(() => {
@@ -113,21 +113,20 @@ export function ChatPanel({ userId, onTurn }: { userId: string; onTurn: () => vo
           onOlder={() => void chat.loadOlder()}
         />
       )}
-      <ol
+      <div
         ref={log}
         className="chat-log"
         role="log"
         aria-label="Conversation"
-        aria-live="polite"
         aria-busy={chat.loading || chat.busy}
         data-testid="chat-log"
         data-conversation-id={chat.openId ?? ""}
       >
-        {chat.loading && <li className="chat-empty">Loading your conversation…</li>}
+        {chat.loading && <p className="chat-empty">Loading your conversation…</p>}
         {!chat.loading && empty && (
-          <li className="chat-empty">
-            Ask me to add, list, complete, rename or delete tasks. Try:
-            <span className="suggestions">
+          <div className="chat-empty">
+            <p>Ask me to add, list, complete, rename or delete tasks. Try:</p>
+            <div className="suggestions">
               {SUGGESTIONS.map((text) => (
                 <button
                   key={text}
@@ -140,14 +139,16 @@ export function ChatPanel({ userId, onTurn }: { userId: string; onTurn: () => vo
                   {text}
                 </button>
               ))}
-            </span>
-          </li>
+            </div>
+          </div>
         )}
-        {chat.entries.map((entry) => (
-          <Message key={entry.key} entry={entry} />
-        ))}
-        {chat.reply && <Message entry={chat.reply} pending />}
-      </ol>
+        <ol className="messages">
+          {chat.entries.map((entry) => (
+            <Message key={entry.key} entry={entry} />
+          ))}
+          {chat.reply && <Message entry={chat.reply} pending />}
+        </ol>
+      </div>
       {chat.error && (
         <div role="alert" className="error banner" data-testid="chat-error">
           <span>{chat.error.message}</span>
