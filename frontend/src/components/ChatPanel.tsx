@@ -27,8 +27,8 @@ function Message({ entry, pending = false }: { entry: Entry; pending?: boolean }
 function ModeNote() {
   return (
     <p className="mode-note" id="chat-mode" data-testid="assistant-mode">
-      <strong>Command mode</strong> (no AI model connected): short requests like “add call mom”,
-      “what’s pending?”, “done with call mom”, “rename 2 to pay rent” or “delete call mom”.
+      <strong>Command mode:</strong> no AI model is connected, so I follow short commands like “add
+      call mom”, “what’s pending?” or “delete call mom”.
     </p>
   );
 }
