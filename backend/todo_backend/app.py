@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from todo_backend.api.errors import install_error_handlers
-from todo_backend.api.routes import chat, health, tasks
+from todo_backend.api.routes import chat, conversations, health, tasks
 from todo_backend.auth import TokenVerifier
 from todo_backend.config import Settings
 from todo_backend.db.session import make_engine, make_sessionmaker
@@ -36,6 +36,6 @@ def create_app(settings: Settings) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     install_error_handlers(app)
-    for module in (health, tasks, chat):
+    for module in (health, tasks, chat, conversations):
         app.include_router(module.router)
     return app

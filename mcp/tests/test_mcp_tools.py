@@ -24,9 +24,16 @@ async def error_of(client: ClientSession, tool: str, **arguments) -> str:
     return result.content[0].text
 
 
-async def test_lists_the_five_tools_with_descriptions(client: ClientSession) -> None:
+async def test_lists_the_six_tools_with_descriptions(client: ClientSession) -> None:
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert set(tools) == {"add_task", "list_tasks", "complete_task", "delete_task", "update_task"}
+    assert set(tools) == {
+        "add_task",
+        "list_tasks",
+        "complete_task",
+        "reopen_task",
+        "delete_task",
+        "update_task",
+    }
     assert all(tool.description for tool in tools.values())
     assert tools["add_task"].inputSchema["required"] == ["user_id", "title"]
 
@@ -61,10 +68,27 @@ async def test_complete_task(client: ClientSession) -> None:
     assert task["completed"] is True
 
 
-async def test_delete_task(client: ClientSession) -> None:
+async def test_reopen_task(client: ClientSession) -> None:
     task_id = (await call(client, "add_task", user_id="u1", title="buy milk"))["task_id"]
+    await call(client, "complete_task", user_id="u1", task_id=task_id)
+    reopened = await call(client, "reopen_task", user_id="u1", task_id=task_id)
+    assert reopened == {"task_id": task_id, "status": "reopened", "title": "buy milk"}
+    [task] = (await call(client, "list_tasks", user_id="u1", status="pending"))["result"]
+    assert task["id"] == task_id
+    assert "task 999 not found" in await error_of(client, "reopen_task", user_id="u1", task_id=999)
+
+
+async def test_delete_task(client: ClientSession) -> None:
+    added = await call(client, "add_task", user_id="u1", title="buy milk", description="2 l")
+    task_id = added["task_id"]
     gone = await call(client, "delete_task", user_id="u1", task_id=task_id)
-    assert gone == {"task_id": task_id, "status": "deleted", "title": "buy milk"}
+    assert gone == {
+        "task_id": task_id,
+        "status": "deleted",
+        "title": "buy milk",
+        "description": "2 l",
+        "completed": False,
+    }
     assert (await call(client, "list_tasks", user_id="u1"))["result"] == []
 
 
@@ -73,7 +97,13 @@ async def test_update_task_changes_only_given_fields(client: ClientSession) -> N
     renamed = await call(
         client, "update_task", user_id="u1", task_id=added["task_id"], title="call mom"
     )
-    assert renamed == {"task_id": added["task_id"], "status": "updated", "title": "call mom"}
+    assert renamed == {
+        "task_id": added["task_id"],
+        "status": "updated",
+        "title": "call mom",
+        "previous_title": "buy milk",
+        "previous_description": "2 l",
+    }
     [task] = (await call(client, "list_tasks", user_id="u1"))["result"]
     assert (task["title"], task["description"]) == ("call mom", "2 l")
 

@@ -14,7 +14,7 @@ from todo_mcp.auth import BearerTokenMiddleware
 from todo_mcp.config import McpSettings
 from todo_mcp.tools import TaskStore, register_tools
 
-INSTRUCTIONS = "Manage a user's todo list: add, list, complete, update and delete tasks."
+INSTRUCTIONS = "Manage a user's todo list: add, list, complete, reopen, update and delete tasks."
 
 
 def build_server(sessions: sessionmaker[Session], allowed_hosts: list[str]) -> FastMCP:

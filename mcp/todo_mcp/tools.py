@@ -27,8 +27,22 @@ class TaskResult(BaseModel):
     """What a tool did to one task."""
 
     task_id: int
-    status: Literal["created", "completed", "deleted", "updated"]
+    status: Literal["created", "completed", "reopened", "deleted", "updated"]
     title: str
+
+
+class DeletedTask(TaskResult):
+    """A deleted task with everything needed to add it back (an undo)."""
+
+    description: str | None
+    completed: bool
+
+
+class UpdatedTask(TaskResult):
+    """An updated task with the values it had before (an undo puts them back)."""
+
+    previous_title: str
+    previous_description: str | None
 
 
 class TaskView(BaseModel):
@@ -41,6 +55,31 @@ class TaskView(BaseModel):
 
 def _result(task: Task, status: str) -> TaskResult:
     return TaskResult(task_id=task.id, status=status, title=task.title)
+
+
+def _deleted(task: Task) -> DeletedTask:
+    return DeletedTask(
+        task_id=task.id,
+        status="deleted",
+        title=task.title,
+        description=task.description,
+        completed=task.completed,
+    )
+
+
+def _update(
+    session: Session, user_id: str, task_id: int, title: str | None, description: str | None
+) -> UpdatedTask:
+    before = tasks.get_task(session, user_id, task_id)
+    previous_title, previous_description = before.title, before.description
+    task = tasks.update_task(session, user_id, task_id, title=title, description=description)
+    return UpdatedTask(
+        task_id=task.id,
+        status="updated",
+        title=task.title,
+        previous_title=previous_title,
+        previous_description=previous_description,
+    )
 
 
 def _view(task: Task) -> TaskView:
@@ -78,7 +117,7 @@ class TaskStore:
 
 
 def register_tools(server: FastMCP, store: TaskStore) -> None:
-    """Add the five task tools to `server`."""
+    """Add the six task tools to `server`."""
 
     @server.tool()
     async def add_task(
@@ -109,9 +148,16 @@ def register_tools(server: FastMCP, store: TaskStore) -> None:
         )
 
     @server.tool()
-    async def delete_task(user_id: UserId, task_id: TaskId) -> TaskResult:
-        """Delete one of the user's tasks for good."""
-        return await store.run(lambda s: _result(tasks.delete_task(s, user_id, task_id), "deleted"))
+    async def reopen_task(user_id: UserId, task_id: TaskId) -> TaskResult:
+        """Mark one of the user's completed tasks as not done again."""
+        return await store.run(
+            lambda s: _result(tasks.reopen_task(s, user_id, task_id), "reopened")
+        )
+
+    @server.tool()
+    async def delete_task(user_id: UserId, task_id: TaskId) -> DeletedTask:
+        """Delete one of the user's tasks; the result holds what is needed to add it back."""
+        return await store.run(lambda s: _deleted(tasks.delete_task(s, user_id, task_id)))
 
     @server.tool()
     async def update_task(
@@ -119,11 +165,6 @@ def register_tools(server: FastMCP, store: TaskStore) -> None:
         task_id: TaskId,
         title: Annotated[str | None, Field(description="New title, 1-200 characters")] = None,
         description: Annotated[str | None, Field(description="New description")] = None,
-    ) -> TaskResult:
+    ) -> UpdatedTask:
         """Change a task's title and/or description; fields left out keep their value."""
-        return await store.run(
-            lambda s: _result(
-                tasks.update_task(s, user_id, task_id, title=title, description=description),
-                "updated",
-            )
-        )
+        return await store.run(lambda s: _update(s, user_id, task_id, title, description))

@@ -1,7 +1,9 @@
 """A small OpenAI-compatible server on 127.0.0.1: answers /v1/chat/completions from a script.
 
 The first request (no tool result yet) gets one tool call; once the conversation holds the tool's
-result, the answer is the final text. Every request body is kept for assertions.
+result, the answer is the final text, or an HTTP 500 when `fail_after_tool` is set. Requests with
+`stream: true` get the same answers as server-sent chunks, the final text in a few pieces. Every
+request body is kept for assertions.
 """
 
 from __future__ import annotations
@@ -11,10 +13,15 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+TEXT_PIECES = 3
+
 
 class OpenAIStub:
-    def __init__(self, tool: str, arguments: dict[str, Any], final_text: str) -> None:
+    def __init__(
+        self, tool: str, arguments: dict[str, Any], final_text: str, fail_after_tool: bool = False
+    ) -> None:
         self.tool, self.arguments, self.final_text = tool, arguments, final_text
+        self.fail_after_tool = fail_after_tool
         self.requests: list[dict[str, Any]] = []
         self.authorizations: list[str] = []
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -25,25 +32,51 @@ class OpenAIStub:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def answer(self, body: dict[str, Any]) -> dict[str, Any]:
-        if body["messages"][-1]["role"] == "tool":
-            message = {"role": "assistant", "content": self.final_text}
-            finish = "stop"
-        else:
+    def message(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The assistant message for this request, None for a server error."""
+        if body["messages"][-1]["role"] != "tool":
             call = {
                 "id": f"call_{len(self.requests)}",
                 "type": "function",
                 "function": {"name": self.tool, "arguments": json.dumps(self.arguments)},
             }
-            message = {"role": "assistant", "content": None, "tool_calls": [call]}
-            finish = "tool_calls"
+            return {"role": "assistant", "content": None, "tool_calls": [call]}
+        if self.fail_after_tool:
+            return None
+        return {"role": "assistant", "content": self.final_text}
+
+    def completion(self, body: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **self._envelope(body, "chat.completion"),
+            "choices": [{"index": 0, "message": message, "finish_reason": _finish(message)}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+
+    def chunks(self, body: dict[str, Any], message: dict[str, Any]) -> list[dict[str, Any]]:
+        """The message as chat.completion.chunk objects: text in pieces, a tool call whole."""
+        deltas: list[dict[str, Any]] = []
+        if message.get("tool_calls"):
+            calls = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
+            deltas.append({"role": "assistant", "tool_calls": calls})
+        else:
+            text, size = message["content"], -(-len(message["content"]) // TEXT_PIECES)
+            pieces = [text[i : i + size] for i in range(0, len(text), size)]
+            deltas.extend({"role": "assistant", "content": piece} for piece in pieces)
+        envelope = self._envelope(body, "chat.completion.chunk")
+        chunks = [
+            {**envelope, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+            for delta in deltas
+        ]
+        last = {"index": 0, "delta": {}, "finish_reason": _finish(message)}
+        usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+        return [*chunks, {**envelope, "choices": [last], "usage": usage}]
+
+    def _envelope(self, body: dict[str, Any], kind: str) -> dict[str, Any]:
         return {
             "id": f"chatcmpl-{len(self.requests)}",
-            "object": "chat.completion",
+            "object": kind,
             "created": 0,
             "model": body["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         }
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -57,9 +90,19 @@ class OpenAIStub:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 stub.requests.append(body)
                 stub.authorizations.append(self.headers.get("Authorization", ""))
-                payload = json.dumps(stub.answer(body)).encode()
+                message = stub.message(body)
+                if message is None:
+                    self.send_error(500)
+                elif body.get("stream"):
+                    events = [f"data: {json.dumps(c)}\n\n" for c in stub.chunks(body, message)]
+                    self._send("text/event-stream", "".join([*events, "data: [DONE]\n\n"]))
+                else:
+                    self._send("application/json", json.dumps(stub.completion(body, message)))
+
+            def _send(self, content_type: str, text: str) -> None:
+                payload = text.encode()
                 self.send_response(200)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -68,3 +111,7 @@ class OpenAIStub:
                 pass
 
         return Handler
+
+
+def _finish(message: dict[str, Any]) -> str:
+    return "tool_calls" if message.get("tool_calls") else "stop"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from mcp_proxy import LossyProxy
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from todo_backend.agent import AgentReply, respond
-from todo_backend.agent.offline import HELP, UNAVAILABLE, Intent, parse
+from todo_backend.agent.offline import OUT_OF_SCOPE, UNAVAILABLE
+from todo_backend.agent.phrases import Intent, Target, understand
 from todo_backend.config import Settings
 from todo_backend.db.models import Task
 from todo_backend.db.session import make_engine, make_sessionmaker
@@ -25,30 +27,49 @@ def tasks_of(sessions: sessionmaker[Session], user_id: str) -> list[Task]:
 
 
 @pytest.mark.parametrize(
-    ("message", "tool", "arguments"),
+    ("message", "intent"),
     [
-        ("add buy milk", "add_task", {"title": "buy milk"}),
-        ("Add a task to call mom.", "add_task", {"title": "call mom"}),
-        ('add "Buy Milk" to my list', "add_task", {"title": "Buy Milk"}),
-        ("show my pending tasks", "list_tasks", {"status": "pending"}),
-        ("list completed", "list_tasks", {"status": "completed"}),
-        ("what\u2019s on my list?", "list_tasks", {"status": "all"}),
-        ("complete task 3", "complete_task", {"task_id": 3}),
-        ("mark 3 as done", "complete_task", {"task_id": 3}),
-        ("delete task 2", "delete_task", {"task_id": 2}),
-        ("remove task 2", "delete_task", {"task_id": 2}),
-        ("rename task 1 to call mom", "update_task", {"task_id": 1, "title": "call mom"}),
-        ("update task 1 description to 2 l", "update_task", {"task_id": 1, "description": "2 l"}),
-        ("what can you do?", "help", {}),
+        ("add buy milk", Intent("add", title="buy milk")),
+        ("Add a task to call mom.", Intent("add", title="call mom")),
+        ('add "Buy Milk" to my list', Intent("add", title="Buy Milk")),
+        ("show my pending tasks", Intent("list", status="pending")),
+        ("list completed", Intent("list", status="completed")),
+        ("how many are left?", Intent("list", status="pending", count=True)),
+        ("complete task 3", Intent("complete", Target(task_id=3))),
+        ("complete task three", Intent("complete", Target(task_id=3))),
+        ("mark twelve as done", Intent("complete", Target(task_id=12))),
+        ("please remove task number four", Intent("delete", Target(task_id=4))),
+        ("delete the second one", Intent("delete", Target(ordinal=2))),
+        ("delete the last task", Intent("delete", Target(ordinal=-1))),
+        ("delete the milk task", Intent("delete", Target(words="milk"))),
+        ("mark it as not done", Intent("reopen", Target(pronoun=True))),
+        ("rename task 1 to call mom", Intent("rename", Target(task_id=1), title="call mom")),
+        (
+            "update task one description to 2 l",
+            Intent("describe", Target(task_id=1), description="2 l"),
+        ),
+        ("what can you do?", Intent("help")),
     ],
 )
-def test_parses_plain_requests(message: str, tool: str, arguments: dict) -> None:
-    assert parse(message) == Intent(tool, arguments)
+def test_understands_plain_requests(message: str, intent: Intent) -> None:
+    assert understand(message) == intent
 
 
-@pytest.mark.parametrize("message", ["hello", "what is the weather", "add", "delete everything"])
-def test_does_not_guess_at_other_messages(message: str) -> None:
-    assert parse(message) is None
+@pytest.mark.parametrize(
+    ("message", "action"),
+    [
+        ("hello", "small_talk"),
+        ("see you later", "small_talk"),
+        ("what is the weather", "out_of_scope"),
+        ("List 3 ideas for dinner", "out_of_scope"),
+        ("add", "ask_title"),
+        ("add a task", "ask_title"),
+        ("don't delete task 2", "declined_command"),
+        ("delete everything", "unknown"),
+    ],
+)
+def test_does_not_guess_at_other_messages(message: str, action: str) -> None:
+    assert understand(message).action == action
 
 
 @pytest.mark.anyio
@@ -83,7 +104,9 @@ async def test_add_list_complete_rename_delete_through_mcp(
     )
 
     deleted = await say(agent_settings, user_id, f"delete task {task.id}")
-    assert deleted.response == f'Deleted task {task.id} "buy oat milk".'
+    assert (
+        deleted.response == f'Deleted task {task.id} "buy oat milk". Say "undo" to bring it back.'
+    )
     assert [t.title for t in tasks_of(sessions, user_id)] == ["call mom"]
 
 
@@ -109,9 +132,9 @@ async def test_other_users_tasks_stay_hidden(
 
 
 @pytest.mark.anyio
-async def test_unknown_request_lists_what_it_can_do(agent_settings: Settings, user_id: str) -> None:
+async def test_out_of_scope_is_answered_as_such(agent_settings: Settings, user_id: str) -> None:
     reply = await say(agent_settings, user_id, "sing me a song")
-    assert reply.response == "I didn't catch that. " + HELP
+    assert reply.response == OUT_OF_SCOPE
     assert reply.tool_calls == []
 
 
@@ -138,3 +161,123 @@ async def test_works_on_postgresql(
     with make_sessionmaker(engine)() as session:
         assert session.get(Task, task_id).completed
     engine.dispose()
+
+
+async def converse(settings: Settings, user_id: str, *messages: str) -> list[AgentReply]:
+    """The messages as one conversation, with history stored as the chat route stores it."""
+    history: list[dict] = []
+    replies = []
+    for message in messages:
+        reply = await respond(user_id=user_id, history=history, message=message, settings=settings)
+        history += [
+            {"role": "user", "content": message, "tool_calls": [], "pending_action": None},
+            {
+                "role": "assistant",
+                "content": reply.response,
+                "tool_calls": [call.as_dict() for call in reply.tool_calls],
+                "pending_action": reply.pending_action,
+            },
+        ]
+        replies.append(reply)
+    return replies
+
+
+@pytest.mark.anyio
+async def test_deleting_by_title_asks_first(
+    agent_settings: Settings, sessions: sessionmaker[Session], user_id: str
+) -> None:
+    await say(agent_settings, user_id, "add buy milk")
+    asked, kept = await converse(agent_settings, user_id, "delete the milk task", "no")
+    [milk] = tasks_of(sessions, user_id)
+    assert asked.response == f'Delete "buy milk" (task {milk.id})? Say yes to confirm.'
+    assert [call.name for call in asked.tool_calls] == ["list_tasks"]
+    assert kept.tool_calls == [] and len(tasks_of(sessions, user_id)) == 1
+
+    _, deleted = await converse(agent_settings, user_id, "delete the milk task", "yes")
+    assert [call.name for call in deleted.tool_calls] == ["delete_task"]
+    assert tasks_of(sessions, user_id) == []
+
+
+@pytest.mark.anyio
+async def test_undo_brings_a_deleted_task_back_as_it_was(
+    agent_settings: Settings, sessions: sessionmaker[Session], user_id: str
+) -> None:
+    await converse(agent_settings, user_id, "add buy milk")
+    [milk] = tasks_of(sessions, user_id)
+    replies = await converse(
+        agent_settings,
+        user_id,
+        f"update task {milk.id} description to 2 litres",
+        f"complete task {milk.id}",
+        f"delete task {milk.id}",
+        "undo",
+    )
+    [back] = tasks_of(sessions, user_id)
+    assert (back.title, back.description, back.completed) == ("buy milk", "2 litres", True)
+    assert replies[-1].response == (
+        f'Undone: I added "buy milk" (task {back.id}) and completed task {back.id} "buy milk".'
+    )
+
+
+@pytest.mark.anyio
+async def test_several_matches_get_a_question_back(
+    agent_settings: Settings, sessions: sessionmaker[Session], user_id: str
+) -> None:
+    await say(agent_settings, user_id, "add buy milk")
+    await say(agent_settings, user_id, "add buy oat milk")
+    milk, oat = tasks_of(sessions, user_id)
+    asked, done = await converse(agent_settings, user_id, "complete the milk task", "oat")
+    assert asked.response == (
+        f'Which one do you mean: #{milk.id} "buy milk" or #{oat.id} "buy oat milk"? Say its number.'
+    )
+    assert done.tool_calls[0].arguments["task_id"] == oat.id
+    assert [t.completed for t in tasks_of(sessions, user_id)] == [False, True]
+
+
+@pytest.mark.anyio
+async def test_a_lost_answer_after_a_saved_change_is_not_called_a_failure(
+    agent_settings: Settings, sessions: sessionmaker[Session], user_id: str
+) -> None:
+    proxy = LossyProxy(agent_settings.mcp_server_url, failing_tool="add_task")
+    lossy = agent_settings.model_copy(update={"mcp_server_url": proxy.url})
+    try:
+        reply = await say(lossy, user_id, "add buy milk")
+    finally:
+        proxy.close()
+    assert [t.title for t in tasks_of(sessions, user_id)] == ["buy milk"]  # it was saved
+    assert "can't tell whether that change was made" in reply.response
+    assert "can't reach" not in reply.response
+    [call] = reply.tool_calls
+    assert (call.name, call.result) == ("add_task", {"error": "no answer from the task service"})
+
+
+@pytest.mark.anyio
+async def test_a_failure_half_way_says_what_was_done(
+    agent_settings: Settings, sessions: sessionmaker[Session], user_id: str
+) -> None:
+    await say(agent_settings, user_id, "add buy milk")
+    [milk] = tasks_of(sessions, user_id)
+    history = await converse(agent_settings, user_id, f"complete task {milk.id}")
+    deleted = await say(agent_settings, user_id, f"delete task {milk.id}")
+    assert not history[0].response.startswith("Sorry") and deleted.tool_calls
+    # Undo adds the task back, then completes it; the completion's answer is lost.
+    proxy = LossyProxy(agent_settings.mcp_server_url, failing_tool="complete_task")
+    lossy = agent_settings.model_copy(update={"mcp_server_url": proxy.url})
+    past = [
+        {"role": "user", "content": "delete", "tool_calls": [], "pending_action": None},
+        {
+            "role": "assistant",
+            "content": deleted.response,
+            "tool_calls": [call.as_dict() for call in deleted.tool_calls],
+            "pending_action": None,
+        },
+    ]
+    try:
+        reply = await respond(user_id=user_id, history=past, message="undo", settings=lossy)
+    finally:
+        proxy.close()
+    [back] = tasks_of(sessions, user_id)
+    assert [call.name for call in reply.tool_calls] == ["add_task", "complete_task"]
+    assert reply.response.endswith(
+        f'Before that, I added "buy milk" (task {back.id}): that change is saved.'
+    )

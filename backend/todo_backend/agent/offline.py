@@ -1,157 +1,372 @@
-"""The offline agent: understands a few plain requests and calls the MCP tools itself, no model.
+"""The offline agent ("command mode"): understands plain requests and calls the MCP tools itself.
 
-Each request maps to one tool call through the RULES table (first match wins); the tool's result
-becomes a short friendly answer. The conversation history is not needed for these requests.
+`phrases.understand` says what a message asks for; this module resolves the task it names
+(by number, by words of its title, or "it"), asks back when several tasks fit or before deleting
+by title, runs the tool calls through the MCP server and words the answer. Everything it needs
+from earlier turns (the task just mentioned, the question it asked, the last change for "undo")
+comes from the stored history, so any replica can answer the next message.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
+from mcp import ClientSession
 from mcp.types import TextContent
 
+from todo_backend.agent import outcome
+from todo_backend.agent.matching import matching_tasks
 from todo_backend.agent.mcp_client import tool_session
+from todo_backend.agent.phrases import Intent, Target, target, understand
 from todo_backend.agent.reply import AgentReply, ToolCall
 from todo_backend.config import Settings
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Rule:
-    pattern: re.Pattern[str]
-    tool: str
-    fixed: dict[str, str] = field(default_factory=dict)  # arguments implied by the words
-
-
-@dataclass(frozen=True)
-class Intent:
-    tool: str
-    arguments: dict[str, Any]
-
-
-def _rule(regex: str, tool: str, **fixed: str) -> Rule:
-    return Rule(re.compile(regex, re.IGNORECASE), tool, fixed)
-
-
-# Named groups become tool arguments of the same name.
-TASK = r"(?:task\s+)?#?(?P<task_id>\d+)"
-EDIT = r"(?:update|change|set|edit)"
-DONE = r"(?:done|complete|completed|finished)"
-LIST = (
-    rf"^(?:(?:show|list|see|view|display)\b|what\b.*\b(?:list|tasks?|to ?dos?|plate|left|{DONE})\b)"
-)
-# Lookaheads: a status word anywhere in a list request narrows the listing.
-PENDING = r"(?=.*\b(?:pending|open|incomplete|unfinished|remaining|left|to ?do)\b)"
-COMPLETED = rf"(?=.*\b{DONE}\b)"
-RULES = (
-    _rule(rf"^(?:rename|retitle)\s+{TASK}\s+(?:to|as)\s+(?P<title>.+)$", "update_task"),
-    _rule(rf"^{EDIT}\s+{TASK}(?:'s)?\s+title\s+(?:to\s+)?(?P<title>.+)$", "update_task"),
-    _rule(
-        rf"^{EDIT}\s+{TASK}(?:'s)?\s+description\s+(?:to\s+)?(?P<description>.+)$", "update_task"
-    ),
-    _rule(rf"^(?:complete|finish|check off|tick off)\s+{TASK}$", "complete_task"),
-    _rule(rf"^mark\s+{TASK}\s+(?:as\s+)?{DONE}$", "complete_task"),
-    _rule(rf"^(?:delete|remove|drop)\s+{TASK}$", "delete_task"),
-    _rule(
-        r"^(?:add|create)\s+(?:a\s+)?(?:new\s+)?(?:task\b\s*)?(?:(?:to|called|named)\s+|:\s*)?"
-        r"(?P<title>.+?)(?:\s+to\s+my\s+(?:list|tasks))?$",
-        "add_task",
-    ),
-    _rule(r"^remind me to\s+(?P<title>.+)$", "add_task"),
-    _rule(r"^(?:help|what can you do|how does this work)\b", "help"),
-    _rule(PENDING + LIST, "list_tasks", status="pending"),
-    _rule(COMPLETED + LIST, "list_tasks", status="completed"),
-    _rule(LIST, "list_tasks", status="all"),
-)
-
 HELP = (
-    "I can manage your tasks. Try:\n"
-    '- "add buy milk"\n'
-    '- "show my pending tasks" (or "list completed", "what\'s on my list?")\n'
-    '- "complete task 3" or "mark 3 as done"\n'
-    '- "delete task 2"\n'
-    '- "rename task 1 to call mom"\n'
-    '- "update task 1 description to two litres"'
+    "I'm in command mode: I understand plain requests about your tasks. Try:\n"
+    '- "add buy milk" or "remind me to call mom"\n'
+    '- "what\'s pending?", "what did I finish?", "how many tasks are left?"\n'
+    '- "complete task 3", "mark the milk task as done", "reopen it"\n'
+    '- "delete task 2" or "delete the milk task" (I ask first)\n'
+    '- "rename task 1 to call mom", "change the description of task 1 to two litres"\n'
+    '- "undo" to take back the last change'
 )
+UNKNOWN = "I didn't catch that. " + HELP
+OUT_OF_SCOPE = (
+    "I can only help with your to-do list, so I can't answer that. "
+    'Try "add ..." or "what\'s pending?".'
+)
+SMALL_TALK = {
+    "greeting": "Hello! What can I do for your to-do list?",
+    "thanks": "You're welcome!",
+    "bye": "Bye! Your tasks will be here when you come back.",
+    "how_are_you": "All good here, thanks! Anything to add to your list?",
+    "who": "I'm the to-do assistant in command mode: I add, list, complete and delete tasks.",
+    "sorry": "No problem at all.",
+}
 UNAVAILABLE = "Sorry, I can't reach your task list right now. Please try again in a moment."
+# A change whose answer never came (a timeout, a dropped connection) may have been saved.
+LOST_CHANGE = (
+    "Sorry, the task service did not answer, so I can't tell whether that change was made. "
+    "Please check your list before trying again."
+)
+NO_ANSWER = "no answer from the task service"
+CHANGING = {"add_task", "complete_task", "reopen_task", "update_task", "delete_task"}
 # FastMCP prefixes every tool failure with this; the user only needs the reason.
 TOOL_ERROR_PREFIX = re.compile(r"^Error executing tool \w+: ")
 
 
-def parse(message: str) -> Intent | None:
-    """The tool call `message` asks for, or None when it is not a request we understand."""
-    text = message.strip().replace("\u2019", "'").rstrip(".!? ")
-    for rule in RULES:
-        match = rule.pattern.search(text)
-        if match:
-            arguments = {name: value for name, value in match.groupdict().items() if value}
-            return Intent(rule.tool, {**_clean(arguments), **rule.fixed})
+class ToolRefused(Exception):
+    """The tool answered with an error (unknown task, invalid title): nothing was changed."""
+
+
+class Turn:
+    """One reply's tool calls, on one MCP session opened at the first call.
+
+    It remembers the call in flight, so when the transport fails (its errors arrive as exception
+    groups, sometimes only when the session closes) the reply can still say what was asked.
+    """
+
+    def __init__(self, user_id: str, settings: Settings) -> None:
+        self.user_id, self.settings = user_id, settings
+        self.calls: list[ToolCall] = []
+        self.stack = AsyncExitStack()
+        self.session: ClientSession | None = None
+        self.in_flight: ToolCall | None = None
+        self.refusal: str | None = None
+
+    async def call(self, tool: str, **arguments: Any) -> Any:
+        arguments = {"user_id": self.user_id, **arguments}
+        if self.session is None:
+            token = self.settings.mcp_api_token.get_secret_value()
+            self.session = await self.stack.enter_async_context(
+                tool_session(self.settings.mcp_server_url, token)
+            )
+        self.in_flight = ToolCall(tool, arguments, None)
+        result = await self.session.call_tool(tool, arguments)
+        self.in_flight = None
+        if result.isError:
+            text = " ".join(b.text for b in result.content if isinstance(b, TextContent))
+            self.refusal = TOOL_ERROR_PREFIX.sub("", text or "the tool failed")
+            self.calls.append(ToolCall(tool, arguments, {"error": self.refusal}))
+            raise ToolRefused(self.refusal)
+        data = result.structuredContent or {}
+        self.calls.append(ToolCall(tool, arguments, data))
+        return data
+
+    def failed(self) -> AgentReply:
+        """The reply for a turn that stopped on an error, with what it had done before."""
+        if self.refusal is not None:
+            failure = f"Sorry, I couldn't do that: {self.refusal}."
+        elif self.session is None or self.in_flight is None:
+            failure = UNAVAILABLE  # nothing was sent, or only reads were
+        else:
+            lost = ToolCall(self.in_flight.name, self.in_flight.arguments, {"error": NO_ANSWER})
+            self.calls.append(lost)
+            failure = UNAVAILABLE if lost.name not in CHANGING else LOST_CHANGE
+        return AgentReply(outcome.after_failure(self.calls, failure), self.calls)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the stored conversation says about this turn."""
+
+    pending: dict[str, Any] | None  # the question the last reply asked, if it was the last
+    last_task: dict[str, Any] | None  # {"id", "title"} of the task mentioned last
+    last_changes: list[ToolCall]  # the changes the most recent changing reply made
+
+    @classmethod
+    def of(cls, history: list[dict]) -> Context:
+        replies = [turn for turn in history if turn["role"] == "assistant"]
+        last = history[-1] if history else None
+        pending = last.get("pending_action") if last and last["role"] == "assistant" else None
+        calls = [[ToolCall(**call) for call in turn.get("tool_calls") or []] for turn in replies]
+        changes = next((outcome.changes(c) for c in reversed(calls) if outcome.changes(c)), [])
+        return cls(pending, _last_task(replies), changes)
+
+
+def _last_task(replies: list[dict]) -> dict[str, Any] | None:
+    for reply in reversed(replies):
+        pending = reply.get("pending_action") or {}
+        if "task_id" in pending:
+            return {"id": pending["task_id"], "title": pending.get("title", "")}
+        for call in reversed(reply.get("tool_calls") or []):
+            result = call.get("result")
+            if isinstance(result, dict) and "task_id" in result and "error" not in result:
+                return {"id": result["task_id"], "title": result.get("title", "")}
+            listed = result.get("result") if isinstance(result, dict) else None
+            if call["name"] == "list_tasks" and isinstance(listed, list) and len(listed) == 1:
+                return {"id": listed[0]["id"], "title": listed[0]["title"]}
     return None
-
-
-def _clean(arguments: dict[str, str]) -> dict[str, Any]:
-    cleaned: dict[str, Any] = {
-        name: value.strip().strip("\"'") for name, value in arguments.items()
-    }
-    if "task_id" in cleaned:
-        cleaned["task_id"] = int(cleaned["task_id"])
-    return cleaned
 
 
 async def respond(
     *, user_id: str, history: list[dict], message: str, settings: Settings
 ) -> AgentReply:
-    intent = parse(message)
-    if intent is None or intent.tool == "help":
-        return AgentReply(HELP if intent else "I didn't catch that. " + HELP)
-    arguments = {"user_id": user_id, **intent.arguments}
-    token = settings.mcp_api_token.get_secret_value()
+    turn = Turn(user_id, settings)
     try:
-        async with tool_session(settings.mcp_server_url, token) as session:
-            result = await session.call_tool(intent.tool, arguments)
-    except Exception:  # the transport reports refusals and network errors as exception groups
-        log.exception("could not call %s on the MCP server", intent.tool)
-        return AgentReply(UNAVAILABLE)
-    if result.isError:
-        text = " ".join(block.text for block in result.content if isinstance(block, TextContent))
-        reason = TOOL_ERROR_PREFIX.sub("", text or "the tool failed")
-        call = ToolCall(intent.tool, arguments, {"error": reason})
-        return AgentReply(f"Sorry, I couldn't do that: {reason}.", [call])
-    data = result.structuredContent or {}
-    return AgentReply(ANSWERS[intent.tool](data, intent), [ToolCall(intent.tool, arguments, data)])
+        async with turn.stack:
+            return await _answer(understand(message), message, Context.of(history), turn)
+    except Exception:  # a tool error, or the transport's exception group
+        if turn.refusal is None:
+            log.exception("the offline agent's tool calls failed")
+        return turn.failed()
 
 
-def _listing(data: dict, intent: Intent) -> str:
-    status = intent.arguments["status"]
-    label = {"all": "tasks", "pending": "pending tasks", "completed": "completed tasks"}[status]
-    tasks = data["result"]
+async def _answer(intent: Intent, message: str, context: Context, turn: Turn) -> AgentReply:
+    if context.pending and (follow_up := await _follow_up(intent, message, context, turn)):
+        return follow_up
+    action = intent.action
+    if action in ("complete", "reopen", "delete", "rename", "describe"):
+        return await _on_task(intent, context, turn)
+    if action == "add":
+        return await _add(turn, intent.title or "")
+    if action == "list":
+        return await _list(turn, intent)
+    if action == "undo":
+        return await _undo(context, turn)
+    return AgentReply(**_without_tools(intent, context))
+
+
+def _without_tools(intent: Intent, context: Context) -> dict[str, Any]:
+    """Replies that need no tool: talk, help, questions back, refusals."""
+    action = intent.action
+    if action == "ask_title":
+        return {
+            "response": "What should the task say?",
+            "pending_action": {"action": "add", "needs": "title"},
+        }
+    if action == "which_task":
+        return {"response": "Which task? Say its number or a few words of its title."}
+    texts = {
+        "help": HELP,
+        "small_talk": SMALL_TALK.get(intent.fields.get("kind", ""), "OK."),
+        "out_of_scope": OUT_OF_SCOPE,
+        "declined_command": "OK, I won't.",
+        "confirm": "There's nothing waiting for a yes right now. " + _short_help(),
+        "decline": "OK.",
+    }
+    return {"response": texts.get(action, UNKNOWN)}
+
+
+def _short_help() -> str:
+    return 'Try "add buy milk" or "what\'s pending?".'
+
+
+async def _follow_up(
+    intent: Intent, message: str, context: Context, turn: Turn
+) -> AgentReply | None:
+    """The answer to the question the last reply asked, or None if this message is another one."""
+    pending = context.pending or {}
+    if intent.action == "decline":
+        return AgentReply("OK, I've left it as it was.")
+    if pending.get("needs") == "title" and intent.action in ("unknown", "out_of_scope"):
+        return await _add(turn, message.strip().rstrip(".!"))
+    confirmed = intent.action == "confirm" or (
+        intent.action == "delete" and intent.target is not None and intent.target.pronoun
+    )  # 'Delete "buy milk"?' - "delete it"
+    if pending.get("action") == "delete" and "task_id" in pending and confirmed:
+        return await _run(turn, "delete", {"id": pending["task_id"]}, {})
+    if "choices" in pending and intent.action in ("unknown", "out_of_scope"):
+        chosen = _choose(message, pending["choices"])
+        if chosen is not None:
+            return await _run(turn, pending["action"], chosen, pending.get("fields", {}))
+    return None
+
+
+def _choose(message: str, choices: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The choice `message` picks: its task number, its position, or words of its title."""
+    named = target(message.strip().rstrip(".!?"))
+    if named is None:
+        return None
+    if named.task_id is not None:
+        by_id = [c for c in choices if c["id"] == named.task_id]
+        if by_id:
+            return by_id[0]
+        return choices[named.task_id - 1] if 0 < named.task_id <= len(choices) else None
+    if named.ordinal is not None:
+        index = named.ordinal - 1 if named.ordinal > 0 else named.ordinal
+        return choices[index] if -len(choices) <= index < len(choices) else None
+    if named.words:
+        found = matching_tasks(named.words, choices)
+        return found[0] if len(found) == 1 else None
+    return None
+
+
+async def _on_task(intent: Intent, context: Context, turn: Turn) -> AgentReply:
+    fields = {"title": intent.title, "description": intent.description}
+    fields = {name: value for name, value in fields.items() if value is not None}
+    named = intent.target or Target()
+    if named.task_id is not None:
+        return await _run(turn, intent.action, {"id": named.task_id}, fields)
+    if named.pronoun:
+        if context.last_task is None:
+            return AgentReply("Which task do you mean? Say its number or words of its title.")
+        return await _confirm_or_run(turn, intent.action, context.last_task, fields)
+    tasks = (await turn.call("list_tasks", status="all"))["result"]
+    if named.ordinal is not None:
+        index = named.ordinal - 1 if named.ordinal > 0 else named.ordinal
+        if not -len(tasks) <= index < len(tasks):
+            return AgentReply(f"You have {_count(len(tasks), 'task')}, so there is no such task.")
+        return await _confirm_or_run(turn, intent.action, tasks[index], fields)
+    words = named.words or ""
+    found = _prefer(intent.action, matching_tasks(words, tasks))
+    if not found:
+        return AgentReply(
+            f'I couldn\'t find a task matching "{words}". Say "show my tasks" to see them all.',
+            turn.calls,
+        )
+    if len(found) == 1:
+        return await _confirm_or_run(turn, intent.action, found[0], fields)
+    choices = [{"id": task["id"], "title": task["title"]} for task in found]
+    listed = " or ".join(f'#{c["id"]} "{c["title"]}"' for c in choices)
+    return AgentReply(
+        f"Which one do you mean: {listed}? Say its number.",
+        turn.calls,
+        {"action": intent.action, "choices": choices, "fields": fields},
+    )
+
+
+def _prefer(action: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Completing means an open task, reopening a finished one, when both kinds match."""
+    wanted = {"complete": False, "reopen": True}.get(action)
+    narrowed = [task for task in found if task["completed"] is wanted]
+    return narrowed or found
+
+
+async def _confirm_or_run(
+    turn: Turn, action: str, task: dict[str, Any], fields: dict[str, str]
+) -> AgentReply:
+    """Deleting a task named by anything but its number asks first; the rest runs at once."""
+    if action != "delete":
+        return await _run(turn, action, task, fields)
+    return AgentReply(
+        f'Delete "{task["title"]}" (task {task["id"]})? Say yes to confirm.',
+        turn.calls,
+        {"action": "delete", "task_id": task["id"], "title": task["title"]},
+    )
+
+
+async def _run(turn: Turn, action: str, task: dict[str, Any], fields: dict[str, str]) -> AgentReply:
+    task_id = task["id"]
+    if action == "complete":
+        done = await turn.call("complete_task", task_id=task_id)
+        text = f'Nice work! Task {task_id} "{done["title"]}" is done.'
+    elif action == "reopen":
+        done = await turn.call("reopen_task", task_id=task_id)
+        text = f'Reopened task {task_id} "{done["title"]}".'
+    elif action == "delete":
+        done = await turn.call("delete_task", task_id=task_id)
+        text = f'Deleted task {task_id} "{done["title"]}". Say "undo" to bring it back.'
+    elif "description" in fields:
+        done = await turn.call("update_task", task_id=task_id, **fields)
+        text = f'Updated the description of task {task_id} "{done["title"]}".'
+    else:
+        done = await turn.call("update_task", task_id=task_id, **fields)
+        text = f'Renamed task {task_id} to "{done["title"]}".'
+    return AgentReply(text, turn.calls)
+
+
+async def _add(turn: Turn, title: str) -> AgentReply:
+    added = await turn.call("add_task", title=title)
+    return AgentReply(f'Added "{added["title"]}" as task {added["task_id"]}.', turn.calls)
+
+
+async def _list(turn: Turn, intent: Intent) -> AgentReply:
+    tasks = (await turn.call("list_tasks", status=intent.status))["result"]
+    label = {"all": "task", "pending": "pending task", "completed": "completed task"}
+    if intent.count:
+        return AgentReply(f"You have {_count(len(tasks), label[intent.status])}.", turn.calls)
     if not tasks:
-        return f"You have no {label}." + (' Try "add buy milk".' if status == "all" else "")
+        empty = {
+            "all": 'You have no tasks. Try "add buy milk".',
+            "pending": "Nothing left to do: every task is done!",
+            "completed": "You haven't completed any tasks yet.",
+        }
+        return AgentReply(empty[intent.status], turn.calls)
     lines = [
         f"- #{task['id']} {task['title']}"
-        + (" (done)" if task["completed"] and status == "all" else "")
+        + (" (done)" if task["completed"] and intent.status == "all" else "")
         for task in tasks
     ]
-    return f"Here are your {label}:\n" + "\n".join(lines)
+    heading = f"Here are your {label[intent.status]}s:"
+    return AgentReply(heading + "\n" + "\n".join(lines), turn.calls)
 
 
-def _updated(data: dict, intent: Intent) -> str:
-    if "description" in intent.arguments:
-        return f'Updated the description of task {data["task_id"]} "{data["title"]}".'
-    return f'Renamed task {data["task_id"]} to "{data["title"]}".'
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
-ANSWERS: dict[str, Callable[[dict, Intent], str]] = {
-    "add_task": lambda data, _: f'Added "{data["title"]}" as task {data["task_id"]}.',
-    "list_tasks": _listing,
-    "complete_task": lambda data, _: (
-        f'Nice work! Task {data["task_id"]} "{data["title"]}" is done.'
-    ),
-    "delete_task": lambda data, _: f'Deleted task {data["task_id"]} "{data["title"]}".',
-    "update_task": _updated,
-}
+async def _undo(context: Context, turn: Turn) -> AgentReply:
+    """Take back the last reply's changes, newest first (an undo of an undo redoes)."""
+    if not context.last_changes:
+        return AgentReply("There's nothing to undo in this conversation yet.")
+    for call in reversed(context.last_changes):
+        await _reverse(turn, call)
+    return AgentReply(f"Undone: I {outcome.describe(turn.calls)}.", turn.calls)
+
+
+async def _reverse(turn: Turn, call: ToolCall) -> None:
+    result, task_id = call.result, call.result["task_id"]
+    if call.name == "add_task":
+        await turn.call("delete_task", task_id=task_id)
+    elif call.name == "complete_task":
+        await turn.call("reopen_task", task_id=task_id)
+    elif call.name == "reopen_task":
+        await turn.call("complete_task", task_id=task_id)
+    elif call.name == "delete_task":
+        restored = {"title": result["title"]}
+        if result.get("description"):
+            restored["description"] = result["description"]
+        added = await turn.call("add_task", **restored)
+        if result.get("completed"):
+            await turn.call("complete_task", task_id=added["task_id"])
+    elif call.name == "update_task" and "previous_title" in result:
+        previous = {"title": result["previous_title"]}
+        previous["description"] = result.get("previous_description") or ""
+        await turn.call("update_task", task_id=task_id, **previous)

@@ -2,19 +2,23 @@
 
 Any OpenAI-compatible endpoint works: the model is reached through the Chat Completions API with
 the base URL, key and model from the settings. Tracing is off, so nothing leaves but model calls.
+The run is always streamed: text and tool results go out as they come, and a run that fails
+half-way still reports the tool calls that had finished.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
 from agents import (
     Agent,
     OpenAIChatCompletionsModel,
+    RawResponsesStreamEvent,
     RunConfig,
-    RunItem,
+    RunItemStreamEvent,
     Runner,
     ToolCallItem,
     ToolCallOutputItem,
@@ -26,9 +30,10 @@ from agents import (
 )
 from agents.mcp import MCPServerStreamableHttp
 from openai import AsyncOpenAI
-from openai.types.responses import ResponseFunctionToolCall
+from openai.types.responses import ResponseFunctionToolCall, ResponseTextDeltaEvent
 
-from todo_backend.agent.reply import AgentReply, ToolCall
+from todo_backend.agent import outcome
+from todo_backend.agent.reply import AgentEvent, AgentReply, ToolCall
 from todo_backend.config import Settings
 
 INSTRUCTIONS = """You are a friendly assistant that manages the user's todo list.
@@ -38,26 +43,31 @@ When the user names a task by its title, call list_tasks first to find its id.
 Answer briefly and say what you did."""
 MAX_TURNS = 8
 UNAVAILABLE = "Sorry, the assistant is unavailable right now. Please try again in a moment."
+STOPPED = "Sorry, the assistant stopped before it could finish."
 
 log = logging.getLogger(__name__)
 
 
-async def respond(
+async def stream(
     *, user_id: str, history: list[dict], message: str, settings: Settings
-) -> AgentReply:
+) -> AsyncIterator[AgentEvent]:
     if settings.openai_api_key is None:
         raise ValueError("the OpenAI agent needs OPENAI_API_KEY")
-    api_key = settings.openai_api_key.get_secret_value()
+    calls: list[ToolCall] = []
     try:
-        return await _run(user_id, history, message, settings, api_key)
+        async for event in _run(user_id, history, message, settings, calls):
+            yield event
     except Exception:  # model endpoint or MCP server down, refused, or a run that never settles
-        log.exception("the OpenAI agent failed")
-        return AgentReply(UNAVAILABLE)
+        log.exception("the OpenAI agent failed after %d tool call(s)", len(calls))
+        failure = STOPPED if outcome.changes(calls) else UNAVAILABLE
+        yield AgentReply(outcome.after_failure(calls, failure), calls)
 
 
 async def _run(
-    user_id: str, history: list[dict], message: str, settings: Settings, api_key: str
-) -> AgentReply:
+    user_id: str, history: list[dict], message: str, settings: Settings, calls: list[ToolCall]
+) -> AsyncIterator[AgentEvent]:
+    """Stream one run, appending each finished tool call to `calls` (kept if the run fails)."""
+    assert settings.openai_api_key is not None
     tools = MCPServerStreamableHttp(
         params={
             "url": settings.mcp_server_url,
@@ -70,7 +80,10 @@ async def _run(
         use_structured_content=True,
         tool_input_guardrails=[_only_for(user_id)],
     )
-    client = AsyncOpenAI(base_url=settings.openai_base_url, api_key=api_key)
+    client = AsyncOpenAI(
+        base_url=settings.openai_base_url, api_key=settings.openai_api_key.get_secret_value()
+    )
+    requested: dict[str, ResponseFunctionToolCall] = {}
     async with client, tools:
         agent = Agent(
             name="Todo assistant",
@@ -78,13 +91,44 @@ async def _run(
             model=OpenAIChatCompletionsModel(model=settings.openai_model, openai_client=client),
             mcp_servers=[tools],
         )
-        result = await Runner.run(
+        run = Runner.run_streamed(
             agent,
-            cast(list[TResponseInputItem], [*history, {"role": "user", "content": message}]),
+            cast(list[TResponseInputItem], _model_input(history, message)),
             max_turns=MAX_TURNS,
             run_config=RunConfig(tracing_disabled=True),
         )
-    return AgentReply(response=str(result.final_output), tool_calls=_tool_calls(result.new_items))
+        async for event in run.stream_events():
+            if isinstance(event, RawResponsesStreamEvent):
+                if isinstance(event.data, ResponseTextDeltaEvent) and event.data.delta:
+                    yield event.data.delta
+            elif isinstance(event, RunItemStreamEvent):
+                call = _tool_call(event, requested)
+                if call is not None:
+                    calls.append(call)
+                    yield call
+    yield AgentReply(response=str(run.final_output), tool_calls=list(calls))
+
+
+def _model_input(history: list[dict], message: str) -> list[dict[str, str]]:
+    """The conversation as chat messages: stored tool calls stay ours, the model sees text."""
+    past = [{"role": turn["role"], "content": turn["content"]} for turn in history]
+    return [*past, {"role": "user", "content": message}]
+
+
+def _tool_call(
+    event: RunItemStreamEvent, requested: dict[str, ResponseFunctionToolCall]
+) -> ToolCall | None:
+    """A finished tool call once its output arrives (MCP tools are function tools)."""
+    item = event.item
+    if isinstance(item, ToolCallItem) and isinstance(item.raw_item, ResponseFunctionToolCall):
+        requested[item.raw_item.call_id] = item.raw_item
+        return None
+    if not isinstance(item, ToolCallOutputItem):
+        return None
+    call = requested.get(cast(dict[str, Any], item.raw_item).get("call_id", ""))
+    if call is None:
+        return None
+    return ToolCall(call.name, json.loads(call.arguments or "{}"), _decode(item.output))
 
 
 def _only_for(user_id: str) -> ToolInputGuardrail[Any]:
@@ -100,24 +144,6 @@ def _only_for(user_id: str) -> ToolInputGuardrail[Any]:
         )
 
     return same_user
-
-
-def _tool_calls(items: list[RunItem]) -> list[ToolCall]:
-    """The function calls of a run (MCP tools are function tools), in order, with their outputs."""
-    outputs = {
-        cast(dict[str, Any], item.raw_item).get("call_id"): _decode(item.output)
-        for item in items
-        if isinstance(item, ToolCallOutputItem)
-    }
-    calls = [
-        item.raw_item
-        for item in items
-        if isinstance(item, ToolCallItem) and isinstance(item.raw_item, ResponseFunctionToolCall)
-    ]
-    return [
-        ToolCall(call.name, json.loads(call.arguments or "{}"), outputs.get(call.call_id))
-        for call in calls
-    ]
 
 
 def _decode(output: Any) -> Any:

@@ -4,7 +4,7 @@ user); the models only describe them in the OpenAPI schema, so clients can tell 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -71,7 +71,41 @@ class ErrorOut(BaseModel):
     detail: str
 
 
+AgentMode = Literal["offline", "openai"]
+
+
 class ChatResponse(BaseModel):
     conversation_id: int
     response: str
     tool_calls: list[ToolCallOut]
+    # "offline": the built-in command parser (no OPENAI_API_KEY); "openai": a model.
+    mode: AgentMode
+
+
+class AssistantOut(BaseModel):
+    mode: AgentMode
+
+
+class ConversationOut(BaseModel):
+    id: int
+    title: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationOut]
+    # Pass as `before` for the next page; null on the last page.
+    next_before: int | None
+
+
+class MessageOut(BaseModel):
+    id: int
+    role: Literal["user", "assistant"]
+    content: str
+    created_at: datetime
+    tool_calls: list[ToolCallOut]
+
+
+class ConversationDetail(ConversationOut):
+    messages: list[MessageOut]

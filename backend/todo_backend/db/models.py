@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 1000
+CONVERSATION_TITLE_MAX = 80
 
 
 def utcnow() -> datetime:
@@ -55,9 +57,13 @@ class Task(Timestamped, Base):
 
 class Conversation(Timestamped, Base):
     __tablename__ = "conversation"
+    # The conversation list reads a user's conversations, most recently updated first.
+    __table_args__ = (Index("ix_conversation_user_id_updated_at", "user_id", "updated_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[str] = mapped_column(String(255), index=True)
+    # From the first user message, so the list needs no join; None until there is one.
+    title: Mapped[str | None] = mapped_column(String(CONVERSATION_TITLE_MAX), nullable=True)
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.id", cascade="all, delete-orphan"
     )
@@ -73,6 +79,10 @@ class Message(Base):
     )
     role: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text)
+    # The assistant's tool calls, [{name, arguments, result}], in order; None on user messages.
+    tool_calls: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    # A change the assistant asked about and awaits an answer for (a confirmation, a choice).
+    pending_action: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, server_default=func.now()
     )

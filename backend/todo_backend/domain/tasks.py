@@ -122,6 +122,14 @@ def complete_task(session: Session, user_id: str, task_id: int) -> Task:
     return task
 
 
+def reopen_task(session: Session, user_id: str, task_id: int) -> Task:
+    """Mark a task as not done (again); an open task stays open."""
+    task = get_task(session, user_id, task_id)
+    task.completed = False
+    session.commit()
+    return task
+
+
 def delete_task(session: Session, user_id: str, task_id: int) -> Task:
     """Delete and return the task as it was, so callers can report what went."""
     task = get_task(session, user_id, task_id)
