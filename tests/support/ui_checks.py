@@ -15,11 +15,14 @@ from tests.support.browser import DESKTOP, PHONE, App, add_tasks, chat, token_of
 
 ASSISTANT = '[data-testid="chat-message"][data-role="assistant"]'
 
-# A sample of the offline assistant's corpus, as a person types it: (message, tools it runs).
+# A sample of the offline assistant's corpus (backend/tests/agent/test_offline_corpus.py), as a
+# person types it: (message, the tools its reply used).
 CORPUS_SAMPLE = [
     ("please add call mom", ["add_task"]),
-    ("I need to buy milk", ["add_task"]),
+    ("remind me to buy milk", ["add_task"]),
     ("what's pending?", ["list_tasks"]),
+    ("show tasks not completed", ["list_tasks"]),
+    ("I finished call mom", ["list_tasks", "complete_task"]),
     ("see you later", []),
     ("List 3 ideas for dinner", []),
 ]
@@ -91,13 +94,14 @@ def corpus_sample(app: App) -> None:
         for message, tools in CORPUS_SAMPLE:
             chat(page, message)
             assert _tool_names(page) == tools, f"{message!r} ran {_tool_names(page)}"
-        # Delete by title asks first, and only "yes" deletes.
-        chat(page, "delete call mom")
-        assert _tool_names(page) == []
+        # Delete by title looks the task up and asks first; only "yes" deletes.
+        chat(page, "delete buy milk")
+        assert _tool_names(page) == ["list_tasks"]
         expect(page.locator(ASSISTANT).last).to_contain_text("yes")
+        expect(page.get_by_test_id("task-item").filter(has_text="buy milk")).to_have_count(1)
         chat(page, "yes")
         assert _tool_names(page) == ["delete_task"]
-        expect(page.get_by_test_id("task-item").filter(has_text="call mom")).to_have_count(0)
+        expect(page.get_by_test_id("task-item").filter(has_text="buy milk")).to_have_count(0)
 
 
 def page_height_stays_bounded(app: App) -> None:
