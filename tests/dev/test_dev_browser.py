@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from tests.support.ui_checks import CHECK_IDS, CHECKS
 ROOT = Path(__file__).resolve().parents[2]
 APP = "http://localhost:3000"
 HEALTH = ("http://127.0.0.1:8000/health", "http://127.0.0.1:8001/health", f"{APP}/api/health")
+PORTS = (3000, 8000, 8001)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
@@ -38,8 +40,20 @@ def _wait_for(urls: tuple[str, ...], proc: subprocess.Popen, deadline: float) ->
         time.sleep(1)
 
 
+def _ports_in_use() -> list[int]:
+    busy = []
+    for port in PORTS:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                busy.append(port)
+    return busy
+
+
 @pytest.fixture(scope="module")
 def dev_stack() -> Iterator[str]:
+    # Another stack on these ports would answer in place of ours and the checks would test it.
+    busy = _ports_in_use()
+    assert not busy, f"ports {busy} are taken: stop the other `invoke dev` (or its leftovers)"
     proc = subprocess.Popen(
         [sys.executable, "-m", "invoke", "dev"], cwd=ROOT, start_new_session=True,
         env={**os.environ, "NEXT_TELEMETRY_DISABLED": "1"},

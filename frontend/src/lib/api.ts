@@ -150,8 +150,9 @@ export const api = {
     call<Task>(userId, `/tasks/${id}`, { method: "PUT", body: json({ title, description }) }),
   toggleTask: (userId: string, id: number) =>
     call<Task>(userId, `/tasks/${id}/complete`, { method: "PATCH" }),
+  // keepalive: a delete carried out as the page goes away still reaches the server.
   deleteTask: (userId: string, id: number) =>
-    call<Task>(userId, `/tasks/${id}`, { method: "DELETE" }),
+    call<Task>(userId, `/tasks/${id}`, { method: "DELETE", keepalive: true }),
   chat: chatStream,
   assistantMode: async (userId: string) =>
     (await call<{ mode: AssistantMode }>(userId, "/assistant")).mode,
