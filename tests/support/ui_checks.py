@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.support.axe import assert_accessible
 from tests.support.browser import DESKTOP, PHONE, App, add_tasks, chat, token_of
@@ -102,6 +102,27 @@ def corpus_sample(app: App) -> None:
         chat(page, "yes")
         assert _tool_names(page) == ["delete_task"]
         expect(page.get_by_test_id("task-item").filter(has_text="buy milk")).to_have_count(0)
+
+
+def outcomes_are_honest(app: App) -> None:
+    """A failed tool says what was not done; a reply lost on its way back shows what the server
+    saved (the change included) instead of offering to send the message again."""
+    with app.page("outcomes") as page:
+        app.sign_up(page)
+        chat(page, "complete task 999999")
+        expect(page.get_by_test_id("tool-outcome")).to_contain_text("Not done: task 999999")
+
+        def lose_the_reply(route: Route) -> None:
+            route.fetch()  # the server runs the whole turn...
+            route.abort()  # ...and its answer never reaches the page
+
+        page.route("**/chat/stream", lose_the_reply)
+        page.get_by_test_id("chat-input").fill("add buy milk")
+        page.get_by_test_id("chat-send").click()
+        expect(page.get_by_test_id("chat-error")).to_contain_text("what was saved")
+        expect(page.locator(ASSISTANT).last).to_contain_text('Added "buy milk"')
+        expect(page.get_by_test_id("chat-input")).to_have_value("")
+        expect(page.get_by_test_id("task-item").filter(has_text="buy milk")).to_have_count(1)
 
 
 def page_height_stays_bounded(app: App) -> None:
@@ -286,6 +307,7 @@ def accessible_at_desktop_and_phone_sizes(app: App) -> None:
 CHECKS: list[Callable[[App], None]] = [
     journey,
     corpus_sample,
+    outcomes_are_honest,
     page_height_stays_bounded,
     focus_stays_on_the_list,
     validation_error_has_no_retry,
