@@ -183,12 +183,12 @@ export function useChat(userId: string, onTurn: () => void) {
         const id = openId ?? items.find((item) => !knownIds.has(item.id))?.id;
         if (!id) return false;
         const conversation = await api.conversation(userId, id);
-        const stored = conversation.messages.some(
-          (m) =>
-            m.role === "user" &&
-            m.content === message &&
-            !entries.some((e) => e.key === `m${m.id}`),
+        // Stored when the server has this message once more than the transcript showed.
+        const sentBefore = entries.filter((e) => e.role === "user" && e.text === message);
+        const onServer = conversation.messages.filter(
+          (m) => m.role === "user" && m.content === message,
         );
+        const stored = onServer.length > sentBefore.length;
         if (stored) await show(id);
         return stored;
       } catch {
