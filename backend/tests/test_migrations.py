@@ -9,12 +9,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from todo_backend.db.models import Base
-from todo_backend.db.schema import current_revision, script_head
+from todo_backend.db.schema import alembic_config, current_revision, script_head
 from todo_backend.db.session import make_engine
 from todo_backend.migrate import LOCK_KEY, upgrade
 
@@ -138,3 +139,22 @@ def test_migrate_waits_for_the_advisory_lock(postgres_url):
     holder.dispose()
     assert waiting.returncode == 0
     assert "Running upgrade" in output
+
+
+def test_conversations_from_before_titles_get_their_first_user_message(database_url):
+    command.upgrade(alembic_config(database_url), "0002_tasks_and_chat")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO conversation (id, user_id) VALUES (1, 'u'), (2, 'u')"))
+        connection.execute(
+            text(
+                "INSERT INTO message (user_id, conversation_id, role, content) VALUES "
+                "('u', 1, 'assistant', 'hello'), ('u', 1, 'user', 'add buy milk'), "
+                "('u', 1, 'user', 'later one')"
+            )
+        )
+    upgrade(database_url)
+    with engine.connect() as connection:
+        titles = connection.execute(text("SELECT id, title FROM conversation ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(row) for row in titles] == [(1, "add buy milk"), (2, None)]

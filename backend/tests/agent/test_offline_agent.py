@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from todo_backend.agent import AgentReply, respond
-from todo_backend.agent.offline import OUT_OF_SCOPE, UNAVAILABLE
+from todo_backend.agent.offline import OUT_OF_SCOPE
 from todo_backend.agent.phrases import Intent, Target, understand
+from todo_backend.agent.turn import UNAVAILABLE
 from todo_backend.config import Settings
 from todo_backend.db.models import Task
 from todo_backend.db.session import make_engine, make_sessionmaker

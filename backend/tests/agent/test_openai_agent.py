@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -90,3 +91,30 @@ async def test_an_unreachable_model_gives_a_friendly_reply(
     reply = await respond(user_id=user_id, history=[], message="add it", settings=model_settings)
     assert (reply.response, reply.tool_calls) == (UNAVAILABLE, [])
     assert titles_of(sessions, user_id) == []
+
+
+async def test_earlier_tool_calls_reach_the_model_as_text(
+    model_settings: Settings, stub: OpenAIStub, user_id: str
+) -> None:
+    deleted = {"task_id": 7, "status": "deleted", "title": "buy milk", "description": None}
+    history = [
+        {"role": "user", "content": "delete task 7", "tool_calls": []},
+        {
+            "role": "assistant",
+            "content": "Deleted it.",
+            "tool_calls": [
+                {
+                    "name": "delete_task",
+                    "arguments": {"user_id": user_id, "task_id": 7},
+                    "result": deleted,
+                }
+            ],
+        },
+    ]
+    await respond(user_id=user_id, history=history, message="undo", settings=model_settings)
+    reply = next(m for m in stub.requests[0]["messages"] if m["role"] == "assistant")
+    text, tools = reply["content"].split("\n\nTools used: ")
+    assert text == "Deleted it."
+    assert json.loads(tools) == [
+        {"name": "delete_task", "arguments": {"task_id": 7}, "result": deleted}
+    ]

@@ -10,19 +10,14 @@ comes from the stored history, so any replica can answer the next message.
 from __future__ import annotations
 
 import logging
-import re
-from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from typing import Any
 
-from mcp import ClientSession
-from mcp.types import TextContent
-
 from todo_backend.agent import outcome
+from todo_backend.agent.context import Context
 from todo_backend.agent.matching import matching_tasks
-from todo_backend.agent.mcp_client import tool_session
 from todo_backend.agent.phrases import Intent, Target, target, understand
 from todo_backend.agent.reply import AgentReply, ToolCall
+from todo_backend.agent.turn import Turn
 from todo_backend.config import Settings
 
 log = logging.getLogger(__name__)
@@ -49,100 +44,6 @@ SMALL_TALK = {
     "who": "I'm the to-do assistant in command mode: I add, list, complete and delete tasks.",
     "sorry": "No problem at all.",
 }
-UNAVAILABLE = "Sorry, I can't reach your task list right now. Please try again in a moment."
-# A change whose answer never came (a timeout, a dropped connection) may have been saved.
-LOST_CHANGE = (
-    "Sorry, the task service did not answer, so I can't tell whether that change was made. "
-    "Please check your list before trying again."
-)
-NO_ANSWER = "no answer from the task service"
-CHANGING = {"add_task", "complete_task", "reopen_task", "update_task", "delete_task"}
-# FastMCP prefixes every tool failure with this; the user only needs the reason.
-TOOL_ERROR_PREFIX = re.compile(r"^Error executing tool \w+: ")
-
-
-class ToolRefused(Exception):
-    """The tool answered with an error (unknown task, invalid title): nothing was changed."""
-
-
-class Turn:
-    """One reply's tool calls, on one MCP session opened at the first call.
-
-    It remembers the call in flight, so when the transport fails (its errors arrive as exception
-    groups, sometimes only when the session closes) the reply can still say what was asked.
-    """
-
-    def __init__(self, user_id: str, settings: Settings) -> None:
-        self.user_id, self.settings = user_id, settings
-        self.calls: list[ToolCall] = []
-        self.stack = AsyncExitStack()
-        self.session: ClientSession | None = None
-        self.in_flight: ToolCall | None = None
-        self.refusal: str | None = None
-
-    async def call(self, tool: str, **arguments: Any) -> Any:
-        arguments = {"user_id": self.user_id, **arguments}
-        if self.session is None:
-            token = self.settings.mcp_api_token.get_secret_value()
-            self.session = await self.stack.enter_async_context(
-                tool_session(self.settings.mcp_server_url, token)
-            )
-        self.in_flight = ToolCall(tool, arguments, None)
-        result = await self.session.call_tool(tool, arguments)
-        self.in_flight = None
-        if result.isError:
-            text = " ".join(b.text for b in result.content if isinstance(b, TextContent))
-            self.refusal = TOOL_ERROR_PREFIX.sub("", text or "the tool failed")
-            self.calls.append(ToolCall(tool, arguments, {"error": self.refusal}))
-            raise ToolRefused(self.refusal)
-        data = result.structuredContent or {}
-        self.calls.append(ToolCall(tool, arguments, data))
-        return data
-
-    def failed(self) -> AgentReply:
-        """The reply for a turn that stopped on an error, with what it had done before."""
-        if self.refusal is not None:
-            failure = f"Sorry, I couldn't do that: {self.refusal}."
-        elif self.session is None or self.in_flight is None:
-            failure = UNAVAILABLE  # nothing was sent, or only reads were
-        else:
-            lost = ToolCall(self.in_flight.name, self.in_flight.arguments, {"error": NO_ANSWER})
-            self.calls.append(lost)
-            failure = UNAVAILABLE if lost.name not in CHANGING else LOST_CHANGE
-        return AgentReply(outcome.after_failure(self.calls, failure), self.calls)
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the stored conversation says about this turn."""
-
-    pending: dict[str, Any] | None  # the question the last reply asked, if it was the last
-    last_task: dict[str, Any] | None  # {"id", "title"} of the task mentioned last
-    last_changes: list[ToolCall]  # the changes the most recent changing reply made
-
-    @classmethod
-    def of(cls, history: list[dict]) -> Context:
-        replies = [turn for turn in history if turn["role"] == "assistant"]
-        last = history[-1] if history else None
-        pending = last.get("pending_action") if last and last["role"] == "assistant" else None
-        calls = [[ToolCall(**call) for call in turn.get("tool_calls") or []] for turn in replies]
-        changes = next((outcome.changes(c) for c in reversed(calls) if outcome.changes(c)), [])
-        return cls(pending, _last_task(replies), changes)
-
-
-def _last_task(replies: list[dict]) -> dict[str, Any] | None:
-    for reply in reversed(replies):
-        pending = reply.get("pending_action") or {}
-        if "task_id" in pending:
-            return {"id": pending["task_id"], "title": pending.get("title", "")}
-        for call in reversed(reply.get("tool_calls") or []):
-            result = call.get("result")
-            if isinstance(result, dict) and "task_id" in result and "error" not in result:
-                return {"id": result["task_id"], "title": result.get("title", "")}
-            listed = result.get("result") if isinstance(result, dict) else None
-            if call["name"] == "list_tasks" and isinstance(listed, list) and len(listed) == 1:
-                return {"id": listed[0]["id"], "title": listed[0]["title"]}
-    return None
 
 
 async def respond(
@@ -170,10 +71,10 @@ async def _answer(intent: Intent, message: str, context: Context, turn: Turn) ->
         return await _list(turn, intent)
     if action == "undo":
         return await _undo(context, turn)
-    return AgentReply(**_without_tools(intent, context))
+    return AgentReply(**_without_tools(intent))
 
 
-def _without_tools(intent: Intent, context: Context) -> dict[str, Any]:
+def _without_tools(intent: Intent) -> dict[str, Any]:
     """Replies that need no tool: talk, help, questions back, refusals."""
     action = intent.action
     if action == "ask_title":

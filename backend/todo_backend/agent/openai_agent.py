@@ -40,6 +40,11 @@ INSTRUCTIONS = """You are a friendly assistant that manages the user's todo list
 Use the tools for every change or question about tasks; never invent tasks or ids.
 The user's id is {user_id}: pass exactly this as user_id to every tool.
 When the user names a task by its title, call list_tasks first to find its id.
+Before deleting a task the user named only by its title, ask them to confirm.
+Your earlier replies end with a "Tools used:" line: use it to tell which task "it" is, and to
+undo a change (reopen_task undoes complete_task; add_task with the deleted title and description
+undoes delete_task; update_task with previous_title/previous_description undoes update_task).
+Never write a "Tools used:" line yourself.
 Answer briefly and say what you did."""
 MAX_TURNS = 8
 UNAVAILABLE = "Sorry, the assistant is unavailable right now. Please try again in a moment."
@@ -110,9 +115,24 @@ async def _run(
 
 
 def _model_input(history: list[dict], message: str) -> list[dict[str, str]]:
-    """The conversation as chat messages: stored tool calls stay ours, the model sees text."""
-    past = [{"role": turn["role"], "content": turn["content"]} for turn in history]
+    """The conversation as chat messages; a reply's stored tool calls follow its text as one
+    "Tools used:" line, so the model can resolve "it" and undo without re-listing."""
+    past = [{"role": turn["role"], "content": _with_tools(turn)} for turn in history]
     return [*past, {"role": "user", "content": message}]
+
+
+def _with_tools(turn: dict) -> str:
+    calls = [
+        {
+            "name": call["name"],
+            "arguments": {k: v for k, v in call["arguments"].items() if k != "user_id"},
+            "result": call["result"],
+        }
+        for call in turn.get("tool_calls") or []
+    ]
+    if not calls:
+        return turn["content"]
+    return f"{turn['content']}\n\nTools used: {json.dumps(calls, default=str)}"
 
 
 def _tool_call(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
@@ -22,6 +22,9 @@ from todo_backend.config import Settings
 from todo_backend.db.models import Conversation
 from todo_backend.domain import conversations
 
+if TYPE_CHECKING:
+    from todo_backend.agent.reply import AgentReply
+
 router = APIRouter(prefix="/api/{user_id}", tags=["chat"], responses=ERROR_RESPONSES)
 
 STREAM_DESCRIPTION = (
@@ -30,10 +33,16 @@ STREAM_DESCRIPTION = (
     '`{"type": "tool_call", "name", "arguments", "result"}` after each tool call, and last '
     '`{"type": "done", "conversation_id", "response", "tool_calls", "mode"}` (the reply to keep).'
 )
+# OpenAPI 3.1 reads an event stream's `schema` as the schema of each event.
+SSE_EVENT = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {"data": {"type": "string", "contentMediaType": "application/json"}},
+}
 STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": STREAM_DESCRIPTION,
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {"text/event-stream": {"schema": SSE_EVENT}},
     }
 }
 
@@ -123,7 +132,7 @@ def _begin_turn(
     return conversation, past
 
 
-def _store_reply(session: Session, conversation: Conversation, reply) -> None:
+def _store_reply(session: Session, conversation: Conversation, reply: AgentReply) -> None:
     conversations.add_message(
         session,
         conversation,
@@ -135,14 +144,14 @@ def _store_reply(session: Session, conversation: Conversation, reply) -> None:
 
 
 def _store_reply_by_id(
-    sessions: sessionmaker[Session], user_id: str, conversation_id: int, reply
+    sessions: sessionmaker[Session], user_id: str, conversation_id: int, reply: AgentReply
 ) -> None:
     with sessions() as session:
         conversation = conversations.get_conversation(session, user_id, conversation_id)
         _store_reply(session, conversation, reply)
 
 
-def _response(conversation_id: int, reply, settings: Settings) -> ChatResponse:
+def _response(conversation_id: int, reply: AgentReply, settings: Settings) -> ChatResponse:
     return ChatResponse(
         conversation_id=conversation_id,
         response=reply.response,
