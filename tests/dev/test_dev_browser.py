@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.support.browser import run_journey
+from tests.support.browser import App, chromium
+from tests.support.require import require
+from tests.support.ui_checks import CHECK_IDS, CHECKS
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "http://localhost:3000"
 HEALTH = ("http://127.0.0.1:8000/health", "http://127.0.0.1:8001/health", f"{APP}/api/health")
+PORTS = (3000, 8000, 8001)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
@@ -35,8 +40,20 @@ def _wait_for(urls: tuple[str, ...], proc: subprocess.Popen, deadline: float) ->
         time.sleep(1)
 
 
-@pytest.fixture
-def dev_stack():
+def _ports_in_use() -> list[int]:
+    busy = []
+    for port in PORTS:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                busy.append(port)
+    return busy
+
+
+@pytest.fixture(scope="module")
+def dev_stack() -> Iterator[str]:
+    # Another stack on these ports would answer in place of ours and the checks would test it.
+    busy = _ports_in_use()
+    assert not busy, f"ports {busy} are taken: stop the other `invoke dev` (or its leftovers)"
     proc = subprocess.Popen(
         [sys.executable, "-m", "invoke", "dev"], cwd=ROOT, start_new_session=True,
         env={**os.environ, "NEXT_TELEMETRY_DISABLED": "1"},
@@ -55,6 +72,13 @@ def dev_stack():
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def test_sign_up_add_complete_and_chat_in_the_browser(dev_stack, tmp_path, require):
+@pytest.fixture(scope="module")
+def app(dev_stack: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     require(Path("/usr/bin/chromium").exists(), "Chromium is not installed")
-    run_journey(dev_stack, tmp_path)
+    with chromium(dev_stack) as browser:
+        yield App(browser, dev_stack, tmp_path_factory.mktemp("screenshots"))
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=CHECK_IDS)
+def test_in_the_browser(app: App, check: Callable[[App], None]) -> None:
+    check(app)

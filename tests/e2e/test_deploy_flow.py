@@ -10,6 +10,7 @@ import base64
 import json
 import statistics
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -18,8 +19,10 @@ import pytest
 from tests.e2e.app_client import AppClient
 from tests.e2e.cold_start import ReadyWatch, precise_cold_start
 from tests.e2e.figures import Figure
+from tests.support.browser import App
 from tests.support.secret_scan import scan_texts
 from tests.support.stack import BUILD, ROOT, Stack
+from tests.support.ui_checks import CHECK_IDS, CHECKS
 from todo_deploy import catalogue
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
@@ -299,10 +302,13 @@ def test_chat_adds_a_task_through_mcp_and_it_is_in_postgres(stack: Stack):
     assert "buy milk" in again["response"]
 
 
-def test_browser_sign_up_add_task_and_chat(stack: Stack, tmp_path: Path):
-    from tests.e2e.browser import run_browser_journey
+@pytest.mark.parametrize("check", CHECKS, ids=CHECK_IDS)
+def test_in_the_browser(stack: Stack, tmp_path: Path, check: Callable[[App], None]):
+    """The journey (reload, conversation list), a corpus sample, the UI fixes and axe."""
+    from tests.e2e.browser import ingress_app
 
-    run_browser_journey(stack.access, tmp_path)
+    with ingress_app(stack.access, tmp_path) as app:
+        check(app)
 
 
 def test_noop_redeploy_is_fast_and_rolls_nothing(stack: Stack, figures):

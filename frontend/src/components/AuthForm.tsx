@@ -26,12 +26,29 @@ const COPY = {
   },
 } as const;
 
-async function submitCredentials(mode: Mode, form: FormData) {
-  const email = String(form.get("email") ?? "").trim();
-  const password = String(form.get("password") ?? "");
+interface Credentials {
+  email: string;
+  password: string;
+  name: string;
+}
+
+function readForm(form: FormData): Credentials {
+  return {
+    email: String(form.get("email") ?? "").trim(),
+    password: String(form.get("password") ?? ""),
+    name: String(form.get("name") ?? "").trim(),
+  };
+}
+
+/** What the browser's own checks let through but the server would refuse. */
+function problemWith(mode: Mode, { name }: Credentials): string | null {
+  if (mode === "sign-up" && !name) return "Enter your name.";
+  return null;
+}
+
+async function submitCredentials(mode: Mode, { email, password, name }: Credentials) {
   try {
     if (mode === "sign-in") return await authClient.signIn.email({ email, password });
-    const name = String(form.get("name") ?? "").trim();
     return await authClient.signUp.email({ email, password, name });
   } catch {
     return { error: { status: 0, message: "Cannot reach the server. Try again." } };
@@ -46,9 +63,15 @@ export function AuthForm({ mode }: { mode: Mode }) {
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
+    const credentials = readForm(new FormData(event.currentTarget));
+    const problem = problemWith(mode, credentials);
+    if (problem) {
+      setError(problem);
+      return;
+    }
     setBusy(true);
     setError(null);
-    const { error: failure } = await submitCredentials(mode, new FormData(event.currentTarget));
+    const { error: failure } = await submitCredentials(mode, credentials);
     if (failure) {
       setError(authErrorMessage(failure));
       setBusy(false);
@@ -60,7 +83,19 @@ export function AuthForm({ mode }: { mode: Mode }) {
 
   return (
     <main className="auth-page">
-      <form className="card auth-card" onSubmit={onSubmit} data-testid={`${mode}-form`}>
+      <div className="auth-brand">
+        <p className="product-name" data-testid="product-name">
+          Todo AI Chatbot
+        </p>
+        <p className="tagline">Your tasks, with an assistant that can manage them for you.</p>
+      </div>
+      <form
+        className="card auth-card"
+        onSubmit={onSubmit}
+        // An error is about what was typed: it goes as soon as the input changes.
+        onInput={() => setError(null)}
+        data-testid={`${mode}-form`}
+      >
         <h1>{copy.heading}</h1>
         {mode === "sign-up" && (
           <label className="field">

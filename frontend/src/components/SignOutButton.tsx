@@ -13,6 +13,8 @@ export function SignOutButton() {
     setBusy(true);
     await authClient.signOut().catch(() => undefined); // the page below re-checks the session
     forgetToken();
+    // What this tab had open belongs to this sign-in: the next one opens the latest conversation.
+    sessionStorage.clear();
     router.replace("/sign-in");
     router.refresh();
   }

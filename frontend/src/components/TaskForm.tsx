@@ -7,8 +7,10 @@ export const DESCRIPTION_MAX = 1000;
 
 export function TaskForm({
   onAdd,
+  onEdit,
 }: {
   onAdd: (title: string, description: string) => Promise<boolean>;
+  onEdit: () => void;
 }) {
   const [title, setTitle] = useState("");
   const [description, setDescription] = useState("");
@@ -28,10 +30,11 @@ export function TaskForm({
   }
 
   return (
-    <form className="task-form" onSubmit={onSubmit} aria-label="Add a task">
+    <form className="task-form" onSubmit={onSubmit} onInput={onEdit} aria-label="Add a task">
       <label className="field">
         <span>New task</span>
         <input
+          id="new-task-title"
           ref={titleInput}
           value={title}
           onChange={(event) => setTitle(event.target.value)}

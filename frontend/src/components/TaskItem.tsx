@@ -8,7 +8,9 @@ interface Props {
   task: Task;
   onToggle: () => Promise<boolean>;
   onSave: (title: string, description: string) => Promise<boolean>;
-  onDelete: () => Promise<boolean>;
+  /** The input changed: an error about the last attempt no longer applies. */
+  onEdit: () => void;
+  onDelete: () => void;
 }
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
@@ -16,10 +18,12 @@ const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
 function EditForm({
   task,
   onSave,
+  onEdit,
   onCancel,
 }: {
   task: Task;
   onSave: (title: string, description: string) => Promise<boolean>;
+  onEdit: () => void;
   onCancel: () => void;
 }) {
   const [title, setTitle] = useState(task.title);
@@ -43,6 +47,7 @@ function EditForm({
     <form
       className="edit-form"
       onSubmit={onSubmit}
+      onInput={onEdit}
       onKeyDown={onKeyDown}
       aria-label={`Edit task ${task.title}`}
     >
@@ -79,15 +84,16 @@ function EditForm({
   );
 }
 
-export function TaskItem({ task, onToggle, onSave, onDelete }: Props) {
+export function TaskItem({ task, onToggle, onSave, onEdit, onDelete }: Props) {
   const [editing, setEditing] = useState(false);
   const [busy, setBusy] = useState(false);
   const editButton = useRef<HTMLButtonElement>(null);
   const checkboxId = `task-${task.id}-done`;
 
-  async function run(action: () => Promise<boolean>) {
+  async function toggle() {
+    if (busy) return; // one toggle at a time
     setBusy(true);
-    await action();
+    await onToggle();
     setBusy(false);
   }
 
@@ -111,15 +117,16 @@ export function TaskItem({ task, onToggle, onSave, onDelete }: Props) {
       data-completed={task.completed}
     >
       {editing ? (
-        <EditForm task={task} onSave={save} onCancel={closeEditor} />
+        <EditForm task={task} onSave={save} onEdit={onEdit} onCancel={closeEditor} />
       ) : (
         <>
           <input
             id={checkboxId}
             type="checkbox"
             checked={task.completed}
-            disabled={busy}
-            onChange={() => void run(onToggle)}
+            // Never disabled: a disabled control drops the keyboard focus to the page.
+            aria-busy={busy}
+            onChange={() => void toggle()}
             data-testid="task-toggle"
           />
           <div className="task-body">
@@ -150,8 +157,7 @@ export function TaskItem({ task, onToggle, onSave, onDelete }: Props) {
             <button
               type="button"
               className="danger"
-              onClick={() => void run(onDelete)}
-              disabled={busy}
+              onClick={onDelete}
               aria-label={`Delete ${task.title}`}
               data-testid="delete-task"
             >

@@ -9,10 +9,23 @@ const AUTH_ERRORS: Record<string, string> = {
   USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL: "An account with this email already exists.",
   PASSWORD_TOO_SHORT: "Password must be at least 8 characters.",
   PASSWORD_TOO_LONG: "Password is too long.",
-  INVALID_EMAIL: "Enter a valid email address.",
+  INVALID_EMAIL: "Enter a valid email address, like name@example.com.",
+  NAME_REQUIRED: "Enter your name.",
   // The page's origin is not in TRUSTED_ORIGINS (or BETTER_AUTH_URL): a deployment setting.
   INVALID_ORIGIN: "Sign-in is not enabled for this address. Open the app at its usual URL.",
 };
+
+// better-auth's input checks answer "[body.email] Invalid email address": a sentence per field.
+const FIELD_ERRORS: Record<string, string> = {
+  email: "Enter a valid email address, like name@example.com.",
+  password: "Enter a password of 8 to 128 characters.",
+  name: "Enter your name.",
+};
+
+function validationMessage(message: string | undefined): string | undefined {
+  const field = /\[body\.(\w+)\]/.exec(message ?? "")?.[1];
+  return field ? (FIELD_ERRORS[field] ?? "Check the form and try again.") : undefined;
+}
 
 /** A sentence for a better-auth error, never a raw code. */
 export function authErrorMessage(error: {
@@ -22,9 +35,11 @@ export function authErrorMessage(error: {
 }): string {
   const known = error.code ? AUTH_ERRORS[error.code] : undefined;
   if (known) return known;
+  const invalid = validationMessage(error.message);
+  if (invalid) return invalid;
   if (error.status === 429) return "Too many attempts. Wait a minute and try again.";
   if (!error.status || error.status >= 500) {
     return "The sign-in service is unavailable. Try again in a moment.";
   }
-  return error.message || "Something went wrong. Try again.";
+  return "Check the form and try again.";
 }

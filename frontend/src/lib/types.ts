@@ -18,10 +18,44 @@ export interface ToolCall {
   result: unknown;
 }
 
+/** "offline": the command assistant built into the back end (no API key); "openai": a model. */
+export type AssistantMode = "offline" | "openai";
+
 export interface ChatReply {
   conversation_id: number;
   response: string;
   tool_calls: ToolCall[];
+  mode: AssistantMode;
+}
+
+/** One event of `POST /chat/stream` (server-sent events, one JSON object per `data:` line). */
+export type ChatEvent =
+  | { type: "delta"; text: string }
+  | ({ type: "tool_call" } & ToolCall)
+  | ({ type: "done" } & ChatReply);
+
+export interface ConversationSummary {
+  id: number;
+  title: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ConversationPage {
+  items: ConversationSummary[];
+  next_before: number | null;
+}
+
+export interface StoredMessage {
+  id: number;
+  role: "user" | "assistant";
+  content: string;
+  created_at: string;
+  tool_calls: ToolCall[];
+}
+
+export interface Conversation extends ConversationSummary {
+  messages: StoredMessage[];
 }
 
 /** The signed-in user as the pages see it. */

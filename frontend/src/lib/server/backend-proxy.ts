@@ -3,7 +3,13 @@ import { backendUrl } from "./settings";
 
 // Headers the back end needs; hop-by-hop and cookie headers never cross the proxy.
 const FORWARDED_REQUEST_HEADERS = ["authorization", "content-type", "accept", "x-request-id"];
-const FORWARDED_RESPONSE_HEADERS = ["content-type", "www-authenticate", "x-request-id"];
+const FORWARDED_RESPONSE_HEADERS = [
+  "content-type",
+  "cache-control",
+  "www-authenticate",
+  "x-request-id",
+  "x-accel-buffering",
+];
 // A chat turn may wait on a language model; anything slower is treated as the back end down.
 const TIMEOUT_MS = 120_000;
 
@@ -39,15 +45,20 @@ export async function proxyToBackend(request: Request, segments: string[]): Prom
       body: hasBody ? await request.arrayBuffer() : undefined,
       redirect: "manual",
       cache: "no-store",
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      // A reader who goes away stops the back end's work too.
+      signal: AbortSignal.any([request.signal, AbortSignal.timeout(TIMEOUT_MS)]),
     });
   } catch (error) {
     return unavailable(error instanceof Error ? error.message : String(error));
   }
   // A Response with a null-body status must be built without a body.
   const body = [204, 304].includes(response.status) ? null : response.body;
-  return new Response(body, {
-    status: response.status,
-    headers: pick(response.headers, FORWARDED_RESPONSE_HEADERS),
-  });
+  const headers = pick(response.headers, FORWARDED_RESPONSE_HEADERS);
+  if (headers.get("content-type")?.startsWith("text/event-stream")) {
+    // Each event goes out as it comes: `no-transform` keeps Next's gzip from holding them back,
+    // X-Accel-Buffering keeps an nginx in front from buffering them.
+    headers.set("cache-control", "no-cache, no-transform");
+    headers.set("x-accel-buffering", "no");
+  }
+  return new Response(body, { status: response.status, headers });
 }
