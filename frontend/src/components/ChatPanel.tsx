@@ -52,7 +52,8 @@ export function ChatPanel({ userId, onTurn }: { userId: string; onTurn: () => vo
 
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    const message = draft.trim();
+    // The submitted field, not state: text typed before hydration is in the DOM only.
+    const message = String(new FormData(event.currentTarget).get("message") ?? "").trim();
     if (message && !chat.busy) void send(message);
   }
 
@@ -164,6 +165,7 @@ export function ChatPanel({ userId, onTurn }: { userId: string; onTurn: () => vo
           <span>Message</span>
           <textarea
             id="chat-input"
+            name="message"
             ref={input}
             value={draft}
             onChange={(event) => {

@@ -19,8 +19,13 @@ export function TaskForm({
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
+    // Read the submitted fields, not state: text typed before hydration is in the DOM only.
+    const fields = new FormData(event.currentTarget);
     setBusy(true);
-    const added = await onAdd(title.trim(), description.trim());
+    const added = await onAdd(
+      String(fields.get("title") ?? "").trim(),
+      String(fields.get("description") ?? "").trim(),
+    );
     setBusy(false);
     if (added) {
       setTitle("");
@@ -35,6 +40,7 @@ export function TaskForm({
         <span>New task</span>
         <input
           id="new-task-title"
+          name="title"
           ref={titleInput}
           value={title}
           onChange={(event) => setTitle(event.target.value)}
@@ -47,6 +53,7 @@ export function TaskForm({
       <label className="field">
         <span>Description (optional)</span>
         <textarea
+          name="description"
           value={description}
           onChange={(event) => setDescription(event.target.value)}
           maxLength={DESCRIPTION_MAX}
