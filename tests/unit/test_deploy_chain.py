@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 from conftest import TOOLS, Harness
 
-from todo_deploy import flow
+from todo_deploy import flow, secrets
 from todo_deploy.preflight import PreflightError
 from todo_deploy.providers.base import ClusterStatus, IngressAccess
 from todo_deploy.providers.existing import ExistingProvider
@@ -42,6 +42,14 @@ def helm_upgrade(context: str, ingress_class: str, refs: dict[str, str], values:
     ])  # fmt: skip
 
 
+def apply_secret(context: str) -> str:
+    """Server-side, own field manager; prints only whether a stale annotation is left."""
+    return (
+        f"kubectl --context {context} apply --server-side --field-manager=todo-deploy "
+        f"--force-conflicts -o 'go-template={secrets.STALE_TEMPLATE}' -f -"
+    )
+
+
 def installed(name: str) -> str:  # every loader tool is "installed"
     return f"/usr/local/bin/{name}"
 
@@ -73,7 +81,7 @@ def test_minikube_helm_first_deploy_chain(harness: Harness) -> None:
         "minikube docker-env -o json -p todo",
         "kubectl --context todo -n todo-app get secret todo-secrets -o json",
         "kubectl --context todo apply -f -",
-        "kubectl --context todo apply -f -",
+        apply_secret("todo"),
         "helm --namespace todo-app --kube-context todo status todo -o json",
         helm_upgrade("todo", "nginx", BUILT, values),
         "minikube ip -p todo",
@@ -118,7 +126,7 @@ def test_kubectl_method_applies_namespace_first_then_waits_for_each_rollout(
         "kubectl --context todo -n todo-app get deployments,statefulsets -o json",
     ]
     applies = [c for c in h.fake.calls if c.argv[-3:] == ("apply", "-f", "-")]
-    namespace_doc, rest = json.loads(applies[2].stdin), json.loads(applies[3].stdin)
+    namespace_doc, rest = json.loads(applies[1].stdin), json.loads(applies[2].stdin)
     assert [d["kind"] for d in namespace_doc["items"]] == ["Namespace"]
     by_kind = {d["kind"]: d for d in rest["items"]}
     pod = by_kind["Deployment"]["spec"]["template"]["spec"]
@@ -229,7 +237,7 @@ def test_host_provider_chain_uses_traefik_and_its_context(harness: Harness) -> N
         "helm template todo CHART --namespace todo-app -f CHART/values-dev.yaml",
         "kubectl --context todo-host -n todo-app get secret todo-secrets -o json",
         "kubectl --context todo-host apply -f -",
-        "kubectl --context todo-host apply -f -",
+        apply_secret("todo-host"),
         "helm --namespace todo-app --kube-context todo-host status todo -o json",
         helm_upgrade("todo-host", "traefik", BUILT, values),
         "kubectl --context todo-host -n todo-app get deployments,statefulsets -o json",
