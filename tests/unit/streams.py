@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-Script = Callable[[tuple[str, ...]], list[str] | None]
+Script = Callable[[tuple[str, ...]], Iterable[str] | None]
 
 
 @dataclass
 class FakeStream:
     """Yields its lines, then (when `hold`) blocks like a live process until stopped."""
 
-    output: list[str]
+    output: Iterable[str]
     hold: bool = False
     stopped: threading.Event = field(default_factory=threading.Event)
 
@@ -45,7 +45,7 @@ class FakeSpawner:
 
     def __call__(self, argv: Sequence[str], env: Any) -> FakeStream:
         self.calls.append(tuple(argv))
-        stream = FakeStream(self.script(tuple(argv)) or [], hold=self.hold)
+        stream = FakeStream(self.script(tuple(argv)) or (), hold=self.hold)
         self.streams.append(stream)
         return stream
 
@@ -66,6 +66,11 @@ def pod(name: str, component: str, *, running: Sequence[str] = (), waiting: Sequ
             + [status(c, {"waiting": {"reason": "ContainerCreating"}}) for c in waiting],
         },
     }
+
+
+def event_lines(kind: str, obj: dict[str, Any]) -> list[str]:
+    """One event of `kubectl get --watch --output-watch-events -o json`."""
+    return json.dumps({"type": kind, "object": obj}, indent=4).splitlines()
 
 
 def watch_lines(*pods: dict[str, Any]) -> list[str]:
