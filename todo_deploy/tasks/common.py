@@ -14,6 +14,7 @@ from invoke import Context, Exit, ParseError, Task
 from invoke import task as invoke_task
 from rich.console import Console
 
+from todo_deploy import guard
 from todo_deploy.config import build_config
 from todo_deploy.providers import get_provider
 from todo_deploy.run import CommandError, Runner
@@ -28,6 +29,9 @@ TARGET_HELP = {
     "provider": "cluster provider: auto, minikube, existing or host (default from invoke.yaml)",
     "namespace": "Kubernetes namespace of the app (default todo-app)",
     "kube_context": "kubeconfig context for --provider existing (default: the current one)",
+}
+ALLOW_HELP = {
+    "allow_context": "change this kube context although it does not look local (its name)",
 }
 RUN_HELP = {
     "dry_run": "print every command with its environment (secrets masked); change nothing",
@@ -82,6 +86,24 @@ def target(
         tools = resolve_tools(runner)
         provider = get_provider(config, runner, tools.kubectl)
     return Target(config, runner, provider, tools, console)
+
+
+def guard_context(t: Target, allow_context: str | None, action: str) -> None:
+    """Stop before changing a cluster that is not on this machine, unless it is allowed.
+
+    A dry run changes nothing, so it may look at any cluster.
+    """
+    if t.runner.dry_run:
+        return
+    context = t.provider.kube_context
+    with failures():
+        try:
+            guard.ensure_allowed(
+                t.kube, provider=t.provider.name, context=context,
+                allowed=t.config.allowed_contexts, confirmed=allow_context, action=action,
+            )  # fmt: skip
+        except guard.ContextRefused as exc:
+            raise Exit(str(exc), 2) from None
 
 
 def whole_number(flag: str, low: int, high: int, meaning: str) -> type[int]:
