@@ -12,6 +12,7 @@ ns = Collection(
     day2.logs,
     day2.port_forward,
     day2.restart,
+    day2.rollback,
     day2.doctor,
     day2.isolation,
     manifests.manifests,

@@ -48,15 +48,11 @@ def is_loopback(server: str) -> bool:
     return address.is_loopback or address.is_unspecified
 
 
-def why_local(provider: str, context: str, server: str) -> str | None:
-    """The reason `context` counts as local, or None."""
-    if provider not in FOREIGN_PROVIDERS:
-        return f"made by the {provider} provider on this machine"
-    if any(fnmatch.fnmatchcase(context, pattern) for pattern in LOCAL_NAMES):
-        return "a local distribution's context name"
-    if is_loopback(server):
-        return "its API server is on this machine"
-    return None
+def looks_local(provider: str, context: str) -> bool:
+    """Made by one of the suite's providers, or named as a local distribution names it."""
+    return provider not in FOREIGN_PROVIDERS or any(
+        fnmatch.fnmatchcase(context, pattern) for pattern in LOCAL_NAMES
+    )
 
 
 def ensure_allowed(
@@ -74,10 +70,10 @@ def ensure_allowed(
             f"--allow-context {confirmed} does not match the context in use, {context!r}: "
             "pass the name of the context you mean to change"
         )
-    if confirmed == context or context in allowed:
+    if confirmed == context or context in allowed or looks_local(provider, context):
         return
-    server = api_server(kube, context) if provider in FOREIGN_PROVIDERS else ""
-    if why_local(provider, context, server):
+    server = api_server(kube, context)
+    if is_loopback(server):
         return
     raise ContextRefused(
         f"refusing to {action} kube context {context!r} (API server {server or 'unknown'}): it "

@@ -1,0 +1,120 @@
+"""Day-2 tasks on a fake cluster: status and doctor as JSON, rollback, logs of every component."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import pytest
+from conftest import FIXTURES, Harness
+from invoke import Exit, MockContext
+from test_deploy_chain import FakeHostProvider
+
+from todo_deploy.tasks import day2
+
+
+@pytest.fixture
+def task_target(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Harness:
+    """Every day-2 task gets the harness's Target (fake runner, host-like provider)."""
+    target = harness.target(harness.config(provider="host"), FakeHostProvider())
+    monkeypatch.setattr(day2, "target", lambda *args, **kwargs: target)
+    return harness
+
+
+def _pods() -> dict:
+    return json.loads((FIXTURES / "pods.json").read_text())
+
+
+def test_status_json_is_one_document_with_pods_and_release(task_target: Harness, capsys):
+    h = task_target
+    h.fake.on("get", "pods", stdout=_pods())
+    h.fake.on("helm", "list", stdout=[{"name": "todo", "revision": "4", "status": "deployed",
+                                       "chart": "todo-app-0.1.0", "updated": "x"}])  # fmt: skip
+    day2.status(MockContext(), json=True)
+    state = json.loads(capsys.readouterr().out)
+    assert state["provider"] == "host" and state["kube_context"] == "todo-host"
+    assert state["cluster"] == {"running": True, "components": {"apiserver": "ok"}}
+    assert state["reachable"] is True
+    assert state["releases"] == [{"name": "todo", "revision": "4", "status": "deployed",
+                                  "chart": "todo-app-0.1.0"}]  # fmt: skip
+    names = [p["name"] for p in state["pods"]]
+    assert names == [p["metadata"]["name"] for p in _pods()["items"]]
+    first = state["pods"][0]
+    assert set(first) == {"name", "component", "ready", "containers", "phase", "restarts",
+                          "images"}  # fmt: skip
+    assert h.out.getvalue() == ""  # nothing but the JSON on stdout
+
+
+def test_status_json_says_when_the_api_server_does_not_answer(task_target: Harness, capsys):
+    task_target.fake.on("get", "pods", rc=1, stderr="connection refused")
+    day2.status(MockContext(), json=True)
+    state = json.loads(capsys.readouterr().out)
+    assert state["reachable"] is False and state["pods"] == [] and state["releases"] == []
+
+
+def test_doctor_json_lists_each_finding_masked(task_target: Harness, capsys):
+    h = task_target
+    h.fake.on("get", "pods", stdout=_pods())
+    h.fake.on("get", "events", stdout=json.loads((FIXTURES / "events.json").read_text()))
+    h.fake.on("logs", stdout="connecting with password sup3r-secret-pw\n")
+    h.runner.add_secrets(["sup3r-secret-pw"])
+    day2.doctor(MockContext(), json=True)
+    report = json.loads(capsys.readouterr().out)
+    assert report["healthy"] is False and report["pods"] == len(_pods()["items"])
+    assert report["findings"] and all({"subject", "cause", "fix", "detail"} <= set(f)
+                                      for f in report["findings"])  # fmt: skip
+    assert "sup3r-secret-pw" not in json.dumps(report)
+
+
+def test_rollback_runs_helm_rollback_and_waits(task_target: Harness):
+    h = task_target
+    h.fake.on("helm", "status", stdout={"version": 5, "info": {"description": "Rollback to 3"}})
+    day2.rollback(MockContext(), revision="3")
+    assert "helm --namespace todo-app --kube-context todo-host rollback todo 3 --wait " \
+           "--timeout 300s" in h.fake.lines  # fmt: skip
+    assert "revision 5 (Rollback to 3)" in h.out.getvalue()
+    day2.rollback(MockContext())  # no revision: helm's "the previous one"
+    assert h.fake.lines[-2].endswith("rollback todo --wait --timeout 300s")
+
+
+def test_rollback_refuses_a_bad_revision_and_a_missing_release(task_target: Harness):
+    with pytest.raises(Exit) as bad:
+        day2.rollback(MockContext(), revision="latest")
+    assert bad.value.code == 2 and "not a Helm revision number" in str(bad.value.message)
+    task_target.fake.on("helm", "status", rc=1, stderr="Error: release: not found")
+    with pytest.raises(Exit) as missing:
+        day2.rollback(MockContext())
+    assert "is not installed" in str(missing.value.message)
+    assert not [line for line in task_target.fake.lines if " rollback " in line]
+
+
+def test_logs_without_a_component_follows_every_component(task_target: Harness):
+    h = task_target
+    spawned: list[tuple[str, ...]] = []
+
+    def ctrl_c_at_once(argv, env):
+        spawned.append(tuple(argv))
+        raise KeyboardInterrupt  # as if Ctrl-C came while the watch starts
+
+    h.runner.spawner = ctrl_c_at_once
+    day2.logs(MockContext())  # returns: Ctrl-C ends following quietly
+    watch = spawned[0]
+    selector = watch[watch.index("-l") + 1]
+    everything = "app.kubernetes.io/component in (frontend,backend,mcp,postgres)"
+    assert selector == f"app.kubernetes.io/instance=todo,{everything}"
+    assert "following frontend, backend, mcp, postgres" in h.out.getvalue()
+
+
+def test_logs_of_one_component_without_follow_is_a_one_shot_read(task_target: Harness,
+                                                                  monkeypatch):  # fmt: skip
+    ran: list[list[str]] = []
+    monkeypatch.setattr(day2, "foreground", lambda runner, argv: ran.append(list(argv)) or 0)
+    day2.logs(MockContext(), component="backend", tail=5)
+    assert ran[0][-6:] == ["logs", "-l", "app.kubernetes.io/instance=todo,"
+                           "app.kubernetes.io/component in (backend)", "--all-containers",
+                           "--prefix", "--tail=5"]  # fmt: skip
+
+
+def test_json_flags_are_offered():
+    for task in (day2.status, day2.doctor):
+        assert "json" in inspect.signature(task.body).parameters
