@@ -14,7 +14,7 @@ from todo_deploy.providers.base import IngressAccess, Provider
 from todo_deploy.report import DeployReport, StepTimer
 from todo_deploy.run import CommandError, Runner
 from todo_deploy.target import Target
-from todo_deploy.verify import http_get, verify
+from todo_deploy.verify import helm_test, http_get, verify
 
 BuildImages = Callable[..., Mapping[str, Any]]  # todo_deploy.images.build_images
 
@@ -69,6 +69,8 @@ def deploy(
             backend = target.catalogue["backend"]
             verified = verify(target.kube, access, backend, get=hooks.http_get)
             report.urls["health"] = verified.health_url
+            if config.method == "helm":
+                helm_test(target.helm, config.release)
     _describe_access(report, provider, access)
     return report
 
