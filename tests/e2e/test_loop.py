@@ -8,10 +8,23 @@ the last test purges, so the cluster is left as it was found. Traffic stays on 1
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import pytest
+import requests
 
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import ROOT, Stack
+from tests.e2e.test_deploy_flow import _app_pods, _client
+from todo_deploy.binaries import ensure as ensure_binaries
+from todo_deploy.kube import wait_until
+from todo_deploy.portforward import free_loopback_port
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 
@@ -50,3 +63,138 @@ def test_a_client_side_applied_secret_loses_its_annotation_on_redeploy(stack: St
     _, proc = stack.invoke("deploy")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert LAST_APPLIED not in (_secret(stack)["metadata"].get("annotations") or {})
+
+
+@dataclass
+class Running:
+    """An `invoke` task left running (logs, port-forward, watch), its output collected."""
+
+    proc: subprocess.Popen
+    lines: list[str] = field(default_factory=list)
+
+    def start_reading(self) -> None:
+        def read() -> None:
+            for line in self.proc.stdout or ():
+                self.lines.append(line.rstrip("\n"))
+
+        threading.Thread(target=read, daemon=True).start()
+
+    def wait_for(self, check: Callable[[str], bool], timeout: float) -> bool:
+        return wait_until(lambda: any(check(line) for line in list(self.lines)),
+                          timeout=timeout, interval=0.2)  # fmt: skip
+
+    def interrupt(self) -> int:
+        """Ctrl-C, as a user stops it; the exit code."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise AssertionError("the task did not stop on Ctrl-C") from None
+
+
+@contextmanager
+def running(stack: Stack, *args: str) -> Iterator[Running]:
+    argv = [sys.executable, "-m", "invoke", *args, "--provider", stack.config.provider]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "NO_COLOR": "1"})  # fmt: skip
+    task = Running(proc)
+    task.start_reading()
+    try:
+        yield task
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        stack.outputs[f"invoke {' '.join(args)} (left running)"] = "\n".join(task.lines)
+
+
+def _restart(stack: Stack, workload: str) -> set[str]:
+    """Roll a workload's pods; the names of the pods it has after."""
+    component = workload.split("-", 1)[1]
+    before = {p["metadata"]["name"] for p in _app_pods(stack)
+              if p["metadata"]["labels"].get("component") == component}  # fmt: skip
+    stack.kube.run("rollout", "restart", workload, step="restart")
+    stack.kube.rollout_status(workload, 180)
+    after = {p["metadata"]["name"] for p in _app_pods(stack)
+             if p["metadata"]["labels"].get("component") == component}  # fmt: skip
+    new = after - before
+    assert new, f"{workload} has no new pod after a restart"
+    return new
+
+
+def test_logs_follow_every_component_and_pods_started_later(stack: Stack):
+    with running(stack, "logs") as logs:
+        # Every component's existing pods show up, each line prefixed with pod/container.
+        for component in ("frontend", "backend", "mcp", "postgres"):
+            assert logs.wait_for(lambda line, c=component: f"-{c}-" in line.split(" | ")[0]
+                                 or line.startswith(f"todo-{c}"), timeout=30), (
+                f"no {component} line in:\n" + "\n".join(logs.lines[-40:]))  # fmt: skip
+        new_pods = _restart(stack, "deployment/todo-mcp")
+        for pod in new_pods:
+            assert logs.wait_for(lambda line, p=pod: line.startswith(f"{p}/"), timeout=30), (
+                f"nothing from the new pod {pod}:\n" + "\n".join(logs.lines[-40:]))  # fmt: skip
+        assert logs.interrupt() == 0
+
+
+def test_port_forward_survives_its_pod_being_replaced(stack: Stack):
+    port = free_loopback_port()
+    url = f"http://127.0.0.1:{port}/health"
+    session = requests.Session()
+    session.trust_env = False  # loopback only, never through a proxy
+
+    def healthy() -> bool:
+        try:
+            return session.get(url, timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    with running(stack, "port-forward", "-c", "backend", "--port", str(port)) as forward:
+        assert wait_until(healthy, timeout=30, interval=0.3), "\n".join(forward.lines)
+        first = next(line for line in forward.lines if "-> pod/" in line)
+        _restart(stack, "deployment/todo-backend")
+        # kubectl alone would stop serving here (kubernetes/kubectl#686).
+        assert wait_until(healthy, timeout=20, interval=0.3), "\n".join(forward.lines)
+        moved = [line for line in forward.lines if "-> pod/" in line]
+        assert moved[-1] != first, "\n".join(forward.lines)
+        assert forward.interrupt() == 0
+
+
+def test_status_and_doctor_speak_json(stack: Stack):
+    _, status = stack.invoke("status", "--json")
+    assert status.returncode == 0, status.stderr[-2000:]
+    state = json.loads(status.stdout)
+    assert state["reachable"] and state["releases"][0]["status"] == "deployed"
+    app = [p for p in state["pods"] if p["component"] in ("frontend", "backend", "mcp")]
+    assert app and all(p["ready"] == p["containers"] for p in app), app
+    _, doctor = stack.invoke("doctor", "--json")
+    assert doctor.returncode == 0, doctor.stderr[-2000:]
+    report = json.loads(doctor.stdout)
+    assert report["healthy"] is True, report["findings"]
+
+
+def test_rollback_returns_to_the_previous_revision(stack: Stack):
+    before = stack.kube.runner.run(
+        _helm(stack, "history", stack.config.release, "-o", "json"), step="history"
+    )
+    last = json.loads(before.stdout)[-1]["revision"]
+    _, proc = stack.invoke("rollback")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    after = json.loads(
+        stack.kube.runner.run(
+            _helm(stack, "history", stack.config.release, "-o", "json"), step="history"
+        ).stdout
+    )
+    assert after[-1]["revision"] == last + 1 and after[-1]["status"] == "deployed"
+    assert after[-1]["description"] == f"Rollback to {last - 1}"
+    assert _client(stack).request("GET", "/ready").status_code == 200
+
+
+def test_teardown_after_the_loop(stack: Stack):
+    _, proc = stack.invoke("teardown", "--purge-data")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def _helm(stack: Stack, *args: str) -> list[str]:
+    helm = str(ensure_binaries().helm)
+    context = ["--kube-context", stack.kube.context] if stack.kube.context else []
+    return [helm, "--namespace", stack.config.namespace, *context, *args]

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, Harness
@@ -11,6 +15,8 @@ from invoke import Exit, MockContext
 from test_deploy_chain import FakeHostProvider
 
 from todo_deploy.tasks import day2
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -118,3 +124,17 @@ def test_logs_of_one_component_without_follow_is_a_one_shot_read(task_target: Ha
 def test_json_flags_are_offered():
     for task in (day2.status, day2.doctor):
         assert "json" in inspect.signature(task.body).parameters
+
+
+def test_status_json_through_invoke_keeps_stdout_for_the_document(tmp_path):
+    # Messages (the provider chosen, echoes) go to stderr; stdout parses as JSON as a whole.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_")}
+    env.update(KUBECONFIG=str(tmp_path / "none"), NO_COLOR="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "invoke", "status", "--json", "-v", "-p", "existing", "-k", "gone"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    state = json.loads(proc.stdout)
+    assert state["kube_context"] == "gone" and state["reachable"] is False
+    assert "provider: existing" in proc.stderr and "+ " in proc.stderr

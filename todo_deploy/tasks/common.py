@@ -73,9 +73,13 @@ def target(
     dry_run: bool = False,
     verbose: bool = False,
     values: Sequence[str] = (),
+    machine_output: bool = False,
 ) -> Target:
-    """The task's Target; `values` adds values files after the configured ones."""
-    console = make_console()
+    """The task's Target; `values` adds values files after the configured ones.
+
+    `machine_output`: stdout is kept for the task's JSON, so messages go to stderr.
+    """
+    console = make_console(stderr=machine_output)
     os.chdir(REPO_ROOT)
     dry_run = dry_run or bool(c.config.run.dry)  # `invoke --dry TASK` means --dry-run
     with failures():
@@ -131,9 +135,10 @@ Seconds = whole_number("timeout", 0, 86400, "a number of seconds (0: the configu
 Lines = whole_number("tail", 0, 100000, "a number of lines")
 
 
-def make_console() -> Console:
+def make_console(stderr: bool = False) -> Console:
     # Piped output (CI logs, e2e captures) gets wide lines rather than truncated pod names.
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(highlight=False, stderr=stderr, width=None if stream.isatty() else 160)
 
 
 @contextmanager

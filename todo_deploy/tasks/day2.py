@@ -45,9 +45,10 @@ def _target(
     namespace: str | None,
     kube_context: str | None,
     verbose: bool = False,
+    machine_output: bool = False,
 ) -> Target:
     flags = {"provider": provider, "namespace": namespace, "kube_context": kube_context}
-    return target(c, flags, verbose=verbose)
+    return target(c, flags, verbose=verbose, machine_output=machine_output)
 
 
 @task(help={**TARGET_HELP, **JSON_HELP, "verbose": "echo each command as it runs"})
@@ -60,7 +61,7 @@ def status(
     json: bool = False,
 ) -> None:
     """Show pods (readiness, restarts, image tags) and the release revision."""
-    t = _target(c, provider, namespace, kube_context, verbose and not json)
+    t = _target(c, provider, namespace, kube_context, verbose, machine_output=json)
     with failures():
         state = cluster_state(t)
     if json:
@@ -257,7 +258,7 @@ def doctor(
     json: bool = False,
 ) -> None:
     """Read pod and event state and name the likely cause and fix of each failure."""
-    t = _target(c, provider, namespace, kube_context)
+    t = _target(c, provider, namespace, kube_context, machine_output=json)
     kube = t.kube
 
     def last_logs(pod: str, container: str) -> str:
