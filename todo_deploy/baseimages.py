@@ -1,6 +1,6 @@
 """Base images for our Dockerfiles, made locally when the official ones cannot be pulled.
 
-Air-gapped machines (and these CI machines) reach Debian's mirror and the npm registry but no
+Air-gapped machines may reach Debian's mirror and the npm registry but no
 container registry. For each base we use the official image when the engine has it or can pull
 it; otherwise we build an equivalent from Debian packages once and reuse it by tag:
 

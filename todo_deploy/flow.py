@@ -82,7 +82,11 @@ def _secrets(target: Target, openai: bool) -> secrets.AppSecrets:
     kept = secrets.read_kept(kept_file)
     kube.runner.add_secrets(kept.values())
     app_secrets = secrets.collect(
-        existing, env_file=config.env_file, kept=kept, require_openai=openai
+        existing,
+        env_file=config.env_file,
+        kept=kept,
+        require_openai=openai,
+        in_cluster_url=target.catalogue.database_url,
     )
     secrets.apply(kube, target.secret_name, app_secrets)
     if kept and not kube.runner.dry_run:

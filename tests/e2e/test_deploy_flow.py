@@ -17,9 +17,9 @@ import pytest
 
 from tests.e2e.app_client import AppClient
 from tests.e2e.cold_start import ReadyWatch, precise_cold_start
-from tests.e2e.conftest import BUILD, ROOT, Stack
 from tests.e2e.figures import Figure
 from tests.support.secret_scan import scan_texts
+from tests.support.stack import BUILD, ROOT, Stack
 from todo_deploy import catalogue
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]

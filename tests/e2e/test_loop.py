@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from tests.e2e.conftest import ROOT, Stack
 from tests.e2e.test_deploy_flow import _app_pods, _client
+from tests.support.stack import ROOT, Stack
+from todo_deploy import catalogue
 from todo_deploy.binaries import ensure as ensure_binaries
 from todo_deploy.kube import wait_until
 from todo_deploy.portforward import free_loopback_port
@@ -32,7 +33,8 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def _secret(stack: Stack) -> dict:
-    secret = stack.kube.get_json("secret", stack.config.secret_name, step="read the secret")
+    name = catalogue.default().object_name("secrets")
+    secret = stack.kube.get_json("secret", name, step="read the secret")
     assert secret is not None, "the app's Secret is missing"
     return secret
 
@@ -122,16 +124,21 @@ def _restart(stack: Stack, workload: str) -> set[str]:
     return new
 
 
+def _from(prefix: str) -> Callable[[str], bool]:
+    """A followed line of a pod (`POD/CONTAINER | text`) whose label starts with `prefix`."""
+    return lambda line: line.startswith(prefix) and " | " in line
+
+
 def test_logs_follow_every_component_and_pods_started_later(stack: Stack):
     with running(stack, "logs") as logs:
         # Every component's existing pods show up, each line prefixed with pod/container.
         for component in ("frontend", "backend", "mcp", "postgres"):
-            assert logs.wait_for(lambda line, c=component: f"-{c}-" in line.split(" | ")[0]
-                                 or line.startswith(f"todo-{c}"), timeout=30), (
+            prefix = f"todo-{component}-"
+            assert logs.wait_for(_from(prefix), timeout=30), (
                 f"no {component} line in:\n" + "\n".join(logs.lines[-40:]))  # fmt: skip
         new_pods = _restart(stack, "deployment/todo-mcp")
         for pod in new_pods:
-            assert logs.wait_for(lambda line, p=pod: line.startswith(f"{p}/"), timeout=30), (
+            assert logs.wait_for(_from(f"{pod}/"), timeout=30), (
                 f"nothing from the new pod {pod}:\n" + "\n".join(logs.lines[-40:]))  # fmt: skip
         assert logs.interrupt() == 0
 

@@ -7,8 +7,7 @@ import tarfile
 
 import pytest
 
-from tests.images.conftest import BUILD_TIMEOUT
-from todo_deploy.images import SPECS, build_images
+from todo_deploy.images import BUILD_TIMEOUT, SPECS, build_images
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(BUILD_TIMEOUT)]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Harness
 from invoke import Config
 
+from tests.support.fakes import Harness
 from todo_deploy import providers
 from todo_deploy.config import ConfigError, build_config, collection_defaults
 from todo_deploy.preflight import PreflightError, preflight

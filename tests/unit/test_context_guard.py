@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Harness
 
+from tests.support.fakes import Harness
 from todo_deploy import binaries, guard
 from todo_deploy.kube import Kube
 

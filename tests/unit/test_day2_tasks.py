@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, Harness
 from invoke import Exit, MockContext
-from test_deploy_chain import FakeHostProvider
 
+from tests.support.fakes import FIXTURES, FakeHostProvider, Harness
 from todo_deploy.tasks import day2
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,7 +113,12 @@ def test_logs_without_a_component_follows_every_component(task_target: Harness):
 def test_logs_of_one_component_without_follow_is_a_one_shot_read(task_target: Harness,
                                                                   monkeypatch):  # fmt: skip
     ran: list[list[str]] = []
-    monkeypatch.setattr(day2, "foreground", lambda runner, argv: ran.append(list(argv)) or 0)
+
+    def foreground(runner: object, argv: list[str]) -> int:
+        ran.append(list(argv))
+        return 0
+
+    monkeypatch.setattr(day2, "foreground", foreground)
     day2.logs(MockContext(), component="backend", tail=5)
     assert ran[0][-6:] == ["logs", "-l", "app.kubernetes.io/instance=todo,"
                            "app.kubernetes.io/component in (backend)", "--all-containers",

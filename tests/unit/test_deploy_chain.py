@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import pytest
-from conftest import Harness
 
+from tests.support.fakes import FakeHostProvider, Harness
 from todo_deploy import flow, secrets
 from todo_deploy.preflight import PreflightError
-from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 from todo_deploy.providers.existing import ExistingProvider
 from todo_deploy.providers.minikube import MinikubeProvider
 from todo_deploy.report import DeployReport
@@ -132,7 +130,7 @@ def test_kubectl_method_applies_namespace_first_then_waits_for_each_rollout(
         "kubectl --context todo -n todo-app get deployments,statefulsets -o json",
     ]
     applies = [c for c in h.fake.calls if c.argv[-3:] == ("apply", "-f", "-")]
-    namespace_doc, rest = json.loads(applies[1].stdin), json.loads(applies[2].stdin)
+    namespace_doc, rest = (json.loads(c.stdin or "{}") for c in applies[1:3])
     assert [d["kind"] for d in namespace_doc["items"]] == ["Namespace"]
     by_kind = {d["kind"]: d for d in rest["items"]}
     pod = by_kind["Deployment"]["spec"]["template"]["spec"]
@@ -193,43 +191,6 @@ def test_existing_k3d_context_imports_with_k3d(harness: Harness) -> None:
     provider = ExistingProvider(config, h.runner, which=installed)
     flow.deploy(h.target(config, provider), hooks=h.hooks())
     assert "k3d image import -c lab todo-mcp:c0ffee2" in h.fake.lines
-
-
-@dataclass
-class FakeHostProvider:
-    """Stands in for the host provider: its own engine, traefik ingress, context todo-host."""
-
-    name: str = "host"
-    kube_context: str = "todo-host"
-    dry_run_safe: bool = False
-    events: list[str] = field(default_factory=list)
-
-    def preflight(self) -> list[str]:
-        self.events.append("preflight")
-        return []
-
-    def planned(self) -> ClusterFacts:
-        return ClusterFacts(ingress_class="traefik")
-
-    def up(self) -> ClusterFacts:
-        self.events.append("up")
-        return self.planned()
-
-    def down(self, delete: bool = False) -> None:
-        self.events.append(f"down delete={delete}")
-
-    def docker_env(self) -> dict[str, str]:
-        self.events.append("docker_env")
-        return {"DOCKER_HOST": "unix:///var/run/docker.sock"}
-
-    def load_images(self, refs: list[str]) -> None:
-        self.events.append(f"load {len(refs)}")
-
-    def ingress(self, host: str) -> IngressAccess:
-        return IngressAccess("http://127.0.0.1:8080", host, f"127.0.0.1 {host}")
-
-    def status(self) -> ClusterStatus:
-        return ClusterStatus(True, {"apiserver": "ok"})
 
 
 def test_host_provider_chain_uses_traefik_and_its_context(harness: Harness) -> None:
@@ -306,7 +267,12 @@ def test_the_configured_ingress_host_wins_over_the_providers_default(harness: Ha
     h = harness
     asked: list[tuple[str, str]] = []
     hooks = h.hooks()
-    hooks.http_get = lambda url, host: asked.append((url, host)) or 200
+
+    def http_get(url: str, host: str) -> int:
+        asked.append((url, host))
+        return 200
+
+    hooks.http_get = http_get
     report = flow.deploy(
         h.target(h.config(provider="host", ingress_host="suite.local"), FakeHostProvider()),
         hooks=hooks,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import FIXTURES
 
+from tests.support.fakes import FIXTURES
 from todo_deploy.doctor import diagnose
 
 CRASH_LOG = "sqlalchemy.exc.OperationalError: could not connect to server\nExited with 1"
@@ -89,8 +89,8 @@ def test_status_table_lists_readiness_restarts_and_images() -> None:
     from todo_deploy.tasks.day2 import _pod_row, _pod_table
 
     out = io.StringIO()
-    rows = [_pod_row(pod) for pod in _load("pods.json")["items"]]
-    Console(file=out, width=200).print(_pod_table(rows))
+    pods = [_pod_row(pod) for pod in _load("pods.json")["items"]]
+    Console(file=out, width=200).print(_pod_table(pods))
     rows = {line.split("│")[1].strip(): line for line in out.getvalue().splitlines()
             if line.startswith("│")}  # fmt: skip
     assert len(rows) == 7

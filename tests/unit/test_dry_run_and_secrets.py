@@ -6,8 +6,8 @@ import base64
 import json
 
 import pytest
-from conftest import Harness
 
+from tests.support.fakes import Harness
 from todo_deploy import flow, secrets
 from todo_deploy.providers.minikube import MinikubeProvider
 from todo_deploy.run import CommandError
@@ -58,7 +58,7 @@ def test_secrets_are_masked_in_echo_dry_run_errors_and_report(
             h.target(config, MinikubeProvider(config, h.runner)), openai=True, hooks=h.hooks()
         )
     secret_apply = next(c for c in h.fake.calls if c.stdin and "Secret" in c.stdin)
-    data = json.loads(secret_apply.stdin)["data"]
+    data = json.loads(secret_apply.stdin or "{}")["data"]
     applied = {k: base64.b64decode(v).decode() for k, v in data.items()}
     assert applied["OPENAI_API_KEY"] == OPENAI_KEY  # the cluster does get the values ...
     assert applied["BETTER_AUTH_SECRET"] == AUTH_SECRET
@@ -109,7 +109,7 @@ def test_external_database_url_turns_off_the_in_cluster_database(
     h = harness
     monkeypatch.setenv("DATABASE_URL", "postgresql://neon:pw-0123456789@ep-x.neon.tech/todo")
     config = h.config(provider="host")
-    from test_deploy_chain import FakeHostProvider
+    from tests.support.fakes import FakeHostProvider
 
     flow.deploy(h.target(config, FakeHostProvider()), hooks=h.hooks())
     helm = next(line for line in h.fake.lines if line.startswith("helm upgrade"))
@@ -117,7 +117,7 @@ def test_external_database_url_turns_off_the_in_cluster_database(
 
 
 def test_dry_run_describes_a_provider_that_is_not_dry_run_safe(harness: Harness) -> None:
-    from test_deploy_chain import FakeHostProvider
+    from tests.support.fakes import FakeHostProvider
 
     h = harness
     h.runner.dry_run = True

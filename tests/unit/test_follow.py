@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 import threading
 
-from conftest import Harness
 from rich.console import Console
-from streams import FakeSpawner, pod, watch_lines
 
+from tests.support.fakes import Harness
+from tests.support.streams import FakeSpawner, pod, watch_lines
 from todo_deploy.follow import Container, LogFollower, console_emitter, parse_watch
 from todo_deploy.kube import Kube
 

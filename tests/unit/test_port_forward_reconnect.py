@@ -6,9 +6,9 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from conftest import Harness
-from streams import FakeSpawner, event_lines
 
+from tests.support.fakes import Harness
+from tests.support.streams import FakeSpawner, event_lines
 from todo_deploy.kube import Kube
 from todo_deploy.portforward import ReconnectingForward, ServiceTarget, service_target
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from conftest import Harness
-
+from tests.support.fakes import Harness
 from todo_deploy import secrets
 from todo_deploy.kube import Kube
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from conftest import Harness
-
+from tests.support.fakes import Harness
 from todo_deploy import flow, secrets, volumes
 from todo_deploy.providers.minikube import MinikubeProvider
 
@@ -147,7 +146,8 @@ def test_kubectl_method_teardown_deletes_the_rendered_objects(harness: Harness) 
     )
     assert h.fake.lines[1] == ("kubectl --context todo -n todo-app delete -f - --ignore-not-found "
                                "--wait --timeout=300s")  # fmt: skip
-    assert "Namespace" not in h.fake.calls[1].stdin  # the namespace goes last, after the PVC check
+    # The namespace goes last, after the PVC check.
+    assert "Namespace" not in (h.fake.calls[1].stdin or "")
     assert h.fake.lines[-1] == DELETE_NS
 
 

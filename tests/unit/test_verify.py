@@ -11,8 +11,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import Harness
 
+from tests.support.fakes import Harness
 from todo_deploy.catalogue import default
 from todo_deploy.kube import Kube
 from todo_deploy.portforward import free_loopback_port

@@ -15,7 +15,7 @@ from invoke import task as invoke_task
 from rich.console import Console
 
 from todo_deploy import guard
-from todo_deploy.config import build_config
+from todo_deploy.config import DeployConfig, build_config
 from todo_deploy.providers import get_provider
 from todo_deploy.run import CommandError, Runner
 from todo_deploy.target import Target
@@ -27,7 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Flags shared by the cluster-facing tasks, with their help text.
 TARGET_HELP = {
     "provider": "cluster provider: auto, minikube, existing or host (default from invoke.yaml)",
-    "namespace": "Kubernetes namespace of the app (default todo-app)",
+    "namespace": f"Kubernetes namespace of the app (default {DeployConfig().namespace})",
     "kube_context": "kubeconfig context for --provider existing (default: the current one)",
 }
 ALLOW_HELP = {
@@ -81,7 +81,7 @@ def target(
     """
     console = make_console(stderr=machine_output)
     os.chdir(REPO_ROOT)
-    dry_run = dry_run or bool(c.config.run.dry)  # `invoke --dry TASK` means --dry-run
+    dry_run = dry_run or dry(c)
     with failures():
         config = build_config(c.config.get("deploy", {}), flags)
         if values:
@@ -133,6 +133,17 @@ def whole_number(flag: str, low: int, high: int, meaning: str) -> type[int]:
 Port = whole_number("port", 0, 65535, "a TCP port (0: the service's own)")
 Seconds = whole_number("timeout", 0, 86400, "a number of seconds (0: the configured one)")
 Lines = whole_number("tail", 0, 100000, "a number of lines")
+
+
+def dry(c: Context) -> bool:
+    """`invoke --dry TASK`: Invoke's own dry-run flag, which the suite reads as --dry-run."""
+    return bool(c.config.run.dry)
+
+
+def refuse_dry(c: Context, name: str, why: str) -> None:
+    """Tasks that cannot show their changes without making them refuse `invoke --dry`."""
+    if dry(c):
+        raise Exit(f"invoke --dry {name}: {why}, so it has no dry run; run it without --dry", 2)
 
 
 def make_console(stderr: bool = False) -> Console:

@@ -25,6 +25,7 @@ from todo_deploy.tasks.common import (
     failures,
     foreground,
     guard_context,
+    refuse_dry,
     target,
     task,
 )
@@ -368,6 +369,7 @@ def isolation(
     kube_context: str | None = None,
 ) -> None:
     """Prove the NetworkPolicies hold: MCP and PostgreSQL refuse pods outside the app."""
+    refuse_dry(c, "isolation", "its probes are real connections from pods it starts")
     t = _target(c, provider, namespace, kube_context)
     t.console.print("probing with real connections from throwaway pods (about 15 s) ...")
     with failures():
