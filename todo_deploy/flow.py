@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from todo_deploy import evidence, install, secrets, volumes
+from todo_deploy.live import RolloutProgress, Timings
 from todo_deploy.preflight import preflight
 from todo_deploy.providers.base import IngressAccess, Provider
 from todo_deploy.report import DeployReport, StepTimer
@@ -45,7 +46,8 @@ def deploy(
     config, provider, runner = target.config, target.provider, target.runner
     hooks = hooks or Hooks()
     report = report or DeployReport(config.budgets.deploy_seconds)
-    timer = StepTimer(report, target.console)
+    timings = None if runner.dry_run else Timings.load()
+    timer = StepTimer(report, target.console, runner, timings, scope=provider.name)
     with timer.step("preflight"):
         found = preflight(target, openai=openai, **hooks.preflight)
         for line in found:
@@ -59,7 +61,7 @@ def deploy(
         app_secrets = _secrets(target, openai)
         sources = ", ".join(f"{k} from {v}" for k, v in app_secrets.sources.items())
         target.console.print(f"  {sources}")
-    with timer.step("release"):
+    with timer.step("release", progress=RolloutProgress(target.kube)):
         _release(target, refs, cluster.ingress_class, app_secrets.external_database)
     access = provider.ingress(config.ingress_host)
     if runner.dry_run:
