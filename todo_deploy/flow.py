@@ -104,6 +104,11 @@ def _describe_access(report: DeployReport, provider: Provider, access: IngressAc
     report.next_commands = ["invoke status", "invoke logs backend", "invoke doctor"]
 
 
+def build_and_load(target: Target, hooks: Hooks, names: list[str]) -> dict[str, str]:
+    """The images step for some images only (invoke watch); their refs as the chart gets them."""
+    return _images(target, hooks, names)
+
+
 def may_run(target: Target, what: str) -> bool:
     """In dry-run, only providers that route every change through the Runner may run.
 
@@ -115,9 +120,10 @@ def may_run(target: Target, what: str) -> bool:
     return False
 
 
-def _images(target: Target, hooks: Hooks) -> dict[str, str]:
+def _images(target: Target, hooks: Hooks, names: list[str] | None = None) -> dict[str, str]:
+    """Build (or reuse) the images `names` (default: all), load them where the cluster sees."""
     config, provider, runner = target.config, target.provider, target.runner
-    names = target.catalogue.names()
+    names = names or target.catalogue.names()
     docker_env = provider.docker_env()
     if runner.dry_run:
         where = runner.describe([], docker_env).strip() or "the host's engine"

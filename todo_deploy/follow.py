@@ -24,6 +24,11 @@ COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_c
 REWATCH_SECONDS = 1.0  # the API server ends watches now and then; start a new one
 
 
+def app_selector(release: str, components: Sequence[str]) -> str:
+    """The label selector of the release's pods of `components`."""
+    return f"app.kubernetes.io/instance={release},{COMPONENT_LABEL} in ({','.join(components)})"
+
+
 @dataclass(frozen=True)
 class Container:
     pod: str

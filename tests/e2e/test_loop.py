@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
+from tests.e2e.figures import Figure
 from tests.e2e.test_deploy_flow import _app_pods, _client
 from tests.support.stack import ROOT, Stack
 from todo_deploy import catalogue
@@ -194,6 +196,61 @@ def test_rollback_returns_to_the_previous_revision(stack: Stack):
     assert after[-1]["revision"] == last + 1 and after[-1]["status"] == "deployed"
     assert after[-1]["description"] == f"Rollback to {last - 1}"
     assert _client(stack).request("GET", "/ready").status_code == 200
+
+
+def _backend_images(stack: Stack) -> set[str]:
+    """Images of the back-end pods that are Ready and not going away."""
+    pods = [p for p in _app_pods(stack) if p["metadata"]["labels"].get("component") == "backend"]
+    ready = [p for p in pods if all(c.get("ready") for c in p["status"]["containerStatuses"])]
+    return {c["image"] for p in ready for c in p["spec"]["containers"]}
+
+
+def test_watch_rolls_a_back_end_save_and_ctrl_c_leaves_it_deployed(stack: Stack, figures):
+    change = ROOT / "backend" / "todo_backend" / "e2e_watch_change.py"
+    with running(stack, "watch", "--no-logs") as watch:
+        assert watch.wait_for(lambda line: line.startswith("watching "), timeout=300), (
+            "\n".join(watch.lines[-40:]))  # fmt: skip
+        before = _backend_images(stack)
+        saved = time.monotonic()
+        change.write_text(f'"""Changes the back-end image (e2e watch)."""\nSTAMP = {saved!r}\n')
+        try:
+            # Serving: every ready back-end pod runs a new image and the ingress answers.
+            def serving() -> bool:
+                now = _backend_images(stack)
+                return bool(now) and now.isdisjoint(before) and _health_ok(stack)
+
+            assert wait_until(serving, timeout=180, interval=0.2), "\n".join(watch.lines[-40:])
+            figures.record(
+                Figure(
+                    "watch: back-end save to new pods serving",
+                    time.monotonic() - saved,
+                    "s",
+                    goal=5,
+                )
+            )
+            assert watch.wait_for(lambda line: line.startswith("backend: "), timeout=30)
+        finally:
+            change.unlink()
+        # Deleting the file brings the previous content tag back: rolled again, no build.
+        assert wait_until(lambda: _backend_images(stack) == before, timeout=180, interval=0.5)
+        assert watch.interrupt() == 0
+    status = _helm_status(stack)
+    assert status["info"]["status"] == "deployed", status["info"]
+    assert _health_ok(stack)
+
+
+def _health_ok(stack: Stack) -> bool:
+    try:
+        return _client(stack).request("GET", "/health").status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _helm_status(stack: Stack) -> dict:
+    result = stack.kube.runner.run(
+        _helm(stack, "status", stack.config.release, "-o", "json"), step="helm status"
+    )
+    return json.loads(result.stdout)
 
 
 def test_teardown_after_the_loop(stack: Stack):

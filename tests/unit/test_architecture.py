@@ -15,7 +15,7 @@ SUITE = ROOT / "todo_deploy"
 # Top to bottom; a module may import its own layer and the layers below it, never above.
 LAYERS = {
     "tasks": ["todo_deploy.tasks"],
-    "flow": ["todo_deploy.flow"],
+    "flow": ["todo_deploy.flow", "todo_deploy.watch"],
     "steps": [
         "todo_deploy.target", "todo_deploy.preflight", "todo_deploy.install",
         "todo_deploy.secrets", "todo_deploy.verify", "todo_deploy.isolation",

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from todo_deploy.catalogue import CatalogueError, Component
 from todo_deploy.doctor import Finding, diagnose
-from todo_deploy.follow import COMPONENT_LABEL, LogFollower, console_emitter
+from todo_deploy.follow import COMPONENT_LABEL, LogFollower, app_selector, console_emitter
 from todo_deploy.isolation import IsolationCheck, Verdict, failure_message
 from todo_deploy.portforward import ReconnectingForward, service_target
 from todo_deploy.target import Target
@@ -157,9 +157,9 @@ def logs(
     """Show a component's logs; with no component, follow every component's, colour-prefixed."""
     t = _target(c, provider, namespace, kube_context)
     if component and not follow:
+        selector = app_selector(t.config.release, [_component(t, component).name])
         argv = t.kube.argv(
-            "logs", "-l", _selector(t, [_component(t, component).name]), "--all-containers",
-            "--prefix", f"--tail={tail}",
+            "logs", "-l", selector, "--all-containers", "--prefix", f"--tail={tail}"
         )  # fmt: skip
         if foreground(t.runner, argv):
             raise Exit(f"kubectl logs failed for {component}", 1)
@@ -168,17 +168,10 @@ def logs(
     follow_logs(t, names, tail=int(tail))
 
 
-def _selector(t: Target, components: list[str]) -> str:
-    return (
-        f"app.kubernetes.io/instance={t.config.release},"
-        f"{COMPONENT_LABEL} in ({','.join(components)})"
-    )
-
-
 def follow_logs(t: Target, components: list[str], *, tail: int) -> None:
     """Merged, coloured logs of `components` until Ctrl-C, new pods included."""
     emit = console_emitter(t.console, t.catalogue.names())
-    follower = LogFollower(t.kube, _selector(t, components), emit, tail=tail)
+    follower = LogFollower(t.kube, app_selector(t.config.release, components), emit, tail=tail)
     t.console.print(f"following {', '.join(components)} in {t.config.namespace} (Ctrl-C stops)")
     with failures():
         try:
