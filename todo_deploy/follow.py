@@ -79,18 +79,26 @@ def containers_with_output(pod: dict[str, Any]) -> list[Container]:
 Emit = Callable[[Container, str], None]
 
 
-def console_emitter(console: Console, order: Sequence[str] = ()) -> Emit:
-    """Prefix each line with its pod and container, coloured by component."""
+def prefixed_printer(
+    console: Console, order: Sequence[str] = ()
+) -> Callable[[str, str, str], None]:
+    """print(group, label, line): `label | line`, coloured by group, one line at a time."""
     lock = threading.Lock()
     colours: dict[str, str] = {name: COLOURS[i % len(COLOURS)] for i, name in enumerate(order)}
 
-    def emit(container: Container, line: str) -> None:
-        colour = colours.setdefault(container.component, COLOURS[len(colours) % len(COLOURS)])
-        text = Text.assemble((f"{container.label} | ", colour), line)
+    def show(group: str, label: str, line: str) -> None:
+        colour = colours.setdefault(group, COLOURS[len(colours) % len(COLOURS)])
+        text = Text.assemble((f"{label} | ", colour), line)
         with lock:
             console.print(text, soft_wrap=True)
 
-    return emit
+    return show
+
+
+def console_emitter(console: Console, order: Sequence[str] = ()) -> Emit:
+    """Prefix each line with its pod and container, coloured by component."""
+    show = prefixed_printer(console, order)
+    return lambda container, line: show(container.component, container.label, line)
 
 
 @dataclass
