@@ -55,15 +55,31 @@ class BaseImage:
 
 
 BASES = (
-    BaseImage("DEBIAN_IMAGE", "debian:bookworm-slim", "todo-base-debian:bookworm",
-              (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["bash"]')),
-    BaseImage("PYTHON_IMAGE", "python:3.11-slim", "todo-base-python:3.11-bookworm",
-              (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["python3"]')),
-    BaseImage("NODE_IMAGE", "node:20-slim", "todo-base-node:20-bookworm",
-              (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["node"]')),
-    BaseImage("NODE_RUNTIME_IMAGE", "node:20-slim", "todo-base-node-runtime:20-bookworm",
-              (PATH_ENV, "ENV LANG=C.UTF-8", "ENV HOME=/tmp", 'CMD ["node"]')),
-)  # fmt: skip
+    BaseImage(
+        "DEBIAN_IMAGE",
+        "debian:bookworm-slim",
+        "todo-base-debian:bookworm",
+        (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["bash"]'),
+    ),
+    BaseImage(
+        "PYTHON_IMAGE",
+        "python:3.11-slim",
+        "todo-base-python:3.11-bookworm",
+        (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["python3"]'),
+    ),
+    BaseImage(
+        "NODE_IMAGE",
+        "node:20-slim",
+        "todo-base-node:20-bookworm",
+        (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["node"]'),
+    ),
+    BaseImage(
+        "NODE_RUNTIME_IMAGE",
+        "node:20-slim",
+        "todo-base-node-runtime:20-bookworm",
+        (PATH_ENV, "ENV LANG=C.UTF-8", "ENV HOME=/tmp", 'CMD ["node"]'),
+    ),
+)
 
 
 def default_cache_dir() -> Path:

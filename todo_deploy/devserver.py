@@ -116,10 +116,16 @@ def run_dev(
             # Own process group: Ctrl-C reaches only us, and stopping a service stops its
             # children too (npm -> next -> next-server).
             procs[svc.name] = subprocess.Popen(
-                svc.argv, cwd=svc.cwd, env={**runner.base_env, **env, **svc.env},
-                start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, text=True, bufsize=1,
-            )  # fmt: skip
+                svc.argv,
+                cwd=svc.cwd,
+                env={**runner.base_env, **env, **svc.env},
+                start_new_session=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                bufsize=1,
+            )
             _relay(procs[svc.name], svc.name, runner, show)
         say("\n".join(f"{s.name}: {s.url}" for s in dev_services(repo)) + "\nCtrl-C stops all")
         while all(p.poll() is None for p in procs.values()):

@@ -47,8 +47,9 @@ def failing_containers(pod: dict[str, Any], logs: Logs) -> list[Finding]:
         if t.kind == "unready":
             continue
         detail = logs(t.pod, t.container) if t.kind == "crash" else t.message
-        found.append(Finding(_subject(pod, t.container), _cause(t), fix(t.kind, t.component),
-                             detail))  # fmt: skip
+        found.append(
+            Finding(_subject(pod, t.container), _cause(t), fix(t.kind, t.component), detail)
+        )
     return found
 
 
@@ -59,12 +60,14 @@ def unschedulable(pod: dict[str, Any], logs: Logs) -> list[Finding]:
         if cond.get("type") == "PodScheduled" and cond.get("reason") == "Unschedulable":
             message = cond.get("message", "")
             lacking = "resources" if "Insufficient" in message else "a node that fits"
-            return [Finding(
-                _subject(pod),
-                f"Pending: no node has {lacking}",
-                fix("unschedulable"),
-                message,
-            )]  # fmt: skip
+            return [
+                Finding(
+                    _subject(pod),
+                    f"Pending: no node has {lacking}",
+                    fix("unschedulable"),
+                    message,
+                )
+            ]
     return []
 
 
@@ -94,14 +97,16 @@ def ingress_webhook(events: list[dict[str, Any]], unready: set[str]) -> list[Fin
     for event in events:
         message = event.get("message", "")
         if "failed calling webhook" in message and "ingress" in message:
-            return [Finding(
-                "ingress",
-                "the ingress controller's admission webhook was not ready when the Ingress was "
-                "created",
-                "wait for the ingress controller (`kubectl -n ingress-nginx rollout status "
-                "deployment/ingress-nginx-controller`) and re-run `invoke deploy`",
-                message,
-            )]  # fmt: skip
+            return [
+                Finding(
+                    "ingress",
+                    "the ingress controller's admission webhook was not ready when the Ingress was "
+                    "created",
+                    "wait for the ingress controller (`kubectl -n ingress-nginx rollout status "
+                    "deployment/ingress-nginx-controller`) and re-run `invoke deploy`",
+                    message,
+                )
+            ]
     return []
 
 

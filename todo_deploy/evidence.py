@@ -34,8 +34,12 @@ TIMED_OUT = ("context deadline exceeded", "timed out waiting for the condition")
 
 def _when(event: dict[str, Any]) -> datetime | None:
     series = event.get("series") or {}
-    stamp = (event.get("lastTimestamp") or series.get("lastObservedTime")
-             or event.get("eventTime") or event["metadata"].get("creationTimestamp"))  # fmt: skip
+    stamp = (
+        event.get("lastTimestamp")
+        or series.get("lastObservedTime")
+        or event.get("eventTime")
+        or event["metadata"].get("creationTimestamp")
+    )
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
 
 

@@ -89,10 +89,18 @@ def _container_trouble(pod: dict[str, Any], cs: dict[str, Any], init: bool) -> T
     else:
         flags = () if "running" in state else None
     labels = pod["metadata"].get("labels") or {}
-    return Trouble(workload_of(pod), pod["metadata"]["name"], cs["name"],
-                   _kind(reason, ended), ", ".join(p for p in parts if p), restarts,
-                   flags, component=labels.get("component", "COMPONENT"),
-                   image=cs.get("image", ""), message=waiting.get("message", ""))  # fmt: skip
+    return Trouble(
+        workload_of(pod),
+        pod["metadata"]["name"],
+        cs["name"],
+        _kind(reason, ended),
+        ", ".join(p for p in parts if p),
+        restarts,
+        flags,
+        component=labels.get("component", "COMPONENT"),
+        image=cs.get("image", ""),
+        message=waiting.get("message", ""),
+    )
 
 
 def _kind(reason: str, ended: dict[str, Any]) -> str:

@@ -68,9 +68,7 @@ def deploy(
         runner.printer("[dry-run] verify: workloads ready, then GET /health through the ingress")
     else:
         with timer.step("verify"):
-            backend = target.catalogue["backend"]
-            verified = verify(target.kube, access, backend, get=hooks.http_get)
-            report.urls["health"] = verified.health_url
+            report.urls["health"] = verify(target, access, get=hooks.http_get).health_url
             if config.method == "helm":
                 helm_test(target.helm, config.release)
     _describe_access(report, provider, access)

@@ -52,14 +52,24 @@ class ImageSpec:
 SPECS = {
     spec.name: spec
     for spec in (
-        ImageSpec("frontend", "frontend", "frontend/Dockerfile",
-                  ("NODE_IMAGE", "NODE_RUNTIME_IMAGE"), "NODE_RUNTIME_IMAGE"),
+        ImageSpec(
+            "frontend",
+            "frontend",
+            "frontend/Dockerfile",
+            ("NODE_IMAGE", "NODE_RUNTIME_IMAGE"),
+            "NODE_RUNTIME_IMAGE",
+        ),
         ImageSpec("backend", ".", "backend/Dockerfile", ("PYTHON_IMAGE",), "PYTHON_IMAGE"),
         ImageSpec("mcp", ".", "mcp/Dockerfile", ("PYTHON_IMAGE",), "PYTHON_IMAGE"),
-        ImageSpec("postgres", "docker/postgres", "docker/postgres/Dockerfile",
-                  ("DEBIAN_IMAGE",), "DEBIAN_IMAGE"),
+        ImageSpec(
+            "postgres",
+            "docker/postgres",
+            "docker/postgres/Dockerfile",
+            ("DEBIAN_IMAGE",),
+            "DEBIAN_IMAGE",
+        ),
     )
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)

@@ -81,8 +81,16 @@ def read_kept(path: Path) -> dict[str, str]:
 
 def read_cluster_secret(kube: Kube, name: str) -> dict[str, str]:
     """The Secret's current values; {} only when it does not exist (or in a dry run)."""
-    result = kube.run("get", "secret", name, "-o", "json", step="read existing secret",
-                      check=False, mutating=False)  # fmt: skip
+    result = kube.run(
+        "get",
+        "secret",
+        name,
+        "-o",
+        "json",
+        step="read existing secret",
+        check=False,
+        mutating=False,
+    )
     if result.ok:
         data = json.loads(result.stdout).get("data") or {}
         values = {k: base64.b64decode(v).decode() for k, v in data.items()}

@@ -82,8 +82,12 @@ def test_upgrade_keeps_generated_secrets(tools, kubectl, namespace):
     }
     # As an earlier release of the chart left it: owned by Helm, so the upgrade may adopt it.
     owner = {"meta.helm.sh/release-name": "todo", "meta.helm.sh/release-namespace": namespace}
-    metadata = {"name": "todo-secrets", "namespace": namespace, "annotations": owner,
-                "labels": {"app.kubernetes.io/managed-by": "Helm"}}  # fmt: skip
+    metadata = {
+        "name": "todo-secrets",
+        "namespace": namespace,
+        "annotations": owner,
+        "labels": {"app.kubernetes.io/managed-by": "Helm"},
+    }
     live = {"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "stringData": kept}
     Runner().run([*kubectl, "apply", "-f", "-"], stdin=yaml.safe_dump(live))
     argv = [str(tools.helm), "template", "todo", str(manifests.CHART_DIR), "--namespace",

@@ -31,12 +31,18 @@ def test_sync_check_notices_a_stale_file(tools, tmp_path):
 def test_k8s_has_one_generated_file_per_object_and_no_secret():
     files = manifests.generated_files(K8S)
     expected = {
-        "namespace.yaml", "configmap.yaml", "ingress.yaml",
-        "backend-deployment.yaml", "backend-service.yaml",
-        "frontend-deployment.yaml", "frontend-service.yaml",
-        "mcp-deployment.yaml", "mcp-service.yaml",
-        "postgres-statefulset.yaml", "postgres-service.yaml",
-    }  # fmt: skip
+        "namespace.yaml",
+        "configmap.yaml",
+        "ingress.yaml",
+        "backend-deployment.yaml",
+        "backend-service.yaml",
+        "frontend-deployment.yaml",
+        "frontend-service.yaml",
+        "mcp-deployment.yaml",
+        "mcp-service.yaml",
+        "postgres-statefulset.yaml",
+        "postgres-service.yaml",
+    }
     assert expected <= {p.name for p in files}
     for path in files:
         docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
@@ -64,7 +70,11 @@ def test_k8s_is_valid_for_the_pinned_kubernetes_version():
 
 
 def test_validation_catches_a_bad_field():
-    bad = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"},
-           "spec": {"ports": [{"port": "eighty"}], "selectr": {}}}  # fmt: skip
+    bad = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "x"},
+        "spec": {"ports": [{"port": "eighty"}], "selectr": {}},
+    }
     errors = chart_checks.validate_objects([("bad.yaml", bad)])
     assert errors and all("Service/x" in e for e in errors)

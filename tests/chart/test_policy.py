@@ -16,9 +16,10 @@ PRIVILEGED_POD = {
     "apiVersion": "v1",
     "kind": "Pod",
     "metadata": {"name": "known-bad", "namespace": "todo-app"},
-    "spec": {"containers": [{"name": "c", "image": "x:latest",
-                             "securityContext": {"privileged": True}}]},
-}  # fmt: skip
+    "spec": {
+        "containers": [{"name": "c", "image": "x:latest", "securityContext": {"privileged": True}}]
+    },
+}
 
 
 def write_scenarios(render, root):

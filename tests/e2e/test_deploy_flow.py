@@ -222,10 +222,11 @@ def _restart_and_measure(stack: Stack, component: str, precise: bool) -> float:
         watch.stop()
     assert proc.returncode == 0, proc.stderr[-3000:]
     fresh = [
-        p for p in _app_pods(stack)
+        p
+        for p in _app_pods(stack)
         if p["metadata"]["labels"].get("component") == component
         and p["metadata"]["uid"] not in before
-    ]  # fmt: skip
+    ]
     assert fresh, f"no new {component} pod after the restart"
     if precise:
         return max(precise_cold_start(p, watch) for p in fresh)

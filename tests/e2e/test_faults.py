@@ -266,8 +266,9 @@ def test_backend_pod_deleted_under_load(stack: Stack, figures):
     )
     _wait_all_ready(stack)
     assert victim not in _pod_uids(stack)["backend"], f"{name} was not replaced"
-    figures.record(Figure("faults: requests during a back-end pod deletion", load.outcomes.total,
-                          "requests"))  # fmt: skip
+    figures.record(
+        Figure("faults: requests during a back-end pod deletion", load.outcomes.total, "requests")
+    )
 
 
 def test_postgres_restart_loses_nothing(stack: Stack, figures):

@@ -120,6 +120,8 @@ def _checkov_findings(stdout: str) -> list[str]:
     findings = []
     for report in reports:
         for check in report.get("results", {}).get("failed_checks", []):
-            findings.append(f"{check['file_path']}: {check['check_id']} {check['check_name']}"
-                            f" ({check['resource']})")  # fmt: skip
+            findings.append(
+                f"{check['file_path']}: {check['check_id']} {check['check_name']}"
+                f" ({check['resource']})"
+            )
     return findings

@@ -83,13 +83,20 @@ def cold_start_env(name: str) -> dict[str, str]:
     token = secrets.token_hex(16)
     sqlite = "sqlite:////tmp/cold-start.db"
     return {
-        "frontend": {"DATABASE_URL": "postgresql://todo:unused@127.0.0.1:9/todo",
-                     "BETTER_AUTH_SECRET": secrets.token_hex(32),
-                     "BETTER_AUTH_URL": "http://127.0.0.1:3000", "BETTER_AUTH_TELEMETRY": "0"},
-        "backend": {"DATABASE_URL": sqlite, "AUTH_JWKS_URL": "http://127.0.0.1:9/jwks",
-                    "MCP_SERVER_URL": "http://127.0.0.1:9/mcp", "MCP_API_TOKEN": token},
+        "frontend": {
+            "DATABASE_URL": "postgresql://todo:unused@127.0.0.1:9/todo",
+            "BETTER_AUTH_SECRET": secrets.token_hex(32),
+            "BETTER_AUTH_URL": "http://127.0.0.1:3000",
+            "BETTER_AUTH_TELEMETRY": "0",
+        },
+        "backend": {
+            "DATABASE_URL": sqlite,
+            "AUTH_JWKS_URL": "http://127.0.0.1:9/jwks",
+            "MCP_SERVER_URL": "http://127.0.0.1:9/mcp",
+            "MCP_API_TOKEN": token,
+        },
         "mcp": {"DATABASE_URL": sqlite, "MCP_API_TOKEN": token},
-    }.get(name, {})  # fmt: skip
+    }.get(name, {})
 
 
 def measure_cold_starts(
@@ -99,8 +106,9 @@ def measure_cold_starts(
     loopback; a minikube VM's engine would publish them inside the VM)."""
     docker = docker_cli(runner, {})
     return {
-        name: cold_start(image.ref, spec.health_path, spec.port, cold_start_env(name), n,
-                         docker=docker)
+        name: cold_start(
+            image.ref, spec.health_path, spec.port, cold_start_env(name), n, docker=docker
+        )
         for name, image in built.items()
         if (spec := catalogue.default()[name]).health_path
-    }  # fmt: skip
+    }

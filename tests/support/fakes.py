@@ -28,8 +28,13 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "unit" / "fixtures"
 CHART = ROOT / "helm" / "todo-app"
 TOOLS = Tools(helm="helm", kubectl="kubectl")
-SECRET_ENV = ("BETTER_AUTH_SECRET", "MCP_API_TOKEN", "POSTGRES_PASSWORD", "DATABASE_URL",
-              "OPENAI_API_KEY")  # fmt: skip
+SECRET_ENV = (
+    "BETTER_AUTH_SECRET",
+    "MCP_API_TOKEN",
+    "POSTGRES_PASSWORD",
+    "DATABASE_URL",
+    "OPENAI_API_KEY",
+)
 
 
 @dataclass
@@ -74,11 +79,20 @@ class FakeExec:
 
 def ready_workloads() -> dict[str, Any]:
     def item(kind: str, name: str, replicas: int) -> dict[str, Any]:
-        return {"kind": kind, "metadata": {"name": name}, "spec": {"replicas": replicas},
-                "status": {"readyReplicas": replicas}}  # fmt: skip
+        return {
+            "kind": kind,
+            "metadata": {"name": name},
+            "spec": {"replicas": replicas},
+            "status": {"readyReplicas": replicas},
+        }
 
-    return {"items": [item("Deployment", "todo-backend", 2), item("Deployment", "todo-mcp", 1),
-                      item("StatefulSet", "todo-postgres", 1)]}  # fmt: skip
+    return {
+        "items": [
+            item("Deployment", "todo-backend", 2),
+            item("Deployment", "todo-mcp", 1),
+            item("StatefulSet", "todo-postgres", 1),
+        ]
+    }
 
 
 def healthy_cluster(fake: FakeExec, *, minikube_running: bool = False) -> FakeExec:
@@ -109,7 +123,7 @@ def healthy_cluster(fake: FakeExec, *, minikube_running: bool = False) -> FakeEx
     fake.on("get", "secret", rc=1, stderr='Error from server (NotFound): secrets "todo-secrets"')
     fake.on("get", "deployments,statefulsets", stdout=ready_workloads())
     fake.on("get", "pvc", stdout={"items": []})
-    return fake  # fmt: skip
+    return fake
 
 
 @dataclass
@@ -157,9 +171,13 @@ class Harness:
 
     def paths(self) -> dict[str, Any]:
         p = self.project
-        return {"chart": str(p / "chart"), "manifests_dir": str(p / "k8s"),
-                "values_files": [str(p / "chart" / "values-dev.yaml")],
-                "env_file": str(p / ".env"), "report_json": str(p / "report.json")}  # fmt: skip
+        return {
+            "chart": str(p / "chart"),
+            "manifests_dir": str(p / "k8s"),
+            "values_files": [str(p / "chart" / "values-dev.yaml")],
+            "env_file": str(p / ".env"),
+            "report_json": str(p / "report.json"),
+        }
 
     def everything_shown(self) -> str:
         return "\n".join([*self.printed, self.out.getvalue()])

@@ -34,10 +34,36 @@ ROOT = Path(__file__).resolve().parents[2]
 BAD = Path(__file__).parent / "fixtures" / "bad_input"
 CONTEXT = "docker-desktop"  # the fixture kubeconfig's context (no image loader tool needed)
 # A command is read-only when it is one of these probes and carries none of the changing verbs.
-READ_VERBS = {"--version", "version", "info", "template", "get", "current-context"}
-WRITE_VERBS = {"upgrade", "apply", "build", "uninstall", "delete", "rollback", "push", "load",
-               "import", "tag", "start", "rm", "create", "patch", "scale", "restart",
-               "port-forward"}  # fmt: skip
+READ_VERBS = {
+    "--version",
+    "version",
+    "info",
+    "template",
+    "get",
+    "current-context",
+    "status",
+    "docker-env",
+    "ip",
+}
+WRITE_VERBS = {
+    "upgrade",
+    "apply",
+    "build",
+    "uninstall",
+    "delete",
+    "rollback",
+    "push",
+    "load",
+    "import",
+    "tag",
+    "start",
+    "rm",
+    "create",
+    "patch",
+    "scale",
+    "restart",
+    "port-forward",
+}
 
 
 @dataclass
@@ -103,9 +129,13 @@ def invoke(tmp_path: Path, closed_port: int) -> Callable[..., Outcome]:
     report = tmp_path / "report.json"
     base = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
     base = {k: v for k, v in base.items() if not k.startswith("INVOKE_")}
-    base.update(NO_COLOR="1", KUBECONFIG=str(kubeconfig), XDG_STATE_HOME=str(tmp_path / "state"),
-                INVOKE_DEPLOY_REPORT_JSON=str(report),
-                INVOKE_DEPLOY_ENV_FILE=str(tmp_path / ".env"))  # fmt: skip
+    base.update(
+        NO_COLOR="1",
+        KUBECONFIG=str(kubeconfig),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        INVOKE_DEPLOY_REPORT_JSON=str(report),
+        INVOKE_DEPLOY_ENV_FILE=str(tmp_path / ".env"),
+    )
 
     def run(task: str, *args: str, env: dict[str, str] | None = None) -> Outcome:
         proc = subprocess.run([sys.executable, "-m", "invoke", task, *args], cwd=ROOT,
@@ -263,16 +293,47 @@ def test_hosts_entry_missing_is_a_hint_not_a_failure(harness: Harness, tmp_path:
     assert "hint:" not in h.out.getvalue()
 
 
+# Stands in for the minikube binary, which cannot run here: answers the read-only probes and
+# records every call, so the test sees that the dry run never asked it to change anything.
+STAND_IN_MINIKUBE = """#!/bin/sh
+echo "$*" >> "$0.calls"
+case "$*" in
+  "version --short"*) echo v1.36.0 ;;
+  "status -o json"*) echo '{"Host": "Stopped"}'; exit 7 ;;
+  "docker-env -o json"*) echo '{}' ;;
+  "ip"*) echo 127.0.0.1 ;;
+  *) exit 99 ;;
+esac
+"""
+
+
+@pytest.fixture
+def stand_in_minikube(tmp_path: Path) -> Path:
+    bin_dir = tmp_path / "minikube-bin"
+    bin_dir.mkdir()
+    minikube = bin_dir / "minikube"
+    minikube.write_text(STAND_IN_MINIKUBE)
+    minikube.chmod(0o755)
+    return minikube
+
+
 @pytest.mark.docker  # preflight's engine probe must pass, so the dry run goes past it
 @pytest.mark.parametrize("task", ["deploy", "teardown"])
-def test_invokes_own_dry_flag_is_a_dry_run(invoke, engine, task: str) -> None:
-    outcome = invoke("--dry", task, "--provider", "existing", "--kube-context", CONTEXT)
+def test_invokes_own_dry_flag_is_a_dry_run(invoke, engine, stand_in_minikube, task: str) -> None:
+    path = f"{stand_in_minikube.parent}{os.pathsep}{os.environ['PATH']}"
+    outcome = invoke("--dry", task, "--provider", "minikube", env={"PATH": path})
     shown = f"exit {outcome.code}\n{outcome.stdout}\n{outcome.stderr}"
-    assert "Traceback" not in shown
+    assert outcome.code == 0 and "Traceback" not in shown, shown
     assert outcome.commands, f"no command was echoed:\n{shown}"  # --dry echoes like --dry-run
     changing = [argv for argv in outcome.commands if not _read_only(argv)]
     assert not changing, f"commands that change something ran: {changing}\n{shown}"
+    asked = Path(f"{stand_in_minikube}.calls").read_text().splitlines()
+    assert all(call.split()[0] in ("version", "status", "docker-env", "ip") for call in asked)
     assert not outcome.report.exists(), "a dry run wrote the report"
+    if task == "deploy":  # the whole plan was shown, each change as a [dry-run] line
+        planned = [line for line in outcome.stdout.splitlines() if line.startswith("[dry-run] ")]
+        for step in ("minikube start", "helm upgrade --install", "kubectl --context todo apply"):
+            assert any(step in line for line in planned), f"{step} missing:\n{shown}"
 
 
 def test_invokes_own_dry_flag_leaves_k8s_unchanged(invoke) -> None:

@@ -10,10 +10,24 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TASKS = ["deploy", "teardown", "status", "logs", "port-forward", "restart", "rollback", "doctor",
-         "manifests",
-         "dev", "cluster.up", "cluster.down", "cluster.status", "images.build",
-         "images.report"]  # fmt: skip
+TASKS = [
+    "deploy",
+    "teardown",
+    "status",
+    "logs",
+    "port-forward",
+    "restart",
+    "rollback",
+    "watch",
+    "doctor",
+    "manifests",
+    "dev",
+    "cluster.up",
+    "cluster.down",
+    "cluster.status",
+    "images.build",
+    "images.report",
+]
 
 
 def _invoke(*args: str) -> subprocess.CompletedProcess:

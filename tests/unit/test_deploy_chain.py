@@ -26,8 +26,12 @@ PREFLIGHT_MINIKUBE = [
 
 def helm_upgrade(context: str, ingress_class: str, refs: dict[str, str], values: str) -> str:
     sets = []
-    for name, key in (("backend", "backend"), ("frontend", "frontend"), ("mcp", "mcp"),
-                      ("postgres", "postgresql")):  # fmt: skip
+    for name, key in (
+        ("backend", "backend"),
+        ("frontend", "frontend"),
+        ("mcp", "mcp"),
+        ("postgres", "postgresql"),
+    ):
         repository, tag = refs[name].rsplit(":", 1)
         sets += [
             f"--set-string images.{key}.repository={repository}",
@@ -59,8 +63,12 @@ def installed(name: str) -> str:  # every loader tool is "installed"
     return f"/usr/local/bin/{name}"
 
 
-BUILT = {"frontend": "todo-frontend:c0ffee0", "backend": "todo-backend:c0ffee1",
-         "mcp": "todo-mcp:c0ffee2", "postgres": "todo-postgres:c0ffee3"}  # fmt: skip
+BUILT = {
+    "frontend": "todo-frontend:c0ffee0",
+    "backend": "todo-backend:c0ffee1",
+    "mcp": "todo-mcp:c0ffee2",
+    "postgres": "todo-postgres:c0ffee3",
+}
 
 
 def _normalise(h: Harness, lines: list[str]) -> list[str]:
@@ -97,7 +105,13 @@ def test_minikube_helm_first_deploy_chain(harness: Harness) -> None:
     assert h.builder.calls[0]["docker_env"]["DOCKER_HOST"] == "tcp://192.168.49.2:2376"
     assert h.builder.calls[0]["names"] == ["frontend", "backend", "mcp", "postgres"]
     assert [s.name for s in report.steps] == [
-        "preflight", "cluster up", "images", "secrets", "release", "verify"]  # fmt: skip
+        "preflight",
+        "cluster up",
+        "images",
+        "secrets",
+        "release",
+        "verify",
+    ]
     assert all(s.status == "ok" for s in report.steps)
     assert report.hosts_line == "192.168.49.2 todo.local"
     assert report.urls["health"] == "http://192.168.49.2/health"
@@ -105,8 +119,11 @@ def test_minikube_helm_first_deploy_chain(harness: Harness) -> None:
 
 def test_minikube_already_running_is_not_started_again(harness: Harness) -> None:
     h = harness
-    h.fake.on("minikube", "status", stdout={"Host": "Running", "Kubelet": "Running",
-                                             "APIServer": "Running"})  # fmt: skip
+    h.fake.on(
+        "minikube",
+        "status",
+        stdout={"Host": "Running", "Kubelet": "Running", "APIServer": "Running"},
+    )
     config = h.config()
     flow.deploy(h.target(config, MinikubeProvider(config, h.runner)), hooks=h.hooks())
     assert not any(line.startswith("minikube start") for line in h.fake.lines)
@@ -137,18 +154,31 @@ def test_kubectl_method_applies_namespace_first_then_waits_for_each_rollout(
     # The rendered manifests are pointed at the images just built, init container included.
     assert pod["containers"][0]["image"] == BUILT["backend"]
     assert pod["initContainers"][0]["image"] == BUILT["backend"]
-    assert by_kind["StatefulSet"]["spec"]["template"]["spec"]["containers"][0]["image"] == (
-        BUILT["postgres"])  # fmt: skip
+    assert (
+        by_kind["StatefulSet"]["spec"]["template"]["spec"]["containers"][0]["image"]
+        == (BUILT["postgres"])
+    )
     assert by_kind["Ingress"]["spec"]["ingressClassName"] == "nginx"
 
 
 def test_existing_kind_context_loads_each_image_with_kind(harness: Harness) -> None:
     h = harness
     h.fake.on("config", "current-context", stdout="kind-dev\n")
-    h.fake.on("get", "ingressclass", stdout={"items": [
-        {"metadata": {"name": "contour"}},
-        {"metadata": {"name": "nginx", "annotations": {
-            "ingressclass.kubernetes.io/is-default-class": "true"}}}]})  # fmt: skip
+    h.fake.on(
+        "get",
+        "ingressclass",
+        stdout={
+            "items": [
+                {"metadata": {"name": "contour"}},
+                {
+                    "metadata": {
+                        "name": "nginx",
+                        "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"},
+                    }
+                },
+            ]
+        },
+    )
     config = h.config(provider="existing")
     provider = ExistingProvider(config, h.runner, which=installed)
     flow.deploy(h.target(config, provider), hooks=h.hooks())
@@ -161,8 +191,10 @@ def test_existing_kind_context_loads_each_image_with_kind(harness: Harness) -> N
         "docker info --format '{{.ServerVersion}}'",
     ]
     assert lines[5].startswith("helm template todo ")
-    assert lines[6:8] == ["kubectl --context kind-dev get --raw /readyz",
-                          "kubectl --context kind-dev get ingressclass -o json"]  # fmt: skip
+    assert lines[6:8] == [
+        "kubectl --context kind-dev get --raw /readyz",
+        "kubectl --context kind-dev get ingressclass -o json",
+    ]
     loads = [line for line in lines if line.startswith("kind load")]
     assert loads == [f"kind load docker-image --name dev {ref}" for ref in BUILT.values()]
     # Host-engine build: no docker environment is passed.
@@ -241,9 +273,12 @@ def test_verify_failure_names_the_workload_and_doctor(harness: Harness) -> None:
 
 @pytest.mark.parametrize(
     ("state", "unlock"),
-    [("pending-upgrade", "rollback todo --wait"), ("pending-install", "uninstall todo --wait"),
-     ("deployed", None)],
-)  # fmt: skip
+    [
+        ("pending-upgrade", "rollback todo --wait"),
+        ("pending-install", "uninstall todo --wait"),
+        ("deployed", None),
+    ],
+)
 def test_a_release_left_pending_by_an_interrupted_run_is_unlocked_first(
     harness: Harness, state: str, unlock: str | None
 ) -> None:

@@ -91,8 +91,11 @@ def test_status_table_lists_readiness_restarts_and_images() -> None:
     out = io.StringIO()
     pods = [_pod_row(pod) for pod in _load("pods.json")["items"]]
     Console(file=out, width=200).print(_pod_table(pods))
-    rows = {line.split("│")[1].strip(): line for line in out.getvalue().splitlines()
-            if line.startswith("│")}  # fmt: skip
+    rows = {
+        line.split("│")[1].strip(): line
+        for line in out.getvalue().splitlines()
+        if line.startswith("│")
+    }
     assert len(rows) == 7
     crash = [c.strip() for c in rows["todo-backend-5d4f7b9c8-q8zrt"].split("│")[2:6]]
     assert crash == ["0/1", "Running", "3", "todo-backend:3f9a1c2b7d4e"]

@@ -81,7 +81,8 @@ def test_existing_cluster_secret_is_reused(harness: Harness) -> None:
     collected = secrets.collect(existing, env={}, env_file=str(h.project / ".env"))
     assert collected.values["POSTGRES_PASSWORD"] == "kept-db-password-123"
     assert collected.values["DATABASE_URL"] == (
-        "postgresql://todo:kept-db-password-123@todo-postgres:5432/todo")  # fmt: skip
+        "postgresql://todo:kept-db-password-123@todo-postgres:5432/todo"
+    )
     assert collected.sources["MCP_API_TOKEN"] == "cluster"
     assert collected.sources["BETTER_AUTH_SECRET"] == "generated"
     assert len(collected.values["BETTER_AUTH_SECRET"]) >= 32  # better-auth's minimum

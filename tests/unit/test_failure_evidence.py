@@ -199,8 +199,10 @@ def test_kubectl_methods_rollout_timeout_names_its_workload() -> None:
     with pytest.raises(CommandError) as failed:
         kube.rollout_status("deployment/probe-backend", 60)
     block = Watch(kube).explain(failed.value, lambda: "not rolled back").block()
-    assert block.startswith("deploy failed: the new version of deployment/probe-backend did not "
-                            "become ready: container backend: CrashLoopBackOff")  # fmt: skip
+    assert block.startswith(
+        "deploy failed: the new version of deployment/probe-backend did not "
+        "become ready: container backend: CrashLoopBackOff"
+    )
 
 
 def test_deploy_fails_saying_what_and_why(harness: Harness) -> None:
@@ -250,9 +252,11 @@ def test_an_older_attempts_pod_killed_by_its_deletion_is_not_the_cause() -> None
     failure = _helm_failure(fake, runner, (FIXTURES / "crash-helm.stderr").read_text())
     said = watch.explain(failure, lambda: "rolled back").block().split("step failed:")[0]
     lines = said.splitlines()
-    assert lines[0].endswith("container backend: ErrImageNeverPull, Container image "
-                             '"todo-backend:does-not-exist" is not present with pull policy of '
-                             "Never")  # fmt: skip
+    assert lines[0].endswith(
+        "container backend: ErrImageNeverPull, Container image "
+        '"todo-backend:does-not-exist" is not present with pull policy of '
+        "Never"
+    )
     assert CRASH_POD not in said
     assert "fix: the image is not in the cluster's container engine" in said
 

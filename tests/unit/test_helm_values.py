@@ -21,8 +21,12 @@ from todo_deploy.target import Target
 from todo_deploy.tools import Tools
 
 ROOT = Path(__file__).resolve().parents[2]
-REFS = {"frontend": "todo-frontend:f1", "backend": "todo-backend:b2", "mcp": "todo-mcp:m3",
-        "postgres": "todo-postgres:p4"}  # fmt: skip
+REFS = {
+    "frontend": "todo-frontend:f1",
+    "backend": "todo-backend:b2",
+    "mcp": "todo-mcp:m3",
+    "postgres": "todo-postgres:p4",
+}
 
 
 @pytest.fixture
@@ -34,8 +38,11 @@ def helm(require) -> str:
 
 def _render(helm: str, external_database: bool = False, refs: dict = REFS) -> list[dict]:
     chart = ROOT / "helm" / "todo-app"
-    layered = {**collection_defaults(), "chart": str(chart),
-               "values_files": [str(chart / "values-dev.yaml")]}  # fmt: skip
+    layered = {
+        **collection_defaults(),
+        "chart": str(chart),
+        "values_files": [str(chart / "values-dev.yaml")],
+    }
     config = build_config(layered)
     provider = FakeHostProvider(kube_context="ctx")
     target = Target(config, Runner(), provider, Tools(helm, "kubectl"), Console())
@@ -56,8 +63,12 @@ def _render(helm: str, external_database: bool = False, refs: dict = REFS) -> li
 
 
 def _images(docs: list[dict]) -> set[str]:
-    return {c["image"] for d in docs if d["kind"] in ("Deployment", "StatefulSet")
-            for c in d["spec"]["template"]["spec"]["containers"]}  # fmt: skip
+    return {
+        c["image"]
+        for d in docs
+        if d["kind"] in ("Deployment", "StatefulSet")
+        for c in d["spec"]["template"]["spec"]["containers"]
+    }
 
 
 def test_suite_values_reach_the_rendered_objects(helm: str) -> None:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from invoke import Context, Exit, ParseError, Task
+from invoke import Argument, Context, Exit, ParseError, Task
 from invoke import task as invoke_task
 from rich.console import Console
 
@@ -51,14 +51,45 @@ SHORT_FLAGS = {
 }
 
 
+class NumberArgument(Argument):
+    """An integer flag checked by its whole_number() type; shown as INT in the help."""
+
+    def __init__(self, check: type[int], **kwargs: Any):
+        super().__init__(**{**kwargs, "kind": int})
+        self.check = check
+
+    def set_value(self, value: Any, cast: bool = True) -> None:
+        super().set_value(self.check(value) if cast else value, cast)
+
+
 class SuiteTask(Task):
-    """An Invoke task whose short flags come from SHORT_FLAGS, not from first letters."""
+    """An Invoke task whose short flags come from SHORT_FLAGS, not from first letters, and
+    whose integer flags refuse a bad value with a message."""
 
     def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
         opts = super().arg_opts(name, default, taken_names)
         short = SHORT_FLAGS.get(name)
         opts["names"] = [opts["names"][0], short] if short else opts["names"][:1]
         return opts
+
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
+        return [_typed(arg) for arg in super().get_arguments(ignore_unknown_help)]
+
+
+def _typed(arg: Argument) -> Argument:
+    """A NumberArgument for a flag whose default is a whole_number() type; else `arg`."""
+    if arg.kind in (int, bool) or not (isinstance(arg.kind, type) and issubclass(arg.kind, int)):
+        return arg
+    return NumberArgument(
+        arg.kind,
+        names=arg.names,
+        default=int(arg.default or 0),
+        help=arg.help,
+        positional=arg.positional,
+        optional=arg.optional,
+        incrementable=arg.incrementable,
+        attr_name=arg.attr_name,
+    )
 
 
 def task(*args: Any, **kwargs: Any) -> Any:

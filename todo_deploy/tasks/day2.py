@@ -366,7 +366,7 @@ def isolation(
     t = _target(c, provider, namespace, kube_context)
     t.console.print("probing with real connections from throwaway pods (about 15 s) ...")
     with failures():
-        check = IsolationCheck(t.kube, t.config.release, t.catalogue)
+        check = IsolationCheck(t)
         verdicts = check.run()
         t.console.print(_verdict_table(verdicts))
         if not all(v.ok for v in verdicts):
