@@ -194,7 +194,8 @@ def apply(kube: Kube, name: str, app_secrets: AppSecrets) -> None:
         step="apply secret",
         output=("-o", f"go-template={STALE_TEMPLATE}"),
     )
-    # A Secret once applied client-side (older suites, a hand-run `kubectl apply`) still carries
-    # the annotation, and server-side apply under our field manager leaves it: remove it.
+    # A Secret once applied client-side (older suites, a hand-run `kubectl apply`) carries the
+    # annotation. kubectl 1.35 drops it itself when it moves the object to server-side apply
+    # (checked against a v1.34 API server); an older kubectl leaves it: then it is removed here.
     if applied.stdout.strip() == "stale":
         kube.run("annotate", "secret", name, f"{LAST_APPLIED}-", step="drop last-applied values")
