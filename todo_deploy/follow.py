@@ -47,16 +47,24 @@ class Container:
 
 
 def parse_watch(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """Objects of `kubectl get --watch -o json`: indented JSON, each closed by a bare `}`."""
-    buffer: list[str] = []
+    """Objects of `kubectl get --watch -o json`, one after another.
+
+    kubectl prints them indented, or one per line with `--output-watch-events`: an object is
+    complete when the text so far decodes, which is tried only at a line ending in `}`.
+    """
+    decoder = json.JSONDecoder()
+    buffer = ""
     for line in lines:
-        buffer.append(line)
-        if line.rstrip() == "}":
+        buffer += line + "\n"
+        while line.rstrip().endswith("}"):
+            text = buffer.lstrip()
             try:
-                yield json.loads("\n".join(buffer))
+                obj, end = decoder.raw_decode(text)
             except json.JSONDecodeError:
-                continue  # a `}` inside a string value: keep reading this object
-            buffer = []
+                break  # not complete yet (a `}` closing an inner object or inside a string)
+            yield obj
+            buffer = text[end:]
+            line = buffer  # more objects may follow on the same line
 
 
 def containers_with_output(pod: dict[str, Any]) -> list[Container]:

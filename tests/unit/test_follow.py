@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 
 from rich.console import Console
@@ -82,6 +83,10 @@ def test_watch_objects_are_parsed_across_lines_and_braces_in_strings():
     tricky = pod("p", "mcp", running=["mcp"])
     tricky["metadata"]["annotations"] = {"note": "a\n}\nb"}
     assert list(parse_watch(watch_lines(OLD, tricky))) == [OLD, tricky]
+    # --output-watch-events prints one compact event per line
+    events = [json.dumps({"type": "ADDED", "object": p}) for p in (OLD, tricky)]
+    assert [e["object"] for e in parse_watch(events)] == [OLD, tricky]
+    assert list(parse_watch([json.dumps(OLD) + json.dumps(tricky)])) == [OLD, tricky]
 
 
 def test_lines_are_prefixed_and_coloured_per_component():
