@@ -164,6 +164,7 @@ def whole_number(flag: str, low: int, high: int, meaning: str) -> type[int]:
 Port = whole_number("port", 0, 65535, "a TCP port (0: the service's own)")
 Seconds = whole_number("timeout", 0, 86400, "a number of seconds (0: the configured one)")
 Lines = whole_number("tail", 0, 100000, "a number of lines")
+Revision = whole_number("revision", 0, 10**9, "a Helm revision (0: the one before the current)")
 
 
 def dry(c: Context) -> bool:

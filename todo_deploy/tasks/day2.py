@@ -22,6 +22,7 @@ from todo_deploy.tasks.common import (
     TARGET_HELP,
     Lines,
     Port,
+    Revision,
     failures,
     foreground,
     guard_context,
@@ -307,9 +308,9 @@ def _doctor_json(t: Target, pods: dict[str, Any], findings: list[Finding]) -> di
 
 
 @task(
-    positional=["revision"],
     help={
-        "revision": "Helm revision to return to (default: the one before the current)",
+        "revision": "Helm revision to return to (`helm history` lists them; default: the one "
+        "before the current)",
         "verbose": "echo each command as it runs",
         **TARGET_HELP,
         **ALLOW_HELP,
@@ -317,7 +318,7 @@ def _doctor_json(t: Target, pods: dict[str, Any], findings: list[Finding]) -> di
 )
 def rollback(
     c: Context,
-    revision: str | None = None,
+    revision: int = Revision(0),
     provider: str | None = None,
     namespace: str | None = None,
     kube_context: str | None = None,
@@ -325,7 +326,7 @@ def rollback(
     verbose: bool = False,
 ) -> None:
     """Return the Helm release to an earlier revision and wait until it is ready."""
-    wanted = _revision(revision)
+    wanted = [str(int(revision))] if int(revision) else []
     t = _target(c, provider, namespace, kube_context, verbose)
     guard_context(t, allow_context, "roll back")
     release, timeout = t.config.release, t.config.timeouts.rollout
@@ -342,16 +343,6 @@ def rollback(
     t.console.print(
         f"release {release}: revision {now.get('version', '?')} ({info.get('description', '')})"
     )
-
-
-def _revision(value: str | None) -> list[str]:
-    # A positional flag with a default must default to None in Invoke, hence the check here.
-    if value is None:
-        return []
-    if not value.isdigit() or int(value) < 1:
-        raise Exit(f"REVISION {value!r} is not a Helm revision number: give 1 or more "
-                   "(`helm history RELEASE -n NAMESPACE` lists them)", 2)  # fmt: skip
-    return [str(int(value))]
 
 
 @task(help=TARGET_HELP)
