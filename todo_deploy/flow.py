@@ -99,7 +99,7 @@ def _describe_access(report: DeployReport, provider: Provider, access: IngressAc
     report.hosts_line = access.hosts_line
     if provider.name == "minikube" and access.url == "http://127.0.0.1":
         report.notes.append("macOS/Windows: keep `minikube tunnel -p PROFILE` running for the URL")
-    report.next_commands = ["invoke status", "invoke logs backend", "invoke doctor"]
+    report.next_commands = ["invoke status", "invoke logs", "invoke doctor"]
 
 
 def build_and_load(target: Target, hooks: Hooks, names: list[str]) -> dict[str, str]:

@@ -138,9 +138,8 @@ def _pod_table(pods: list[dict[str, Any]]) -> Table:
 
 
 @task(
-    positional=["component"],
     help={
-        "component": "frontend, backend, mcp or postgres (default: all, followed)",
+        "component": "frontend, backend, mcp or postgres (default: all of them, followed)",
         "follow": "stream new lines, following pods that start later",
         "tail": "lines to show per container",
         **TARGET_HELP,
