@@ -4,7 +4,8 @@ The files watched are the ones each image's content tag hashes (todo_deploy/imag
 honours each image's .dockerignore). A batch of changes (debounced) recomputes the tags of the
 images whose build context holds a changed file; an image whose tag is unchanged (an ignored file)
 is left alone. A changed one is built, loaded, set on the release with `helm upgrade
---reuse-values` (every other value stays as deployed), and only its workload is waited for.
+--reset-then-reuse-values` (the chart's defaults, then every value as deployed, then the new
+tag), and only its workload is waited for.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from todo_deploy import flow, images
+from todo_deploy.live import live_step
 from todo_deploy.run import CommandError
 from todo_deploy.target import Target
 
@@ -94,14 +96,17 @@ class Watcher:
         self.files = now
         if not names:
             return []
-        refs = flow.build_and_load(self.target, self.hooks, names)
+        console, runner = self.target.console, self.target.runner
+        with live_step(f"checking {', '.join(names)}", console, runner):
+            refs = flow.build_and_load(self.target, self.hooks, names)
         changed = {n: ref for n, ref in refs.items() if ref != self.deployed[n]}
         if not changed:
             return []
-        self._upgrade(changed)
-        for name in changed:
-            workload = self.target.catalogue[name].workload
-            self.target.kube.rollout_status(workload, ROLLOUT_SECONDS)
+        with live_step(f"rolling {', '.join(changed)}", console, runner):
+            self._upgrade(changed)
+            for name in changed:
+                workload = self.target.catalogue[name].workload
+                self.target.kube.rollout_status(workload, ROLLOUT_SECONDS)
         self.deployed.update(changed)
         seconds = time.monotonic() - started
         return [Rolled(name, ref, seconds) for name, ref in changed.items()]
@@ -115,7 +120,7 @@ class Watcher:
             sets += ["--set-string", f"images.{key}.repository={repository}",
                      "--set-string", f"images.{key}.tag={tag}"]  # fmt: skip
         # No --wait: only the changed workload is waited for, by its rollout.
-        helm.run("upgrade", config.release, config.chart, "--reuse-values", *sets,
+        helm.run("upgrade", config.release, config.chart, "--reset-then-reuse-values", *sets,
                  step="helm upgrade (watch)", timeout=120)  # fmt: skip
 
     def run(

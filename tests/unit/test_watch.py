@@ -35,7 +35,8 @@ def test_a_back_end_save_rolls_the_back_end_only(watcher: Watcher, harness: Harn
     assert h.builder.calls[-1]["names"] == ["backend", "mcp"]  # both use the file's context
     chart = h.paths()["chart"]
     assert h.fake.lines[-2:] == [
-        f"helm --namespace todo-app --kube-context todo-host upgrade todo {chart} --reuse-values "
+        f"helm --namespace todo-app --kube-context todo-host upgrade todo {chart} "
+        "--reset-then-reuse-values "
         "--set-string images.backend.repository=todo-backend "
         "--set-string images.backend.tag=c0ffee0",
         "kubectl --context todo-host -n todo-app rollout status deployment/todo-backend "
