@@ -1,12 +1,14 @@
 """The inner loop and day-2 view on a real cluster (issue 15), after test_faults.py.
 
 In file order: deploy, then the Secret's server-side apply, logs following new pods, a
-port-forward that outlives its pod, machine-readable status and doctor, `helm test`, rollback;
-the last test purges, so the cluster is left as it was found. Traffic stays on 127.0.0.1.
+port-forward that outlives its pod, machine-readable status and doctor, rollback, the watch loop
+(save to serving, a figure); the last test purges, so the cluster is left as it was found.
+Traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -23,6 +25,7 @@ import requests
 
 from tests.e2e.figures import Figure
 from tests.e2e.test_deploy_flow import _app_pods, _client
+from tests.support.secret_scan import scan_texts
 from tests.support.stack import ROOT, Stack
 from todo_deploy import catalogue
 from todo_deploy.binaries import ensure as ensure_binaries
@@ -104,7 +107,8 @@ class Running:
 def running(stack: Stack, *args: str) -> Iterator[Running]:
     argv = [sys.executable, "-m", "invoke", *args, "--provider", stack.config.provider]
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, "NO_COLOR": "1"})  # fmt: skip
+                            text=True, env={**os.environ, "NO_COLOR": "1",
+                                            "PYTHONUNBUFFERED": "1"})  # fmt: skip
     task = Running(proc)
     task.start_reading()
     try:
@@ -171,7 +175,14 @@ def test_port_forward_survives_its_pod_being_replaced(stack: Stack):
         assert forward.interrupt() == 0
 
 
+def _settled(stack: Stack) -> bool:
+    """No pod is still terminating from the restarts above (doctor would rightly see it)."""
+    pods = stack.kube.get_json("pods", step="pods") or {"items": [{"metadata": {}}]}
+    return not any(p["metadata"].get("deletionTimestamp") for p in pods["items"])
+
+
 def test_status_and_doctor_speak_json(stack: Stack):
+    assert wait_until(lambda: _settled(stack), timeout=60, interval=1)
     _, status = stack.invoke("status", "--json")
     assert status.returncode == 0, status.stderr[-2000:]
     state = json.loads(status.stdout)
@@ -254,6 +265,12 @@ def _helm_status(stack: Stack) -> dict:
         _helm(stack, "status", stack.config.release, "-o", "json"), step="helm status"
     )
     return json.loads(result.stdout)
+
+
+def test_no_secret_in_what_the_loop_printed(stack: Stack):
+    # Followed logs, port-forward and watch output included: all of it went through the Runner.
+    values = [base64.b64decode(v).decode() for v in _secret(stack)["data"].values()]
+    assert scan_texts(dict(stack.outputs), [v for v in values if len(v) >= 8]) == []
 
 
 def test_teardown_after_the_loop(stack: Stack):

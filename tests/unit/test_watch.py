@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,17 @@ def test_the_watched_files_are_the_ones_the_tags_hash() -> None:
     now = {**files, "mcp": files["mcp"] | {added}}
     assert images_touched([added], files, now) == ["mcp"]
     assert images_touched([added], now, files) == ["mcp"]
+
+
+def test_invoke_watch_refuses_dry_run_and_a_far_away_context(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_")}
+    env.update(KUBECONFIG=str(tmp_path / "none"), NO_COLOR="1")
+
+    def invoke(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    dry = invoke("--dry", "watch")
+    assert dry.returncode == 2 and "invoke --dry watch" in dry.stderr
+    far = invoke("watch", "-p", "existing", "-k", "far-away")
+    assert far.returncode == 2 and "refusing to deploy to kube context 'far-away'" in far.stderr
