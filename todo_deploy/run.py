@@ -268,7 +268,8 @@ class Runner:
         if self.echo:
             self.printer(f"+ {shown}")
         full_env = {**self.base_env, **(env or {})}
-        listener = self.listener
+        # Reads answer with data (JSON, versions), not progress: only changes are shown live.
+        listener = self.listener if mutating else None
         try:
             if listener is None:
                 result = self.execute(argv, full_env, timeout, stdin)

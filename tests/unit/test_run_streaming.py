@@ -50,3 +50,10 @@ def test_spawning_a_missing_program_is_one_clear_error() -> None:
     with pytest.raises(CommandError) as failure:
         Runner().spawn(["no-such-program-here"], step="logs")
     assert "command not found" in str(failure.value.result.stderr)
+
+
+def test_reads_are_not_streamed() -> None:
+    seen: list[str] = []
+    runner = Runner(listener=seen.append)
+    runner.run([sys.executable, "-c", "print('{\"items\": []}')"], mutating=False)
+    assert seen == []
