@@ -83,6 +83,9 @@ class Watcher:
     files: dict[str, set[Path]] = field(default_factory=hashed_files)
 
     def __post_init__(self) -> None:
+        if self.target.config.image_tag_policy != "content":
+            # A git tag names the commit: a saved file changes no tag, so nothing would roll.
+            raise RuntimeError("invoke watch needs image_tag_policy: content (content tags)")
         self.deployed = self.deployed or deployed_refs(self.target)
         if not self.deployed:
             release = self.target.config.release

@@ -68,6 +68,12 @@ def test_a_failed_roll_is_reported_and_watching_goes_on(watcher: Watcher, harnes
     assert len(said) == 2 and all("not rolled" in s and "UPGRADE FAILED" in s for s in said)
 
 
+def test_git_tags_cannot_watch(harness: Harness) -> None:
+    config = harness.config(provider="host", image_tag_policy="git")
+    with pytest.raises(RuntimeError, match="needs image_tag_policy: content"):
+        Watcher(harness.target(config, FakeHostProvider()))
+
+
 def test_no_release_values_means_deploy_first(harness: Harness) -> None:
     harness.fake.on("helm", "get", "values", stdout="null")
     with pytest.raises(RuntimeError, match="run `invoke deploy` first"):
