@@ -209,7 +209,9 @@ def skaffold_config(bases: dict[str, str], ingress_class: str, host: str) -> dic
     chart = catalogue.default()
     artifacts, templates = [], {}
     for name, spec in SPECS.items():
-        docker: dict = {"dockerfile": spec.dockerfile,
+        # Skaffold reads the Dockerfile's path relative to the artifact's context.
+        dockerfile = os.path.relpath(spec.dockerfile, spec.context)
+        docker: dict = {"dockerfile": dockerfile,
                         "buildArgs": {arg: bases[arg] for arg in spec.base_args}}  # fmt: skip
         if CA_BUNDLE.exists():
             docker["secrets"] = [{"id": "ca", "src": str(CA_BUNDLE)}]

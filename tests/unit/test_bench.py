@@ -16,6 +16,9 @@ def test_skaffold_builds_the_same_images_and_deploys_the_same_chart() -> None:
     backend = artifacts["todo-backend"]
     assert backend["context"] == "." and backend["docker"]["dockerfile"] == "backend/Dockerfile"
     assert backend["docker"]["buildArgs"] == {"PYTHON_IMAGE": "py-base:1"}
+    # relative to the artifact's context, as Skaffold reads it
+    assert artifacts["todo-frontend"]["docker"]["dockerfile"] == "Dockerfile"
+    assert artifacts["todo-frontend"]["context"] == "frontend"
     assert config["build"]["local"]["push"] is False
     (release,) = config["deploy"]["helm"]["releases"]
     assert release["chartPath"] == "helm/todo-app" and release["namespace"] == "todo-app"
