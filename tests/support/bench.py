@@ -41,6 +41,11 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "bench"
 ROUNDS = 3
 SERVING_TIMEOUT = 300
+SKAFFOLD_GLOBAL = {
+    "global": {"collect-metrics": False, "update-check": False,
+               "survey": {"disable-prompt": True}},
+    "kubeContexts": [],
+}  # fmt: skip
 
 
 @dataclass
@@ -63,12 +68,14 @@ class Bench:
 
     def skaffold_argv(self, *args: str) -> list[str]:
         context = ["--kube-context", self.kube.context] if self.kube.context else []
+        # Its artifact cache in build/ too, not the user's home.
+        cache = ["--cache-file", str(BUILD / "skaffold-cache")] if args[0] != "delete" else []
         return [str(self.tools.skaffold), *args, "--filename", str(BUILD / "skaffold.yaml"),
-                *context]  # fmt: skip
+                "--config", str(BUILD / "skaffold-global.yaml"), *cache, *context]  # fmt: skip
 
     def skaffold_env(self) -> dict[str, str]:
         # The engine the cluster's nodes use (minikube's), helm 3, the buildx plugin.
-        return {**self.docker_env, **self.tools.env()}
+        return {**self.docker_env, **self.tools.env(), "SKAFFOLD_UPDATE_CHECK": "false"}
 
     def skaffold(self, *args: str) -> float:
         return _timed(self.skaffold_argv(*args), self.skaffold_env(), f"skaffold {args[0]}")
@@ -209,20 +216,22 @@ def skaffold_config(bases: dict[str, str], ingress_class: str, host: str) -> dic
     chart = catalogue.default()
     artifacts, templates = [], {}
     for name, spec in SPECS.items():
-        # Skaffold reads the Dockerfile's path relative to the artifact's context.
+        # Skaffold reads the Dockerfile's path relative to the artifact's context, and the
+        # context relative to its config file (in build/): absolute paths say it once.
         dockerfile = os.path.relpath(spec.dockerfile, spec.context)
         docker: dict = {"dockerfile": dockerfile,
                         "buildArgs": {arg: bases[arg] for arg in spec.base_args}}  # fmt: skip
         if CA_BUNDLE.exists():
             docker["secrets"] = [{"id": "ca", "src": str(CA_BUNDLE)}]
         image = chart[name].repository
-        artifacts.append({"image": image, "context": spec.context, "docker": docker})
+        artifacts.append({"image": image, "context": str(ROOT / spec.context), "docker": docker})
         key, var = chart[name].image_key, image.replace("-", "_")
         templates[f"images.{key}.repository"] = f"{{{{.IMAGE_REPO_{var}}}}}"
         templates[f"images.{key}.tag"] = f"{{{{.IMAGE_TAG_{var}}}}}"
     release = {
-        "name": "todo", "chartPath": "helm/todo-app", "namespace": DeployConfig().namespace,
-        "createNamespace": True, "valuesFiles": ["helm/todo-app/values-dev.yaml"],
+        "name": "todo", "chartPath": str(ROOT / "helm" / "todo-app"),
+        "namespace": DeployConfig().namespace, "createNamespace": True,
+        "valuesFiles": [str(ROOT / "helm" / "todo-app" / "values-dev.yaml")],
         "setValueTemplates": templates,
         "setValues": {"existingSecret": chart.object_name("secrets"),
                       "ingress.ingressClassName": ingress_class, "ingress.host": host},
@@ -266,6 +275,8 @@ def main() -> None:
     BUILD.mkdir(parents=True, exist_ok=True)
     config_text = yaml.safe_dump(skaffold_config(bases, facts.ingress_class, access.host))
     (BUILD / "skaffold.yaml").write_text(config_text)
+    # Skaffold sends usage metrics and checks for updates by default: nothing may leave here.
+    (BUILD / "skaffold-global.yaml").write_text(yaml.safe_dump(SKAFFOLD_GLOBAL))
     bench = Bench(provider.name, tools, kube, str(binaries.helm), access.url, access.host,
                   facts.ingress_class, provider.docker_env())  # fmt: skip
     try:

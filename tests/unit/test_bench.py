@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.bench import markdown, skaffold_config
+from tests.support.bench import ROOT, markdown, skaffold_config
 from todo_deploy.images import SPECS
 
 BASES = {"NODE_IMAGE": "node-base:1", "NODE_RUNTIME_IMAGE": "node-run:1",
@@ -14,14 +14,16 @@ def test_skaffold_builds_the_same_images_and_deploys_the_same_chart() -> None:
     artifacts = {a["image"]: a for a in config["build"]["artifacts"]}
     assert set(artifacts) == {f"todo-{name}" for name in SPECS}
     backend = artifacts["todo-backend"]
-    assert backend["context"] == "." and backend["docker"]["dockerfile"] == "backend/Dockerfile"
+    assert backend["context"] == str(ROOT)
+    assert backend["docker"]["dockerfile"] == "backend/Dockerfile"
     assert backend["docker"]["buildArgs"] == {"PYTHON_IMAGE": "py-base:1"}
     # relative to the artifact's context, as Skaffold reads it
     assert artifacts["todo-frontend"]["docker"]["dockerfile"] == "Dockerfile"
-    assert artifacts["todo-frontend"]["context"] == "frontend"
+    assert artifacts["todo-frontend"]["context"] == str(ROOT / "frontend")
     assert config["build"]["local"]["push"] is False
     (release,) = config["deploy"]["helm"]["releases"]
-    assert release["chartPath"] == "helm/todo-app" and release["namespace"] == "todo-app"
+    assert release["chartPath"] == str(ROOT / "helm" / "todo-app")
+    assert release["namespace"] == "todo-app"
     templates = release["setValueTemplates"]
     assert templates["images.backend.tag"] == "{{.IMAGE_TAG_todo_backend}}"
     assert templates["images.postgresql.repository"] == "{{.IMAGE_REPO_todo_postgres}}"
