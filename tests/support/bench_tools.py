@@ -4,6 +4,7 @@ Skaffold v2.16.1 cannot drive helm 4 (it calls `helm version --client`), so helm
 too; Skaffold's docker builder passes `--load`, which needs the buildx CLI plugin. Each module
 has replace directives, so it is built as the main module from a writable copy of its source
 (`go install pkg@version` refuses it), the way the host provider builds its components.
+Measured here: about 12 minutes for the three, cold, on a busy 2-core machine.
 """
 
 from __future__ import annotations
