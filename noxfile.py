@@ -110,3 +110,10 @@ def e2e(session: nox.Session) -> None:
         ("tests/e2e", "-s", "-x"),  # the whole deploy flow, in order
         ("tests/chart", "-m", "cluster"),  # server-side checks of the chart
     )
+
+
+@nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """The suite against Skaffold v2.16.1 on the same cluster; build/bench.md (not in `nox`)."""
+    install_locked(session)
+    session.run("python", "-m", "tests.support.bench", *session.posargs)

@@ -3,7 +3,7 @@
 from invoke import Collection
 
 from todo_deploy.config import collection_defaults
-from todo_deploy.tasks import cluster, day2, dev, images, lifecycle, manifests
+from todo_deploy.tasks import cluster, day2, dev, images, lifecycle, loop, manifests
 
 ns = Collection(
     lifecycle.deploy,
@@ -12,10 +12,12 @@ ns = Collection(
     day2.logs,
     day2.port_forward,
     day2.restart,
+    day2.rollback,
     day2.doctor,
     day2.isolation,
     manifests.manifests,
     dev.dev,
+    loop.watch,
 )
 ns.add_collection(Collection.from_module(cluster), "cluster")
 ns.add_collection(Collection.from_module(images), "images")

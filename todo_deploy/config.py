@@ -52,6 +52,8 @@ class DeployConfig(_Strict):
     registry: str | None = None
     minikube: MinikubeSettings = MinikubeSettings()
     kube_context: str | None = None
+    # Contexts that deploy and teardown may change although they do not look local (guard.py).
+    allowed_contexts: list[str] = Field(default_factory=list)
     ingress_host: str = "todo.local"
     secret_name: str | None = None  # None: the chart's own name, <namePrefix>-secrets
     env_file: str = ".env"

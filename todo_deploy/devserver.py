@@ -7,6 +7,7 @@ import os
 import secrets as random
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,20 +70,37 @@ def dev_env(repo: Path, secrets: dict[str, str]) -> dict[str, str]:
 
 
 def dev_services(repo: Path) -> list[DevService]:
+    """Back end and MCP restart on a saved .py file (the MCP server runs the back end's domain
+    code too); the front end has Next.js's own hot reload."""
     port = {name: str(number) for name, number in _ports().items()}
     local = "127.0.0.1"
-    uvicorn = ["uvicorn", "todo_backend.main:app", "--host", local, "--port", port["backend"]]
+    backend_code, mcp_code = str(repo / "backend" / "todo_backend"), str(repo / "mcp" / "todo_mcp")
+    uvicorn = ["uvicorn", "todo_backend.main:app", "--host", local, "--port", port["backend"],
+               "--reload", "--reload-dir", backend_code]  # fmt: skip
+    # watchfiles' command line restarts a program that has no reload of its own.
+    mcp = ["watchfiles", "--filter", "python", "python -m todo_mcp", mcp_code, backend_code]
     next_dev = ["npm", "run", "dev", "--", "--hostname", local, "--port", port["frontend"]]
     return [
         DevService("backend", [*UV_RUN, *uvicorn], repo, f"http://{local}:{port['backend']}/health"),
-        DevService("mcp", [*UV_RUN, "python", "-m", "todo_mcp"], repo,
+        DevService("mcp", [*UV_RUN, *mcp], repo,
                    f"http://{local}:{port['mcp']}/health", {"HOST": local, "PORT": port["mcp"]}),
         DevService("frontend", next_dev, repo / "frontend", f"http://{local}:{port['frontend']}/"),
     ]  # fmt: skip
 
 
-def run_dev(runner: Runner, repo: Path, say: Callable[[str], None], poll: float = 1.0) -> None:
-    """Migrate, start every service, print URLs; stop them all on Ctrl-C or when one exits."""
+def run_dev(
+    runner: Runner,
+    repo: Path,
+    say: Callable[[str], None],
+    poll: float = 1.0,
+    show: Callable[[str, str, str], None] | None = None,
+) -> None:
+    """Migrate, start every service, print URLs; stop them all on Ctrl-C or when one exits.
+
+    Each service's output comes through `show(service, label, line)`, masked (default: `say`
+    with a `service | ` prefix).
+    """
+    show = show or (lambda _, label, line: say(f"{label} | {line}"))
     env = dev_env(repo, dev_secrets(repo / DEV_DIR))
     runner.add_secrets([env["BETTER_AUTH_SECRET"], env["MCP_API_TOKEN"]])
     runner.run(
@@ -102,7 +120,13 @@ def run_dev(runner: Runner, repo: Path, say: Callable[[str], None], poll: float 
                 cwd=svc.cwd,
                 env={**runner.base_env, **env, **svc.env},
                 start_new_session=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                bufsize=1,
             )
+            _relay(procs[svc.name], svc.name, runner, show)
         say("\n".join(f"{s.name}: {s.url}" for s in dev_services(repo)) + "\nCtrl-C stops all")
         while all(p.poll() is None for p in procs.values()):
             time.sleep(poll)
@@ -112,6 +136,18 @@ def run_dev(runner: Runner, repo: Path, say: Callable[[str], None], poll: float 
         say("stopping")
     finally:
         _stop_all(list(procs.values()))
+
+
+def _relay(
+    proc: subprocess.Popen, name: str, runner: Runner, show: Callable[[str, str, str], None]
+) -> None:
+    """Pass the service's output on, line by line, masked and prefixed, from a thread."""
+
+    def pump() -> None:
+        for line in proc.stdout or ():
+            show(name, name, runner.mask(line.rstrip("\n")))
+
+    threading.Thread(target=pump, daemon=True, name=f"dev {name}").start()
 
 
 def _stop_all(procs: list[subprocess.Popen]) -> None:

@@ -98,8 +98,9 @@ class Watch:
     _thread: threading.Thread | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        # Polls are not echoed even with --verbose: they would bury the release's own lines.
-        quiet = dataclasses.replace(self.kube.runner, echo=False)
+        # Polls are not echoed even with --verbose, nor shown live: they would bury the
+        # release's own lines.
+        quiet = dataclasses.replace(self.kube.runner, echo=False, listener=None)
         self.kube = dataclasses.replace(self.kube, runner=quiet)
 
     def __enter__(self) -> Watch:

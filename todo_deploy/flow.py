@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from todo_deploy import evidence, install, secrets, volumes
+from todo_deploy.live import RolloutProgress, Timings
 from todo_deploy.preflight import preflight
 from todo_deploy.providers.base import IngressAccess
 from todo_deploy.report import DeployReport, StepTimer
 from todo_deploy.run import CommandError, Runner
 from todo_deploy.target import Target
-from todo_deploy.verify import http_get, verify
+from todo_deploy.verify import helm_test, http_get, verify
 
 BuildImages = Callable[..., Mapping[str, Any]]  # todo_deploy.images.build_images
 
@@ -45,7 +46,8 @@ def deploy(
     config, provider, runner = target.config, target.provider, target.runner
     hooks = hooks or Hooks()
     report = report or DeployReport(config.budgets.deploy_seconds)
-    timer = StepTimer(report, target.console)
+    timings = None if runner.dry_run else Timings.load()
+    timer = StepTimer(report, target.console, runner, timings, scope=provider.name)
     with timer.step("preflight"):
         found = preflight(target, openai=openai, **hooks.preflight)
         for line in found:
@@ -59,7 +61,7 @@ def deploy(
         app_secrets = _secrets(target, openai)
         sources = ", ".join(f"{k} from {v}" for k, v in app_secrets.sources.items())
         target.console.print(f"  {sources}")
-    with timer.step("release"):
+    with timer.step("release", progress=RolloutProgress(target.kube)):
         _release(target, refs, cluster.ingress_class, app_secrets.external_database)
     access = provider.ingress(config.ingress_host)
     if runner.dry_run:
@@ -67,6 +69,8 @@ def deploy(
     else:
         with timer.step("verify"):
             report.urls["health"] = verify(target, access, get=hooks.http_get).health_url
+            if config.method == "helm":
+                helm_test(target.helm, config.release)
     _describe_access(report, access)
     return report
 
@@ -93,7 +97,12 @@ def _secrets(target: Target, openai: bool) -> secrets.AppSecrets:
 def _describe_access(report: DeployReport, access: IngressAccess) -> None:
     report.urls["app"] = f"http://{access.host}/"
     report.hosts_line = access.hosts_line
-    report.next_commands = ["invoke status", "invoke logs backend", "invoke doctor"]
+    report.next_commands = ["invoke status", "invoke logs", "invoke doctor"]
+
+
+def build_and_load(target: Target, hooks: Hooks, names: list[str]) -> dict[str, str]:
+    """The images step for some images only (invoke watch); their refs as the chart gets them."""
+    return _images(target, hooks, names)
 
 
 def may_run(target: Target, what: str) -> bool:
@@ -107,9 +116,10 @@ def may_run(target: Target, what: str) -> bool:
     return False
 
 
-def _images(target: Target, hooks: Hooks) -> dict[str, str]:
+def _images(target: Target, hooks: Hooks, names: list[str] | None = None) -> dict[str, str]:
+    """Build (or reuse) the images `names` (default: all), load them where the cluster sees."""
     config, provider, runner = target.config, target.provider, target.runner
-    names = target.catalogue.names()
+    names = names or target.catalogue.names()
     docker_env = provider.docker_env()
     if runner.dry_run:
         where = runner.describe([], docker_env).strip() or "the host's engine"

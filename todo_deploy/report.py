@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from todo_deploy import platforms
+from todo_deploy.live import RolloutProgress, Timings, live_step
+from todo_deploy.run import Runner
 
 
 @dataclass
@@ -50,19 +52,36 @@ class DeployReport:
 
 
 class StepTimer:
-    """`with timer.step("images"):` records the step's duration and outcome, even on failure."""
+    """`with timer.step("images"):` records the step's duration and outcome, even on failure.
 
-    def __init__(self, report: DeployReport, console: Console):
+    While a step runs, the console shows it live (todo_deploy/live.py) with the ETA of its last
+    successful run, kept in `timings` under `scope` (the provider: a host cluster's first start
+    and a minikube start take different times).
+    """
+
+    def __init__(
+        self,
+        report: DeployReport,
+        console: Console,
+        runner: Runner | None = None,
+        timings: Timings | None = None,
+        scope: str = "",
+    ):
         self.report = report
         self.console = console
+        self.runner = runner
+        self.timings = timings
+        self.scope = scope
 
     @contextmanager
-    def step(self, name: str) -> Iterator[Step]:
+    def step(self, name: str, progress: RolloutProgress | None = None) -> Iterator[Step]:
         step = Step(name)
         self.report.steps.append(step)
+        key = f"{self.scope}:{name}"
+        last = self.timings.seconds.get(key) if self.timings else None
         started = time.monotonic()
         try:
-            with self.console.status(f"{name} ..."):
+            with live_step(name, self.console, self.runner, last_seconds=last, progress=progress):
                 yield step
             step.status = "ok"
         except KeyboardInterrupt:
@@ -74,6 +93,8 @@ class StepTimer:
         finally:
             step.seconds = time.monotonic() - started
             self.console.print(f"[bold]{name}[/]: {step.status} in {step.seconds:.1f} s")
+            if self.timings and step.status == "ok":
+                self.timings.record(key, step.seconds)
 
 
 def in_hosts_file(line: str, hosts_file: Path) -> bool:

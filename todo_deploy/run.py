@@ -3,6 +3,10 @@
 Every command of the suite goes through a `Runner`: argv lists only (no shell), an explicit
 environment, secret masking in every echo and error, timing, dry-run and one clear error block
 on failure. Tests swap in a runner with a fake `execute`.
+
+Two streaming modes keep the masking: a `listener` receives each output line of every command
+while it runs (live progress), and `spawn` starts a long-lived process (logs -f, port-forward)
+whose lines are read as they come.
 """
 
 from __future__ import annotations
@@ -10,9 +14,11 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import IO, Protocol
 
 MASK = "******"
 TAIL_LINES = 20
@@ -57,24 +63,150 @@ def _tail(text: str, n: int = TAIL_LINES) -> str:
     return "\n".join(text.strip().splitlines()[-n:])
 
 
-Executor = Callable[[Sequence[str], Mapping[str, str], float | None, str | None], Result]
+LineSink = Callable[[str], None]
+
+
+class Executor(Protocol):
+    """Runs argv to completion; with `on_line`, also hands over each output line as it comes."""
+
+    def __call__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        timeout: float | None,
+        stdin: str | None,
+        on_line: LineSink | None = None,
+    ) -> Result: ...
 
 
 def subprocess_execute(
-    argv: Sequence[str], env: Mapping[str, str], timeout: float | None, stdin: str | None
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    timeout: float | None,
+    stdin: str | None,
+    on_line: LineSink | None = None,
 ) -> Result:
     started = time.monotonic()
-    proc = subprocess.run(
+    if on_line is None:
+        proc = subprocess.run(
+            list(argv),
+            env=dict(env),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        seconds = time.monotonic() - started
+        return Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr, seconds)
+    return _execute_streaming(argv, env, timeout, stdin, on_line, started)
+
+
+def _execute_streaming(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    timeout: float | None,
+    stdin: str | None,
+    on_line: LineSink,
+    started: float,
+) -> Result:
+    proc = subprocess.Popen(
         list(argv),
         env=dict(env),
-        input=stdin,
-        capture_output=True,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
-        check=False,
+        bufsize=1,
     )
+    out: list[str] = []
+    err: list[str] = []
+    readers = [
+        threading.Thread(target=_pump, args=(stream, into, on_line), daemon=True)
+        for stream, into in ((proc.stdout, out), (proc.stderr, err))
+    ]
+    for reader in readers:
+        reader.start()
+    if stdin is not None and proc.stdin:
+        proc.stdin.write(stdin)
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        for reader in readers:
+            reader.join(timeout=5)
     seconds = time.monotonic() - started
-    return Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr, seconds)
+    return Result(tuple(argv), proc.returncode, "".join(out), "".join(err), seconds)
+
+
+def _pump(stream: IO[str] | None, into: list[str], on_line: LineSink) -> None:
+    for line in stream or ():
+        into.append(line)
+        on_line(line.rstrip("\n"))
+
+
+class Stream(Protocol):
+    """A long-lived process read line by line (stdout and stderr merged)."""
+
+    def lines(self) -> Iterator[str]: ...
+
+    def poll(self) -> int | None: ...
+
+    def stop(self) -> None: ...
+
+
+class PopenStream:
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str]):
+        self.proc = subprocess.Popen(
+            list(argv),
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+
+    def lines(self) -> Iterator[str]:
+        for line in self.proc.stdout or ():
+            yield line.rstrip("\n")
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+Spawner = Callable[[Sequence[str], Mapping[str, str]], Stream]
+
+
+@dataclass
+class MaskedStream:
+    """What `Runner.spawn` returns: the process's lines with every secret masked."""
+
+    stream: Stream
+    mask: Callable[[str], str]
+
+    def lines(self) -> Iterator[str]:
+        for line in self.stream.lines():
+            yield self.mask(line)
+
+    def poll(self) -> int | None:
+        return self.stream.poll()
+
+    def stop(self) -> None:
+        self.stream.stop()
 
 
 @dataclass
@@ -89,7 +221,10 @@ class Runner:
     dry_run: bool = False
     echo: bool = False
     execute: Executor = subprocess_execute
+    spawner: Spawner = PopenStream
     printer: Callable[[str], None] = print
+    # Set while a live display shows a step: receives each output line, already masked.
+    listener: LineSink | None = None
     secrets: set[str] = field(default_factory=set)
     base_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     history: list[tuple[str, ...]] = field(default_factory=list)
@@ -133,8 +268,15 @@ class Runner:
         if self.echo:
             self.printer(f"+ {shown}")
         full_env = {**self.base_env, **(env or {})}
+        # Reads answer with data (JSON, versions), not progress: only changes are shown live.
+        listener = self.listener if mutating else None
         try:
-            result = self.execute(argv, full_env, timeout, stdin)
+            if listener is None:
+                result = self.execute(argv, full_env, timeout, stdin)
+            else:
+                result = self.execute(
+                    argv, full_env, timeout, stdin, lambda line: listener(self.mask(line))
+                )
         except FileNotFoundError:
             result = Result(argv, 127, "", f"{argv[0]}: command not found")
         except subprocess.TimeoutExpired:
@@ -143,3 +285,22 @@ class Runner:
             tail = _tail(result.stderr) or _tail(result.stdout)
             raise CommandError(step or argv[0], result, shown, self.mask(tail))
         return result
+
+    def spawn(
+        self,
+        command: Sequence[str | os.PathLike[str]],
+        *,
+        step: str = "",
+        env: Mapping[str, str] | None = None,
+    ) -> MaskedStream:
+        """Start a long-lived command (logs -f, port-forward); its lines come masked."""
+        argv = tuple(str(a) for a in command)
+        self.history.append(argv)
+        if self.echo:
+            self.printer(f"+ {self.describe(argv, env)}")
+        try:
+            stream = self.spawner(argv, {**self.base_env, **(env or {})})
+        except FileNotFoundError:
+            missing = Result(argv, 127, "", f"{argv[0]}: command not found")
+            raise CommandError(step or argv[0], missing, self.describe(argv, env), "") from None
+        return MaskedStream(stream, self.mask)

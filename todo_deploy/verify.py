@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import requests
 
-from todo_deploy.kube import Kube, wait_until
+from todo_deploy.kube import Helm, Kube, wait_until
 from todo_deploy.portforward import port_forward
 from todo_deploy.providers.base import IngressAccess
+from todo_deploy.run import Result
 from todo_deploy.target import Target
 
 HttpGet = Callable[[str, str], int]  # (url, Host header) -> status code; 0 when unreachable
@@ -79,3 +80,17 @@ def verify(
         f"/health did not answer 200 through {url} (Host {access.host}) "
         f"nor through a port-forward to {backend.service}; run `invoke doctor`"
     )
+
+
+HELM_TEST_TIMEOUT = 120
+
+
+def helm_test(helm: Helm, release: str) -> Result:
+    """The chart's own test hook (a pod calling /health and /ready from inside the cluster).
+
+    `--logs` prints the test pod's output, so a failure says which URL answered what.
+    """
+    return helm.run(
+        "test", release, "--timeout", f"{HELM_TEST_TIMEOUT}s", "--logs",
+        step="helm test", timeout=HELM_TEST_TIMEOUT + 30,
+    )  # fmt: skip

@@ -63,12 +63,14 @@ class FakeExec:
         text = stdout if isinstance(stdout, str) else json.dumps(stdout)
         self.rules.insert(0, (tokens, Result(tokens, rc, text, stderr)))
 
-    def __call__(self, argv, env, timeout, stdin) -> Result:
+    def __call__(self, argv, env, timeout, stdin, on_line=None) -> Result:
         self.calls.append(Call(tuple(argv), dict(env), stdin))
-        for tokens, result in self.rules:
-            if _has_in_order(argv, tokens):
-                return Result(tuple(argv), result.returncode, result.stdout, result.stderr)
-        return Result(tuple(argv), 0)
+        result = next((r for tokens, r in self.rules if _has_in_order(argv, tokens)), None)
+        if result is None:
+            return Result(tuple(argv), 0)
+        for line in (result.stdout + result.stderr).splitlines() if on_line else ():
+            on_line(line)
+        return Result(tuple(argv), result.returncode, result.stdout, result.stderr)
 
     @property
     def lines(self) -> list[str]:

@@ -15,7 +15,7 @@ SUITE = ROOT / "todo_deploy"
 # Top to bottom; a module may import its own layer and the layers below it, never above.
 LAYERS = {
     "tasks": ["todo_deploy.tasks"],
-    "flow": ["todo_deploy.flow"],
+    "flow": ["todo_deploy.flow", "todo_deploy.watch"],
     "steps": [
         "todo_deploy.target",
         "todo_deploy.preflight",
@@ -33,6 +33,9 @@ LAYERS = {
         "todo_deploy.manifests",
         "todo_deploy.devserver",
         "todo_deploy.portforward",
+        "todo_deploy.follow",
+        "todo_deploy.guard",
+        "todo_deploy.live",
     ],
     "providers": ["todo_deploy.providers"],
     "base": [

@@ -359,7 +359,7 @@ def test_tasks_without_a_dry_run_refuse_invokes_dry_flag(invoke, task: str) -> N
     [
         (("port-forward", "--port", "abc"), "--port 'abc' is not a TCP port"),
         (("port-forward", "--port", "70000"), "--port '70000' is not a TCP port"),
-        (("logs", "backend", "--tail", "many"), "--tail 'many' is not a number of lines"),
+        (("logs", "-c", "backend", "--tail", "many"), "--tail 'many' is not a number of lines"),
         (("deploy", "--timeout", "-5"), "--timeout '-5' is not a number of seconds"),
     ],
 )

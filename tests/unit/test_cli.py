@@ -17,6 +17,8 @@ TASKS = [
     "logs",
     "port-forward",
     "restart",
+    "rollback",
+    "watch",
     "doctor",
     "manifests",
     "dev",

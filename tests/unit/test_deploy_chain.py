@@ -7,10 +7,12 @@ import json
 import pytest
 
 from tests.support.fakes import FakeHostProvider, Harness
-from todo_deploy import flow
+from todo_deploy import flow, secrets
 from todo_deploy.preflight import PreflightError
 from todo_deploy.providers.existing import ExistingProvider
 from todo_deploy.providers.minikube import MinikubeProvider
+from todo_deploy.report import DeployReport
+from todo_deploy.run import CommandError
 
 PREFLIGHT_MINIKUBE = [
     "docker --version",
@@ -42,6 +44,19 @@ def helm_upgrade(context: str, ingress_class: str, refs: dict[str, str], values:
         "--set existingSecret=todo-secrets", f"--set ingress.ingressClassName={ingress_class}",
         "--set ingress.host=todo.local",
     ])  # fmt: skip
+
+
+def apply_secret(context: str) -> str:
+    """Server-side, own field manager; prints only whether a stale annotation is left."""
+    return (
+        f"kubectl --context {context} apply --server-side --field-manager=todo-deploy "
+        f"--force-conflicts -o 'go-template={secrets.STALE_TEMPLATE}' -f -"
+    )
+
+
+def helm_test(context: str) -> str:
+    """verify ends with the chart's own test hook."""
+    return f"helm --namespace todo-app --kube-context {context} test todo --timeout 120s --logs"
 
 
 def installed(name: str) -> str:  # every loader tool is "installed"
@@ -79,11 +94,12 @@ def test_minikube_helm_first_deploy_chain(harness: Harness) -> None:
         "minikube docker-env -o json -p todo",
         "kubectl --context todo -n todo-app get secret todo-secrets -o json",
         "kubectl --context todo apply -f -",
-        "kubectl --context todo apply -f -",
+        apply_secret("todo"),
         "helm --namespace todo-app --kube-context todo status todo -o json",
         helm_upgrade("todo", "nginx", BUILT, values),
         "minikube ip -p todo",
         "kubectl --context todo -n todo-app get deployments,statefulsets -o json",
+        helm_test("todo"),
     ]
     # The build ran against minikube's engine, with its environment passed explicitly.
     assert h.builder.calls[0]["docker_env"]["DOCKER_HOST"] == "tcp://192.168.49.2:2376"
@@ -131,7 +147,7 @@ def test_kubectl_method_applies_namespace_first_then_waits_for_each_rollout(
         "kubectl --context todo -n todo-app get deployments,statefulsets -o json",
     ]
     applies = [c for c in h.fake.calls if c.argv[-3:] == ("apply", "-f", "-")]
-    namespace_doc, rest = (json.loads(c.stdin or "{}") for c in applies[2:4])
+    namespace_doc, rest = (json.loads(c.stdin or "{}") for c in applies[1:3])
     assert [d["kind"] for d in namespace_doc["items"]] == ["Namespace"]
     by_kind = {d["kind"]: d for d in rest["items"]}
     pod = by_kind["Deployment"]["spec"]["template"]["spec"]
@@ -224,10 +240,11 @@ def test_host_provider_chain_uses_traefik_and_its_context(harness: Harness) -> N
         "helm template todo CHART --namespace todo-app -f CHART/values-dev.yaml",
         "kubectl --context todo-host -n todo-app get secret todo-secrets -o json",
         "kubectl --context todo-host apply -f -",
-        "kubectl --context todo-host apply -f -",
+        apply_secret("todo-host"),
         "helm --namespace todo-app --kube-context todo-host status todo -o json",
         helm_upgrade("todo-host", "traefik", BUILT, values),
         "kubectl --context todo-host -n todo-app get deployments,statefulsets -o json",
+        helm_test("todo-host"),
     ]
     assert report.urls["health"] == "http://127.0.0.1:8080/health"
 
@@ -268,7 +285,7 @@ def test_a_release_left_pending_by_an_interrupted_run_is_unlocked_first(
     h = harness
     h.fake.on("helm", "status", stdout={"name": "todo", "info": {"status": state}})
     flow.deploy(h.target(h.config(provider="host"), FakeHostProvider()), hooks=h.hooks())
-    helm = [line for line in h.fake.lines if line.startswith("helm")][-2:]
+    helm = [line for line in h.fake.lines if line.startswith("helm") and " test " not in line][-2:]
     prefix = "helm --namespace todo-app --kube-context todo-host "
     assert helm[0] == prefix + (unlock or "status todo -o json")
     assert helm[1].startswith("helm upgrade --install")
@@ -311,3 +328,15 @@ def test_kubectl_method_refuses_a_namespace_the_manifests_were_not_rendered_for(
         f"{h.paths()['manifests_dir']}/ is rendered for namespace todo-app, not elsewhere: "
         "use --method helm for another namespace"
     ]
+
+
+def test_a_failing_helm_test_fails_the_verify_step(harness: Harness) -> None:
+    h = harness
+    h.fake.on("helm", "test", rc=1, stderr="Error: 1 error occurred: pod todo-test-health failed")
+    report = DeployReport(300)
+    with pytest.raises(CommandError) as failed:
+        flow.deploy(h.target(h.config(provider="host"), FakeHostProvider()), hooks=h.hooks(),
+                    report=report)  # fmt: skip
+    assert "step failed: helm test" in failed.value.block()
+    assert "pod todo-test-health failed" in failed.value.block()
+    assert (report.steps[-1].name, report.steps[-1].status) == ("verify", "failed")

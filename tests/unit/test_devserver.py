@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from todo_deploy.devserver import dev_env, dev_secrets, dev_services
+import pytest
+
+from todo_deploy.devserver import UV_RUN, _relay, dev_env, dev_secrets, dev_services
+from todo_deploy.kube import wait_until
+from todo_deploy.run import Runner
 
 
 def test_dev_secrets_are_generated_once_and_kept_private(tmp_path: Path) -> None:
@@ -23,3 +34,62 @@ def test_dev_env_points_every_service_at_loopback_and_sqlite(tmp_path: Path) -> 
         assert urlsplit(env[key]).hostname == "127.0.0.1", key
     ports = {s.name: urlsplit(s.url).port for s in dev_services(tmp_path)}
     assert ports == {"backend": 8000, "mcp": 8001, "frontend": 3000}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _health(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("name", ["backend", "mcp"])
+def test_back_end_and_mcp_restart_when_their_code_is_saved(tmp_path: Path, name: str) -> None:
+    """The real commands `invoke dev` runs, watching a copy of the folders they watch."""
+    for folder in ("backend/todo_backend", "mcp/todo_mcp"):
+        (tmp_path / folder).mkdir(parents=True)
+    service = next(s for s in dev_services(tmp_path) if s.name == name)
+    port = _free_port()
+    argv = [str(port) if arg == str(urlsplit(service.url).port) else arg
+            for arg in service.argv[len(UV_RUN):]]  # fmt: skip
+    secrets = {"BETTER_AUTH_SECRET": "x" * 32, "MCP_API_TOKEN": "t" * 32}
+    env = {**os.environ, **dev_env(tmp_path, secrets), **service.env, "PORT": str(port),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
+    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)  # fmt: skip
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(proc.stdout or ()), daemon=True).start()
+    try:
+        assert wait_until(lambda: _health(port), timeout=60, interval=0.3), "".join(output)
+        seen = len(output)
+        (tmp_path / ("backend/todo_backend" if name == "backend" else "mcp/todo_mcp") /
+         "saved.py").write_text("CHANGED = True\n")  # fmt: skip
+        restarted = ("Reloading", "change detected")  # uvicorn, watchfiles
+        assert wait_until(lambda: any(r in line for line in output[seen:] for r in restarted),
+                          timeout=20, interval=0.2), "".join(output)  # fmt: skip
+        assert wait_until(lambda: _health(port), timeout=60, interval=0.3), "".join(output)
+        started = [line for line in output if "Started server process" in line]
+        assert len(started) == 2, "".join(output)  # a new process serves the saved code
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def test_service_output_is_relayed_masked_and_prefixed() -> None:
+    runner = Runner()
+    runner.add_secrets(["dev-secret-123456"])
+    shown: list[tuple[str, str, str]] = []
+    argv = [sys.executable, "-c", "print('token dev-secret-123456')"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _relay(proc, "mcp", runner, lambda *line: shown.append(line))
+    proc.wait(timeout=10)
+    assert wait_until(lambda: bool(shown), timeout=5, interval=0.05)
+    assert shown == [("mcp", "mcp", "token ******")]

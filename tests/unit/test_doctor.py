@@ -86,10 +86,11 @@ def test_status_table_lists_readiness_restarts_and_images() -> None:
 
     from rich.console import Console
 
-    from todo_deploy.tasks.day2 import _pod_table
+    from todo_deploy.tasks.day2 import _pod_row, _pod_table
 
     out = io.StringIO()
-    Console(file=out, width=200).print(_pod_table(_load("pods.json")))
+    pods = [_pod_row(pod) for pod in _load("pods.json")["items"]]
+    Console(file=out, width=200).print(_pod_table(pods))
     rows = {
         line.split("│")[1].strip(): line
         for line in out.getvalue().splitlines()

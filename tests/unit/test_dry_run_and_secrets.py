@@ -58,7 +58,8 @@ def test_secrets_are_masked_in_echo_dry_run_errors_and_report(
             h.target(config, MinikubeProvider(config, h.runner)), openai=True, hooks=h.hooks()
         )
     secret_apply = next(c for c in h.fake.calls if c.stdin and "Secret" in c.stdin)
-    applied = json.loads(secret_apply.stdin or "{}")["stringData"]
+    data = json.loads(secret_apply.stdin or "{}")["data"]
+    applied = {k: base64.b64decode(v).decode() for k, v in data.items()}
     assert applied["OPENAI_API_KEY"] == OPENAI_KEY  # the cluster does get the values ...
     assert applied["BETTER_AUTH_SECRET"] == AUTH_SECRET
     shown = "\n".join([h.everything_shown(), failure.value.block(), str(failure.value)])

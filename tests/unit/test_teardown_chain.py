@@ -104,8 +104,8 @@ def test_the_next_deploy_reuses_the_kept_credentials(harness: Harness) -> None:
     config = h.config()
     flow.deploy(h.target(config, MinikubeProvider(config, h.runner)), hooks=h.hooks())
     applied = next(json.loads(c.stdin) for c in h.fake.calls if c.stdin and "Secret" in c.stdin)
-    assert applied["stringData"]["POSTGRES_PASSWORD"] == "db-password-kept"
-    assert "db-password-kept" in applied["stringData"]["DATABASE_URL"]
+    assert base64.b64decode(applied["data"]["POSTGRES_PASSWORD"]) == b"db-password-kept"
+    assert b"db-password-kept" in base64.b64decode(applied["data"]["DATABASE_URL"])
     assert not kept_file.exists()  # the cluster's Secret holds them again
 
 

@@ -14,6 +14,7 @@ from invoke import Argument, Context, Exit, ParseError, Task
 from invoke import task as invoke_task
 from rich.console import Console
 
+from todo_deploy import guard
 from todo_deploy.config import DeployConfig, build_config
 from todo_deploy.providers import get_provider
 from todo_deploy.run import CommandError, Runner
@@ -28,6 +29,9 @@ TARGET_HELP = {
     "provider": "cluster provider: auto, minikube, existing or host (default from invoke.yaml)",
     "namespace": f"Kubernetes namespace of the app (default {DeployConfig().namespace})",
     "kube_context": "kubeconfig context for --provider existing (default: the current one)",
+}
+ALLOW_HELP = {
+    "allow_context": "change this kube context although it does not look local (its name)",
 }
 RUN_HELP = {
     "dry_run": "print every command with its environment (secrets masked); change nothing",
@@ -100,9 +104,13 @@ def target(
     dry_run: bool = False,
     verbose: bool = False,
     values: Sequence[str] = (),
+    machine_output: bool = False,
 ) -> Target:
-    """The task's Target; `values` adds values files after the configured ones."""
-    console = make_console()
+    """The task's Target; `values` adds values files after the configured ones.
+
+    `machine_output`: stdout is kept for the task's JSON, so messages go to stderr.
+    """
+    console = make_console(stderr=machine_output)
     os.chdir(REPO_ROOT)
     dry_run = dry_run or dry(c)
     with failures():
@@ -114,6 +122,24 @@ def target(
         provider = get_provider(config, runner, tools)
         tools.check_skew(provider.kube_context or None)
     return Target(config, runner, provider, tools, console)
+
+
+def guard_context(t: Target, allow_context: str | None, action: str) -> None:
+    """Stop before changing a cluster that is not on this machine, unless it is allowed.
+
+    A dry run changes nothing, so it may look at any cluster.
+    """
+    if t.runner.dry_run:
+        return
+    context = t.provider.kube_context
+    with failures():
+        try:
+            guard.ensure_allowed(
+                t.kube, provider=t.provider.name, context=context,
+                allowed=t.config.allowed_contexts, confirmed=allow_context, action=action,
+            )  # fmt: skip
+        except guard.ContextRefused as exc:
+            raise Exit(str(exc), 2) from None
 
 
 def whole_number(flag: str, low: int, high: int, meaning: str) -> type[int]:
@@ -139,6 +165,7 @@ def whole_number(flag: str, low: int, high: int, meaning: str) -> type[int]:
 Port = whole_number("port", 0, 65535, "a TCP port (0: the service's own)")
 Seconds = whole_number("timeout", 0, 86400, "a number of seconds (0: the configured one)")
 Lines = whole_number("tail", 0, 100000, "a number of lines")
+Revision = whole_number("revision", 0, 10**9, "a Helm revision (0: the one before the current)")
 
 
 def dry(c: Context) -> bool:
@@ -152,9 +179,10 @@ def refuse_dry(c: Context, name: str, why: str) -> None:
         raise Exit(f"invoke --dry {name}: {why}, so it has no dry run; run it without --dry", 2)
 
 
-def make_console() -> Console:
+def make_console(stderr: bool = False) -> Console:
     # Piped output (CI logs, e2e captures) gets wide lines rather than truncated pod names.
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(highlight=False, stderr=stderr, width=None if stream.isatty() else 160)
 
 
 @contextmanager

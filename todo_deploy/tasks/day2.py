@@ -1,28 +1,37 @@
-"""Day-2 tasks: status, logs, port-forward, restart, doctor, isolation."""
+"""Day-2 tasks: status, logs, port-forward, restart, rollback, doctor, isolation."""
 
 from __future__ import annotations
 
+import json as json_module
 import shutil
 import socket
+import sys
+from typing import Any
 
 from invoke import Context, Exit
 from rich.table import Table
 
 from todo_deploy.catalogue import CatalogueError, Component
-from todo_deploy.doctor import diagnose
+from todo_deploy.doctor import Finding, diagnose
+from todo_deploy.follow import COMPONENT_LABEL, LogFollower, app_selector, console_emitter
 from todo_deploy.isolation import IsolationCheck, Verdict, failure_message
-from todo_deploy.portforward import port_forward_argv
+from todo_deploy.portforward import ReconnectingForward, service_target
 from todo_deploy.target import Target
 from todo_deploy.tasks.common import (
+    ALLOW_HELP,
     TARGET_HELP,
     Lines,
     Port,
+    Revision,
     failures,
     foreground,
+    guard_context,
     refuse_dry,
     target,
     task,
 )
+
+JSON_HELP = {"json": "print one JSON document instead of tables (for scripts)"}
 
 
 def _component(t: Target, name: str) -> Component:
@@ -38,39 +47,64 @@ def _target(
     namespace: str | None,
     kube_context: str | None,
     verbose: bool = False,
+    machine_output: bool = False,
 ) -> Target:
     flags = {"provider": provider, "namespace": namespace, "kube_context": kube_context}
-    return target(c, flags, verbose=verbose)
+    return target(c, flags, verbose=verbose, machine_output=machine_output)
 
 
-@task(help={**TARGET_HELP, "verbose": "echo each command as it runs"})
+@task(help={**TARGET_HELP, **JSON_HELP, "verbose": "echo each command as it runs"})
 def status(
     c: Context,
     verbose: bool = False,
     provider: str | None = None,
     namespace: str | None = None,
     kube_context: str | None = None,
+    json: bool = False,
 ) -> None:
     """Show pods (readiness, restarts, image tags) and the release revision."""
-    t = _target(c, provider, namespace, kube_context, verbose)
+    t = _target(c, provider, namespace, kube_context, verbose, machine_output=json)
     with failures():
-        cluster = t.provider.status()
-        t.console.print(
-            f"cluster ({t.provider.name}): "
-            + ", ".join(f"{k} {v}" for k, v in cluster.components.items())
-        )
-        pods = t.kube.get_json("pods", step="pods")
-        if pods is None:
-            t.console.print("the cluster's API server does not answer")
-            return
-        if pods.get("items"):
-            t.console.print(_pod_table(pods))
-        else:
-            t.console.print(f"no pods in namespace {t.config.namespace}")
+        state = cluster_state(t)
+    if json:
+        _print_json(state)
+        return
+    components = state["cluster"]["components"]
+    t.console.print(
+        f"cluster ({t.provider.name}): " + ", ".join(f"{k} {v}" for k, v in components.items())
+    )
+    if not state["reachable"]:
+        t.console.print("the cluster's API server does not answer")
+        return
+    if state["pods"]:
+        t.console.print(_pod_table(state["pods"]))
+    else:
+        t.console.print(f"no pods in namespace {t.config.namespace}")
+    for rel in state["releases"]:
+        t.console.print(f"release {rel['name']}: revision {rel['revision']}, {rel['status']}")
+
+
+def cluster_state(t: Target) -> dict[str, Any]:
+    """What `invoke status` shows, as plain data (its `--json` output)."""
+    cluster = t.provider.status()
+    pods = t.kube.get_json("pods", step="pods")
+    releases = []
+    if pods is not None:
         # Helm's own release records, read with kubectl: status needs no helm binary.
         records = t.kube.get_json("secrets", "-l", "owner=helm", step="helm releases") or {}
-        for name, revision, state in latest_releases(records):
-            t.console.print(f"release {name}: revision {revision}, {state}")
+        releases = [
+            {"name": name, "revision": revision, "status": state}
+            for name, revision, state in latest_releases(records)
+        ]
+    return {
+        "provider": t.provider.name,
+        "kube_context": t.provider.kube_context,
+        "namespace": t.config.namespace,
+        "cluster": {"running": cluster.running, "components": dict(cluster.components)},
+        "reachable": pods is not None,
+        "pods": [_pod_row(pod) for pod in (pods or {}).get("items", [])],
+        "releases": releases,
+    }
 
 
 def latest_releases(records: dict) -> list[tuple[str, int, str]]:
@@ -84,51 +118,78 @@ def latest_releases(records: dict) -> list[tuple[str, int, str]]:
     return sorted(latest.values())
 
 
-def _pod_table(pods: dict) -> Table:
+def _pod_row(pod: dict[str, Any]) -> dict[str, Any]:
+    statuses = pod["status"].get("containerStatuses") or []
+    return {
+        "name": pod["metadata"]["name"],
+        "component": (pod["metadata"].get("labels") or {}).get(COMPONENT_LABEL),
+        "ready": sum(1 for cs in statuses if cs.get("ready")),
+        "containers": len(pod["spec"]["containers"]),
+        "phase": pod["status"].get("phase", "?"),
+        "restarts": sum(cs.get("restartCount", 0) for cs in statuses),
+        "images": [ct["image"] for ct in pod["spec"]["containers"]],
+    }
+
+
+def _print_json(data: Any) -> None:
+    # Straight to stdout: no console markup, wrapping or colour in what scripts parse.
+    sys.stdout.write(json_module.dumps(data, indent=2) + "\n")
+
+
+def _pod_table(pods: list[dict[str, Any]]) -> Table:
     table = Table("pod", "ready", "status", "restarts", "images")
-    for pod in pods.get("items", []):
-        statuses = pod["status"].get("containerStatuses") or []
-        ready = sum(1 for cs in statuses if cs.get("ready"))
+    for pod in pods:
         table.add_row(
-            pod["metadata"]["name"],
-            f"{ready}/{len(pod['spec']['containers'])}",
-            pod["status"].get("phase", "?"),
-            str(sum(cs.get("restartCount", 0) for cs in statuses)),
-            ", ".join(ct["image"] for ct in pod["spec"]["containers"]),
+            pod["name"],
+            f"{pod['ready']}/{pod['containers']}",
+            pod["phase"],
+            str(pod["restarts"]),
+            ", ".join(pod["images"]),
         )
     return table
 
 
 @task(
-    positional=["component"],
     help={
-        "component": "frontend, backend, mcp or postgres",
-        "follow": "stream new lines",
+        "component": "frontend, backend, mcp or postgres (default: all of them, followed)",
+        "follow": "stream new lines, following pods that start later",
         "tail": "lines to show per container",
         **TARGET_HELP,
     },
 )
 def logs(
     c: Context,
-    component: str,
+    component: str | None = None,
     follow: bool = False,
     tail: int = Lines(100),
     provider: str | None = None,
     namespace: str | None = None,
     kube_context: str | None = None,
 ) -> None:
-    """Show a component's logs from all its pods."""
+    """Show a component's logs; with no component, follow every component's, colour-prefixed."""
     t = _target(c, provider, namespace, kube_context)
-    argv = t.kube.argv(
-        "logs",
-        "-l",
-        f"component={_component(t, component).name}",
-        "--all-containers",
-        "--prefix",
-        f"--tail={tail}",
-    )
-    if foreground(t.runner, [*argv, "-f"] if follow else argv):
-        raise Exit(f"kubectl logs failed for {component}", 1)
+    if component and not follow:
+        selector = app_selector(t.config.release, [_component(t, component).name])
+        argv = t.kube.argv(
+            "logs", "-l", selector, "--all-containers", "--prefix", f"--tail={tail}"
+        )  # fmt: skip
+        if foreground(t.runner, argv):
+            raise Exit(f"kubectl logs failed for {component}", 1)
+        return
+    names = [_component(t, component).name] if component else t.catalogue.names()
+    follow_logs(t, names, tail=int(tail))
+
+
+def follow_logs(t: Target, components: list[str], *, tail: int) -> None:
+    """Merged, coloured logs of `components` until Ctrl-C, new pods included."""
+    emit = console_emitter(t.console, t.catalogue.names())
+    follower = LogFollower(t.kube, app_selector(t.config.release, components), emit, tail=tail)
+    t.console.print(f"following {', '.join(components)} in {t.config.namespace} (Ctrl-C stops)")
+    with failures():
+        try:
+            follower.run()
+        except KeyboardInterrupt:
+            follower.stop()
 
 
 @task(
@@ -147,15 +208,20 @@ def port_forward(
     kube_context: str | None = None,
     port: int = Port(0),
 ) -> None:
-    """Forward a component's Service to 127.0.0.1 until Ctrl-C."""
+    """Forward a component's Service to 127.0.0.1 until Ctrl-C, following its pods."""
     t = _target(c, provider, namespace, kube_context)
     service = _component(t, component)
     local = int(port) or service.port
     _ensure_free(local)
+    with failures():
+        pods = service_target(t.kube, service.object_name, service.port)
     t.console.print(f"http://127.0.0.1:{local}/ -> {service.service}:{service.port} (Ctrl-C stops)")
-    argv = port_forward_argv(t.kube, service.service, local, service.port)
-    if foreground(t.runner, argv):
-        raise Exit(f"port-forward to {component} failed", 1)
+    forward = ReconnectingForward(t.kube, pods, local, t.console.print)
+    with failures():
+        try:
+            forward.run()
+        except KeyboardInterrupt:
+            forward.stop()
 
 
 def _ensure_free(port: int) -> None:
@@ -189,15 +255,16 @@ def restart(
         t.kube.rollout_status(workload, t.config.timeouts.rollout)
 
 
-@task(help=TARGET_HELP)
+@task(help={**TARGET_HELP, **JSON_HELP})
 def doctor(
     c: Context,
     provider: str | None = None,
     namespace: str | None = None,
     kube_context: str | None = None,
+    json: bool = False,
 ) -> None:
     """Read pod and event state and name the likely cause and fix of each failure."""
-    t = _target(c, provider, namespace, kube_context)
+    t = _target(c, provider, namespace, kube_context, machine_output=json)
     kube = t.kube
 
     def last_logs(pod: str, container: str) -> str:
@@ -218,6 +285,9 @@ def doctor(
         pods = kube.get_json("pods", step="pods") or {}
         events = kube.get_json("events", step="events") or {}
         findings = diagnose(pods, events, last_logs)
+    if json:
+        _print_json(_doctor_json(t, pods, findings))
+        return
     if not findings:
         t.console.print(
             f"no known failure pattern in namespace {t.config.namespace} "
@@ -233,6 +303,57 @@ def doctor(
                 f'{helper} is installed: ask it, e.g. `{helper} "why is '
                 f'{t.config.namespace} failing"`'
             )
+
+
+def _doctor_json(t: Target, pods: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
+    return {
+        "namespace": t.config.namespace,
+        "pods": len(pods.get("items", [])),
+        "healthy": not findings,
+        "findings": [
+            {"subject": f.subject, "cause": f.cause, "fix": f.fix,
+             "detail": t.runner.mask(f.detail) if f.detail else ""}
+            for f in findings
+        ],
+    }  # fmt: skip
+
+
+@task(
+    help={
+        "revision": "Helm revision to return to (`helm history` lists them; default: the one "
+        "before the current)",
+        "verbose": "echo each command as it runs",
+        **TARGET_HELP,
+        **ALLOW_HELP,
+    },
+)
+def rollback(
+    c: Context,
+    revision: int = Revision(0),
+    provider: str | None = None,
+    namespace: str | None = None,
+    kube_context: str | None = None,
+    allow_context: str | None = None,
+    verbose: bool = False,
+) -> None:
+    """Return the Helm release to an earlier revision and wait until it is ready."""
+    wanted = [str(int(revision))] if int(revision) else []
+    t = _target(c, provider, namespace, kube_context, verbose)
+    guard_context(t, allow_context, "roll back")
+    release, timeout = t.config.release, t.config.timeouts.rollout
+    with failures():
+        if not t.helm.status(release):
+            raise Exit(f"release {release} is not installed in {t.config.namespace}: "
+                       "nothing to roll back (`invoke deploy` installs it)", 1)  # fmt: skip
+        t.helm.run(
+            "rollback", release, *wanted, "--wait", "--timeout", f"{timeout}s",
+            step="helm rollback", timeout=timeout + 60,
+        )  # fmt: skip
+        now = t.helm.status(release)
+    info = now.get("info", {})
+    t.console.print(
+        f"release {release}: revision {now.get('version', '?')} ({info.get('description', '')})"
+    )
 
 
 @task(help=TARGET_HELP)

@@ -6,7 +6,16 @@ from invoke import Context
 
 from todo_deploy import flow
 from todo_deploy.report import DeployReport, render
-from todo_deploy.tasks.common import RUN_HELP, TARGET_HELP, Seconds, failures, target, task
+from todo_deploy.tasks.common import (
+    ALLOW_HELP,
+    RUN_HELP,
+    TARGET_HELP,
+    Seconds,
+    failures,
+    guard_context,
+    target,
+    task,
+)
 
 
 @task(
@@ -14,6 +23,7 @@ from todo_deploy.tasks.common import RUN_HELP, TARGET_HELP, Seconds, failures, t
     help={
         **RUN_HELP,
         **TARGET_HELP,
+        **ALLOW_HELP,
         "method": "helm (default) or kubectl (applies k8s/ and waits for each rollout)",
         "values": "extra Helm values file (repeatable)",
         "registry": "push images to this registry (HOST/PATH) instead of loading them",
@@ -33,6 +43,7 @@ def deploy(
     registry: str | None = None,
     openai: bool = False,
     timeout: int = Seconds(0),
+    allow_context: str | None = None,
 ) -> None:
     """Build, release and verify the whole stack on a local cluster, each step timed."""
     flags = {
@@ -44,6 +55,7 @@ def deploy(
         "timeouts.rollout": int(timeout) or None,
     }
     t = target(c, flags, dry_run=dry_run, verbose=verbose, values=values or ())
+    guard_context(t, allow_context, "deploy to")
     report = DeployReport(t.config.budgets.deploy_seconds)
     try:
         with failures():
@@ -62,6 +74,7 @@ def deploy(
     help={
         **RUN_HELP,
         **TARGET_HELP,
+        **ALLOW_HELP,
         "method": "how it was deployed: helm (default) or kubectl",
         "purge_data": "also delete the database volume (kept by default)",
         "cluster": "also stop the cluster",
@@ -81,6 +94,7 @@ def teardown(
     cluster: bool = False,
     delete: bool = False,
     images: bool = False,
+    allow_context: str | None = None,
 ) -> None:
     """Remove the release and its namespace (keeping the database unless --purge-data)."""
     flags = {
@@ -90,6 +104,7 @@ def teardown(
         "kube_context": kube_context,
     }
     t = target(c, flags, dry_run=dry_run, verbose=verbose)
+    guard_context(t, allow_context, "tear down")
     options = flow.TeardownOptions(purge_data, cluster, delete, images)
     with failures():
         flow.teardown(t, options=options)

@@ -1,0 +1,285 @@
+"""The inner loop and day-2 view on a real cluster (issue 15), after test_faults.py.
+
+In file order: deploy, then the Secret's server-side apply, logs following new pods, a
+port-forward that outlives its pod, machine-readable status and doctor, rollback, the watch loop
+(save to serving, a figure); the last test purges, so the cluster is left as it was found.
+Traffic stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pytest
+import requests
+
+from tests.e2e.figures import Figure
+from tests.e2e.test_deploy_flow import _app_pods, _client
+from tests.support.secret_scan import scan_texts
+from tests.support.stack import ROOT, Stack
+from todo_deploy import catalogue
+from todo_deploy.kube import wait_until
+from todo_deploy.portforward import free_loopback_port
+from todo_deploy.run import Runner
+from todo_deploy.tools import Tools
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _secret(stack: Stack) -> dict:
+    name = catalogue.default().object_name("secrets")
+    secret = stack.kube.get_json("secret", name, step="read the secret")
+    assert secret is not None, "the app's Secret is missing"
+    return secret
+
+
+def test_deploy_for_the_loop(stack: Stack):
+    _, proc = stack.invoke("deploy")
+    assert proc.returncode == 0, f"invoke deploy failed:\n{proc.stdout[-3000:]}\n{proc.stderr}"
+
+
+def test_secret_is_applied_server_side_without_a_plain_text_copy(stack: Stack):
+    name = catalogue.default().object_name("secrets")
+    shown = stack.kube.run("get", "secret", name, "-o", "json", "--show-managed-fields",
+                           step="read the secret", mutating=False)  # fmt: skip
+    metadata = json.loads(shown.stdout)["metadata"]
+    assert LAST_APPLIED not in (metadata.get("annotations") or {})
+    owners = {(f["manager"], f["operation"]) for f in metadata.get("managedFields", [])}
+    assert ("todo-deploy", "Apply") in owners, owners
+
+
+def test_a_client_side_applied_secret_loses_its_annotation_on_redeploy(stack: Stack):
+    # What an older suite (or a hand-run `kubectl apply`) left: the values in the annotation.
+    secret = _secret(stack)
+    copy = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": secret["metadata"]["name"], "namespace": stack.config.namespace},
+        "data": secret["data"],
+    }
+    stack.kube.run("apply", "-f", "-", step="client-side apply", stdin=json.dumps(copy))
+    assert LAST_APPLIED in _secret(stack)["metadata"]["annotations"]
+    _, proc = stack.invoke("deploy")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert LAST_APPLIED not in (_secret(stack)["metadata"].get("annotations") or {})
+
+
+@dataclass
+class Running:
+    """An `invoke` task left running (logs, port-forward, watch), its output collected."""
+
+    proc: subprocess.Popen
+    lines: list[str] = field(default_factory=list)
+
+    def start_reading(self) -> None:
+        def read() -> None:
+            for line in self.proc.stdout or ():
+                self.lines.append(line.rstrip("\n"))
+
+        threading.Thread(target=read, daemon=True).start()
+
+    def wait_for(self, check: Callable[[str], bool], timeout: float) -> bool:
+        return wait_until(lambda: any(check(line) for line in list(self.lines)),
+                          timeout=timeout, interval=0.2)  # fmt: skip
+
+    def interrupt(self) -> int:
+        """Ctrl-C, as a user stops it; the exit code."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise AssertionError("the task did not stop on Ctrl-C") from None
+
+
+@contextmanager
+def running(stack: Stack, *args: str) -> Iterator[Running]:
+    argv = [sys.executable, "-m", "invoke", *args, "--provider", stack.config.provider]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "NO_COLOR": "1",
+                                            "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    task = Running(proc)
+    task.start_reading()
+    try:
+        yield task
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        stack.outputs[f"invoke {' '.join(args)} (left running)"] = "\n".join(task.lines)
+
+
+def _restart(stack: Stack, workload: str) -> set[str]:
+    """Roll a workload's pods; the names of the pods it has after."""
+    component = workload.split("-", 1)[1]
+    before = {p["metadata"]["name"] for p in _app_pods(stack)
+              if p["metadata"]["labels"].get("component") == component}  # fmt: skip
+    stack.kube.run("rollout", "restart", workload, step="restart")
+    stack.kube.rollout_status(workload, 180)
+    after = {p["metadata"]["name"] for p in _app_pods(stack)
+             if p["metadata"]["labels"].get("component") == component}  # fmt: skip
+    new = after - before
+    assert new, f"{workload} has no new pod after a restart"
+    return new
+
+
+def _from(prefix: str) -> Callable[[str], bool]:
+    """A followed line of a pod (`POD/CONTAINER | text`) whose label starts with `prefix`."""
+    return lambda line: line.startswith(prefix) and " | " in line
+
+
+def test_logs_follow_every_component_and_pods_started_later(stack: Stack):
+    with running(stack, "logs") as logs:
+        # Every component's existing pods show up, each line prefixed with pod/container.
+        for component in ("frontend", "backend", "mcp", "postgres"):
+            prefix = f"todo-{component}-"
+            assert logs.wait_for(_from(prefix), timeout=30), (
+                f"no {component} line in:\n" + "\n".join(logs.lines[-40:]))  # fmt: skip
+        new_pods = _restart(stack, "deployment/todo-mcp")
+        for pod in new_pods:
+            assert logs.wait_for(_from(f"{pod}/"), timeout=30), (
+                f"nothing from the new pod {pod}:\n" + "\n".join(logs.lines[-40:]))  # fmt: skip
+        assert logs.interrupt() == 0
+
+
+def test_port_forward_survives_its_pod_being_replaced(stack: Stack):
+    port = free_loopback_port()
+    url = f"http://127.0.0.1:{port}/health"
+    session = requests.Session()
+    session.trust_env = False  # loopback only, never through a proxy
+
+    def healthy() -> bool:
+        try:
+            return session.get(url, timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    with running(stack, "port-forward", "-c", "backend", "--port", str(port)) as forward:
+        assert wait_until(healthy, timeout=30, interval=0.3), "\n".join(forward.lines)
+        first = next(line for line in forward.lines if "-> pod/" in line)
+        _restart(stack, "deployment/todo-backend")
+        # kubectl alone would stop serving here (kubernetes/kubectl#686).
+        assert wait_until(healthy, timeout=20, interval=0.3), "\n".join(forward.lines)
+        moved = [line for line in forward.lines if "-> pod/" in line]
+        assert moved[-1] != first, "\n".join(forward.lines)
+        assert forward.interrupt() == 0
+
+
+def _settled(stack: Stack) -> bool:
+    """No pod is still terminating from the restarts above (doctor would rightly see it)."""
+    pods = stack.kube.get_json("pods", step="pods") or {"items": [{"metadata": {}}]}
+    return not any(p["metadata"].get("deletionTimestamp") for p in pods["items"])
+
+
+def test_status_and_doctor_speak_json(stack: Stack):
+    assert wait_until(lambda: _settled(stack), timeout=60, interval=1)
+    _, status = stack.invoke("status", "--json")
+    assert status.returncode == 0, status.stderr[-2000:]
+    state = json.loads(status.stdout)
+    assert state["reachable"] and state["releases"][0]["status"] == "deployed"
+    app = [p for p in state["pods"] if p["component"] in ("frontend", "backend", "mcp")]
+    assert app and all(p["ready"] == p["containers"] for p in app), app
+    _, doctor = stack.invoke("doctor", "--json")
+    assert doctor.returncode == 0, doctor.stderr[-2000:]
+    report = json.loads(doctor.stdout)
+    assert report["healthy"] is True, report["findings"]
+
+
+def test_rollback_returns_to_the_previous_revision(stack: Stack):
+    before = stack.kube.runner.run(
+        _helm(stack, "history", stack.config.release, "-o", "json"), step="history"
+    )
+    last = json.loads(before.stdout)[-1]["revision"]
+    _, proc = stack.invoke("rollback")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    after = json.loads(
+        stack.kube.runner.run(
+            _helm(stack, "history", stack.config.release, "-o", "json"), step="history"
+        ).stdout
+    )
+    assert after[-1]["revision"] == last + 1 and after[-1]["status"] == "deployed"
+    assert after[-1]["description"] == f"Rollback to {last - 1}"
+    assert _client(stack).request("GET", "/ready").status_code == 200
+
+
+def _backend_images(stack: Stack) -> set[str]:
+    """Images of the back-end pods that are Ready and not going away."""
+    pods = [p for p in _app_pods(stack) if p["metadata"]["labels"].get("component") == "backend"]
+    ready = [p for p in pods if all(c.get("ready") for c in p["status"]["containerStatuses"])]
+    return {c["image"] for p in ready for c in p["spec"]["containers"]}
+
+
+def test_watch_rolls_a_back_end_save_and_ctrl_c_leaves_it_deployed(stack: Stack, figures):
+    change = ROOT / "backend" / "todo_backend" / "e2e_watch_change.py"
+    with running(stack, "watch", "--no-logs") as watch:
+        assert watch.wait_for(lambda line: line.startswith("watching "), timeout=300), (
+            "\n".join(watch.lines[-40:]))  # fmt: skip
+        before = _backend_images(stack)
+        saved = time.monotonic()
+        change.write_text(f'"""Changes the back-end image (e2e watch)."""\nSTAMP = {saved!r}\n')
+        try:
+            # Serving: every ready back-end pod runs a new image and the ingress answers.
+            def serving() -> bool:
+                now = _backend_images(stack)
+                return bool(now) and now.isdisjoint(before) and _health_ok(stack)
+
+            assert wait_until(serving, timeout=180, interval=0.2), "\n".join(watch.lines[-40:])
+            figures.record(
+                Figure(
+                    "watch: back-end save to new pods serving",
+                    time.monotonic() - saved,
+                    "s",
+                    goal=5,
+                )
+            )
+            assert watch.wait_for(lambda line: line.startswith("backend: "), timeout=30)
+        finally:
+            change.unlink()
+        # Deleting the file brings the previous content tag back: rolled again, no build.
+        assert wait_until(lambda: _backend_images(stack) == before, timeout=180, interval=0.5)
+        assert watch.interrupt() == 0
+    status = _helm_status(stack)
+    assert status["info"]["status"] == "deployed", status["info"]
+    assert _health_ok(stack)
+
+
+def _health_ok(stack: Stack) -> bool:
+    try:
+        return _client(stack).request("GET", "/health").status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _helm_status(stack: Stack) -> dict:
+    result = stack.kube.runner.run(
+        _helm(stack, "status", stack.config.release, "-o", "json"), step="helm status"
+    )
+    return json.loads(result.stdout)
+
+
+def test_no_secret_in_what_the_loop_printed(stack: Stack):
+    # Followed logs, port-forward and watch output included: all of it went through the Runner.
+    values = [base64.b64decode(v).decode() for v in _secret(stack)["data"].values()]
+    assert scan_texts(dict(stack.outputs), [v for v in values if len(v) >= 8]) == []
+
+
+def test_teardown_after_the_loop(stack: Stack):
+    _, proc = stack.invoke("teardown", "--purge-data")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def _helm(stack: Stack, *args: str) -> list[str]:
+    helm = Tools(Runner()).helm
+    context = ["--kube-context", stack.kube.context] if stack.kube.context else []
+    return [helm, "--namespace", stack.config.namespace, *context, *args]

@@ -1,0 +1,294 @@
+"""`nox -s bench`: the suite against Skaffold on the same cluster, chart and Dockerfiles.
+
+Scenarios (issue 15): a no-op redeploy (median of 3), a one-service code change, a deploy from
+an empty namespace with images cached, and the inner loop: a saved back-end file to new pods
+serving through the ingress (`invoke watch` against `skaffold dev`). A plain helm-4 upgrade is
+the floor of the no-op. The table goes to build/bench.md. Run it on a machine you may deploy to
+(it tears the app's namespace down once); the app is left deployed by the suite.
+
+    python -m tests.support.bench [--provider P]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+import yaml
+
+from tests.support.bench_tools import BenchTools, ensure_tools
+from todo_deploy import catalogue
+from todo_deploy.baseimages import ensure_base_images
+from todo_deploy.config import DeployConfig
+from todo_deploy.images import CA_BUNDLE, SPECS, docker_cli
+from todo_deploy.kube import Kube, wait_until
+from todo_deploy.providers import get_provider
+from todo_deploy.run import Runner
+from todo_deploy.tools import Tools
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / "build" / "bench"
+ROUNDS = 3
+SERVING_TIMEOUT = 300
+SKAFFOLD_GLOBAL = {
+    "global": {"collect-metrics": False, "update-check": False,
+               "survey": {"disable-prompt": True}},
+    "kubeContexts": [],
+}  # fmt: skip
+
+
+@dataclass
+class Bench:
+    provider: str
+    tools: BenchTools
+    kube: Kube
+    helm4: str
+    ingress_url: str
+    ingress_host: str
+    ingress_class: str
+    docker_env: dict[str, str]
+    rows: dict[str, dict[str, float | None]] = field(default_factory=dict)
+
+    # --- the three ways to deploy -------------------------------------------------------
+
+    def invoke(self, *args: str) -> float:
+        argv = [sys.executable, "-m", "invoke", *args, "--provider", self.provider]
+        return _timed(argv, {}, f"invoke {' '.join(args)}")
+
+    def skaffold_argv(self, *args: str) -> list[str]:
+        context = ["--kube-context", self.kube.context] if self.kube.context else []
+        # Its artifact cache in build/ too, not the user's home.
+        cache = ["--cache-file", str(BUILD / "skaffold-cache")] if args[0] != "delete" else []
+        return [str(self.tools.skaffold), *args, "--filename", str(BUILD / "skaffold.yaml"),
+                "--config", str(BUILD / "skaffold-global.yaml"), *cache, *context]  # fmt: skip
+
+    def skaffold_env(self) -> dict[str, str]:
+        # The engine the cluster's nodes use (minikube's), helm 3, the buildx plugin.
+        return {**self.docker_env, **self.tools.env(), "SKAFFOLD_UPDATE_CHECK": "false"}
+
+    def skaffold(self, *args: str) -> float:
+        return _timed(self.skaffold_argv(*args), self.skaffold_env(), f"skaffold {args[0]}")
+
+    def helm_noop(self) -> float:
+        argv = [self.helm4, "upgrade", "todo", str(ROOT / "helm" / "todo-app"), "--namespace",
+                self.kube.namespace, "--reuse-values", "--wait", "--timeout", "300s",
+                *(["--kube-context", self.kube.context] if self.kube.context else [])]  # fmt: skip
+        return _timed(argv, {}, "helm upgrade (no-op)")
+
+    # --- scenarios -----------------------------------------------------------------------
+
+    def record(self, scenario: str, tool: str, seconds: float | None) -> None:
+        self.rows.setdefault(scenario, {})[tool] = seconds
+        shown = "-" if seconds is None else f"{seconds:.2f} s"
+        print(f"bench: {scenario} / {tool}: {shown}", flush=True)
+
+    def noop(self) -> None:
+        self.invoke("deploy")  # converge first: the timed runs change nothing
+        self.record(
+            "no-op redeploy (median of 3)",
+            "invoke deploy",
+            statistics.median(self.invoke("deploy") for _ in range(ROUNDS)),
+        )
+        self.record(
+            "no-op redeploy (median of 3)",
+            "plain helm-4 upgrade",
+            statistics.median(self.helm_noop() for _ in range(ROUNDS)),
+        )
+        self.skaffold("run")  # its own image tags, built once
+        self.record("no-op redeploy (median of 3)", "skaffold run",
+                    statistics.median(self.skaffold("run") for _ in range(ROUNDS)))  # fmt: skip
+
+    def one_service_change(self) -> None:
+        marker = ROOT / "mcp" / "todo_mcp" / "bench_change.py"
+        try:
+            marker.write_text(f"STAMP = {time.time()!r}\n")
+            self.record("one-service code change", "invoke deploy", self.invoke("deploy"))
+            marker.write_text(f"STAMP = {time.time()!r}\n")
+            self.record("one-service code change", "skaffold run", self.skaffold("run"))
+        finally:
+            marker.unlink(missing_ok=True)
+
+    def from_empty(self) -> None:
+        self.invoke("teardown")
+        self.record("from an empty namespace, images cached", "invoke deploy",
+                    self.invoke("deploy"))  # fmt: skip
+        self.skaffold("delete")
+        # Skaffold deploys the chart only: the Secret comes from the suite, untimed.
+        secret = self.kube.get_json("secret", catalogue.default().object_name("secrets"),
+                                    step="bench secret") or {}  # fmt: skip
+        self.invoke("teardown")
+        self.kube.run("create", "namespace", self.kube.namespace, step="namespace",
+                      namespaced=False)  # fmt: skip
+        self.kube.run("apply", "-f", "-", step="secret", stdin=json.dumps(_bare(secret)))
+        self.record("from an empty namespace, images cached", "skaffold run",
+                    self.skaffold("run"))  # fmt: skip
+
+    def save_to_serving(self) -> None:
+        self.invoke("deploy")
+        self.record("watch: back-end save to serving", "invoke watch",
+                    self._loop([sys.executable, "-m", "invoke", "watch", "--no-logs",
+                                "--provider", self.provider], {}, "watching "))  # fmt: skip
+        self.record("watch: back-end save to serving", "skaffold dev",
+                    self._loop(self.skaffold_argv("dev", "--port-forward=off"),
+                               self.skaffold_env(), "Watching for changes"))  # fmt: skip
+        self.invoke("deploy")  # leave the suite's release as it deploys it
+
+    def _loop(self, argv: list[str], env: dict[str, str], ready: str) -> float | None:
+        change = ROOT / "backend" / "todo_backend" / "bench_watch_change.py"
+        lines: list[str] = []
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, env={**os.environ, **env, "NO_COLOR": "1",
+                                                "PYTHONUNBUFFERED": "1"})  # fmt: skip
+        threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True).start()
+        try:
+            if not wait_until(lambda: any(ready in x for x in lines), timeout=900, interval=0.5):
+                print("".join(lines[-40:]))
+                return None
+            time.sleep(2)  # let the watcher settle after its own first deploy
+            before = self._backend_images()
+            saved = time.monotonic()
+            change.write_text(f"STAMP = {saved!r}\n")
+            serving = self._serving(before)
+            return time.monotonic() - saved if wait_until(serving, timeout=SERVING_TIMEOUT,
+                                                          interval=0.1) else None  # fmt: skip
+        finally:
+            change.unlink(missing_ok=True)
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def _backend_images(self) -> set[str]:
+        pods = self.kube.get_json("pods", "-l", "app.kubernetes.io/component=backend",
+                                  step="back-end pods") or {}  # fmt: skip
+        return {c["image"] for p in pods.get("items", [])
+                if not p["metadata"].get("deletionTimestamp")
+                and all(s.get("ready") for s in p["status"].get("containerStatuses") or [])
+                for c in p["spec"]["containers"]}  # fmt: skip
+
+    def _serving(self, before: set[str]) -> Callable[[], bool]:
+        def check() -> bool:
+            now = self._backend_images()
+            if not now or not now.isdisjoint(before):
+                return False
+            try:
+                answer = requests.get(f"{self.ingress_url}/health", timeout=2,
+                                      headers={"Host": self.ingress_host})  # fmt: skip
+            except requests.RequestException:
+                return False
+            return answer.status_code == 200
+
+        return check
+
+
+def _bare(secret: dict) -> dict:
+    meta = secret.get("metadata", {})
+    return {"apiVersion": "v1", "kind": "Secret", "type": secret.get("type", "Opaque"),
+            "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace")},
+            "data": secret.get("data", {})}  # fmt: skip
+
+
+def _timed(argv: list[str], env: dict[str, str], what: str) -> float:
+    started = time.monotonic()
+    proc = subprocess.run(argv, cwd=ROOT, env={**os.environ, **env}, capture_output=True,
+                          text=True, timeout=1800, check=False)  # fmt: skip
+    seconds = time.monotonic() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed ({proc.returncode}):\n{proc.stdout[-3000:]}"
+                           f"\n{proc.stderr[-3000:]}")  # fmt: skip
+    return seconds
+
+
+def skaffold_config(bases: dict[str, str], ingress_class: str, host: str) -> dict:
+    """Skaffold's view of the same images (Dockerfiles, contexts, bases) and the same chart."""
+    chart = catalogue.default()
+    artifacts, templates = [], {}
+    for name, spec in SPECS.items():
+        # Skaffold reads the Dockerfile's path relative to the artifact's context, and the
+        # context relative to its config file (in build/): absolute paths say it once.
+        dockerfile = os.path.relpath(spec.dockerfile, spec.context)
+        docker: dict = {"dockerfile": dockerfile,
+                        "buildArgs": {arg: bases[arg] for arg in spec.base_args}}  # fmt: skip
+        if CA_BUNDLE.exists():
+            docker["secrets"] = [{"id": "ca", "src": str(CA_BUNDLE)}]
+        image = chart[name].repository
+        artifacts.append({"image": image, "context": str(ROOT / spec.context), "docker": docker})
+        key, var = chart[name].image_key, image.replace("-", "_")
+        templates[f"images.{key}.repository"] = f"{{{{.IMAGE_REPO_{var}}}}}"
+        templates[f"images.{key}.tag"] = f"{{{{.IMAGE_TAG_{var}}}}}"
+    release = {
+        "name": "todo", "chartPath": str(ROOT / "helm" / "todo-app"),
+        "namespace": DeployConfig().namespace, "createNamespace": True,
+        "valuesFiles": [str(ROOT / "helm" / "todo-app" / "values-dev.yaml")],
+        "setValueTemplates": templates,
+        "setValues": {"existingSecret": chart.object_name("secrets"),
+                      "ingress.ingressClassName": ingress_class, "ingress.host": host},
+    }  # fmt: skip
+    return {
+        "apiVersion": "skaffold/v4beta11",
+        "kind": "Config",
+        "build": {"local": {"push": False, "useBuildkit": True}, "artifacts": artifacts},
+        "deploy": {"helm": {"releases": [release]}},
+    }
+
+
+def markdown(rows: dict[str, dict[str, float | None]]) -> str:
+    tools = ["invoke deploy", "invoke watch", "skaffold run", "skaffold dev",
+             "plain helm-4 upgrade"]  # fmt: skip
+    used = [t for t in tools if any(t in r for r in rows.values())]
+    lines = ["| scenario | " + " | ".join(used) + " | skaffold / suite |",
+             "|---|" + "---|" * (len(used) + 1)]  # fmt: skip
+    for scenario, row in rows.items():
+        cells = ["-" if row.get(t) is None else f"{row[t]:.2f} s" for t in used]
+        ours = row.get("invoke deploy") or row.get("invoke watch")
+        theirs = row.get("skaffold run") or row.get("skaffold dev")
+        ratio = f"{theirs / ours:.1f}x" if ours and theirs else "-"
+        lines.append(f"| {scenario} | " + " | ".join(cells) + f" | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--provider", default=os.environ.get("E2E_PROVIDER", "auto"))
+    provider_name = parser.parse_args().provider
+    runner = Runner(echo=True)
+    tools = ensure_tools(runner)
+    config = DeployConfig(provider=provider_name)
+    binaries = Tools(runner)
+    provider = get_provider(config, runner, binaries)
+    facts = provider.up()
+    access = provider.ingress(config.ingress_host)
+    kube = Kube(runner, str(binaries.kubectl), provider.kube_context or None, config.namespace)
+    bases = ensure_base_images(docker_cli(runner, provider.docker_env()))
+    BUILD.mkdir(parents=True, exist_ok=True)
+    config_text = yaml.safe_dump(skaffold_config(bases, facts.ingress_class, access.host))
+    (BUILD / "skaffold.yaml").write_text(config_text)
+    # Skaffold sends usage metrics and checks for updates by default: nothing may leave here.
+    (BUILD / "skaffold-global.yaml").write_text(yaml.safe_dump(SKAFFOLD_GLOBAL))
+    bench = Bench(provider.name, tools, kube, str(binaries.helm), access.url, access.host,
+                  facts.ingress_class, provider.docker_env())  # fmt: skip
+    try:
+        bench.noop()
+        bench.one_service_change()
+        bench.from_empty()
+        bench.save_to_serving()
+    finally:
+        table = markdown(bench.rows)
+        (ROOT / "build" / "bench.md").write_text(table)
+        print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""The Secret goes server-side under the suite's field manager; no plain-text copy stays behind."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from tests.support.fakes import Harness
+from todo_deploy import secrets
+from todo_deploy.kube import Kube
+
+VALUES = {"POSTGRES_PASSWORD": "db-password-0123", "MCP_API_TOKEN": "mcp-token-0123456"}
+APP_SECRETS = secrets.AppSecrets(dict(VALUES), {}, external_database=False)
+
+
+def _kube(h: Harness) -> Kube:
+    return Kube(h.runner, "kubectl", "ctx", "todo-app")
+
+
+def test_secret_is_applied_server_side_with_data_and_no_annotation(harness: Harness) -> None:
+    h = harness
+    secrets.apply(_kube(h), "todo-secrets", APP_SECRETS)
+    assert h.fake.lines == [
+        "kubectl --context ctx apply -f -",
+        "kubectl --context ctx apply --server-side --field-manager=todo-deploy --force-conflicts "
+        f"-o 'go-template={secrets.STALE_TEMPLATE}' -f -",
+    ]
+    sent = json.loads(h.fake.calls[1].stdin or "")
+    assert sent["kind"] == "Secret" and "annotations" not in sent["metadata"]
+    assert {k: base64.b64decode(v).decode() for k, v in sent["data"].items()} == VALUES
+    assert "stringData" not in sent  # server-side apply tracks `data` keys, not stringData's
+
+
+def test_a_stale_client_side_annotation_is_removed(harness: Harness) -> None:
+    h = harness
+    h.fake.on("apply", "--server-side", stdout="stale")
+    secrets.apply(_kube(h), "todo-secrets", APP_SECRETS)
+    assert h.fake.lines[-1] == (
+        "kubectl --context ctx -n todo-app annotate secret todo-secrets "
+        "kubectl.kubernetes.io/last-applied-configuration-"
+    )
+
+
+def test_dry_run_sends_nothing_and_shows_no_value(harness: Harness) -> None:
+    h = harness
+    h.runner.dry_run = True
+    secrets.apply(_kube(h), "todo-secrets", APP_SECRETS)
+    assert h.fake.calls == []
+    shown = "\n".join(h.printed)
+    assert "[dry-run] kubectl --context ctx apply --server-side" in shown
+    assert not any(v in shown for v in VALUES.values())

@@ -1,0 +1,113 @@
+"""`invoke watch`: a save rebuilds and rolls only the image whose content tag changed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.fakes import FakeHostProvider, Harness
+from todo_deploy import images
+from todo_deploy.watch import Watcher, hashed_files, images_touched, watch_roots
+
+ROOT = images.REPO_ROOT
+# As deployed: the builder will give mcp the same ref again, the back end a new one.
+DEPLOYED = {"images": {
+    "frontend": {"repository": "todo-frontend", "tag": "f00"},
+    "backend": {"repository": "todo-backend", "tag": "old"},
+    "mcp": {"repository": "todo-mcp", "tag": "c0ffee1"},
+    "postgresql": {"repository": "todo-postgres", "tag": "p00"},
+}}  # fmt: skip
+
+
+@pytest.fixture
+def watcher(harness: Harness) -> Watcher:
+    harness.fake.on("helm", "get", "values", stdout=DEPLOYED)
+    provider = FakeHostProvider()
+    return Watcher(harness.target(harness.config(provider="host"), provider), harness.hooks())
+
+
+def test_a_back_end_save_rolls_the_back_end_only(watcher: Watcher, harness: Harness) -> None:
+    h = harness
+    main = ROOT / "backend" / "todo_backend" / "main.py"
+    rolled = watcher.handle([main])
+    assert [(r.image, r.ref) for r in rolled] == [("backend", "todo-backend:c0ffee0")]
+    assert h.builder.calls[-1]["names"] == ["backend", "mcp"]  # both use the file's context
+    chart = h.paths()["chart"]
+    assert h.fake.lines[-2:] == [
+        f"helm --namespace todo-app --kube-context todo-host upgrade todo {chart} "
+        "--reset-then-reuse-values "
+        "--set-string images.backend.repository=todo-backend "
+        "--set-string images.backend.tag=c0ffee0",
+        "kubectl --context todo-host -n todo-app rollout status deployment/todo-backend "
+        "--timeout=120s",
+    ]
+    assert watcher.deployed["backend"] == "todo-backend:c0ffee0"
+    before = list(h.fake.lines)
+    assert watcher.handle([main]) == []  # same tag
+    assert not [line for line in h.fake.lines[len(before) :] if "upgrade" in line]
+
+
+def test_a_save_that_changes_no_tag_rolls_nothing(watcher: Watcher, harness: Harness) -> None:
+    harness.fake.on("helm", "get", "values", stdout=DEPLOYED)
+    watcher.deployed["frontend"] = "todo-frontend:c0ffee0"  # what the builder will answer
+    page = next(p for p in watcher.files["frontend"] if p.suffix == ".tsx")
+    assert watcher.handle([page]) == []
+    assert not [line for line in harness.fake.lines if " upgrade " in line]
+
+
+def test_a_failed_roll_is_reported_and_watching_goes_on(watcher: Watcher, harness: Harness):
+    harness.fake.on("helm", "upgrade", rc=1, stderr="Error: UPGRADE FAILED: timed out")
+    said: list[str] = []
+    main = ROOT / "backend" / "todo_backend" / "main.py"
+    batches = [[main], [main]]
+    assert watcher.run(batches, said.append) == []
+    assert len(said) == 2 and all("not rolled" in s and "UPGRADE FAILED" in s for s in said)
+
+
+def test_git_tags_cannot_watch(harness: Harness) -> None:
+    config = harness.config(provider="host", image_tag_policy="git")
+    with pytest.raises(RuntimeError, match="needs image_tag_policy: content"):
+        Watcher(harness.target(config, FakeHostProvider()))
+
+
+def test_no_release_values_means_deploy_first(harness: Harness) -> None:
+    harness.fake.on("helm", "get", "values", stdout="null")
+    with pytest.raises(RuntimeError, match="run `invoke deploy` first"):
+        Watcher(harness.target(harness.config(provider="host"), FakeHostProvider()))
+
+
+def test_the_watched_files_are_the_ones_the_tags_hash() -> None:
+    roots = {p.relative_to(ROOT).as_posix() for p in watch_roots()}
+    assert {"backend", "mcp", "frontend", "docker"} <= roots
+    assert "README.md" not in roots and "tests" not in roots and "helm" not in roots
+    files = hashed_files()
+    page = next(p for p in files["frontend"] if p.suffix == ".tsx")
+    assert images_touched([page], files, files) == ["frontend"]
+    model = next(p for p in files["backend"] if p.name == "models.py")
+    assert images_touched([model], files, files) == ["backend", "mcp"]  # MCP uses the domain
+    ignored = ROOT / "backend" / "tests" / "test_new.py"  # .dockerignore keeps tests out
+    assert images_touched([ignored], files, files) == []
+    assert images_touched([Path("/elsewhere/file.py")], files, files) == []
+    # a file new since the last batch, or one deleted, counts for the image it is (was) in
+    added = ROOT / "mcp" / "todo_mcp" / "new_tool.py"
+    now = {**files, "mcp": files["mcp"] | {added}}
+    assert images_touched([added], files, now) == ["mcp"]
+    assert images_touched([added], now, files) == ["mcp"]
+
+
+def test_invoke_watch_refuses_dry_run_and_a_far_away_context(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_")}
+    env.update(KUBECONFIG=str(tmp_path / "none"), NO_COLOR="1")
+
+    def invoke(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    dry = invoke("--dry", "watch")
+    assert dry.returncode == 2 and "invoke --dry watch" in dry.stderr
+    far = invoke("watch", "-p", "existing", "-k", "far-away")
+    assert far.returncode == 2 and "refusing to deploy to kube context 'far-away'" in far.stderr

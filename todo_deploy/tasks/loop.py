@@ -1,0 +1,69 @@
+"""`invoke watch`: the inner loop on the cluster."""
+
+from __future__ import annotations
+
+import threading
+
+from invoke import Context
+
+from todo_deploy import flow
+from todo_deploy.follow import LogFollower, app_selector, console_emitter
+from todo_deploy.tasks.common import (
+    ALLOW_HELP,
+    TARGET_HELP,
+    failures,
+    guard_context,
+    refuse_dry,
+    target,
+    task,
+)
+from todo_deploy.watch import Watcher, file_batches, watch_roots
+
+
+@task(
+    help={
+        **TARGET_HELP,
+        **ALLOW_HELP,
+        "logs": "stream every component's logs meanwhile (default on; --no-logs for quiet)",
+        "verbose": "echo each command as it runs",
+    }
+)
+def watch(
+    c: Context,
+    provider: str | None = None,
+    namespace: str | None = None,
+    kube_context: str | None = None,
+    allow_context: str | None = None,
+    logs: bool = True,
+    verbose: bool = False,
+) -> None:
+    """Deploy, then on each save rebuild and roll only the changed image; Ctrl-C stops."""
+    refuse_dry(c, "watch", "it rebuilds and rolls on each save")
+    flags = {"provider": provider, "namespace": namespace, "kube_context": kube_context}
+    t = target(c, flags, verbose=verbose)
+    guard_context(t, allow_context, "deploy to")
+    with failures():
+        flow.deploy(t)  # from wherever the sources are now; a no-op when nothing changed
+        watcher = Watcher(t)
+    follower = None
+    if logs:
+        emit = console_emitter(t.console, t.catalogue.names())
+        follower = LogFollower(
+            t.kube, app_selector(t.config.release, t.catalogue.names()), emit, tail=5
+        )
+        threading.Thread(target=follower.run, daemon=True, name="logs").start()
+    roots = watch_roots()
+    t.console.print(
+        f"watching {', '.join(r.name for r in roots)} (Ctrl-C stops; the release stays deployed)"
+    )
+    try:
+        watcher.run(file_batches(roots), t.console.print)
+    except KeyboardInterrupt:
+        t.console.print("interrupted during a roll: `invoke deploy` converges the release")
+    finally:
+        if follower:
+            follower.stop()
+    t.console.print(
+        "stopped watching: the release stays as deployed "
+        f"({', '.join(sorted(watcher.deployed.values()))})"
+    )

@@ -1,0 +1,153 @@
+"""`invoke watch`: on save, rebuild only the image whose sources changed and roll only it.
+
+The files watched are the ones each image's content tag hashes (todo_deploy/images.py, which
+honours each image's .dockerignore). A batch of changes (debounced) recomputes the tags of the
+images whose build context holds a changed file; an image whose tag is unchanged (an ignored file)
+is left alone. A changed one is built, loaded, set on the release with `helm upgrade
+--reset-then-reuse-values` (the chart's defaults, then every value as deployed, then the new
+tag), and only its workload is waited for.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from todo_deploy import flow, images
+from todo_deploy.live import live_step
+from todo_deploy.run import CommandError
+from todo_deploy.target import Target
+
+DEBOUNCE_MS = 1600  # the longest a batch may keep growing
+STEP_MS = 150  # quiet time that ends a batch (an editor's save is several writes)
+ROLLOUT_SECONDS = 120  # an inner loop reports a stuck rollout sooner than a deploy does
+
+
+@dataclass(frozen=True)
+class Rolled:
+    image: str
+    ref: str
+    seconds: float  # from the batch of changes to the new pods ready
+
+
+def watch_roots(root: Path = images.REPO_ROOT) -> list[Path]:
+    """Top-level folders and files holding something an image's content tag hashes."""
+    tops: set[Path] = set()
+    for spec in images.SPECS.values():
+        context = root / spec.context
+        for rel in images.context_files(spec, root):
+            tops.add(root / (context / rel).relative_to(root).parts[0])
+        tops.add(root / Path(spec.dockerfile).parts[0])
+    return sorted(tops)
+
+
+def hashed_files(root: Path = images.REPO_ROOT) -> dict[str, set[Path]]:
+    """Per image: the files its content tag hashes, its Dockerfile and its ignore file."""
+    files = {}
+    for name, spec in images.SPECS.items():
+        context = root / spec.context
+        kept = {(context / rel).resolve() for rel in images.context_files(spec, root)}
+        files[name] = kept | {(root / spec.dockerfile).resolve(), spec.ignore_file(root).resolve()}
+    return files
+
+
+def images_touched(
+    paths: Iterable[str | Path], before: dict[str, set[Path]], now: dict[str, set[Path]]
+) -> list[str]:
+    """Images a changed path belongs to, before or after the change (added, edited, deleted)."""
+    changed = {Path(p).resolve() for p in paths}
+    return [name for name in now if changed & (before.get(name, set()) | now[name])]
+
+
+def deployed_refs(target: Target) -> dict[str, str]:
+    """Image refs the release runs now, by component (from its user-supplied values)."""
+    result = target.helm.run("get", "values", target.config.release, "-o", "json",
+                             step="helm get values", mutating=False)  # fmt: skip
+    values = json.loads(result.stdout or "{}") or {}
+    refs = {}
+    for name, component in target.catalogue.components.items():
+        image = (values.get("images") or {}).get(component.image_key) or {}
+        if image.get("tag"):
+            refs[name] = f"{image.get('repository', component.repository)}:{image['tag']}"
+    return refs
+
+
+@dataclass
+class Watcher:
+    target: Target
+    hooks: flow.Hooks = field(default_factory=flow.Hooks)
+    deployed: dict[str, str] = field(default_factory=dict)
+    files: dict[str, set[Path]] = field(default_factory=hashed_files)
+
+    def __post_init__(self) -> None:
+        if self.target.config.image_tag_policy != "content":
+            # A git tag names the commit: a saved file changes no tag, so nothing would roll.
+            raise RuntimeError("invoke watch needs image_tag_policy: content (content tags)")
+        self.deployed = self.deployed or deployed_refs(self.target)
+        if not self.deployed:
+            release = self.target.config.release
+            raise RuntimeError(f"release {release} sets no image tags: run `invoke deploy` first")
+
+    def handle(self, paths: Iterable[str | Path]) -> list[Rolled]:
+        """One batch of changed paths: rebuild and roll what changed; what was rolled."""
+        started = time.monotonic()
+        now = hashed_files()
+        names = [n for n in images_touched(paths, self.files, now) if n in self.deployed]
+        self.files = now
+        if not names:
+            return []
+        console, runner = self.target.console, self.target.runner
+        with live_step(f"checking {', '.join(names)}", console, runner):
+            refs = flow.build_and_load(self.target, self.hooks, names)
+        changed = {n: ref for n, ref in refs.items() if ref != self.deployed[n]}
+        if not changed:
+            return []
+        with live_step(f"rolling {', '.join(changed)}", console, runner):
+            self._upgrade(changed)
+            for name in changed:
+                workload = self.target.catalogue[name].workload
+                self.target.kube.rollout_status(workload, ROLLOUT_SECONDS)
+        self.deployed.update(changed)
+        seconds = time.monotonic() - started
+        return [Rolled(name, ref, seconds) for name, ref in changed.items()]
+
+    def _upgrade(self, changed: dict[str, str]) -> None:
+        config, helm = self.target.config, self.target.helm
+        sets = []
+        for name, ref in sorted(changed.items()):
+            repository, tag = ref.rsplit(":", 1)
+            key = self.target.catalogue[name].image_key
+            sets += ["--set-string", f"images.{key}.repository={repository}",
+                     "--set-string", f"images.{key}.tag={tag}"]  # fmt: skip
+        # No --wait: only the changed workload is waited for, by its rollout.
+        helm.run("upgrade", config.release, config.chart, "--reset-then-reuse-values", *sets,
+                 step="helm upgrade (watch)", timeout=120)  # fmt: skip
+
+    def run(
+        self, batches: Iterable[Iterable[str | Path]], say: Callable[[str], None]
+    ) -> list[Rolled]:
+        """Handle every batch until the iterable ends (Ctrl-C ends watchfiles' one)."""
+        rolled: list[Rolled] = []
+        for paths in batches:
+            try:
+                done = self.handle(paths)
+            except (CommandError, RuntimeError, ValueError, OSError) as exc:
+                message = exc.block() if isinstance(exc, CommandError) else str(exc)
+                say(f"[red]not rolled[/]: {message}\n  (fix and save again; still watching)")
+                continue
+            for item in done:
+                say(f"[green]{item.image}[/]: {item.ref} serving {item.seconds:.1f} s after save")
+            rolled += done
+        return rolled
+
+
+def file_batches(roots: list[Path]) -> Iterable[list[str]]:
+    """Debounced batches of changed paths under `roots`, until Ctrl-C."""
+    from watchfiles import DefaultFilter, watch
+
+    for changes in watch(*roots, watch_filter=DefaultFilter(), debounce=DEBOUNCE_MS,
+                         step=STEP_MS, raise_interrupt=False):  # fmt: skip
+        yield [path for _, path in changes]
