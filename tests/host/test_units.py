@@ -67,6 +67,13 @@ def test_listening_ports_sees_a_real_listener():
         assert port in listening_ports()
 
 
+def test_a_listener_on_another_loopback_address_leaves_our_ports_free():
+    with socket.socket() as server:  # where a kind cluster may publish its ingress
+        server.bind(("127.0.0.2", 0))
+        server.listen()
+        assert server.getsockname()[1] not in listening_ports()
+
+
 def test_go_mod_replaces_every_staging_module_with_its_release():
     upstream = (
         "module k8s.io/kubernetes\n\ngo 1.24.0\n\nreplace (\n"

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import platform
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from todo_deploy.providers.host.layout import API_PORT, ETCD_PORT, INGRESS_PORT, KUBELET_PORT
+from todo_deploy.providers.host.layout import (
+    API_PORT,
+    ETCD_PORT,
+    INGRESS_PORT,
+    KUBELET_PORT,
+    NODE_IP,
+)
 
 # Port -> the daemon of ours that owns it (a port held by our own daemon is no problem).
 PORTS = {
@@ -19,6 +26,8 @@ PORTS = {
     INGRESS_PORT: "traefik",
 }
 TCP_LISTEN = "0A"
+# Addresses where a listener stops ours from binding: ours, and the wildcards.
+CLASHING = {ipaddress.ip_address(a) for a in ("127.0.0.1", NODE_IP, "0.0.0.0", "::")}
 
 
 @dataclass(frozen=True)
@@ -35,7 +44,10 @@ class Facts:
 
 
 def listening_ports(proc_net: Path = Path("/proc/net")) -> frozenset[int]:
-    """TCP ports with a listening socket on any address (IPv4 and IPv6)."""
+    """TCP ports with a listener where ours would bind: 127.0.0.1, the node IP or a wildcard.
+
+    A listener on another address (kind's 127.0.0.2:80, say) does not stop ours binding.
+    """
     ports: set[int] = set()
     for name in ("tcp", "tcp6"):
         try:
@@ -45,8 +57,20 @@ def listening_ports(proc_net: Path = Path("/proc/net")) -> frozenset[int]:
         for line in lines:
             fields = line.split()
             if len(fields) > 3 and fields[3] == TCP_LISTEN:
-                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+                address, port = fields[1].rsplit(":", 1)
+                if _kernel_address(address) in CLASHING:
+                    ports.add(int(port, 16))
     return frozenset(ports)
+
+
+def _kernel_address(hex_address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """/proc/net/tcp{,6} addresses: 32-bit words in host (little-endian) byte order."""
+    raw = bytes.fromhex(hex_address)
+    host_order = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    found = ipaddress.ip_address(host_order)
+    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped:
+        return found.ipv4_mapped
+    return found
 
 
 def gather(needs_build: bool) -> Facts:
