@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -114,10 +114,51 @@ class App:
         page.wait_for_url("**/tasks")
 
 
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    text: str
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+def in_page(
+    page: Page,
+    path: str,
+    *,
+    method: str = "GET",
+    data: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    """A request the page itself sends, with its origin, cookies and host resolution.
+
+    Playwright's own request client resolves names through the OS, which knows no todo.local
+    when the browser reaches the ingress through --host-resolver-rules.
+    """
+    result = page.evaluate(
+        """async ([path, method, data, headers]) => {
+            const init = { method, headers: { ...headers } };
+            if (data !== null) {
+                init.body = JSON.stringify(data);
+                init.headers["Content-Type"] = "application/json";
+            }
+            const response = await fetch(path, init);
+            return { status: response.status, text: await response.text() };
+        }""",
+        [path, method, data, headers or {}],
+    )
+    return Reply(int(result["status"]), str(result["text"]))
+
+
 def token_of(page: Page) -> str:
     """The signed-in visitor's JWT for the back end, as the page itself gets it."""
-    response = page.request.get(page.url.split("/tasks")[0] + "/api/auth/token")
-    assert response.ok, response.text()
+    response = in_page(page, "/api/auth/token")
+    assert response.ok, response.text
     return str(response.json()["token"])
 
 
@@ -128,13 +169,12 @@ def user_id_of(page: Page) -> str:
 
 def add_tasks(page: Page, user: User, titles: list[str]) -> None:
     """Tasks made through the API (faster than the form), then shown by a reload."""
-    base = page.url.split("/tasks")[0]
     headers = {"Authorization": f"Bearer {token_of(page)}"}
     for title in titles:
-        reply = page.request.post(
-            f"{base}/api/{user.id}/tasks", data={"title": title}, headers=headers
+        reply = in_page(
+            page, f"/api/{user.id}/tasks", method="POST", data={"title": title}, headers=headers
         )
-        assert reply.ok, reply.text()
+        assert reply.ok, reply.text
     page.reload()
     page.get_by_test_id("task-count").wait_for()
 

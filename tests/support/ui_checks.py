@@ -11,7 +11,7 @@ from collections.abc import Callable
 from playwright.sync_api import Page, Route, expect
 
 from tests.support.axe import assert_accessible
-from tests.support.browser import DESKTOP, PHONE, App, add_tasks, chat, token_of
+from tests.support.browser import DESKTOP, PHONE, App, add_tasks, chat, in_page, token_of
 
 ASSISTANT = '[data-testid="chat-message"][data-role="assistant"]'
 
@@ -199,12 +199,13 @@ def sign_up_errors_are_worded_for_people(app: App) -> None:
         assert page.url.endswith("/sign-up")
 
         # The server refuses a blank name too, whatever the client does.
-        reply = page.request.post(
-            f"{app.url}/api/auth/sign-up/email",
+        reply = in_page(
+            page,
+            "/api/auth/sign-up/email",
+            method="POST",
             data={"email": "blank-name@example.test", "password": "correct-horse", "name": " "},
-            headers={"Origin": app.url},
         )
-        assert reply.status == 400, reply.text()
+        assert reply.status == 400, reply.text
         assert reply.json()["code"] == "NAME_REQUIRED"
 
 
@@ -269,9 +270,8 @@ def assistant_mode_is_stated(app: App) -> None:
     """Without an API key the panel says it is in command mode (and says nothing with one)."""
     with app.page("mode") as page:
         user = app.sign_up(page)
-        mode = page.request.get(
-            f"{app.url}/api/{user.id}/assistant",
-            headers={"Authorization": f"Bearer {token_of(page)}"},
+        mode = in_page(
+            page, f"/api/{user.id}/assistant", headers={"Authorization": f"Bearer {token_of(page)}"}
         ).json()["mode"]
         note = page.get_by_test_id("assistant-mode")
         if mode == "offline":
