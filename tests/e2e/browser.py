@@ -17,5 +17,6 @@ def ingress_app(access: IngressAccess, screenshots: Path) -> Iterator[App]:
     ingress = urlsplit(access.url)
     port = ingress.port or 80
     app_url = f"http://{access.host}" + ("" if port == 80 else f":{port}")
-    with chromium(app_url, resolve_to=f"{ingress.hostname}:{port}") as browser:
-        yield App(browser, app_url, screenshots)
+    resolve_to = f"{ingress.hostname}:{port}"
+    with chromium(app_url, resolve_to=resolve_to) as browser:
+        yield App(browser, app_url, screenshots, resolve_to)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import APIResponse, Browser, Page, Route
 
 CHROMIUM = "/usr/bin/chromium"
 # Without these Chromium keeps calling home, and this machine refuses every such connection.
@@ -78,6 +78,18 @@ class App:
     browser: Browser
     url: str
     screenshots: Path
+    resolve_to: str | None = None  # where the browser sends the app's host name, if mapped
+
+    def fetch(self, route: Route) -> APIResponse:
+        """`route.fetch()` reaching where the browser would: Playwright's own client resolves
+        names through the OS, so a mapped host name goes to its address with its Host header."""
+        if not self.resolve_to:
+            return route.fetch()
+        parts = urlsplit(route.request.url)
+        return route.fetch(
+            url=parts._replace(netloc=self.resolve_to).geturl(),
+            headers={**route.request.headers, "host": parts.netloc},
+        )
 
     @contextmanager
     def page(self, name: str, viewport: dict[str, int] = DESKTOP) -> Iterator[Page]:

@@ -113,7 +113,7 @@ def outcomes_are_honest(app: App) -> None:
         expect(page.get_by_test_id("tool-outcome")).to_contain_text("Not done: task 999999")
 
         def lose_the_reply(route: Route) -> None:
-            route.fetch()  # the server runs the whole turn...
+            app.fetch(route)  # the server runs the whole turn...
             route.abort()  # ...and its answer never reaches the page
 
         page.route("**/chat/stream", lose_the_reply)
