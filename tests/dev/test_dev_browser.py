@@ -16,6 +16,7 @@ import requests
 
 from tests.support.browser import App, chromium
 from tests.support.require import require
+from tests.support.signals import default_sigint
 from tests.support.ui_checks import CHECK_IDS, CHECKS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,9 +56,12 @@ def dev_stack() -> Iterator[str]:
     busy = _ports_in_use()
     assert not busy, f"ports {busy} are taken: stop the other `invoke dev` (or its leftovers)"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "dev"], cwd=ROOT, start_new_session=True,
+        [sys.executable, "-m", "invoke", "dev"],
+        cwd=ROOT,
+        start_new_session=True,
+        preexec_fn=default_sigint,
         env={**os.environ, "NEXT_TELEMETRY_DISABLED": "1"},
-    )  # fmt: skip
+    )
     try:
         _wait_for(HEALTH, proc, time.monotonic() + 600)
         # `next dev` compiles each page on its first request: do it before the browser's clock.

@@ -33,6 +33,7 @@ from tests.e2e.test_deploy_flow import (
     _psql,
     _signed_in_client,
 )
+from tests.support.signals import default_sigint
 from tests.support.stack import ROOT, Stack
 from todo_deploy.kube import wait_until
 
@@ -293,7 +294,8 @@ def _deploy_process(*args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     argv = [sys.executable, "-m", "invoke", "deploy", *args]
     return subprocess.Popen(argv, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=default_sigint)  # fmt: skip
 
 
 def _read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:

@@ -26,6 +26,7 @@ import requests
 from tests.e2e.figures import Figure
 from tests.e2e.test_deploy_flow import _app_pods, _client
 from tests.support.secret_scan import scan_texts
+from tests.support.signals import default_sigint
 from tests.support.stack import ROOT, Stack
 from todo_deploy import catalogue
 from todo_deploy.kube import wait_until
@@ -107,9 +108,15 @@ class Running:
 @contextmanager
 def running(stack: Stack, *args: str) -> Iterator[Running]:
     argv = [sys.executable, "-m", "invoke", *args, "--provider", stack.config.provider]
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, "NO_COLOR": "1",
-                                            "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    proc = subprocess.Popen(
+        argv,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=default_sigint,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"},
+    )
     task = Running(proc)
     task.start_reading()
     try:

@@ -28,6 +28,7 @@ import requests
 import yaml
 
 from tests.support.bench_tools import BenchTools, ensure_tools
+from tests.support.signals import default_sigint
 from todo_deploy import catalogue
 from todo_deploy.baseimages import ensure_base_images
 from todo_deploy.config import DeployConfig
@@ -148,7 +149,7 @@ class Bench:
         change = ROOT / "backend" / "todo_backend" / "bench_watch_change.py"
         lines: list[str] = []
         proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, env={**os.environ, **env, "NO_COLOR": "1",
+                                preexec_fn=default_sigint, text=True, env={**os.environ, **env, "NO_COLOR": "1",
                                                 "PYTHONUNBUFFERED": "1"})  # fmt: skip
         threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True).start()
         try:
