@@ -148,9 +148,15 @@ class Bench:
     def _loop(self, argv: list[str], env: dict[str, str], ready: str) -> float | None:
         change = ROOT / "backend" / "todo_backend" / "bench_watch_change.py"
         lines: list[str] = []
-        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                preexec_fn=default_sigint, text=True, env={**os.environ, **env, "NO_COLOR": "1",
-                                                "PYTHONUNBUFFERED": "1"})  # fmt: skip
+        proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=default_sigint,
+            text=True,
+            env={**os.environ, **env, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"},
+        )
         threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True).start()
         try:
             if not wait_until(lambda: any(ready in x for x in lines), timeout=900, interval=0.5):
