@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-ProviderName = Literal["auto", "minikube", "existing", "host"]
+ProviderName = Literal["auto", "minikube", "kind", "existing", "host"]
 MethodName = Literal["helm", "kubectl"]
 
 
@@ -35,6 +35,17 @@ class MinikubeSettings(_Strict):
     profile: str = "todo"
 
 
+class KindSettings(_Strict):
+    cluster_name: str = Field("todo", pattern=r"^[a-z0-9][a-z0-9.-]*$", max_length=50)
+    node_image: str | None = Field(None, description="kind's own default image when unset")
+    config_file: str | None = Field(None, description="kind config merged into the provider's")
+    http_port: int = Field(80, ge=1, le=65535, description="host port (127.0.0.1) for :80")
+    https_port: int = Field(443, ge=1, le=65535, description="host port (127.0.0.1) for :443")
+    registry_endpoint: str | None = Field(
+        None, description="how the nodes reach a --registry on this machine's loopback"
+    )
+
+
 class Budgets(_Strict):
     deploy_seconds: int = Field(300, gt=0)
 
@@ -51,12 +62,18 @@ class DeployConfig(_Strict):
     image_tag_policy: Literal["content", "git"] = "content"
     registry: str | None = None
     minikube: MinikubeSettings = MinikubeSettings()
+    kind: KindSettings = KindSettings()
     kube_context: str | None = None
     ingress_host: str = "todo.local"
     secret_name: str = "todo-secrets"
     env_file: str = ".env"
     report_json: str = "build/deploy-report.json"
     budgets: Budgets = Budgets()
+
+
+# Keys whose default is None: Invoke sees them as "" (below), the model as None.
+OPTIONAL_KEYS = ("registry", "kube_context", "kind.node_image", "kind.config_file",
+                 "kind.registry_endpoint")  # fmt: skip
 
 
 def collection_defaults() -> dict[str, Any]:
@@ -66,8 +83,8 @@ def collection_defaults() -> dict[str, Any]:
     default's type, hence None-valued keys are given as "" here and normalised back below.
     """
     data = DeployConfig().model_dump()
-    data["registry"] = ""
-    data["kube_context"] = ""
+    for key in OPTIONAL_KEYS:
+        _set_dotted(data, key, "")
     return data
 
 
@@ -79,9 +96,13 @@ def build_config(
     for key, value in (flags or {}).items():
         if value is not None:
             _set_dotted(data, key, value)
-    for key in ("registry", "kube_context"):
-        if data.get(key) == "":
-            data[key] = None
+    for key in OPTIONAL_KEYS:
+        *parents, leaf = key.split(".")
+        section = data
+        for part in parents:
+            section = section.get(part, {})
+        if section.get(leaf) == "":
+            section[leaf] = None
     try:
         return DeployConfig.model_validate(data)
     except ValidationError as exc:

@@ -43,6 +43,10 @@ def get_provider(config: DeployConfig, runner: Runner, kubectl: str = "kubectl")
         from todo_deploy.providers.minikube import MinikubeProvider
 
         return MinikubeProvider(config, runner, kubectl)
+    if name == "kind":
+        from todo_deploy.providers.kind import KindProvider
+
+        return KindProvider(config, runner, kubectl)
     if name == "existing":
         from todo_deploy.providers.existing import ExistingProvider
 
