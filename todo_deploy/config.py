@@ -6,10 +6,11 @@ environment variables (Invoke loads these itself, e.g. INVOKE_DEPLOY_PROVIDER=ho
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 ProviderName = Literal["auto", "minikube", "kind", "existing", "host"]
 MethodName = Literal["helm", "kubectl"]
@@ -39,11 +40,24 @@ class KindSettings(_Strict):
     cluster_name: str = Field("todo", pattern=r"^[a-z0-9][a-z0-9.-]*$", max_length=50)
     node_image: str | None = Field(None, description="kind's own default image when unset")
     config_file: str | None = Field(None, description="kind config merged into the provider's")
-    http_port: int = Field(80, ge=1, le=65535, description="host port (127.0.0.1) for :80")
-    https_port: int = Field(443, ge=1, le=65535, description="host port (127.0.0.1) for :443")
+    listen_address: str = Field("127.0.0.1", description="loopback address of the ports below")
+    http_port: int = Field(80, ge=1, le=65535, description="host port for the node's :80")
+    https_port: int = Field(443, ge=1, le=65535, description="host port for the node's :443")
     registry_endpoint: str | None = Field(
         None, description="how the nodes reach a --registry on this machine's loopback"
     )
+
+    @field_validator("listen_address")
+    @classmethod
+    def _loopback(cls, value: str) -> str:
+        # The ingress is published on this machine only, never on its outside interfaces.
+        try:
+            loopback = ipaddress.ip_address(value).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise ValueError("must be a loopback address such as 127.0.0.1")
+        return value
 
 
 class Budgets(_Strict):

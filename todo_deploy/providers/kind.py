@@ -1,10 +1,11 @@
 """kind: a Kubernetes node in a Docker container, made and removed with the user's `kind`.
 
-`up()` creates the cluster when it is missing (ports 80/443 of the node on 127.0.0.1, the node
-labelled `ingress-ready`), and installs Traefik when the cluster has no IngressClass. Images are
-built on the host's engine and copied into the node with `kind load docker-image`, only the
-tags the node lacks; with `--registry` they are pushed instead and the nodes pull them, through
-a containerd mirror when the registry is on this machine's loopback.
+`up()` creates the cluster when it is missing (the node's ports 80/443 on 127.0.0.1, or another
+loopback address; the node labelled `ingress-ready`), and installs Traefik when the cluster has
+no IngressClass. Images are built on the host's engine and copied into the node with
+`kind load docker-image`, only the tags the node lacks; with `--registry` they are pushed
+instead and the nodes pull them, through a containerd mirror when the registry is on this
+machine's loopback.
 """
 
 from __future__ import annotations
@@ -122,8 +123,8 @@ class KindProvider:
     def cluster_config(self) -> dict[str, Any]:
         s = self.settings
         ports = [
-            {"containerPort": node_port, "hostPort": host_port, "listenAddress": "127.0.0.1",
-             "protocol": "TCP"}
+            {"containerPort": node_port, "hostPort": host_port,
+             "listenAddress": s.listen_address, "protocol": "TCP"}
             for node_port, host_port in ((80, s.http_port), (443, s.https_port))
         ]  # fmt: skip
         ours = {
@@ -258,9 +259,9 @@ class KindProvider:
 
     def ingress(self) -> IngressAccess:
         host = self.config.ingress_host
-        port = self.settings.http_port
-        url = "http://127.0.0.1" + ("" if port == 80 else f":{port}")
-        return IngressAccess(url, host, f"127.0.0.1 {host}")
+        address, port = self.settings.listen_address, self.settings.http_port
+        url = f"http://{address}" + ("" if port == 80 else f":{port}")
+        return IngressAccess(url, host, f"{address} {host}")
 
     def status(self) -> ClusterStatus:
         if not self.exists():
