@@ -108,3 +108,11 @@ def e2e(session: nox.Session) -> None:
         ("tests/e2e", "-s", "-x"),  # the whole deploy flow, in order
         ("tests/chart", "-m", "cluster"),  # server-side checks of the chart
     )
+
+
+@nox.session(python=PYTHON)
+def kind(session: nox.Session) -> None:
+    """A normal user's path on kind: non-root, fresh clone, no npm; deploy to delete, timed."""
+    install_locked(session)
+    session.run("python", "-m", "todo_deploy.testenv", "chromium")
+    pytest(session, ("tests/kind", "-s", "-x"))

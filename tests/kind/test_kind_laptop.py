@@ -1,0 +1,195 @@
+"""A normal user's path on kind, from a fresh clone, in order: deploy, use, change one service,
+isolation, teardown keeping data and redeploy, the registry path, delete the cluster.
+
+The user is not root: it is in the `docker` group, has helm, kubectl and kind on its PATH and no
+npm, and runs `uv run --frozen invoke ... --provider kind` as the README says. Tests share one
+cluster and run in file order (`-x`: each step needs the ones before it).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.app_client import AppClient
+from tests.e2e.figures import Figure
+from tests.kind import infra
+from tests.kind.conftest import CLUSTER, Laptop
+from tests.support import nonroot
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
+
+COMPONENTS = ("frontend", "backend", "mcp", "postgres")
+
+
+def _ok(proc) -> None:
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr}"
+
+
+def _pods(laptop: Laptop) -> list[dict]:
+    data = laptop.kube.get_json("pods", step="pods")
+    assert data is not None, "cannot list pods"
+    return [p for p in data["items"] if p["metadata"].get("deletionTimestamp") is None]
+
+
+def _pod_uids(laptop: Laptop) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for pod in _pods(laptop):
+        if pod["status"].get("phase") == "Running":
+            component = pod["metadata"]["labels"].get("component", "?")
+            found.setdefault(component, set()).add(pod["metadata"]["uid"])
+    return found
+
+
+def _client(laptop: Laptop) -> AppClient:
+    return AppClient(laptop.access.url, laptop.access.host)
+
+
+def _report_step(laptop: Laptop, name: str) -> float:
+    """Seconds of one step in the deploy report the user's last `invoke deploy` wrote."""
+    report = json.loads((laptop.user.clone / "build" / "deploy-report.json").read_text())
+    return next(s["seconds"] for s in report["steps"] if s["name"] == name)
+
+
+def _kind_loads(output: str) -> list[str]:
+    return [line for line in output.splitlines() if "kind load docker-image" in line]
+
+
+def test_deploy_creates_the_cluster_and_serves_the_app(laptop: Laptop, figures) -> None:
+    seconds, proc = laptop.invoke("deploy", "-v")
+    _ok(proc)
+    figures.record(Figure("deploy from nothing: kind create, Traefik, load, release", seconds,
+                          "s", budget=300))  # fmt: skip
+    figures.record(Figure("  of which: cluster up (kind create with a cached node image, "
+                          "Traefik)", _report_step(laptop, "cluster up"), "s"))  # fmt: skip
+    nodes = laptop.kube.get_json("nodes", step="nodes", namespaced=False) or {"items": []}
+    ready = [
+        c["status"] for n in nodes["items"] for c in n["status"]["conditions"] if c["type"] == "Ready"
+    ]
+    assert ready == ["True"], f"node not Ready: {ready}"
+    assert nodes["items"][0]["metadata"]["labels"].get("ingress-ready") == "true"
+    components = {p["metadata"]["labels"].get("component") for p in _pods(laptop)}
+    assert components >= set(COMPONENTS)
+    # Every image the release needs went into the node by `kind load` (none pulled).
+    assert len(_kind_loads(proc.stdout)) >= 1
+
+
+def test_the_user_fetched_no_binary_and_has_no_npm(laptop: Laptop) -> None:
+    assert nonroot.fetched_binaries(laptop.user) == []
+    which = laptop.user.run(["sh", "-c", "command -v npm || echo none"])
+    assert which.stdout.strip() == "none", which.stdout
+    whoami = laptop.user.run(["python3", "-c", "import os; print(os.geteuid())"])
+    assert whoami.stdout.strip() != "0"
+
+
+def test_dns_and_the_app_through_the_ingress(laptop: Laptop) -> None:
+    client = _client(laptop)
+    for path in ("/health", "/ready", "/api/health", "/"):
+        response = client.request("GET", path)
+        assert response.status_code == 200, f"{path} via {laptop.access.url}: {response.status_code}"
+    # The back end reaches PostgreSQL and MCP by Service name: cluster DNS works.
+    client.sign_up()
+    client.fetch_token()
+    reply = client.request("POST", f"/api/{client.user_id}/chat", json={"message": "add buy milk"})
+    assert reply.status_code == 200, reply.text
+    assert [c["name"] for c in reply.json()["tool_calls"]] == ["add_task"]
+    titles = [t["title"] for t in client.request("GET", client.tasks_path()).json()]
+    assert titles == ["buy milk"]
+
+
+def test_browser_journey(laptop: Laptop, tmp_path: Path) -> None:
+    from tests.e2e.browser import run_browser_journey
+
+    run_browser_journey(laptop.access, tmp_path)
+
+
+def test_one_service_change_rolls_only_it(laptop: Laptop, figures) -> None:
+    before = _pod_uids(laptop)
+    marker = laptop.user.clone / "mcp" / "todo_mcp" / "e2e_change.py"
+    laptop.user.run(["sh", "-c", f"printf 'STAMP = {time.time()!r}\\n' > {marker}"])
+    try:
+        seconds, proc = laptop.invoke("deploy", "-v")
+    finally:
+        marker.unlink(missing_ok=True)
+    _ok(proc)
+    after = _pod_uids(laptop)
+    assert after["mcp"].isdisjoint(before["mcp"]), "the MCP pods did not roll"
+    for component in ("frontend", "backend", "postgres"):
+        assert after[component] == before[component], f"{component} rolled without a change"
+    loads = _kind_loads(proc.stdout)
+    assert len(loads) == 1 and "todo-mcp:" in loads[0], f"loaded more than MCP: {loads}"
+    assert not any(f"todo-{c}:" in loads[0] for c in ("frontend", "backend", "postgres"))
+    figures.record(Figure("redeploy after a one-service change (MCP)", seconds, "s", goal=60))
+
+
+def test_isolation_is_enforced(laptop: Laptop, figures) -> None:
+    started = time.monotonic()
+    infra.enforce_network_policies(laptop.kube)
+    figures.record(Figure("NetworkPolicy enforcement installed (test support)",
+                          time.monotonic() - started, "s"))  # fmt: skip
+    seconds, proc = laptop.invoke("isolation")
+    _ok(proc)
+    assert "isolation: enforced" in proc.stdout
+    figures.record(Figure("invoke isolation", seconds, "s"))
+
+
+def test_teardown_keeps_data_and_redeploy_finds_it(laptop: Laptop, figures) -> None:
+    client = _client(laptop)
+    credentials = client.sign_up()
+    client.fetch_token()
+    created = client.request("POST", client.tasks_path(), json={"title": "survives teardown"})
+    assert created.status_code in (200, 201), created.text
+    seconds, proc = laptop.invoke("teardown")
+    _ok(proc)
+    figures.record(Figure("teardown (namespace gone, data kept)", seconds, "s", goal=60))
+    assert laptop.kube.get_json("namespace", "todo-app", step="ns", namespaced=False) is None
+    seconds, proc = laptop.invoke("deploy")
+    _ok(proc)
+    figures.record(Figure("redeploy after teardown (images on the node)", seconds, "s"))
+    again = _client(laptop)
+    again.sign_in(**credentials)
+    again.fetch_token()
+    titles = [t["title"] for t in again.request("GET", again.tasks_path()).json()]
+    assert titles == ["survives teardown"]
+
+
+def test_registry_path_pods_pull_from_the_local_registry(laptop: Laptop, figures) -> None:
+    registry = infra.ensure_registry()
+    env = {**laptop.env, "INVOKE_DEPLOY_KIND_REGISTRY_ENDPOINT": registry.endpoint}
+    started = time.monotonic()
+    proc = laptop.user.invoke("deploy", "-v", "--provider", "kind", "--registry",
+                              f"{registry.address}/todo", env=env)[1]  # fmt: skip
+    seconds = time.monotonic() - started
+    laptop.outputs["invoke deploy --registry"] = proc.stdout + proc.stderr
+    _ok(proc)
+    figures.record(Figure("deploy with --registry (push, nodes pull)", seconds, "s"))
+    assert not _kind_loads(proc.stdout), "images were loaded, not pulled"
+    pushed = [line for line in proc.stdout.splitlines() if "docker push" in line]
+    assert len(pushed) == len(COMPONENTS), pushed
+    for pod in _pods(laptop):
+        for status in pod["status"]["containerStatuses"]:
+            assert status["image"].startswith(f"{registry.address}/todo/"), status["image"]
+            assert status["ready"], f"{pod['metadata']['name']} not ready"
+    events = laptop.kube.get_json("events", step="events") or {"items": []}
+    pulled = [e for e in events["items"] if e.get("reason") == "Pulled"
+              and f"{registry.address}/todo/" in e.get("message", "")
+              and "already present" not in e.get("message", "")]  # fmt: skip
+    assert pulled, "no pod pulled an image from the registry"
+    assert _client(laptop).request("GET", "/health").status_code == 200
+
+
+def test_teardown_cluster_deletes_it(laptop: Laptop, figures) -> None:
+    seconds, proc = laptop.invoke("teardown", "--cluster")
+    _ok(proc)
+    figures.record(Figure("teardown --cluster (kind delete)", seconds, "s"))
+    clusters = laptop.user.run(["kind", "get", "clusters"], env=laptop.env)
+    assert CLUSTER not in clusters.stdout.split()
+    assert nonroot.fetched_binaries(laptop.user) == []
+
+
+def test_figures_within_budget(figures) -> None:
+    over = figures.over_budget()
+    assert not over, "over budget: " + json.dumps([f.__dict__ for f in over])
