@@ -24,8 +24,10 @@ GROUP = "docker"
 PASSED_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
               "UV_INDEX_URL", "UV_DEFAULT_INDEX", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
               "http_proxy", "https_proxy", "no_proxy", "CI")  # fmt: skip
-# What the user's PATH offers, each found on root's PATH (or given explicitly).
-SYSTEM_TOOLS = ("python3", "python3.11", "git")
+# What the user's PATH offers from the system besides the tools it is given: Debian's Python
+# 3.11 (not root's pyenv), git, a shell, and Debian's docker CLI (it builds with BuildKit).
+SYSTEM_TOOLS = {"python3": "/usr/bin/python3.11", "python3.11": "/usr/bin/python3.11",
+                "git": "/usr/bin/git", "sh": "/bin/sh", "docker": "/usr/bin/docker"}  # fmt: skip
 
 
 class NonRootError(RuntimeError):
@@ -116,22 +118,19 @@ def ensure_user(name: str = NAME) -> NonRootUser:
 def give_tools(user: NonRootUser, tools: Mapping[str, Path]) -> None:
     """The user's whole PATH: copies of `tools` (name -> binary) plus links to system tools.
 
-    Copies, not links, for binaries under root's home (mode 0700 there). `uv` and Debian's
-    docker CLI (it builds with BuildKit) come along; npm never does.
+    Copies, not links, for binaries under root's home (mode 0700 there); `uv` comes along;
+    npm never does.
     """
     if user.bin_dir.exists():
         shutil.rmtree(user.bin_dir)
     user.bin_dir.mkdir(parents=True)
-    found = {name: shutil.which(name) for name in (*SYSTEM_TOOLS, "uv")}
-    missing = [name for name, path in found.items() if not path]
-    if missing:
-        raise NonRootError(f"not on root's PATH, cannot give them to {user.name}: {missing}")
-    for name in SYSTEM_TOOLS:
-        (user.bin_dir / name).symlink_to(os.path.realpath(str(found[name])))
-    docker = Path("/usr/bin/docker")
-    (user.bin_dir / "docker").symlink_to(docker if docker.exists() else shutil.which("docker"))
-    uv = _real_uv(str(found["uv"]))
-    for name, source in {"uv": uv, **tools}.items():
+    uv = shutil.which("uv")
+    missing = [path for path in SYSTEM_TOOLS.values() if not Path(path).exists()]
+    if missing or not uv:
+        raise NonRootError(f"cannot give {user.name} these, they are missing: {missing or 'uv'}")
+    for name, path in SYSTEM_TOOLS.items():
+        (user.bin_dir / name).symlink_to(path)
+    for name, source in {"uv": _real_uv(uv), **tools}.items():
         shutil.copy2(source, user.bin_dir / name)
         (user.bin_dir / name).chmod(0o755)
     if (user.bin_dir / "npm").exists():
@@ -152,8 +151,9 @@ def fresh_clone(user: NonRootUser, source: Path = ROOT) -> str:
     if user.clone.exists():
         shutil.rmtree(user.clone)
     _run(["git", "clone", "--quiet", "--no-hardlinks", str(source), str(user.clone)])
+    commit = _run(["git", "-C", str(user.clone), "rev-parse", "--short", "HEAD"]).stdout.strip()
     _run(["chown", "-R", f"{user.name}:{user.name}", str(user.clone)])
-    return _run(["git", "-C", str(user.clone), "rev-parse", "--short", "HEAD"]).stdout.strip()
+    return commit
 
 
 def empty_deploy_cache(user: NonRootUser) -> None:
