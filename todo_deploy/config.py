@@ -79,15 +79,15 @@ class DeployConfig(_Strict):
     kind: KindSettings = KindSettings()
     kube_context: str | None = None
     ingress_host: str = "todo.local"
-    secret_name: str = "todo-secrets"
+    secret_name: str | None = None  # None: the chart's own name, <namePrefix>-secrets
     env_file: str = ".env"
     report_json: str = "build/deploy-report.json"
     budgets: Budgets = Budgets()
 
 
 # Keys whose default is None: Invoke sees them as "" (below), the model as None.
-OPTIONAL_KEYS = ("registry", "kube_context", "kind.node_image", "kind.config_file",
-                 "kind.registry_endpoint")  # fmt: skip
+OPTIONAL_KEYS = ("registry", "kube_context", "secret_name", "kind.node_image",
+                 "kind.config_file", "kind.registry_endpoint")  # fmt: skip
 
 
 def collection_defaults() -> dict[str, Any]:

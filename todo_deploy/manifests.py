@@ -18,7 +18,7 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]
 import yaml
 
-from todo_deploy import binaries
+from todo_deploy import binaries, versions
 from todo_deploy.run import Runner
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ K8S_DIR = REPO / "k8s"
 DEV_VALUES = CHART_DIR / "values-dev.yaml"
 RELEASE = "todo"  # the suite's release name (todo_deploy.config), so labels match a helm deploy
 NAMESPACE = "todo-app"
-KUBERNETES_VERSION = "1.35.0"  # the schemas validate() uses; matches the pinned kubectl
+KUBERNETES_VERSION = versions.api_schema_version()  # the API of the cluster we run
 CHECKOV_VERSION = "3.3.30"
 HEADER = (
     "# Generated from helm/todo-app (values-dev.yaml) by todo_deploy.manifests.render().\n"

@@ -67,7 +67,10 @@ def test_deploy_creates_the_cluster_and_serves_the_app(laptop: Laptop, figures) 
                           "Traefik)", _report_step(laptop, "cluster up"), "s"))  # fmt: skip
     nodes = laptop.kube.get_json("nodes", step="nodes", namespaced=False) or {"items": []}
     ready = [
-        c["status"] for n in nodes["items"] for c in n["status"]["conditions"] if c["type"] == "Ready"
+        c["status"]
+        for n in nodes["items"]
+        for c in n["status"]["conditions"]
+        if c["type"] == "Ready"
     ]
     assert ready == ["True"], f"node not Ready: {ready}"
     assert nodes["items"][0]["metadata"]["labels"].get("ingress-ready") == "true"
@@ -89,7 +92,9 @@ def test_dns_and_the_app_through_the_ingress(laptop: Laptop) -> None:
     client = _client(laptop)
     for path in ("/health", "/ready", "/api/health", "/"):
         response = client.request("GET", path)
-        assert response.status_code == 200, f"{path} via {laptop.access.url}: {response.status_code}"
+        assert response.status_code == 200, (
+            f"{path} via {laptop.access.url}: {response.status_code}"
+        )
     # The back end reaches PostgreSQL and MCP by Service name: cluster DNS works.
     client.sign_up()
     client.fetch_token()

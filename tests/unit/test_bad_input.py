@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import SECRET_ENV, TOOLS, Harness
+from conftest import SECRET_ENV, Harness
 from invoke import Exit
 
 from todo_deploy import binaries, flow, images
@@ -245,7 +245,7 @@ def test_hosts_entry_missing_is_a_hint_not_a_failure(harness: Harness, tmp_path:
     h.fake.on("config", "current-context", stdout=f"{CONTEXT}\n")
     config = h.config(provider="existing")
     provider = ExistingProvider(config, h.runner)
-    report = flow.deploy(config, provider, h.runner, TOOLS, console=h.console, hooks=h.hooks())
+    report = flow.deploy(h.target(config, provider), hooks=h.hooks())
     hosts = tmp_path / "hosts"
     hosts.write_text("127.0.0.1 localhost\n")
     render(report, h.console, hosts_file=hosts)

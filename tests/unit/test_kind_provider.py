@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TOOLS, Harness
+from conftest import Harness
 
 from todo_deploy import flow
 from todo_deploy.preflight import PreflightError
@@ -31,7 +31,7 @@ def _provider(h: Harness, **flags) -> KindProvider:
 
 def _deploy(h: Harness, **flags) -> list[str]:
     provider = _provider(h, **flags)
-    flow.deploy(provider.config, provider, h.runner, TOOLS, console=h.console, hooks=h.hooks())
+    flow.deploy(h.target(provider.config, provider), hooks=h.hooks())
     return h.fake.lines
 
 
@@ -163,7 +163,7 @@ def test_node_image_ports_and_a_users_config_file_are_merged(
     node = config["nodes"][0]
     assert node["labels"] == {"ingress-ready": "true", "tier": "ci"}
     assert [p["hostPort"] for p in node["extraPortMappings"]] == [8080, 8443]
-    assert provider.ingress().url == "http://127.0.0.1:8080"
+    assert provider.ingress("todo.local").url == "http://127.0.0.1:8080"
 
 
 def test_merge_adds_extra_nodes_and_keeps_ours() -> None:
@@ -204,7 +204,7 @@ def test_preflight_names_what_is_missing(harness: Harness) -> None:
                       **{"kind.config_file": "/nowhere/kind.yaml"})  # fmt: skip
     provider = KindProvider(config, h.runner, which=lambda name: None)
     with pytest.raises(PreflightError) as failure:
-        flow.deploy(config, provider, h.runner, TOOLS, console=h.console, hooks=h.hooks())
+        flow.deploy(h.target(config, provider), hooks=h.hooks())
     problems = failure.value.problems
     assert problems[0].startswith("kind not found on PATH: install kind (")
     assert problems[1] == (
@@ -222,7 +222,7 @@ def test_teardown_cluster_deletes_the_kind_cluster(harness: Harness, delete: boo
     h.fake.on("helm", "status", rc=1, stderr="Error: release: not found")
     provider = _provider(h)
     options = flow.TeardownOptions(cluster=True, delete_cluster=delete)
-    flow.teardown(provider.config, provider, h.runner, TOOLS, console=h.console, options=options)
+    flow.teardown(h.target(provider.config, provider), options=options)
     assert h.fake.lines[:2] == ["kind get clusters", f"{CTX} get --raw /readyz"]
     assert h.fake.lines[-2:] == ["kind get clusters", "kind delete cluster --name todo"]
     assert any("kind cannot stop a cluster" in line for line in h.printed) is not delete
@@ -233,7 +233,7 @@ def test_teardown_without_a_cluster_changes_nothing(harness: Harness) -> None:
     _cluster(h, exists=False)
     provider = _provider(h)
     options = flow.TeardownOptions(cluster=True)
-    flow.teardown(provider.config, provider, h.runner, TOOLS, console=h.console, options=options)
+    flow.teardown(h.target(provider.config, provider), options=options)
     assert h.fake.lines == ["kind get clusters", "kind get clusters"]
     assert "cluster not running" in h.out.getvalue()
 

@@ -21,7 +21,7 @@ import yaml
 from todo_deploy.config import DeployConfig
 from todo_deploy.kube import Kube
 from todo_deploy.providers import traefik
-from todo_deploy.providers.base import ClusterStatus, IngressAccess
+from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 from todo_deploy.providers.existing import default_ingress_class, push_to_registry
 from todo_deploy.run import Runner
 
@@ -92,7 +92,6 @@ class KindProvider:
         self.cluster = self.settings.cluster_name
         self.kube_context = f"kind-{self.cluster}"
         self.kube = Kube(runner, kubectl, self.kube_context, traefik.NAMESPACE)
-        self.ingress_class_name = traefik.INGRESS_CLASS
 
     def _kind(self, *args: str, step: str, **kwargs: Any):
         return self.runner.run([self.kind, *args], step=step, **kwargs)
@@ -144,7 +143,10 @@ class KindProvider:
             return ours
         return merge(ours, yaml.safe_load(Path(s.config_file).read_text()) or {})
 
-    def up(self) -> None:
+    def planned(self) -> ClusterFacts:
+        return ClusterFacts(ingress_class=traefik.INGRESS_CLASS)
+
+    def up(self) -> ClusterFacts:
         if not self.exists():
             argv = ["create", "cluster", "--name", self.cluster, "--config", "-"]
             if self.settings.node_image:
@@ -161,7 +163,7 @@ class KindProvider:
         )  # fmt: skip
         if self.config.registry and on_loopback(self.config.registry):
             self._configure_mirror(self.config.registry)
-        self._ensure_ingress()
+        return ClusterFacts(ingress_class=self._ensure_ingress())
 
     def _has_context(self) -> bool:
         contexts = self.kube.runner.run(
@@ -188,16 +190,17 @@ class KindProvider:
                 step=f"registry mirror on {node}", stdin=hosts_toml,
             )  # fmt: skip
 
-    def _ensure_ingress(self) -> None:
+    def _ensure_ingress(self) -> str:
+        """The cluster's IngressClass; Traefik's, installed here, when it has none."""
         classes = self.kube.get_json("ingressclass", step="ingress classes", namespaced=False)
         chosen = default_ingress_class(classes)
         if chosen:
-            self.ingress_class_name = chosen
-            return
+            return chosen
         self._load_missing([traefik.IMAGE], only_local=True)
         self.kube.apply({"apiVersion": "v1", "kind": "List", "items": traefik.objects()},
                         step="install Traefik")  # fmt: skip
         self.kube.rollout_status(traefik.WORKLOAD, self.config.timeouts.rollout)
+        return traefik.INGRESS_CLASS
 
     def down(self, delete: bool = False) -> None:
         # kind has no stop: a kind cluster is removed with its node container and its data.
@@ -257,8 +260,7 @@ class KindProvider:
 
     # -- access -------------------------------------------------------------------------------
 
-    def ingress(self) -> IngressAccess:
-        host = self.config.ingress_host
+    def ingress(self, host: str) -> IngressAccess:
         address, port = self.settings.listen_address, self.settings.http_port
         url = f"http://{address}" + ("" if port == 80 else f":{port}")
         return IngressAccess(url, host, f"{address} {host}")

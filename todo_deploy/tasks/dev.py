@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from invoke import Context, task
+from invoke import Context
 
 from todo_deploy.devserver import run_dev
 from todo_deploy.run import Runner
-from todo_deploy.tasks.common import REPO_ROOT, failures, make_console
+from todo_deploy.tasks.common import REPO_ROOT, failures, make_console, task
 
 
 @task(help={"verbose": "echo each command as it runs"})

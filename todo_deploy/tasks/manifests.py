@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from invoke import Context, Exit, task
+from invoke import Context, Exit
 
-from todo_deploy.tasks.common import REPO_ROOT, failures
+from todo_deploy.tasks.common import REPO_ROOT, failures, task
 
 
 @task(
