@@ -132,7 +132,7 @@ def test_one_service_change_rolls_only_it(laptop: Laptop, figures) -> None:
 
 def test_isolation_is_enforced(laptop: Laptop, figures) -> None:
     started = time.monotonic()
-    infra.enforce_network_policies(laptop.kube)
+    infra.enforce_network_policies(laptop.kube, CLUSTER)
     figures.record(Figure("NetworkPolicy enforcement installed (test support)",
                           time.monotonic() - started, "s"))  # fmt: skip
     seconds, proc = laptop.invoke("isolation")
@@ -162,7 +162,7 @@ def test_teardown_keeps_data_and_redeploy_finds_it(laptop: Laptop, figures) -> N
 
 
 def test_registry_path_pods_pull_from_the_local_registry(laptop: Laptop, figures) -> None:
-    registry = infra.ensure_registry()
+    registry = infra.ensure_registry(laptop.kube.runner)
     env = {**laptop.env, "INVOKE_DEPLOY_KIND_REGISTRY_ENDPOINT": registry.endpoint}
     started = time.monotonic()
     proc = laptop.user.invoke("deploy", "-v", "--provider", "kind", "--registry",
