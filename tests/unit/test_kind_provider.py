@@ -98,6 +98,13 @@ def test_traefik_is_the_host_providers_version_class_and_rules() -> None:
     assert pod["securityContext"]["runAsNonRoot"] is True
 
 
+def test_traefik_objects_are_valid_kubernetes() -> None:
+    from todo_deploy.manifests import validate_objects
+
+    objects = [(f"traefik#{i}", o) for i, o in enumerate(traefik.objects())]
+    assert validate_objects(objects) == []
+
+
 def test_an_existing_cluster_with_an_ingress_class_loads_only_the_missing_tags(
     harness: Harness,
 ) -> None:
