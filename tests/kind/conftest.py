@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,7 @@ def _free_the_ingress_port(runner: Runner) -> None:
     if _port_free(ADDRESS, 80):
         return
     if ADDRESS == "127.0.0.1" and os.environ.get("CI"):
-        runner.run(["uv", "run", "--frozen", "invoke", "cluster.down", "--provider", "host"],
+        runner.run([sys.executable, "-m", "invoke", "cluster.down", "--provider", "host"],
                    step="stop the host cluster (frees 127.0.0.1:80)", timeout=300)  # fmt: skip
     if not _port_free(ADDRESS, 80):
         raise RuntimeError(
