@@ -41,7 +41,9 @@ def install_locked(session: nox.Session) -> None:
 def pytest(session: nox.Session, *default_runs: tuple[str, ...]) -> None:
     """Run pytest once per default argument list, or once with the session's posargs.
 
-    Separate runs keep each test tree's conftest helpers apart (they share a module name).
+    The suite's tests are one package (helpers in tests/support) and need one run; the back
+    end's and the MCP server's test folders each import their own top-level `conftest`, and the
+    e2e runs differ in options (stop at the first failure, markers), hence a few runs.
     """
     for args in [tuple(session.posargs)] if session.posargs else default_runs:
         session.run("pytest", *args)
@@ -49,11 +51,11 @@ def pytest(session: nox.Session, *default_runs: tuple[str, ...]) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff (check and format), mypy on the suite, hadolint, yamllint."""
+    """ruff (check and format), mypy on the suite, its tests and this file, hadolint, yamllint."""
     install_locked(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("mypy", "todo_deploy")
+    session.run("mypy", "todo_deploy", "tests", "noxfile.py")
     session.run("hadolint", *[f for f in DOCKERFILES if os.path.exists(f)])
     session.run(
         "yamllint",
@@ -70,7 +72,7 @@ def lint(session: nox.Session) -> None:
 def unit(session: nox.Session) -> None:
     """Suite, back-end and MCP tests (a real PostgreSQL is started for the back end)."""
     install_locked(session)
-    session.run("python", "-m", "todo_deploy.testenv", "postgres")
+    session.run("python", "-m", "tests.support.testenv", "postgres")
     pytest(session, ("tests/unit",), ("backend/tests",), ("mcp/tests",))
 
 
@@ -100,7 +102,7 @@ def images(session: nox.Session) -> None:
 def e2e(session: nox.Session) -> None:
     """Deploy to a real cluster, use the app through the ingress and a browser, time it all."""
     install_locked(session)
-    session.run("python", "-m", "todo_deploy.testenv", "chromium")
+    session.run("python", "-m", "tests.support.testenv", "chromium")
     pytest(
         session,
         ("tests/dev", "-s"),  # invoke dev in a browser, no cluster
@@ -114,5 +116,5 @@ def e2e(session: nox.Session) -> None:
 def kind(session: nox.Session) -> None:
     """A normal user's path on kind: non-root, fresh clone, no npm; deploy to delete, timed."""
     install_locked(session)
-    session.run("python", "-m", "todo_deploy.testenv", "chromium")
+    session.run("python", "-m", "tests.support.testenv", "chromium")
     pytest(session, ("tests/kind", "-s", "-x"))

@@ -1,6 +1,6 @@
 """Base images for our Dockerfiles, made locally when the official ones cannot be pulled.
 
-Air-gapped machines (and these CI machines) reach Debian's mirror and the npm registry but no
+Air-gapped machines may reach Debian's mirror and the npm registry but no
 container registry. For each base we use the official image when the engine has it or can pull
 it; otherwise we build an equivalent from Debian packages once and reuse it by tag:
 
@@ -55,15 +55,31 @@ class BaseImage:
 
 
 BASES = (
-    BaseImage("DEBIAN_IMAGE", "debian:bookworm-slim", "todo-base-debian:bookworm",
-              (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["bash"]')),
-    BaseImage("PYTHON_IMAGE", "python:3.11-slim", "todo-base-python:3.11-bookworm",
-              (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["python3"]')),
-    BaseImage("NODE_IMAGE", "node:20-slim", "todo-base-node:20-bookworm",
-              (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["node"]')),
-    BaseImage("NODE_RUNTIME_IMAGE", "node:20-slim", "todo-base-node-runtime:20-bookworm",
-              (PATH_ENV, "ENV LANG=C.UTF-8", "ENV HOME=/tmp", 'CMD ["node"]')),
-)  # fmt: skip
+    BaseImage(
+        "DEBIAN_IMAGE",
+        "debian:bookworm-slim",
+        "todo-base-debian:bookworm",
+        (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["bash"]'),
+    ),
+    BaseImage(
+        "PYTHON_IMAGE",
+        "python:3.11-slim",
+        "todo-base-python:3.11-bookworm",
+        (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["python3"]'),
+    ),
+    BaseImage(
+        "NODE_IMAGE",
+        "node:20-slim",
+        "todo-base-node:20-bookworm",
+        (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["node"]'),
+    ),
+    BaseImage(
+        "NODE_RUNTIME_IMAGE",
+        "node:20-slim",
+        "todo-base-node-runtime:20-bookworm",
+        (PATH_ENV, "ENV LANG=C.UTF-8", "ENV HOME=/tmp", 'CMD ["node"]'),
+    ),
+)
 
 
 def default_cache_dir() -> Path:

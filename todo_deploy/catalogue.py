@@ -8,6 +8,7 @@ in the suite writes a component's object name or port.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ class Component:
 class Catalogue:
     prefix: str
     components: dict[str, Component]
+    database_user: str = ""  # the in-cluster PostgreSQL's user and database (values.yaml)
+    database_name: str = ""
 
     def object_name(self, what: str) -> str:
         return _object_name(self.prefix, what)
@@ -66,6 +69,12 @@ class Catalogue:
     def database(self) -> str:
         """The in-cluster database's component (left out with an external database)."""
         return next(c.name for c in self.components.values() if c.kind == "statefulset")
+
+    def database_url(self, password: str) -> str:
+        """The URL of the in-cluster PostgreSQL, as the chart's Secret builds it."""
+        db = self[self.database]
+        user, name = self.database_user, self.database_name
+        return f"postgresql://{user}:{password}@{db.object_name}:{db.port}/{name}"
 
     def deployments(self) -> list[str]:
         """The components that run as Deployments (restartable, scalable)."""
@@ -122,9 +131,11 @@ def load(chart: str | Path, values_files: Iterable[str | Path] = ()) -> Catalogu
                 image_key=key,
                 repository=(images.get(key) or {}).get("repository", _object_name(prefix, name)),
             )
-    return Catalogue(prefix, components)
+    database = values.get("postgresql") or {}
+    return Catalogue(prefix, components, database.get("username", ""), database.get("database", ""))
 
 
+@functools.cache
 def default() -> Catalogue:
     """The catalogue of this repository's own chart (what the images are built for)."""
     return load(Path(__file__).resolve().parent.parent / "helm" / "todo-app")

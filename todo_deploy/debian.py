@@ -1,8 +1,8 @@
 """Install missing Debian packages when we may (root on a Debian-like host), else explain.
 
 The suite and its test sessions need a few system programs (PostgreSQL for the back-end tests,
-Chromium for the browser tests, ...). On a fresh CI machine nothing is there yet, so the suite
-installs them itself instead of relying on steps only CI knows.
+Chromium for the browser tests, ...). A fresh machine has none of them, so the suite installs
+them itself instead of relying on steps only CI knows.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from todo_deploy import catalogue
 from todo_deploy.run import Runner
 
 DEV_DIR = ".dev"
@@ -43,29 +44,40 @@ def dev_secrets(dev_dir: Path) -> dict[str, str]:
     return stored
 
 
+def _ports() -> dict[str, int]:
+    """Each service listens on its port from the chart, as in the cluster."""
+    chart = catalogue.default()
+    return {name: chart[name].port for name in ("frontend", "backend", "mcp")}
+
+
 def dev_env(repo: Path, secrets: dict[str, str]) -> dict[str, str]:
     database = (repo / DEV_DIR / "todo.db").resolve()
+    port = _ports()
+    frontend = f"http://127.0.0.1:{port['frontend']}"
+    browsers = f"http://localhost:{port['frontend']},{frontend}"
     return {
         "DATABASE_URL": f"sqlite:///{database}",
-        "AUTH_JWKS_URL": "http://127.0.0.1:3000/api/auth/jwks",
-        "MCP_SERVER_URL": "http://127.0.0.1:8001/mcp",
-        "MCP_ALLOWED_HOSTS": "127.0.0.1:8001,localhost:8001",
-        "BETTER_AUTH_URL": "http://127.0.0.1:3000",
-        "TRUSTED_ORIGINS": "http://localhost:3000,http://127.0.0.1:3000",
-        "BACKEND_URL": "http://127.0.0.1:8000",
-        "ALLOWED_ORIGINS": "http://localhost:3000,http://127.0.0.1:3000",
+        "AUTH_JWKS_URL": f"{frontend}/api/auth/jwks",
+        "MCP_SERVER_URL": f"http://127.0.0.1:{port['mcp']}/mcp",
+        "MCP_ALLOWED_HOSTS": f"127.0.0.1:{port['mcp']},localhost:{port['mcp']}",
+        "BETTER_AUTH_URL": frontend,
+        "TRUSTED_ORIGINS": browsers,
+        "BACKEND_URL": f"http://127.0.0.1:{port['backend']}",
+        "ALLOWED_ORIGINS": browsers,
         **secrets,
     }
 
 
 def dev_services(repo: Path) -> list[DevService]:
-    uvicorn = ["uvicorn", "todo_backend.main:app", "--host", "127.0.0.1", "--port", "8000"]
+    port = {name: str(number) for name, number in _ports().items()}
+    local = "127.0.0.1"
+    uvicorn = ["uvicorn", "todo_backend.main:app", "--host", local, "--port", port["backend"]]
+    next_dev = ["npm", "run", "dev", "--", "--hostname", local, "--port", port["frontend"]]
     return [
-        DevService("backend", [*UV_RUN, *uvicorn], repo, "http://127.0.0.1:8000/health"),
+        DevService("backend", [*UV_RUN, *uvicorn], repo, f"http://{local}:{port['backend']}/health"),
         DevService("mcp", [*UV_RUN, "python", "-m", "todo_mcp"], repo,
-                   "http://127.0.0.1:8001/health", {"HOST": "127.0.0.1", "PORT": "8001"}),
-        DevService("frontend", ["npm", "run", "dev", "--", "--hostname", "127.0.0.1", "--port",
-                                "3000"], repo / "frontend", "http://127.0.0.1:3000/"),
+                   f"http://{local}:{port['mcp']}/health", {"HOST": local, "PORT": port["mcp"]}),
+        DevService("frontend", next_dev, repo / "frontend", f"http://{local}:{port['frontend']}/"),
     ]  # fmt: skip
 
 
@@ -86,9 +98,11 @@ def run_dev(runner: Runner, repo: Path, say: Callable[[str], None], poll: float 
             # Own process group: Ctrl-C reaches only us, and stopping a service stops its
             # children too (npm -> next -> next-server).
             procs[svc.name] = subprocess.Popen(
-                svc.argv, cwd=svc.cwd, env={**runner.base_env, **env, **svc.env},
+                svc.argv,
+                cwd=svc.cwd,
+                env={**runner.base_env, **env, **svc.env},
                 start_new_session=True,
-            )  # fmt: skip
+            )
         say("\n".join(f"{s.name}: {s.url}" for s in dev_services(repo)) + "\nCtrl-C stops all")
         while all(p.poll() is None for p in procs.values()):
             time.sleep(poll)

@@ -7,27 +7,21 @@ recorded JSON.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-Logs = Callable[[str, str], str]  # (pod, container) -> last lines of its previous run
+from todo_deploy.failures import Trouble, fix, pod_ready, troubles
 
-IMAGE_PULL_REASONS = {"ErrImageNeverPull", "ImagePullBackOff", "ErrImagePull"}
+Logs = Callable[[str, str], str]  # (pod, container) -> last lines of its previous run
 
 
 @dataclass(frozen=True)
 class Finding:
-    subject: str  # "pod/todo-backend-5d9c-x2x (container backend)" or "ingress"
+    subject: str  # "pod/NAME (container backend)" or "ingress"
     cause: str
     fix: str
     detail: str = ""
-
-
-def _statuses(pod: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    status = pod.get("status", {})
-    yield from status.get("initContainerStatuses") or []
-    yield from status.get("containerStatuses") or []
 
 
 def _subject(pod: dict[str, Any], container: str | None = None) -> str:
@@ -35,60 +29,27 @@ def _subject(pod: dict[str, Any], container: str | None = None) -> str:
     return f"{name} (container {container})" if container else name
 
 
-def _component(pod: dict[str, Any]) -> str:
-    return pod["metadata"].get("labels", {}).get("component", "COMPONENT")
+def _cause(trouble: Trouble) -> str:
+    reason = trouble.state.split(",")[0]
+    return {
+        "image": f"{reason}: image {trouble.image} is not in the cluster's container engine",
+        "crash": f"{trouble.state}: the process exits",
+        "oom": f"OOMKilled: the container went over its memory limit ({trouble.state})",
+        "config": "CreateContainerConfigError: a Secret or one of its keys is missing",
+    }[trouble.kind]
 
 
-def image_not_in_cluster(pod: dict[str, Any], logs: Logs) -> list[Finding]:
+def failing_containers(pod: dict[str, Any], logs: Logs) -> list[Finding]:
+    """Containers the shared classifier finds in trouble (a running but unready one is left to
+    probe_failures, whose event says which probe fails)."""
     found = []
-    for cs in _statuses(pod):
-        waiting = cs.get("state", {}).get("waiting") or {}
-        if waiting.get("reason") in IMAGE_PULL_REASONS:
-            found.append(Finding(
-                _subject(pod, cs["name"]),
-                f"{waiting['reason']}: image {cs.get('image')} is not in the cluster's container "
-                "engine (local images are never pulled from a registry)",
-                "re-run `invoke deploy` so images are built in the cluster's engine (minikube: "
-                "built through `minikube docker-env`; existing: loaded with kind/k3d/minikube or "
-                "pushed with --registry); check the tag with `invoke status`",
-                waiting.get("message", ""),
-            ))  # fmt: skip
-    return found
-
-
-def crash_loop(pod: dict[str, Any], logs: Logs) -> list[Finding]:
-    found = []
-    for cs in _statuses(pod):
-        waiting = cs.get("state", {}).get("waiting") or {}
-        last = (cs.get("lastState") or {}).get("terminated") or {}
-        if waiting.get("reason") != "CrashLoopBackOff" or last.get("reason") == "OOMKilled":
+    for t in troubles(pod):
+        if t.kind == "unready":
             continue
-        found.append(Finding(
-            _subject(pod, cs["name"]),
-            f"CrashLoopBackOff: the process exits (code {last.get('exitCode', '?')}) "
-            f"after {cs.get('restartCount', 0)} restarts",
-            "read the log lines below; usual causes: a bad DATABASE_URL or secret, a failed "
-            f"migration; then `invoke restart {_component(pod)}`",
-            logs(pod["metadata"]["name"], cs["name"]),
-        ))  # fmt: skip
-    return found
-
-
-def oom_killed(pod: dict[str, Any], logs: Logs) -> list[Finding]:
-    found = []
-    for cs in _statuses(pod):
-        terminated = (
-            (cs.get("lastState") or {}).get("terminated")
-            or cs.get("state", {}).get("terminated")
-            or {}
+        detail = logs(t.pod, t.container) if t.kind == "crash" else t.message
+        found.append(
+            Finding(_subject(pod, t.container), _cause(t), fix(t.kind, t.component), detail)
         )
-        if terminated.get("reason") == "OOMKilled":
-            found.append(Finding(
-                _subject(pod, cs["name"]),
-                "OOMKilled: the container went over its memory limit",
-                "raise resources.<component>.limits.memory (and requests) in the values file, "
-                "or find what grows in memory",
-            ))  # fmt: skip
     return found
 
 
@@ -99,39 +60,18 @@ def unschedulable(pod: dict[str, Any], logs: Logs) -> list[Finding]:
         if cond.get("type") == "PodScheduled" and cond.get("reason") == "Unschedulable":
             message = cond.get("message", "")
             lacking = "resources" if "Insufficient" in message else "a node that fits"
-            return [Finding(
-                _subject(pod),
-                f"Pending: no node has {lacking}",
-                "give the cluster more memory/CPU (e.g. deploy.minikube.memory_mb / cpus, then "
-                "`invoke teardown --cluster --delete` and deploy) or lower resource requests",
-                message,
-            )]  # fmt: skip
+            return [
+                Finding(
+                    _subject(pod),
+                    f"Pending: no node has {lacking}",
+                    fix("unschedulable"),
+                    message,
+                )
+            ]
     return []
 
 
-def missing_secret(pod: dict[str, Any], logs: Logs) -> list[Finding]:
-    found = []
-    for cs in _statuses(pod):
-        waiting = cs.get("state", {}).get("waiting") or {}
-        if waiting.get("reason") == "CreateContainerConfigError" and "secret" in waiting.get(
-            "message", ""
-        ):
-            found.append(Finding(
-                _subject(pod, cs["name"]),
-                "CreateContainerConfigError: a Secret or one of its keys is missing",
-                "re-run `invoke deploy` (it applies the todo-secrets Secret with every key), or "
-                "add the named key to the Secret",
-                waiting["message"],
-            ))  # fmt: skip
-    return found
-
-
-POD_RULES = (image_not_in_cluster, crash_loop, oom_killed, unschedulable, missing_secret)
-
-
-def pod_ready(pod: dict[str, Any]) -> bool:
-    conditions = pod.get("status", {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+POD_RULES = (failing_containers, unschedulable)
 
 
 def probe_failures(events: list[dict[str, Any]], unready: set[str]) -> list[Finding]:
@@ -146,8 +86,7 @@ def probe_failures(events: list[dict[str, Any]], unready: set[str]) -> list[Find
         Finding(
             f"pod/{pod}",
             "probe failing: " + event["message"].split(":")[0],
-            "the endpoint in docs/contract.md does not answer in time: check the logs "
-            "(`invoke logs`) and, for /ready, the database and migrations",
+            fix("unready"),
             event["message"],
         )
         for pod, event in latest.items()
@@ -158,14 +97,16 @@ def ingress_webhook(events: list[dict[str, Any]], unready: set[str]) -> list[Fin
     for event in events:
         message = event.get("message", "")
         if "failed calling webhook" in message and "ingress" in message:
-            return [Finding(
-                "ingress",
-                "the ingress controller's admission webhook was not ready when the Ingress was "
-                "created",
-                "wait for the ingress controller (`kubectl -n ingress-nginx rollout status "
-                "deployment/ingress-nginx-controller`) and re-run `invoke deploy`",
-                message,
-            )]  # fmt: skip
+            return [
+                Finding(
+                    "ingress",
+                    "the ingress controller's admission webhook was not ready when the Ingress was "
+                    "created",
+                    "wait for the ingress controller (`kubectl -n ingress-nginx rollout status "
+                    "deployment/ingress-nginx-controller`) and re-run `invoke deploy`",
+                    message,
+                )
+            ]
     return []
 
 

@@ -1,6 +1,6 @@
 """Make sure a Docker engine answers before anything is built or run.
 
-Where none answers and we are root on a Debian-like Linux (these CI machines: no systemd), we
+Where none answers and we are root on a Debian-like Linux (possibly without systemd), we
 install Debian's docker.io if needed and start dockerd in the background ourselves; elsewhere we
 say what to start, because starting a user's engine behind their back is not ours to do.
 """

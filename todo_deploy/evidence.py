@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from todo_deploy.doctor import pod_ready
+from todo_deploy.failures import KIND_ORDER, Trouble, fix, troubles
 from todo_deploy.kube import Kube
 from todo_deploy.run import CommandError
 
@@ -27,113 +27,19 @@ LOG_LINES = 20
 EVENT_LINES = 5
 EVENT_CHARS = 240
 CLOCK_SLACK = timedelta(seconds=10)  # the cluster's clock may run a little behind ours
-# Helm 4's wait error: "resource Deployment/todo-app/todo-backend not ready. status: ..."
+# Helm 4's wait error: "resource Deployment/NAMESPACE/NAME not ready. status: ..."
 NOT_READY = re.compile(r"resource (\w+)/[^/\s]+/(\S+) not ready")
 TIMED_OUT = ("context deadline exceeded", "timed out waiting for the condition")
-IMAGE_REASONS = {"ErrImageNeverPull", "ImagePullBackOff", "ErrImagePull", "InvalidImageName"}
-STARTING = {"ContainerCreating", "PodInitializing"}  # waiting reasons that are no trouble
-
-FIXES = {
-    "crash": "the process exits at start: read its output above (usual causes: a malformed "
-    "value or secret, a failed migration), correct the values or the image, then run "
-    "`invoke deploy` again",
-    "oom": "the container went over its memory limit: raise resources.<component>.limits.memory "
-    "(and requests) in the values file, then run `invoke deploy` again",
-    "image": "the image is not in the cluster's container engine: run `invoke deploy` again "
-    "(it builds and loads the images), or push it with --registry",
-    "config": "a Secret or ConfigMap key the pod needs is missing: run `invoke deploy` again "
-    "(it applies the todo-secrets Secret with every key) or add the named key",
-    "unready": "the container runs but its readiness probe fails (see the warnings): check what "
-    "the endpoint in docs/contract.md needs (database, migrations) in its output",
-    "unschedulable": "no node has room for the pod: give the cluster more memory/CPU or lower "
-    "the resource requests in the values file",
-    "unknown": "nothing in the pods or events says why: if the cluster is only slow, run "
-    "`invoke deploy --timeout SECONDS` with more time",
-}
-# Kinds ordered by how much they explain: a crash says more than "not Ready".
-KIND_ORDER = ("oom", "crash", "image", "config", "unschedulable", "unready")
-
-
-@dataclass(frozen=True)
-class Trouble:
-    """One container of a pod that is not Ready, as last seen."""
-
-    workload: str  # "deployment/todo-backend"
-    pod: str
-    container: str
-    kind: str  # a key of FIXES
-    state: str  # "CrashLoopBackOff, exit code 3 (Error), 2 restarts"
-    restarts: int = 0
-    log_flags: tuple[str, ...] | None = None  # kubectl logs flags; None: it has no output yet
-    output: str = ""
-
-
-def workload_of(pod: dict[str, Any]) -> str:
-    for owner in pod["metadata"].get("ownerReferences") or []:
-        if owner["kind"] == "ReplicaSet":  # "todo-backend-7f9c8d5b6" -> its Deployment
-            return f"deployment/{owner['name'].rsplit('-', 1)[0]}"
-        return f"{owner['kind'].lower()}/{owner['name']}"
-    return f"pod/{pod['metadata']['name']}"
-
-
-def _container_trouble(pod: dict[str, Any], cs: dict[str, Any], init: bool) -> Trouble | None:
-    state = cs.get("state") or {}
-    waiting = state.get("waiting") or {}
-    ended = state.get("terminated") or (cs.get("lastState") or {}).get("terminated") or {}
-    restarts = cs.get("restartCount", 0)
-    reason = waiting.get("reason", "")
-    if init and ended.get("exitCode") == 0 and not reason:
-        return None  # an init container that finished its work
-    if restarts and ended.get("exitCode", 0) != 0 and not reason:
-        reason = "CrashLoopBackOff"  # what the kubelet reports between two restarts
-    parts = [reason] if reason and reason not in STARTING else []
-    if reason in IMAGE_REASONS or reason == "CreateContainerConfigError":
-        parts.append(waiting.get("message", ""))
-    if ended and ended.get("exitCode") != 0:
-        parts.append(f"exit code {ended.get('exitCode')} ({ended.get('reason', '?')})")
-    if restarts:
-        parts.append(f"{restarts} restarts")
-    if not parts:
-        if init or "running" not in state or cs.get("ready"):
-            return None
-        parts.append("running but not Ready")
-    if state.get("terminated"):
-        flags: tuple[str, ...] | None = ()
-    elif ended:
-        flags = ("--previous",)
-    else:
-        flags = () if "running" in state else None
-    return Trouble(workload_of(pod), pod["metadata"]["name"], cs["name"],
-                   _kind(reason, ended), ", ".join(p for p in parts if p), restarts,
-                   flags)  # fmt: skip
-
-
-def _kind(reason: str, ended: dict[str, Any]) -> str:
-    if ended.get("reason") == "OOMKilled":
-        return "oom"
-    if reason in IMAGE_REASONS:
-        return "image"
-    if reason == "CreateContainerConfigError":
-        return "config"
-    if reason == "CrashLoopBackOff" or ended.get("exitCode", 0) != 0:
-        return "crash"
-    return "unready"
-
-
-def troubles(pod: dict[str, Any]) -> list[Trouble]:
-    """The containers that keep a pod from Ready, with what their status says."""
-    if pod_ready(pod):
-        return []
-    status = pod.get("status", {})
-    found = [_container_trouble(pod, cs, True) for cs in status.get("initContainerStatuses") or []]
-    found += [_container_trouble(pod, cs, False) for cs in status.get("containerStatuses") or []]
-    return [t for t in found if t]
 
 
 def _when(event: dict[str, Any]) -> datetime | None:
     series = event.get("series") or {}
-    stamp = (event.get("lastTimestamp") or series.get("lastObservedTime")
-             or event.get("eventTime") or event["metadata"].get("creationTimestamp"))  # fmt: skip
+    stamp = (
+        event.get("lastTimestamp")
+        or series.get("lastObservedTime")
+        or event.get("eventTime")
+        or event["metadata"].get("creationTimestamp")
+    )
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
 
 
@@ -291,7 +197,8 @@ class Watch:
             lines += [f"    {line}" for line in warned]
         lines.append(f"  {outcome}")
         first = next((t for t in worst.values() if t), None)
-        lines.append(f"  fix: {FIXES[first.kind if first else _kind_from_events(warned)]}")
+        kind = first.kind if first else _kind_from_events(warned)
+        lines.append(f"  fix: {fix(kind, first.component) if first else fix(kind)}")
         return "\n".join(lines)
 
 

@@ -66,9 +66,7 @@ def deploy(
         runner.printer("[dry-run] verify: workloads ready, then GET /health through the ingress")
     else:
         with timer.step("verify"):
-            backend = target.catalogue["backend"]
-            verified = verify(target.kube, access, backend, get=hooks.http_get)
-            report.urls["health"] = verified.health_url
+            report.urls["health"] = verify(target, access, get=hooks.http_get).health_url
     _describe_access(report, provider, access)
     return report
 
@@ -80,7 +78,11 @@ def _secrets(target: Target, openai: bool) -> secrets.AppSecrets:
     kept = secrets.read_kept(kept_file)
     kube.runner.add_secrets(kept.values())
     app_secrets = secrets.collect(
-        existing, env_file=config.env_file, kept=kept, require_openai=openai
+        existing,
+        env_file=config.env_file,
+        kept=kept,
+        require_openai=openai,
+        in_cluster_url=target.catalogue.database_url,
     )
     secrets.apply(kube, target.secret_name, app_secrets)
     if kept and not kube.runner.dry_run:

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from todo_deploy.catalogue import Catalogue
-from todo_deploy.kube import Kube, wait_until
+from todo_deploy.kube import wait_until
+from todo_deploy.target import Target
 
 CONNECT_TIMEOUT = 3  # seconds; a refused policy drop never answers, a live port answers in ms
 POD_TIMEOUT = 90
@@ -161,12 +161,12 @@ def failure_message(verdicts: list[Verdict], protected: set[str]) -> str:
 class IsolationCheck:
     """Runs the probes in the app's namespace and in a throwaway one next to it."""
 
-    def __init__(self, kube: Kube, release: str, catalogue: Catalogue):
-        self.kube = kube
-        self.release = release
-        self.catalogue = catalogue
+    def __init__(self, target: Target):
+        self.kube = target.kube
+        self.release = target.config.release
+        self.catalogue = target.catalogue
         # Its own name each run: the last run's namespace may still be terminating.
-        self.outside_namespace = f"{kube.namespace}-probe-{secrets.token_hex(3)}"
+        self.outside_namespace = f"{self.kube.namespace}-probe-{secrets.token_hex(3)}"
 
     def protected(self) -> set[str]:
         policies = self.kube.get_json("networkpolicies", step="policies") or {}

@@ -12,20 +12,18 @@ import base64
 import json
 import os
 import secrets as random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from todo_deploy import paths
+from todo_deploy import catalogue, paths
 from todo_deploy.kube import Kube
 
 GENERATED = ("BETTER_AUTH_SECRET", "MCP_API_TOKEN", "POSTGRES_PASSWORD")
 OPTIONAL = ("OPENAI_API_KEY",)
-# The in-cluster database the chart runs when no external DATABASE_URL is given.
-IN_CLUSTER_DB = "postgresql://todo:{password}@todo-postgres:5432/todo"
 
 
 class SecretError(ValueError):
@@ -76,8 +74,16 @@ def read_kept(path: Path) -> dict[str, str]:
 
 def read_cluster_secret(kube: Kube, name: str) -> dict[str, str]:
     """The Secret's current values; {} only when it does not exist (or in a dry run)."""
-    result = kube.run("get", "secret", name, "-o", "json", step="read existing secret",
-                      check=False, mutating=False)  # fmt: skip
+    result = kube.run(
+        "get",
+        "secret",
+        name,
+        "-o",
+        "json",
+        step="read existing secret",
+        check=False,
+        mutating=False,
+    )
     if result.ok:
         data = json.loads(result.stdout).get("data") or {}
         values = {k: base64.b64decode(v).decode() for k, v in data.items()}
@@ -99,8 +105,13 @@ def collect(
     env_file: str = ".env",
     kept: Mapping[str, str] | None = None,
     require_openai: bool = False,
+    in_cluster_url: Callable[[str], str] | None = None,
 ) -> AppSecrets:
-    """Strongest first: environment, env file, the cluster's Secret, values kept at teardown."""
+    """Strongest first: environment, env file, the cluster's Secret, values kept at teardown.
+
+    Without an external DATABASE_URL, `in_cluster_url(password)` is the in-cluster database's
+    (default: this repository's chart, `catalogue.default().database_url`).
+    """
     env = os.environ if env is None else env
     layers = (
         ("environment", env),
@@ -135,7 +146,8 @@ def collect(
         values["DATABASE_URL"] = external
         return AppSecrets(values, sources, external_database=True)
     sources["DATABASE_URL"] = "the in-cluster PostgreSQL"
-    values["DATABASE_URL"] = IN_CLUSTER_DB.format(password=values["POSTGRES_PASSWORD"])
+    url = in_cluster_url or catalogue.default().database_url
+    values["DATABASE_URL"] = url(values["POSTGRES_PASSWORD"])
     return AppSecrets(values, sources, external_database=False)
 
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import requests
 
-from todo_deploy.catalogue import Component
 from todo_deploy.kube import Kube, wait_until
 from todo_deploy.portforward import port_forward
 from todo_deploy.providers.base import IngressAccess
+from todo_deploy.target import Target
 
 HttpGet = Callable[[str, str], int]  # (url, Host header) -> status code; 0 when unreachable
 
@@ -56,14 +56,16 @@ def check_workloads(kube: Kube) -> dict[str, str]:
 
 
 def verify(
-    kube: Kube,
+    target: Target,
     access: IngressAccess,
-    backend: Component,
     *,
     get: HttpGet = http_get,
     health_timeout: float = 30,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Verified:
+    """Every workload ready, then /health of the back end through the ingress (or, when the
+    ingress is not reachable from here, through a port-forward to its Service)."""
+    kube, backend = target.kube, target.catalogue["backend"]
     workloads = check_workloads(kube)
     url = f"{access.url}/health"
     if wait_until(lambda: get(url, access.host) == 200, timeout=health_timeout, sleep=sleep):

@@ -21,14 +21,16 @@ RELEASED_UID = "00000000-0000-0000-0000-000000000000"
 def _volumes_of_namespace(kube: Kube) -> list[dict[str, Any]]:
     volumes = kube.get_json("pv", step="persistent volumes", namespaced=False) or {}
     return [
-        pv for pv in volumes.get("items", [])
+        pv
+        for pv in volumes.get("items", [])
         if (pv["spec"].get("claimRef") or {}).get("namespace") == kube.namespace
-    ]  # fmt: skip
+    ]
 
 
 def _patch(kube: Kube, name: str, patch: dict[str, Any], step: str) -> None:
-    kube.run("patch", "pv", name, "--type", "merge", "-p", json.dumps(patch), step=step,
-             namespaced=False)  # fmt: skip
+    kube.run(
+        "patch", "pv", name, "--type", "merge", "-p", json.dumps(patch), step=step, namespaced=False
+    )
 
 
 def keep(kube: Kube) -> list[str]:
@@ -37,8 +39,10 @@ def keep(kube: Kube) -> list[str]:
     for pv in _volumes_of_namespace(kube):
         annotations = pv["metadata"].get("annotations") or {}
         policy = annotations.get(KEPT, pv["spec"].get("persistentVolumeReclaimPolicy", "Delete"))
-        patch = {"metadata": {"annotations": {KEPT: policy}},
-                 "spec": {"persistentVolumeReclaimPolicy": "Retain"}}  # fmt: skip
+        patch = {
+            "metadata": {"annotations": {KEPT: policy}},
+            "spec": {"persistentVolumeReclaimPolicy": "Retain"},
+        }
         _patch(kube, pv["metadata"]["name"], patch, f"keep volume {pv['metadata']['name']}")
         kept.append(pv["metadata"]["name"])
     return kept
@@ -58,8 +62,10 @@ def let_go(kube: Kube) -> list[str]:
         policy = (pv["metadata"].get("annotations") or {}).get(KEPT)
         if policy is None:
             continue
-        patch: dict[str, Any] = {"metadata": {"annotations": {KEPT: None}},
-                                 "spec": {"persistentVolumeReclaimPolicy": policy}}  # fmt: skip
+        patch: dict[str, Any] = {
+            "metadata": {"annotations": {KEPT: None}},
+            "spec": {"persistentVolumeReclaimPolicy": policy},
+        }
         if pv.get("status", {}).get("phase") != "Bound":  # no claim will delete it: release it
             patch["spec"]["claimRef"] = {"uid": RELEASED_UID}
         _patch(kube, pv["metadata"]["name"], patch, f"release volume {pv['metadata']['name']}")

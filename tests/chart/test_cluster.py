@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from tests.support import chart_checks
 from todo_deploy import manifests
 from todo_deploy.run import Runner
 
@@ -58,7 +59,9 @@ def namespace(kubectl):
 
 
 def test_k8s_passes_a_server_side_dry_run(kubectl, namespace):
-    objects = [obj for _, obj in manifests.load([manifests.K8S_DIR]) if obj["kind"] != "Namespace"]
+    objects = [
+        obj for _, obj in chart_checks.load([manifests.K8S_DIR]) if obj["kind"] != "Namespace"
+    ]
     objects.append(yaml.safe_load((manifests.K8S_DIR / "secrets.yaml.template").read_text()))
     for obj in objects:
         obj["metadata"]["namespace"] = namespace  # a dry run cannot create todo-app first
@@ -79,8 +82,12 @@ def test_upgrade_keeps_generated_secrets(tools, kubectl, namespace):
     }
     # As an earlier release of the chart left it: owned by Helm, so the upgrade may adopt it.
     owner = {"meta.helm.sh/release-name": "todo", "meta.helm.sh/release-namespace": namespace}
-    metadata = {"name": "todo-secrets", "namespace": namespace, "annotations": owner,
-                "labels": {"app.kubernetes.io/managed-by": "Helm"}}  # fmt: skip
+    metadata = {
+        "name": "todo-secrets",
+        "namespace": namespace,
+        "annotations": owner,
+        "labels": {"app.kubernetes.io/managed-by": "Helm"},
+    }
     live = {"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "stringData": kept}
     Runner().run([*kubectl, "apply", "-f", "-"], stdin=yaml.safe_dump(live))
     argv = [str(tools.helm), "template", "todo", str(manifests.CHART_DIR), "--namespace",

@@ -7,6 +7,7 @@ import shutil
 
 import yaml
 
+from tests.support import chart_checks
 from todo_deploy import manifests
 
 K8S = manifests.K8S_DIR
@@ -30,12 +31,18 @@ def test_sync_check_notices_a_stale_file(tools, tmp_path):
 def test_k8s_has_one_generated_file_per_object_and_no_secret():
     files = manifests.generated_files(K8S)
     expected = {
-        "namespace.yaml", "configmap.yaml", "ingress.yaml",
-        "backend-deployment.yaml", "backend-service.yaml",
-        "frontend-deployment.yaml", "frontend-service.yaml",
-        "mcp-deployment.yaml", "mcp-service.yaml",
-        "postgres-statefulset.yaml", "postgres-service.yaml",
-    }  # fmt: skip
+        "namespace.yaml",
+        "configmap.yaml",
+        "ingress.yaml",
+        "backend-deployment.yaml",
+        "backend-service.yaml",
+        "frontend-deployment.yaml",
+        "frontend-service.yaml",
+        "mcp-deployment.yaml",
+        "mcp-service.yaml",
+        "postgres-statefulset.yaml",
+        "postgres-service.yaml",
+    }
     assert expected <= {p.name for p in files}
     for path in files:
         docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
@@ -59,11 +66,15 @@ def test_secret_template_holds_placeholders_only():
 
 
 def test_k8s_is_valid_for_the_pinned_kubernetes_version():
-    assert manifests.validate([K8S]) == []
+    assert chart_checks.validate([K8S]) == []
 
 
 def test_validation_catches_a_bad_field():
-    bad = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"},
-           "spec": {"ports": [{"port": "eighty"}], "selectr": {}}}  # fmt: skip
-    errors = manifests.validate_objects([("bad.yaml", bad)])
+    bad = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "x"},
+        "spec": {"ports": [{"port": "eighty"}], "selectr": {}},
+    }
+    errors = chart_checks.validate_objects([("bad.yaml", bad)])
     assert errors and all("Service/x" in e for e in errors)

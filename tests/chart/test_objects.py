@@ -6,15 +6,19 @@ import base64
 
 import pytest
 
+from tests.support import chart_checks
 from todo_deploy import manifests
 from todo_deploy.run import Runner
 
-SCENARIOS = manifests.scenarios()
+SCENARIOS = chart_checks.scenarios()
 DEV = SCENARIOS["dev"]
 PROD = SCENARIOS["prod"]
 EXTERNAL_DB = SCENARIOS["ci/external-db-values.yaml"]
-APPS = {"frontend": (3000, "/api/health", "/api/health"), "backend": (8000, "/health", "/ready"),
-        "mcp": (8001, "/health", "/health")}  # fmt: skip
+APPS = {
+    "frontend": (3000, "/api/health", "/api/health"),
+    "backend": (8000, "/health", "/ready"),
+    "mcp": (8001, "/health", "/health"),
+}
 
 
 def by_kind(objects, kind):
@@ -32,7 +36,7 @@ def pod_specs(objects):
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_every_scenario_renders_valid_objects(render, scenario):
     objects = render(SCENARIOS[scenario])
-    assert manifests.validate_objects((scenario, o) for o in objects) == []
+    assert chart_checks.validate_objects((scenario, o) for o in objects) == []
 
 
 @pytest.mark.parametrize("scenario", ["default", "dev"])
@@ -150,8 +154,12 @@ def test_services_are_wired_by_stable_names(render):
     assert config["TRUSTED_ORIGINS"].split(",")[0] == "http://todo.local"
     services = by_kind(objects, "Service")
     ports = {n: s["spec"]["ports"][0]["port"] for n, s in services.items()}
-    assert ports == {"todo-frontend": 3000, "todo-backend": 8000, "todo-mcp": 8001,
-                     "todo-postgres": 5432}  # fmt: skip
+    assert ports == {
+        "todo-frontend": 3000,
+        "todo-backend": 8000,
+        "todo-mcp": 8001,
+        "todo-postgres": 5432,
+    }
 
 
 def test_ingress_routes_api_to_backend_but_auth_to_frontend(render):
@@ -161,8 +169,13 @@ def test_ingress_routes_api_to_backend_but_auth_to_frontend(render):
     assert rule["host"] == "todo.local"
     routes = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
     assert routes == {
-        "/api/auth": "todo-frontend", "/api/health": "todo-frontend", "/api": "todo-backend",
-        "/health": "todo-backend", "/ready": "todo-backend", "/": "todo-frontend"}  # fmt: skip
+        "/api/auth": "todo-frontend",
+        "/api/health": "todo-frontend",
+        "/api": "todo-backend",
+        "/health": "todo-backend",
+        "/ready": "todo-backend",
+        "/": "todo-frontend",
+    }
     assert {p["pathType"] for p in rule["http"]["paths"]} == {"Prefix"}
     assert not any("rewrite" in k for k in ingress["metadata"].get("annotations") or {})
     traefik = render(DEV, {"ingress.ingressClassName": "traefik"})
@@ -173,7 +186,9 @@ def test_embedded_postgres_keeps_its_data(render):
     objects = render([])
     sts = by_kind(objects, "StatefulSet")["todo-postgres"]
     assert sts["spec"]["persistentVolumeClaimRetentionPolicy"] == {
-        "whenDeleted": "Retain", "whenScaled": "Retain"}  # fmt: skip
+        "whenDeleted": "Retain",
+        "whenScaled": "Retain",
+    }
     (claim,) = sts["spec"]["volumeClaimTemplates"]
     mounts = sts["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
     assert {"name": claim["metadata"]["name"], "mountPath": "/var/lib/postgresql/data"} in mounts
@@ -256,8 +271,11 @@ def test_prod_autoscales_and_terminates_tls(render):
     assert ingress["spec"]["tls"][0]["hosts"] == ["todo.example.com"]
     config = by_kind(objects, "ConfigMap")["todo-config"]["data"]
     assert config["BETTER_AUTH_URL"] == "https://todo.example.com"
-    assert all(c["image"].startswith("registry.example.com/") for _, p in pod_specs(objects)
-               for c in p["spec"]["containers"])  # fmt: skip
+    assert all(
+        c["image"].startswith("registry.example.com/")
+        for _, p in pod_specs(objects)
+        for c in p["spec"]["containers"]
+    )
 
 
 def test_helm_test_pod_checks_backend_health_with_our_image(render):

@@ -12,7 +12,7 @@ import threading
 import time
 from datetime import datetime
 
-from tests.e2e.conftest import Stack
+from tests.support.stack import Stack
 
 READY_LINE = '{.metadata.uid} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}'
 

@@ -17,9 +17,9 @@ import pytest
 
 from tests.e2e.app_client import AppClient
 from tests.e2e.cold_start import ReadyWatch, precise_cold_start
-from tests.e2e.conftest import BUILD, ROOT, Stack
 from tests.e2e.figures import Figure
 from tests.support.secret_scan import scan_texts
+from tests.support.stack import BUILD, ROOT, Stack
 from todo_deploy import catalogue
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
@@ -222,10 +222,11 @@ def _restart_and_measure(stack: Stack, component: str, precise: bool) -> float:
         watch.stop()
     assert proc.returncode == 0, proc.stderr[-3000:]
     fresh = [
-        p for p in _app_pods(stack)
+        p
+        for p in _app_pods(stack)
         if p["metadata"]["labels"].get("component") == component
         and p["metadata"]["uid"] not in before
-    ]  # fmt: skip
+    ]
     assert fresh, f"no new {component} pod after the restart"
     if precise:
         return max(precise_cold_start(p, watch) for p in fresh)

@@ -8,6 +8,7 @@ ingress on 127.0.0.1 with the app's Host header; load and polling are bounded in
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -15,7 +16,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,6 @@ import pytest
 import requests
 
 from tests.e2e.app_client import AppClient
-from tests.e2e.conftest import ROOT, Stack
 from tests.e2e.figures import Figure
 from tests.e2e.test_deploy_flow import (
     APP_WORKLOADS,
@@ -33,6 +33,7 @@ from tests.e2e.test_deploy_flow import (
     _psql,
     _signed_in_client,
 )
+from tests.support.stack import ROOT, Stack
 from todo_deploy.kube import wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
@@ -83,7 +84,7 @@ def _repeat_until(stop: threading.Event, outcomes: Outcomes, send, pause: float)
 class Traffic:
     """One thread per sender, each repeating its request until the block ends."""
 
-    def __init__(self, senders: list[Callable[[], requests.Response]], pause: float = 0.0):
+    def __init__(self, senders: Sequence[Callable[[], requests.Response]], pause: float = 0.0):
         self.outcomes = Outcomes()
         self.stop = threading.Event()
         self.threads = [
@@ -251,7 +252,7 @@ def test_backend_pod_deleted_under_load(stack: Stack, figures):
     client = _signed_in_client(stack)
     _add_tasks(client, "under load")
     copies = [_copy(client) for _ in range(LOAD_THREADS)]
-    senders = [lambda c=c: c.request("GET", c.tasks_path()) for c in copies]
+    senders = [functools.partial(c.request, "GET", c.tasks_path()) for c in copies]
     victim = sorted(_pod_uids(stack)["backend"])[0]
     name = next(p["metadata"]["name"] for p in _pods(stack) if p["metadata"]["uid"] == victim)
     started = time.monotonic()
@@ -265,8 +266,9 @@ def test_backend_pod_deleted_under_load(stack: Stack, figures):
     )
     _wait_all_ready(stack)
     assert victim not in _pod_uids(stack)["backend"], f"{name} was not replaced"
-    figures.record(Figure("faults: requests during a back-end pod deletion", load.outcomes.total,
-                          "requests"))  # fmt: skip
+    figures.record(
+        Figure("faults: requests during a back-end pod deletion", load.outcomes.total, "requests")
+    )
 
 
 def test_postgres_restart_loses_nothing(stack: Stack, figures):

@@ -6,6 +6,7 @@ import os
 import platform
 import shutil
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -16,7 +17,7 @@ from todo_deploy.run import Runner
 
 
 @pytest.fixture(scope="session")
-def figures() -> dict[str, float]:
+def figures() -> Iterator[dict[str, float]]:
     collected: dict[str, float] = {}
     yield collected
     print("\nhost cluster figures:")
@@ -25,7 +26,7 @@ def figures() -> dict[str, float]:
 
 
 @pytest.fixture(scope="session")
-def host(figures) -> HostProvider:
+def host(figures) -> Iterator[HostProvider]:
     require(platform.system() == "Linux" and os.geteuid() == 0, "root on Linux")
     require(shutil.which("go") is not None, "a Go toolchain (to build Kubernetes)")
     provider = HostProvider(DeployConfig(provider="host"), Runner())

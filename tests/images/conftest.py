@@ -11,7 +11,6 @@ from todo_deploy.images import SPECS, BuiltImage, build_images, docker_cli
 from todo_deploy.run import Runner
 
 # A cold build of all four images takes minutes on two shared cores.
-BUILD_TIMEOUT = 1800
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.images.conftest import BUILD_TIMEOUT
 from todo_deploy.baseimages import BASES, ensure_base_images, trim
+from todo_deploy.images import BUILD_TIMEOUT
 
 
 def test_trim_drops_docs_keeps_copyright_and_apt_folders(tmp_path) -> None:

@@ -7,17 +7,24 @@ import tarfile
 
 import pytest
 
-from tests.images.conftest import BUILD_TIMEOUT
-from todo_deploy.images import SPECS, build_images
+from todo_deploy.images import BUILD_TIMEOUT, SPECS, build_images
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(BUILD_TIMEOUT)]
 
 # Tool chains and caches that belong to build stages only.
 BUILD_ONLY = (
-    "usr/bin/gcc", "usr/bin/cc", "usr/bin/g++", "usr/bin/make",
-    "root/.cache/pip", "root/.cache/uv", "root/.npm", "opt/uv/", "src/backend/",
-    "var/cache/apt/archives/", "var/lib/apt/lists/deb",
-)  # fmt: skip
+    "usr/bin/gcc",
+    "usr/bin/cc",
+    "usr/bin/g++",
+    "usr/bin/make",
+    "root/.cache/pip",
+    "root/.cache/uv",
+    "root/.npm",
+    "opt/uv/",
+    "src/backend/",
+    "var/cache/apt/archives/",
+    "var/lib/apt/lists/deb",
+)
 
 
 def _config(docker, ref: str) -> dict:

@@ -5,19 +5,25 @@ from __future__ import annotations
 from todo_deploy.images import BuiltImage, format_report, report_rows
 
 BUILT = {
-    "frontend": BuiltImage("frontend", "todo-frontend:abc", "abc", 61.04, 125_960_000, False,
-                           32_600_000),
-    "postgres": BuiltImage("postgres", "todo-postgres:def", "def", 0.0, 188_560_000, True,
-                           121_800_000),
-}  # fmt: skip
+    "frontend": BuiltImage(
+        "frontend", "todo-frontend:abc", "abc", 61.04, 125_960_000, False, 32_600_000
+    ),
+    "postgres": BuiltImage(
+        "postgres", "todo-postgres:def", "def", 0.0, 188_560_000, True, 121_800_000
+    ),
+}
 
 
 def test_rows_carry_sizes_build_time_and_cold_starts() -> None:
     rows = report_rows(BUILT, {"frontend": 0.5612})
     assert rows[0] == {
-        "image": "todo-frontend:abc", "size_mb": 126.0, "added_mb": 32.6, "build_s": 61.0,
-        "reused": False, "cold_start_s": 0.56,
-    }  # fmt: skip
+        "image": "todo-frontend:abc",
+        "size_mb": 126.0,
+        "added_mb": 32.6,
+        "build_s": 61.0,
+        "reused": False,
+        "cold_start_s": 0.56,
+    }
     assert rows[1]["cold_start_s"] == "-" and rows[1]["reused"] is True
 
 

@@ -28,9 +28,10 @@ from jwt.algorithms import OKPAlgorithm
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.images.conftest import BUILD_TIMEOUT
+from tests.support.cold_start import loopback_session, wait_for_ok
 from todo_deploy.engine import DockerCli
-from todo_deploy.images import BuiltImage, free_loopback_port, loopback_session, wait_for_ok
+from todo_deploy.images import BUILD_TIMEOUT, BuiltImage
+from todo_deploy.portforward import free_loopback_port
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(BUILD_TIMEOUT)]
 
@@ -157,24 +158,38 @@ def test_stack_serves_a_task_from_rest_to_mcp_and_back(
         command=("python", "-m", "http.server", "8080", "--directory", "/srv"),
     )  # fmt: skip
     mcp_port = stack.start(
-        "todo-mcp", built["mcp"].ref,
-        env={"DATABASE_URL": database, "MCP_API_TOKEN": mcp_token,
-             "MCP_ALLOWED_HOSTS": "todo-mcp:8001,127.0.0.1:*"},
+        "todo-mcp",
+        built["mcp"].ref,
+        env={
+            "DATABASE_URL": database,
+            "MCP_API_TOKEN": mcp_token,
+            "MCP_ALLOWED_HOSTS": "todo-mcp:8001,127.0.0.1:*",
+        },
         port=8001,
-    )  # fmt: skip
+    )
     backend_port = stack.start(
-        "todo-backend", backend,
-        env={"DATABASE_URL": database, "AUTH_JWKS_URL": "http://todo-jwks:8080/jwks.json",
-             "MCP_SERVER_URL": "http://todo-mcp:8001/mcp", "MCP_API_TOKEN": mcp_token},
+        "todo-backend",
+        backend,
+        env={
+            "DATABASE_URL": database,
+            "AUTH_JWKS_URL": "http://todo-jwks:8080/jwks.json",
+            "MCP_SERVER_URL": "http://todo-mcp:8001/mcp",
+            "MCP_API_TOKEN": mcp_token,
+        },
         port=8000,
-    )  # fmt: skip
+    )
     frontend_port = stack.start(
-        "todo-frontend", built["frontend"].ref,
-        env={"DATABASE_URL": database, "BETTER_AUTH_SECRET": secrets.token_hex(32),
-             "BETTER_AUTH_URL": "http://127.0.0.1:3000", "BACKEND_URL": "http://todo-backend:8000",
-             "BETTER_AUTH_TELEMETRY": "0"},
+        "todo-frontend",
+        built["frontend"].ref,
+        env={
+            "DATABASE_URL": database,
+            "BETTER_AUTH_SECRET": secrets.token_hex(32),
+            "BETTER_AUTH_URL": "http://127.0.0.1:3000",
+            "BACKEND_URL": "http://todo-backend:8000",
+            "BETTER_AUTH_TELEMETRY": "0",
+        },
         port=3000,
-    )  # fmt: skip
+    )
 
     urls = [
         f"http://127.0.0.1:{backend_port}/health",

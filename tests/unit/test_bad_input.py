@@ -8,6 +8,7 @@ Every row of docs/bad-input.md is one test here.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shlex
@@ -19,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import SECRET_ENV, Harness
 from invoke import Exit
 
+from tests.support.fakes import SECRET_ENV, Harness
 from todo_deploy import binaries, flow, images
 from todo_deploy.engine import EngineError, ensure_engine
 from todo_deploy.providers.existing import ExistingProvider
@@ -33,10 +34,36 @@ ROOT = Path(__file__).resolve().parents[2]
 BAD = Path(__file__).parent / "fixtures" / "bad_input"
 CONTEXT = "docker-desktop"  # the fixture kubeconfig's context (no image loader tool needed)
 # A command is read-only when it is one of these probes and carries none of the changing verbs.
-READ_VERBS = {"--version", "version", "info", "template", "get", "current-context"}
-WRITE_VERBS = {"upgrade", "apply", "build", "uninstall", "delete", "rollback", "push", "load",
-               "import", "tag", "start", "rm", "create", "patch", "scale", "restart",
-               "port-forward"}  # fmt: skip
+READ_VERBS = {
+    "--version",
+    "version",
+    "info",
+    "template",
+    "get",
+    "current-context",
+    "status",
+    "docker-env",
+    "ip",
+}
+WRITE_VERBS = {
+    "upgrade",
+    "apply",
+    "build",
+    "uninstall",
+    "delete",
+    "rollback",
+    "push",
+    "load",
+    "import",
+    "tag",
+    "start",
+    "rm",
+    "create",
+    "patch",
+    "scale",
+    "restart",
+    "port-forward",
+}
 
 
 @dataclass
@@ -102,9 +129,13 @@ def invoke(tmp_path: Path, closed_port: int) -> Callable[..., Outcome]:
     report = tmp_path / "report.json"
     base = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
     base = {k: v for k, v in base.items() if not k.startswith("INVOKE_")}
-    base.update(NO_COLOR="1", KUBECONFIG=str(kubeconfig), XDG_STATE_HOME=str(tmp_path / "state"),
-                INVOKE_DEPLOY_REPORT_JSON=str(report),
-                INVOKE_DEPLOY_ENV_FILE=str(tmp_path / ".env"))  # fmt: skip
+    base.update(
+        NO_COLOR="1",
+        KUBECONFIG=str(kubeconfig),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        INVOKE_DEPLOY_REPORT_JSON=str(report),
+        INVOKE_DEPLOY_ENV_FILE=str(tmp_path / ".env"),
+    )
 
     def run(task: str, *args: str, env: dict[str, str] | None = None) -> Outcome:
         proc = subprocess.run([sys.executable, "-m", "invoke", task, *args], cwd=ROOT,
@@ -225,8 +256,9 @@ def test_port_in_use_for_port_forward(invoke) -> None:
 @pytest.mark.docker
 def test_image_that_fails_to_build(engine) -> None:
     context = BAD.relative_to(ROOT) / "broken-image"
-    spec = images.ImageSpec("bad-input-broken", str(context), f"{context}/Dockerfile",
-                            base_args=(), runtime_base="", port=0, health_path=None)  # fmt: skip
+    spec = images.ImageSpec(
+        "bad-input-broken", str(context), f"{context}/Dockerfile", base_args=(), runtime_base=""
+    )
     runner = Runner()
     docker = images.docker_cli(runner, {})
     # The one-image build the suite runs for every image (no base images needed: FROM scratch).
@@ -259,3 +291,89 @@ def test_hosts_entry_missing_is_a_hint_not_a_failure(harness: Harness, tmp_path:
     h.out.truncate(0)
     render(report, h.console, hosts_file=hosts)
     assert "hint:" not in h.out.getvalue()
+
+
+# Stands in for the minikube binary, which cannot run here: answers the read-only probes and
+# records every call, so the test sees that the dry run never asked it to change anything.
+STAND_IN_MINIKUBE = """#!/bin/sh
+echo "$*" >> "$0.calls"
+case "$*" in
+  "version --short"*) echo v1.36.0 ;;
+  "status -o json"*) echo '{"Host": "Stopped"}'; exit 7 ;;
+  "docker-env -o json"*) echo '{}' ;;
+  "ip"*) echo 127.0.0.1 ;;
+  *) exit 99 ;;
+esac
+"""
+
+
+@pytest.fixture
+def stand_in_minikube(tmp_path: Path) -> Path:
+    bin_dir = tmp_path / "minikube-bin"
+    bin_dir.mkdir()
+    minikube = bin_dir / "minikube"
+    minikube.write_text(STAND_IN_MINIKUBE)
+    minikube.chmod(0o755)
+    return minikube
+
+
+@pytest.mark.docker  # preflight's engine probe must pass, so the dry run goes past it
+@pytest.mark.parametrize("task", ["deploy", "teardown"])
+def test_invokes_own_dry_flag_is_a_dry_run(invoke, engine, stand_in_minikube, task: str) -> None:
+    path = f"{stand_in_minikube.parent}{os.pathsep}{os.environ['PATH']}"
+    outcome = invoke("--dry", task, "--provider", "minikube", env={"PATH": path})
+    shown = f"exit {outcome.code}\n{outcome.stdout}\n{outcome.stderr}"
+    assert outcome.code == 0 and "Traceback" not in shown, shown
+    assert outcome.commands, f"no command was echoed:\n{shown}"  # --dry echoes like --dry-run
+    changing = [argv for argv in outcome.commands if not _read_only(argv)]
+    assert not changing, f"commands that change something ran: {changing}\n{shown}"
+    asked = Path(f"{stand_in_minikube}.calls").read_text().splitlines()
+    assert all(call.split()[0] in ("version", "status", "docker-env", "ip") for call in asked)
+    assert not outcome.report.exists(), "a dry run wrote the report"
+    if task == "deploy":  # the whole plan was shown, each change as a [dry-run] line
+        planned = [line for line in outcome.stdout.splitlines() if line.startswith("[dry-run] ")]
+        for step in ("minikube start", "helm upgrade --install", "kubectl --context todo apply"):
+            assert any(step in line for line in planned), f"{step} missing:\n{shown}"
+
+
+def test_invokes_own_dry_flag_leaves_k8s_unchanged(invoke) -> None:
+    before = {p.name: p.read_bytes() for p in (ROOT / "k8s").iterdir()}
+    outcome = invoke("--dry", "manifests")
+    assert outcome.code == 0, outcome.stderr
+    assert "[dry-run]" in outcome.stdout
+    assert {p.name: p.read_bytes() for p in (ROOT / "k8s").iterdir()} == before
+
+
+@pytest.mark.parametrize("task", ["dev", "isolation", "images.build"])
+def test_tasks_without_a_dry_run_refuse_invokes_dry_flag(invoke, task: str) -> None:
+    outcome = invoke("--dry", task)
+    assert outcome.code == 2 and "has no dry run; run it without --dry" in outcome.stderr
+    assert outcome.commands == [] and "Traceback" not in outcome.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("port-forward", "--port", "abc"), "--port 'abc' is not a TCP port"),
+        (("port-forward", "--port", "70000"), "--port '70000' is not a TCP port"),
+        (("logs", "backend", "--tail", "many"), "--tail 'many' is not a number of lines"),
+        (("deploy", "--timeout", "-5"), "--timeout '-5' is not a number of seconds"),
+    ],
+)
+def test_integer_flags_refuse_bad_values_with_a_message(invoke, args, message: str) -> None:
+    outcome = invoke(*args)
+    assert outcome.code == 1 and message in outcome.stderr, outcome.stderr
+    assert "Traceback" not in outcome.stderr and outcome.commands == []
+
+
+def test_short_flags_mean_the_same_in_every_task() -> None:
+    from tasks import ns
+
+    meanings: dict[str, set[str]] = {}
+    for name in ns.task_names:
+        # A copy: Invoke's get_arguments() consumes the task's help texts.
+        for arg in copy.deepcopy(ns[name]).get_arguments():
+            for short in (n for n in arg.names if len(n) == 1):
+                meanings.setdefault(short, set()).add(arg.name)
+    assert {k: v for k, v in meanings.items() if len(v) > 1} == {}
+    assert meanings["p"] == {"provider"}

@@ -10,9 +10,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TASKS = ["deploy", "teardown", "status", "logs", "port-forward", "restart", "doctor", "manifests",
-         "dev", "cluster.up", "cluster.down", "cluster.status", "images.build",
-         "images.report"]  # fmt: skip
+TASKS = [
+    "deploy",
+    "teardown",
+    "status",
+    "logs",
+    "port-forward",
+    "restart",
+    "doctor",
+    "manifests",
+    "dev",
+    "cluster.up",
+    "cluster.down",
+    "cluster.status",
+    "images.build",
+    "images.report",
+]
 
 
 def _invoke(*args: str) -> subprocess.CompletedProcess:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Harness
 from invoke import Config
 
+from tests.support.fakes import Harness
 from todo_deploy import providers
 from todo_deploy.config import ConfigError, build_config, collection_defaults
 from todo_deploy.preflight import PreflightError, preflight
@@ -27,10 +27,15 @@ def _layered(tmp_path: Path, yaml_text: str, env: dict[str, str], monkeypatch) -
 
 
 def test_each_layer_overrides_the_one_below(tmp_path: Path, monkeypatch) -> None:
-    yaml_text = ("deploy:\n  namespace: from-yaml\n  release: from-yaml\n  method: kubectl\n"
-                 "  minikube:\n    memory_mb: 6144\n")  # fmt: skip
-    env = {"INVOKE_DEPLOY_RELEASE": "from-env", "INVOKE_DEPLOY_MINIKUBE_CPUS": "4",
-           "INVOKE_DEPLOY_METHOD": "helm"}  # fmt: skip
+    yaml_text = (
+        "deploy:\n  namespace: from-yaml\n  release: from-yaml\n  method: kubectl\n"
+        "  minikube:\n    memory_mb: 6144\n"
+    )
+    env = {
+        "INVOKE_DEPLOY_RELEASE": "from-env",
+        "INVOKE_DEPLOY_MINIKUBE_CPUS": "4",
+        "INVOKE_DEPLOY_METHOD": "helm",
+    }
     layered = _layered(tmp_path, yaml_text, env, monkeypatch)
     config = build_config(layered, {"method": "kubectl", "namespace": None})
     assert config.provider == "auto"  # default (no layer sets it)
@@ -61,7 +66,9 @@ def test_unknown_provider_or_method_is_one_clear_error(key: str, value: str) -> 
 
 def test_auto_provider_choice_says_why() -> None:
     assert providers.choose("auto", which=lambda n: "/usr/bin/minikube") == (
-        "minikube", "auto: minikube is installed")  # fmt: skip
+        "minikube",
+        "auto: minikube is installed",
+    )
     name, why = providers.choose("auto", which=lambda n: None, is_linux_root=lambda: True)
     assert name == "host" and "root on Linux" in why
     with pytest.raises(providers.ProviderError, match="install Minikube"):
@@ -76,8 +83,12 @@ def _preflight(h: Harness, memory_mb: int = 16000, **flags) -> list[str]:
 
 def test_preflight_reports_versions_when_all_is_there(harness: Harness) -> None:
     found = _preflight(harness)
-    assert found[:4] == ["docker 28.1.1", "kubectl v1.35.2", "helm v4.1.4+g1234",
-                         "minikube v1.36.0"]  # fmt: skip
+    assert found[:4] == [
+        "docker 28.1.1",
+        "kubectl v1.35.2",
+        "helm v4.1.4+g1234",
+        "minikube v1.36.0",
+    ]
     assert "docker engine 28.1.1" in found
 
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import pytest
-from conftest import Harness
 
+from tests.support.fakes import FakeHostProvider, Harness
 from todo_deploy import flow
 from todo_deploy.preflight import PreflightError
-from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 from todo_deploy.providers.existing import ExistingProvider
 from todo_deploy.providers.minikube import MinikubeProvider
 
@@ -26,8 +24,12 @@ PREFLIGHT_MINIKUBE = [
 
 def helm_upgrade(context: str, ingress_class: str, refs: dict[str, str], values: str) -> str:
     sets = []
-    for name, key in (("backend", "backend"), ("frontend", "frontend"), ("mcp", "mcp"),
-                      ("postgres", "postgresql")):  # fmt: skip
+    for name, key in (
+        ("backend", "backend"),
+        ("frontend", "frontend"),
+        ("mcp", "mcp"),
+        ("postgres", "postgresql"),
+    ):
         repository, tag = refs[name].rsplit(":", 1)
         sets += [
             f"--set-string images.{key}.repository={repository}",
@@ -46,8 +48,12 @@ def installed(name: str) -> str:  # every loader tool is "installed"
     return f"/usr/local/bin/{name}"
 
 
-BUILT = {"frontend": "todo-frontend:c0ffee0", "backend": "todo-backend:c0ffee1",
-         "mcp": "todo-mcp:c0ffee2", "postgres": "todo-postgres:c0ffee3"}  # fmt: skip
+BUILT = {
+    "frontend": "todo-frontend:c0ffee0",
+    "backend": "todo-backend:c0ffee1",
+    "mcp": "todo-mcp:c0ffee2",
+    "postgres": "todo-postgres:c0ffee3",
+}
 
 
 def _normalise(h: Harness, lines: list[str]) -> list[str]:
@@ -83,7 +89,13 @@ def test_minikube_helm_first_deploy_chain(harness: Harness) -> None:
     assert h.builder.calls[0]["docker_env"]["DOCKER_HOST"] == "tcp://192.168.49.2:2376"
     assert h.builder.calls[0]["names"] == ["frontend", "backend", "mcp", "postgres"]
     assert [s.name for s in report.steps] == [
-        "preflight", "cluster up", "images", "secrets", "release", "verify"]  # fmt: skip
+        "preflight",
+        "cluster up",
+        "images",
+        "secrets",
+        "release",
+        "verify",
+    ]
     assert all(s.status == "ok" for s in report.steps)
     assert report.hosts_line == "192.168.49.2 todo.local"
     assert report.urls["health"] == "http://192.168.49.2/health"
@@ -91,8 +103,11 @@ def test_minikube_helm_first_deploy_chain(harness: Harness) -> None:
 
 def test_minikube_already_running_is_not_started_again(harness: Harness) -> None:
     h = harness
-    h.fake.on("minikube", "status", stdout={"Host": "Running", "Kubelet": "Running",
-                                             "APIServer": "Running"})  # fmt: skip
+    h.fake.on(
+        "minikube",
+        "status",
+        stdout={"Host": "Running", "Kubelet": "Running", "APIServer": "Running"},
+    )
     config = h.config()
     flow.deploy(h.target(config, MinikubeProvider(config, h.runner)), hooks=h.hooks())
     assert not any(line.startswith("minikube start") for line in h.fake.lines)
@@ -116,25 +131,38 @@ def test_kubectl_method_applies_namespace_first_then_waits_for_each_rollout(
         "kubectl --context todo -n todo-app get deployments,statefulsets -o json",
     ]
     applies = [c for c in h.fake.calls if c.argv[-3:] == ("apply", "-f", "-")]
-    namespace_doc, rest = json.loads(applies[2].stdin), json.loads(applies[3].stdin)
+    namespace_doc, rest = (json.loads(c.stdin or "{}") for c in applies[2:4])
     assert [d["kind"] for d in namespace_doc["items"]] == ["Namespace"]
     by_kind = {d["kind"]: d for d in rest["items"]}
     pod = by_kind["Deployment"]["spec"]["template"]["spec"]
     # The rendered manifests are pointed at the images just built, init container included.
     assert pod["containers"][0]["image"] == BUILT["backend"]
     assert pod["initContainers"][0]["image"] == BUILT["backend"]
-    assert by_kind["StatefulSet"]["spec"]["template"]["spec"]["containers"][0]["image"] == (
-        BUILT["postgres"])  # fmt: skip
+    assert (
+        by_kind["StatefulSet"]["spec"]["template"]["spec"]["containers"][0]["image"]
+        == (BUILT["postgres"])
+    )
     assert by_kind["Ingress"]["spec"]["ingressClassName"] == "nginx"
 
 
 def test_existing_kind_context_loads_each_image_with_kind(harness: Harness) -> None:
     h = harness
     h.fake.on("config", "current-context", stdout="kind-dev\n")
-    h.fake.on("get", "ingressclass", stdout={"items": [
-        {"metadata": {"name": "contour"}},
-        {"metadata": {"name": "nginx", "annotations": {
-            "ingressclass.kubernetes.io/is-default-class": "true"}}}]})  # fmt: skip
+    h.fake.on(
+        "get",
+        "ingressclass",
+        stdout={
+            "items": [
+                {"metadata": {"name": "contour"}},
+                {
+                    "metadata": {
+                        "name": "nginx",
+                        "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"},
+                    }
+                },
+            ]
+        },
+    )
     config = h.config(provider="existing")
     provider = ExistingProvider(config, h.runner, which=installed)
     flow.deploy(h.target(config, provider), hooks=h.hooks())
@@ -147,8 +175,10 @@ def test_existing_kind_context_loads_each_image_with_kind(harness: Harness) -> N
         "docker info --format '{{.ServerVersion}}'",
     ]
     assert lines[5].startswith("helm template todo ")
-    assert lines[6:8] == ["kubectl --context kind-dev get --raw /readyz",
-                          "kubectl --context kind-dev get ingressclass -o json"]  # fmt: skip
+    assert lines[6:8] == [
+        "kubectl --context kind-dev get --raw /readyz",
+        "kubectl --context kind-dev get ingressclass -o json",
+    ]
     loads = [line for line in lines if line.startswith("kind load")]
     assert loads == [f"kind load docker-image --name dev {ref}" for ref in BUILT.values()]
     # Host-engine build: no docker environment is passed.
@@ -177,43 +207,6 @@ def test_existing_k3d_context_imports_with_k3d(harness: Harness) -> None:
     provider = ExistingProvider(config, h.runner, which=installed)
     flow.deploy(h.target(config, provider), hooks=h.hooks())
     assert "k3d image import -c lab todo-mcp:c0ffee2" in h.fake.lines
-
-
-@dataclass
-class FakeHostProvider:
-    """Stands in for the host provider: its own engine, traefik ingress, context todo-host."""
-
-    name: str = "host"
-    kube_context: str = "todo-host"
-    dry_run_safe: bool = False
-    events: list[str] = field(default_factory=list)
-
-    def preflight(self) -> list[str]:
-        self.events.append("preflight")
-        return []
-
-    def planned(self) -> ClusterFacts:
-        return ClusterFacts(ingress_class="traefik")
-
-    def up(self) -> ClusterFacts:
-        self.events.append("up")
-        return self.planned()
-
-    def down(self, delete: bool = False) -> None:
-        self.events.append(f"down delete={delete}")
-
-    def docker_env(self) -> dict[str, str]:
-        self.events.append("docker_env")
-        return {"DOCKER_HOST": "unix:///var/run/docker.sock"}
-
-    def load_images(self, refs: list[str]) -> None:
-        self.events.append(f"load {len(refs)}")
-
-    def ingress(self, host: str) -> IngressAccess:
-        return IngressAccess("http://127.0.0.1:8080", host, f"127.0.0.1 {host}")
-
-    def status(self) -> ClusterStatus:
-        return ClusterStatus(True, {"apiserver": "ok"})
 
 
 def test_host_provider_chain_uses_traefik_and_its_context(harness: Harness) -> None:
@@ -263,9 +256,12 @@ def test_verify_failure_names_the_workload_and_doctor(harness: Harness) -> None:
 
 @pytest.mark.parametrize(
     ("state", "unlock"),
-    [("pending-upgrade", "rollback todo --wait"), ("pending-install", "uninstall todo --wait"),
-     ("deployed", None)],
-)  # fmt: skip
+    [
+        ("pending-upgrade", "rollback todo --wait"),
+        ("pending-install", "uninstall todo --wait"),
+        ("deployed", None),
+    ],
+)
 def test_a_release_left_pending_by_an_interrupted_run_is_unlocked_first(
     harness: Harness, state: str, unlock: str | None
 ) -> None:
@@ -289,7 +285,12 @@ def test_the_configured_ingress_host_wins_over_the_providers_default(harness: Ha
     h = harness
     asked: list[tuple[str, str]] = []
     hooks = h.hooks()
-    hooks.http_get = lambda url, host: asked.append((url, host)) or 200
+
+    def http_get(url: str, host: str) -> int:
+        asked.append((url, host))
+        return 200
+
+    hooks.http_get = http_get
     report = flow.deploy(
         h.target(h.config(provider="host", ingress_host="suite.local"), FakeHostProvider()),
         hooks=hooks,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import FIXTURES
 
+from tests.support.fakes import FIXTURES
 from todo_deploy.doctor import diagnose
 
 CRASH_LOG = "sqlalchemy.exc.OperationalError: could not connect to server\nExited with 1"
@@ -90,8 +90,11 @@ def test_status_table_lists_readiness_restarts_and_images() -> None:
 
     out = io.StringIO()
     Console(file=out, width=200).print(_pod_table(_load("pods.json")))
-    rows = {line.split("│")[1].strip(): line for line in out.getvalue().splitlines()
-            if line.startswith("│")}  # fmt: skip
+    rows = {
+        line.split("│")[1].strip(): line
+        for line in out.getvalue().splitlines()
+        if line.startswith("│")
+    }
     assert len(rows) == 7
     crash = [c.strip() for c in rows["todo-backend-5d4f7b9c8-q8zrt"].split("│")[2:6]]
     assert crash == ["0/1", "Running", "3", "todo-backend:3f9a1c2b7d4e"]

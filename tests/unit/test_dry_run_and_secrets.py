@@ -6,8 +6,8 @@ import base64
 import json
 
 import pytest
-from conftest import Harness
 
+from tests.support.fakes import Harness
 from todo_deploy import flow, secrets
 from todo_deploy.providers.minikube import MinikubeProvider
 from todo_deploy.run import CommandError
@@ -58,7 +58,7 @@ def test_secrets_are_masked_in_echo_dry_run_errors_and_report(
             h.target(config, MinikubeProvider(config, h.runner)), openai=True, hooks=h.hooks()
         )
     secret_apply = next(c for c in h.fake.calls if c.stdin and "Secret" in c.stdin)
-    applied = json.loads(secret_apply.stdin)["stringData"]
+    applied = json.loads(secret_apply.stdin or "{}")["stringData"]
     assert applied["OPENAI_API_KEY"] == OPENAI_KEY  # the cluster does get the values ...
     assert applied["BETTER_AUTH_SECRET"] == AUTH_SECRET
     shown = "\n".join([h.everything_shown(), failure.value.block(), str(failure.value)])
@@ -80,7 +80,8 @@ def test_existing_cluster_secret_is_reused(harness: Harness) -> None:
     collected = secrets.collect(existing, env={}, env_file=str(h.project / ".env"))
     assert collected.values["POSTGRES_PASSWORD"] == "kept-db-password-123"
     assert collected.values["DATABASE_URL"] == (
-        "postgresql://todo:kept-db-password-123@todo-postgres:5432/todo")  # fmt: skip
+        "postgresql://todo:kept-db-password-123@todo-postgres:5432/todo"
+    )
     assert collected.sources["MCP_API_TOKEN"] == "cluster"
     assert collected.sources["BETTER_AUTH_SECRET"] == "generated"
     assert len(collected.values["BETTER_AUTH_SECRET"]) >= 32  # better-auth's minimum
@@ -108,7 +109,7 @@ def test_external_database_url_turns_off_the_in_cluster_database(
     h = harness
     monkeypatch.setenv("DATABASE_URL", "postgresql://neon:pw-0123456789@ep-x.neon.tech/todo")
     config = h.config(provider="host")
-    from test_deploy_chain import FakeHostProvider
+    from tests.support.fakes import FakeHostProvider
 
     flow.deploy(h.target(config, FakeHostProvider()), hooks=h.hooks())
     helm = next(line for line in h.fake.lines if line.startswith("helm upgrade"))
@@ -116,7 +117,7 @@ def test_external_database_url_turns_off_the_in_cluster_database(
 
 
 def test_dry_run_describes_a_provider_that_is_not_dry_run_safe(harness: Harness) -> None:
-    from test_deploy_chain import FakeHostProvider
+    from tests.support.fakes import FakeHostProvider
 
     h = harness
     h.runner.dry_run = True

@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakeExec, Harness
-from test_deploy_chain import FakeHostProvider
 
-from todo_deploy import evidence, flow, install
+from tests.support.fakes import FakeExec, FakeHostProvider, Harness
+from todo_deploy import evidence, failures, flow, install
 from todo_deploy.config import build_config, collection_defaults
 from todo_deploy.evidence import LOG_LINES, RolloutError, Watch
 from todo_deploy.kube import Helm, Kube, wait_until
@@ -62,7 +61,7 @@ def _crash_cluster() -> tuple[FakeExec, Runner, Kube]:
 
 def test_a_crash_looping_container_is_named_with_its_exit_code_and_restarts() -> None:
     pod = _pod("crash-pods-during.json", CRASH_POD)
-    [trouble] = evidence.troubles(pod)
+    [trouble] = failures.troubles(pod)
     assert trouble.workload == "deployment/probe-backend"
     assert (trouble.container, trouble.kind) == ("backend", "crash")
     assert trouble.state == "CrashLoopBackOff, exit code 3 (Error), 2 restarts"
@@ -80,18 +79,18 @@ def test_a_pod_being_deleted_by_the_rollback_is_remembered_as_last_seen() -> Non
 
 
 def test_the_ready_previous_version_is_no_trouble() -> None:
-    assert evidence.troubles(_pod("crash-pods-during.json", "5c8d89cc5c")) == []
+    assert failures.troubles(_pod("crash-pods-during.json", "5c8d89cc5c")) == []
 
 
 def test_an_image_missing_from_the_engine_says_so_without_logs() -> None:
-    [trouble] = evidence.troubles(_pod("neverpull-pods-during.json", "68576f898"))
+    [trouble] = failures.troubles(_pod("neverpull-pods-during.json", "68576f898"))
     assert trouble.kind == "image" and trouble.log_flags is None
     assert trouble.state.startswith("ErrImageNeverPull, Container image")
     assert "todo-backend:does-not-exist" in trouble.state
 
 
 def test_a_failing_readiness_probe_is_told_by_its_event() -> None:
-    [trouble] = evidence.troubles(_pod("unready-pods-during.json", "778f886b64"))
+    [trouble] = failures.troubles(_pod("unready-pods-during.json", "778f886b64"))
     assert (trouble.kind, trouble.state) == ("unready", "running but not Ready")
     lines = evidence.warnings(_load("unready-events.json"), UNREADY_STARTED, ("probe-backend-",))
     # The BackOff of an earlier attempt (13 s before) is older than this release: left out.
@@ -200,8 +199,10 @@ def test_kubectl_methods_rollout_timeout_names_its_workload() -> None:
     with pytest.raises(CommandError) as failed:
         kube.rollout_status("deployment/probe-backend", 60)
     block = Watch(kube).explain(failed.value, lambda: "not rolled back").block()
-    assert block.startswith("deploy failed: the new version of deployment/probe-backend did not "
-                            "become ready: container backend: CrashLoopBackOff")  # fmt: skip
+    assert block.startswith(
+        "deploy failed: the new version of deployment/probe-backend did not "
+        "become ready: container backend: CrashLoopBackOff"
+    )
 
 
 def test_deploy_fails_saying_what_and_why(harness: Harness) -> None:
@@ -251,19 +252,21 @@ def test_an_older_attempts_pod_killed_by_its_deletion_is_not_the_cause() -> None
     failure = _helm_failure(fake, runner, (FIXTURES / "crash-helm.stderr").read_text())
     said = watch.explain(failure, lambda: "rolled back").block().split("step failed:")[0]
     lines = said.splitlines()
-    assert lines[0].endswith("container backend: ErrImageNeverPull, Container image "
-                             '"todo-backend:does-not-exist" is not present with pull policy of '
-                             "Never")  # fmt: skip
+    assert lines[0].endswith(
+        "container backend: ErrImageNeverPull, Container image "
+        '"todo-backend:does-not-exist" is not present with pull policy of '
+        "Never"
+    )
     assert CRASH_POD not in said
     assert "fix: the image is not in the cluster's container engine" in said
 
 
 def test_a_container_over_its_memory_limit_is_told_oom_killed() -> None:
     # Recorded: `python -c "bytearray(300_000_000)"` under a 64Mi limit.
-    [trouble] = evidence.troubles(_pod("oom-pods-during.json", "5fb879cc48"))
+    [trouble] = failures.troubles(_pod("oom-pods-during.json", "5fb879cc48"))
     assert trouble.kind == "oom"
     assert "exit code 137 (OOMKilled)" in trouble.state
-    assert evidence.FIXES["oom"].startswith("the container went over its memory limit")
+    assert failures.FIXES["oom"].startswith("the container went over its memory limit")
 
 
 def test_an_unreadable_helm_status_still_leaves_the_evidence() -> None:

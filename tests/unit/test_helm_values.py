@@ -13,6 +13,7 @@ import pytest
 import yaml
 from rich.console import Console
 
+from tests.support.fakes import FakeHostProvider
 from todo_deploy import binaries, install
 from todo_deploy.config import build_config, collection_defaults
 from todo_deploy.run import Runner
@@ -20,14 +21,12 @@ from todo_deploy.target import Target
 from todo_deploy.tools import Tools
 
 ROOT = Path(__file__).resolve().parents[2]
-REFS = {"frontend": "todo-frontend:f1", "backend": "todo-backend:b2", "mcp": "todo-mcp:m3",
-        "postgres": "todo-postgres:p4"}  # fmt: skip
-
-
-class ContextOnly:
-    """All helm_argv asks of a provider: its kube context."""
-
-    kube_context = "ctx"
+REFS = {
+    "frontend": "todo-frontend:f1",
+    "backend": "todo-backend:b2",
+    "mcp": "todo-mcp:m3",
+    "postgres": "todo-postgres:p4",
+}
 
 
 @pytest.fixture
@@ -39,10 +38,14 @@ def helm(require) -> str:
 
 def _render(helm: str, external_database: bool = False, refs: dict = REFS) -> list[dict]:
     chart = ROOT / "helm" / "todo-app"
-    layered = {**collection_defaults(), "chart": str(chart),
-               "values_files": [str(chart / "values-dev.yaml")]}  # fmt: skip
+    layered = {
+        **collection_defaults(),
+        "chart": str(chart),
+        "values_files": [str(chart / "values-dev.yaml")],
+    }
     config = build_config(layered)
-    target = Target(config, Runner(), ContextOnly(), Tools(helm, "kubectl"), Console())
+    provider = FakeHostProvider(kube_context="ctx")
+    target = Target(config, Runner(), provider, Tools(helm, "kubectl"), Console())
     argv = install.helm_argv(target, refs, "traefik", external_database)
     # Same chart, values and --set flags; `template` instead of talking to a cluster.
     install_only = {"--create-namespace", "--rollback-on-failure", "--wait"}
@@ -60,8 +63,12 @@ def _render(helm: str, external_database: bool = False, refs: dict = REFS) -> li
 
 
 def _images(docs: list[dict]) -> set[str]:
-    return {c["image"] for d in docs if d["kind"] in ("Deployment", "StatefulSet")
-            for c in d["spec"]["template"]["spec"]["containers"]}  # fmt: skip
+    return {
+        c["image"]
+        for d in docs
+        if d["kind"] in ("Deployment", "StatefulSet")
+        for c in d["spec"]["template"]["spec"]["containers"]
+    }
 
 
 def test_suite_values_reach_the_rendered_objects(helm: str) -> None:

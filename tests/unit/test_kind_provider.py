@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Harness
 
+from tests.support.fakes import Harness
 from todo_deploy import flow
 from todo_deploy.preflight import PreflightError
 from todo_deploy.providers import traefik
@@ -35,7 +35,7 @@ def _deploy(h: Harness, **flags) -> list[str]:
     return h.fake.lines
 
 
-def _cluster(h: Harness, *, exists: bool, node_images: list[str] = ()) -> None:
+def _cluster(h: Harness, *, exists: bool, node_images: tuple[str, ...] = ()) -> None:
     h.fake.on("kind", "get", "clusters", stdout="other\ntodo\n" if exists else "other\n")
     h.fake.on("kind", "get", "nodes", stdout="todo-control-plane\n" if exists else "")
     h.fake.on("kubectl", "config", "get-contexts", stdout="kind-todo\n" if exists else "")
@@ -73,7 +73,7 @@ def test_first_deploy_creates_the_cluster_installs_traefik_and_loads_every_image
     helm = next(line for line in lines if line.startswith("helm upgrade"))
     assert "--kube-context kind-todo" in helm and "ingress.ingressClassName=traefik" in helm
     created = next(c for c in h.fake.calls if c.argv[:3] == ("kind", "create", "cluster"))
-    config = yaml.safe_load(created.stdin)
+    config = yaml.safe_load(created.stdin or "")
     node = config["nodes"][0]
     assert node["labels"] == {"ingress-ready": "true"}
     assert node["extraPortMappings"] == [
@@ -99,7 +99,7 @@ def test_traefik_is_the_host_providers_version_class_and_rules() -> None:
 
 
 def test_traefik_objects_are_valid_kubernetes() -> None:
-    from todo_deploy.manifests import validate_objects
+    from tests.support.chart_checks import validate_objects
 
     objects = [(f"traefik#{i}", o) for i, o in enumerate(traefik.objects())]
     assert validate_objects(objects) == []
@@ -109,7 +109,7 @@ def test_an_existing_cluster_with_an_ingress_class_loads_only_the_missing_tags(
     harness: Harness,
 ) -> None:
     h = harness
-    _cluster(h, exists=True, node_images=[BUILT["frontend"], BUILT["postgres"], "other:1"])
+    _cluster(h, exists=True, node_images=(BUILT["frontend"], BUILT["postgres"], "other:1"))
     h.fake.on("get", "ingressclass", stdout={"items": [{"metadata": {"name": "nginx"}}]})
     lines = _deploy(h)
     assert not any(line.startswith("kind create") for line in lines)
@@ -122,7 +122,7 @@ def test_an_existing_cluster_with_an_ingress_class_loads_only_the_missing_tags(
 
 def test_nothing_is_loaded_when_the_node_has_every_tag(harness: Harness) -> None:
     h = harness
-    _cluster(h, exists=True, node_images=list(BUILT.values()))
+    _cluster(h, exists=True, node_images=tuple(BUILT.values()))
     h.fake.on("get", "ingressclass", stdout={"items": [{"metadata": {"name": "traefik"}}]})
     lines = _deploy(h)
     assert not any(line.startswith("kind load") for line in lines)
@@ -164,7 +164,7 @@ def test_node_image_ports_and_a_users_config_file_are_merged(
     assert create.line == (
         "kind create cluster --name todo --config - --image local/kind-node:v1.34.4"
     )
-    config = yaml.safe_load(create.stdin)
+    config = yaml.safe_load(create.stdin or "")
     assert config["networking"] == {"disableDefaultCNI": True, "podSubnet": "10.244.0.0/16"}
     assert len(config["containerdConfigPatches"]) == 2
     node = config["nodes"][0]

@@ -13,8 +13,12 @@ from todo_deploy.install import load_manifests, retarget
 from todo_deploy.report import DeployReport, StepTimer, render
 
 K8S = Path(__file__).resolve().parents[2] / "k8s"
-REFS = {"frontend": "todo-frontend:aaa", "backend": "todo-backend:bbb", "mcp": "todo-mcp:ccc",
-        "postgres": "todo-postgres:ddd"}  # fmt: skip
+REFS = {
+    "frontend": "todo-frontend:aaa",
+    "backend": "todo-backend:bbb",
+    "mcp": "todo-mcp:ccc",
+    "postgres": "todo-postgres:ddd",
+}
 
 
 def test_rendered_k8s_is_pointed_at_the_built_images(require) -> None:
@@ -23,9 +27,11 @@ def test_rendered_k8s_is_pointed_at_the_built_images(require) -> None:
     images = {
         c["image"]
         for d in docs
-        for c in [*d.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []),
-                  *d.get("spec", {}).get("template", {}).get("spec", {}).get("initContainers", [])]
-    }  # fmt: skip
+        for c in [
+            *d.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []),
+            *d.get("spec", {}).get("template", {}).get("spec", {}).get("initContainers", []),
+        ]
+    }
     assert images == set(REFS.values())
     assert {d["spec"]["ingressClassName"] for d in docs if d["kind"] == "Ingress"} == {"traefik"}
     assert not [d for d in docs if d["kind"] == "Secret"]  # secrets are never in k8s/
@@ -46,7 +52,9 @@ def test_report_times_steps_and_dumps_json(tmp_path: Path) -> None:
     report.write_json(str(tmp_path / "build" / "report.json"))
     data = json.loads((tmp_path / "build" / "report.json").read_text())
     assert [(s["name"], s["status"]) for s in data["steps"]] == [
-        ("preflight", "ok"), ("images", "interrupted")]  # fmt: skip
+        ("preflight", "ok"),
+        ("images", "interrupted"),
+    ]
     assert data["within_budget"] is True and data["budget_seconds"] == 300
     text = out.getvalue()
     assert "within budget (300 s)" in text and "127.0.0.1 todo.local" in text

@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from conftest import Harness
-
+from tests.support.fakes import Harness
 from todo_deploy import flow, secrets, volumes
 from todo_deploy.providers.minikube import MinikubeProvider
 
@@ -28,14 +27,26 @@ def _teardown(h: Harness, **options: bool) -> list[str]:
 
 def _volume(phase: str = "Bound", kept_policy: str | None = None) -> dict:
     annotations = {volumes.KEPT: kept_policy} if kept_policy else {}
-    return {"items": [{
-        "metadata": {"name": "pvc-8f2c", "annotations": annotations},
-        "spec": {"persistentVolumeReclaimPolicy": "Retain" if kept_policy else "Delete",
-                 "claimRef": {"namespace": "todo-app", "name": "data-todo-postgres-0",
-                              "uid": "5b1c-77"}},
-        "status": {"phase": phase},
-    }, {"metadata": {"name": "pvc-other"},
-        "spec": {"claimRef": {"namespace": "elsewhere", "name": "data"}}}]}  # fmt: skip
+    return {
+        "items": [
+            {
+                "metadata": {"name": "pvc-8f2c", "annotations": annotations},
+                "spec": {
+                    "persistentVolumeReclaimPolicy": "Retain" if kept_policy else "Delete",
+                    "claimRef": {
+                        "namespace": "todo-app",
+                        "name": "data-todo-postgres-0",
+                        "uid": "5b1c-77",
+                    },
+                },
+                "status": {"phase": phase},
+            },
+            {
+                "metadata": {"name": "pvc-other"},
+                "spec": {"claimRef": {"namespace": "elsewhere", "name": "data"}},
+            },
+        ]
+    }
 
 
 def _patches(h: Harness) -> list[dict]:
@@ -47,12 +58,20 @@ def test_teardown_deletes_the_namespace_but_keeps_the_database_volume(harness: H
     h.fake.on("minikube", "status", stdout=RUNNING)
     h.fake.on("get", "pvc", stdout=PVC)
     h.fake.on("get", "pv", stdout=_volume())
-    h.fake.on("get", "secret", stdout={"data": {
-        "POSTGRES_PASSWORD": base64.b64encode(b"db-password-kept").decode(),
-        "OPENAI_API_KEY": base64.b64encode(b"sk-not-to-be-kept").decode()}})  # fmt: skip
+    h.fake.on(
+        "get",
+        "secret",
+        stdout={
+            "data": {
+                "POSTGRES_PASSWORD": base64.b64encode(b"db-password-kept").decode(),
+                "OPENAI_API_KEY": base64.b64encode(b"sk-not-to-be-kept").decode(),
+            }
+        },
+    )
     patch = "kubectl --context todo patch pv pvc-8f2c --type merge -p"
-    assert [line.split(" -p ")[0] + " -p" if "patch" in line else line
-            for line in _teardown(h)] == [
+    assert [
+        line.split(" -p ")[0] + " -p" if "patch" in line else line for line in _teardown(h)
+    ] == [
         "minikube status -o json -p todo",
         f"{HELM} status todo",
         f"{HELM} uninstall todo --wait --timeout 300s",
@@ -62,10 +81,12 @@ def test_teardown_deletes_the_namespace_but_keeps_the_database_volume(harness: H
         patch,
         DELETE_NS,
         patch,
-    ]  # fmt: skip
+    ]
     keep, reserve = _patches(h)
-    assert keep == {"metadata": {"annotations": {volumes.KEPT: "Delete"}},
-                    "spec": {"persistentVolumeReclaimPolicy": "Retain"}}  # fmt: skip
+    assert keep == {
+        "metadata": {"annotations": {volumes.KEPT: "Delete"}},
+        "spec": {"persistentVolumeReclaimPolicy": "Retain"},
+    }
     assert reserve == {"spec": {"claimRef": {"uid": None, "resourceVersion": None}}}
     shown = h.everything_shown()
     assert "keeping database volume(s) data-todo-postgres-0 (as pvc-8f2c)" in shown
@@ -98,9 +119,13 @@ def test_purge_data_releases_kept_volumes_and_deletes_the_namespace(harness: Har
     lines = _teardown(h, purge_data=True)
     assert lines[-1] == DELETE_NS
     (release,) = _patches(h)
-    assert release == {"metadata": {"annotations": {volumes.KEPT: None}},
-                       "spec": {"persistentVolumeReclaimPolicy": "Delete",
-                                "claimRef": {"uid": volumes.RELEASED_UID}}}  # fmt: skip
+    assert release == {
+        "metadata": {"annotations": {volumes.KEPT: None}},
+        "spec": {
+            "persistentVolumeReclaimPolicy": "Delete",
+            "claimRef": {"uid": volumes.RELEASED_UID},
+        },
+    }
     assert "--purge-data: deleting database volume(s) pvc-8f2c" in h.everything_shown()
     assert not kept_file.exists()
 
@@ -147,7 +172,8 @@ def test_kubectl_method_teardown_deletes_the_rendered_objects(harness: Harness) 
     )
     assert h.fake.lines[1] == ("kubectl --context todo -n todo-app delete -f - --ignore-not-found "
                                "--wait --timeout=300s")  # fmt: skip
-    assert "Namespace" not in h.fake.calls[1].stdin  # the namespace goes last, after the PVC check
+    # The namespace goes last, after the PVC check.
+    assert "Namespace" not in (h.fake.calls[1].stdin or "")
     assert h.fake.lines[-1] == DELETE_NS
 
 

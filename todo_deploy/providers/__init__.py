@@ -51,8 +51,6 @@ def get_provider(config: DeployConfig, runner: Runner, kubectl: str = "kubectl")
         from todo_deploy.providers.existing import ExistingProvider
 
         return ExistingProvider(config, runner, kubectl)
-    try:
-        from todo_deploy.providers.host import HostProvider
-    except ImportError as exc:
-        raise ProviderError(f"the host provider is not available in this checkout: {exc}") from exc
+    from todo_deploy.providers.host import HostProvider
+
     return HostProvider(config, runner)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from todo_deploy.config import DeployConfig
 from todo_deploy.kube import Kube
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
-from todo_deploy.run import Runner
+from todo_deploy.run import Result, Runner
 
 # Contexts whose nodes run on the host's own Docker engine: built images are already there.
 SHARED_ENGINE_CONTEXTS = {"docker-desktop", "docker-for-desktop", "rancher-desktop"}
@@ -83,9 +83,13 @@ class ExistingProvider:
     def planned(self) -> ClusterFacts:
         return ClusterFacts(ingress_class=FALLBACK_CLASS)
 
+    def _readyz(self, step: str) -> Result:
+        """The API server's readiness endpoint: answered only by a reachable, ready cluster."""
+        readyz = ("get", "--raw", "/readyz")
+        return self.kube.run(*readyz, step=step, namespaced=False, check=False, mutating=False)
+
     def up(self) -> ClusterFacts:
-        result = self.kube.run("get", "--raw", "/readyz", step="cluster reachable",
-                               namespaced=False, check=False, mutating=False)  # fmt: skip
+        result = self._readyz("cluster reachable")
         if not result.ok:
             reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
             raise RuntimeError(
@@ -123,15 +127,7 @@ class ExistingProvider:
         return IngressAccess("http://127.0.0.1", host, f"127.0.0.1 {host}")
 
     def status(self) -> ClusterStatus:
-        result = self.kube.run(
-            "get",
-            "--raw",
-            "/readyz",
-            step="cluster status",
-            namespaced=False,
-            check=False,
-            mutating=False,
-        )
+        result = self._readyz("cluster status")
         return ClusterStatus(result.ok, {"apiserver": "ok" if result.ok else result.stderr.strip()})
 
 

@@ -10,11 +10,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from invoke import Context, Exit, ParseError, Task
+from invoke import Argument, Context, Exit, ParseError, Task
 from invoke import task as invoke_task
 from rich.console import Console
 
-from todo_deploy.config import build_config
+from todo_deploy.config import DeployConfig, build_config
 from todo_deploy.providers import get_provider
 from todo_deploy.run import CommandError, Runner
 from todo_deploy.target import Target
@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Flags shared by the cluster-facing tasks, with their help text.
 TARGET_HELP = {
     "provider": "cluster provider: auto, minikube, kind, existing or host (default: invoke.yaml)",
-    "namespace": "Kubernetes namespace of the app (default todo-app)",
+    "namespace": f"Kubernetes namespace of the app (default {DeployConfig().namespace})",
     "kube_context": "kubeconfig context for --provider existing (default: the current one)",
 }
 RUN_HELP = {
@@ -47,14 +47,45 @@ SHORT_FLAGS = {
 }
 
 
+class NumberArgument(Argument):
+    """An integer flag checked by its whole_number() type; shown as INT in the help."""
+
+    def __init__(self, check: type[int], **kwargs: Any):
+        super().__init__(**{**kwargs, "kind": int})
+        self.check = check
+
+    def set_value(self, value: Any, cast: bool = True) -> None:
+        super().set_value(self.check(value) if cast else value, cast)
+
+
 class SuiteTask(Task):
-    """An Invoke task whose short flags come from SHORT_FLAGS, not from first letters."""
+    """An Invoke task whose short flags come from SHORT_FLAGS, not from first letters, and
+    whose integer flags refuse a bad value with a message."""
 
     def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
         opts = super().arg_opts(name, default, taken_names)
         short = SHORT_FLAGS.get(name)
         opts["names"] = [opts["names"][0], short] if short else opts["names"][:1]
         return opts
+
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
+        return [_typed(arg) for arg in super().get_arguments(ignore_unknown_help)]
+
+
+def _typed(arg: Argument) -> Argument:
+    """A NumberArgument for a flag whose default is a whole_number() type; else `arg`."""
+    if arg.kind in (int, bool) or not (isinstance(arg.kind, type) and issubclass(arg.kind, int)):
+        return arg
+    return NumberArgument(
+        arg.kind,
+        names=arg.names,
+        default=int(arg.default or 0),
+        help=arg.help,
+        positional=arg.positional,
+        optional=arg.optional,
+        incrementable=arg.incrementable,
+        attr_name=arg.attr_name,
+    )
 
 
 def task(*args: Any, **kwargs: Any) -> Any:
@@ -73,7 +104,7 @@ def target(
     """The task's Target; `values` adds values files after the configured ones."""
     console = make_console()
     os.chdir(REPO_ROOT)
-    dry_run = dry_run or bool(c.config.run.dry)  # `invoke --dry TASK` means --dry-run
+    dry_run = dry_run or dry(c)
     with failures():
         config = build_config(c.config.get("deploy", {}), flags)
         if values:
@@ -107,6 +138,17 @@ def whole_number(flag: str, low: int, high: int, meaning: str) -> type[int]:
 Port = whole_number("port", 0, 65535, "a TCP port (0: the service's own)")
 Seconds = whole_number("timeout", 0, 86400, "a number of seconds (0: the configured one)")
 Lines = whole_number("tail", 0, 100000, "a number of lines")
+
+
+def dry(c: Context) -> bool:
+    """`invoke --dry TASK`: Invoke's own dry-run flag, which the suite reads as --dry-run."""
+    return bool(c.config.run.dry)
+
+
+def refuse_dry(c: Context, name: str, why: str) -> None:
+    """Tasks that cannot show their changes without making them refuse `invoke --dry`."""
+    if dry(c):
+        raise Exit(f"invoke --dry {name}: {why}, so it has no dry run; run it without --dry", 2)
 
 
 def make_console() -> Console:

@@ -14,7 +14,16 @@ from todo_deploy.doctor import diagnose
 from todo_deploy.isolation import IsolationCheck, Verdict, failure_message
 from todo_deploy.portforward import port_forward_argv
 from todo_deploy.target import Target
-from todo_deploy.tasks.common import TARGET_HELP, Lines, Port, failures, foreground, target, task
+from todo_deploy.tasks.common import (
+    TARGET_HELP,
+    Lines,
+    Port,
+    failures,
+    foreground,
+    refuse_dry,
+    target,
+    task,
+)
 
 
 def _component(t: Target, name: str) -> Component:
@@ -223,10 +232,11 @@ def isolation(
     kube_context: str | None = None,
 ) -> None:
     """Prove the NetworkPolicies hold: MCP and PostgreSQL refuse pods outside the app."""
+    refuse_dry(c, "isolation", "its probes are real connections from pods it starts")
     t = _target(c, provider, namespace, kube_context)
     t.console.print("probing with real connections from throwaway pods (about 15 s) ...")
     with failures():
-        check = IsolationCheck(t.kube, t.config.release, t.catalogue)
+        check = IsolationCheck(t)
         verdicts = check.run()
         t.console.print(_verdict_table(verdicts))
         if not all(v.ok for v in verdicts):

@@ -6,7 +6,7 @@ from invoke import Context
 from rich.table import Table
 
 from todo_deploy.flow import Hooks
-from todo_deploy.tasks.common import failures, target, task
+from todo_deploy.tasks.common import failures, refuse_dry, target, task
 
 NAMES_HELP = "image to build (repeatable; default all: frontend, backend, mcp, postgres)"
 PROVIDER_HELP = "build where this provider's cluster sees images (default from invoke.yaml)"
@@ -15,6 +15,9 @@ PROVIDER_HELP = "build where this provider's cluster sees images (default from i
 def _build(c: Context, name: list[str] | None, provider: str | None, verbose: bool) -> None:
     from todo_deploy.images import report_rows
 
+    refuse_dry(
+        c, "images.build", "building is what it does (`invoke --dry deploy` lists the builds)"
+    )
     t = target(c, {"provider": provider}, verbose=verbose)
     with failures():
         names = [t.catalogue[n].name for n in name or t.catalogue.names()]

@@ -45,6 +45,17 @@ def _rule(groups: list[str], resources: list[str], verbs: list[str]) -> dict:
 READ = ["get", "list", "watch"]
 
 
+def default_class(api_version: str, kind: str, name: str, **fields: object) -> dict:
+    """An IngressClass or StorageClass marked as the cluster's default of its kind."""
+    annotation = f"{kind.lower()}.kubernetes.io/is-default-class"
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {"name": name, "annotations": {annotation: "true"}},
+        **fields,
+    }
+
+
 def _cluster_role(name: str, rules: list[dict]) -> dict:
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -76,15 +87,9 @@ TRAEFIK_RULES = [
     _rule(["networking.k8s.io"], ["ingresses", "ingressclasses"], READ),
     _rule(["networking.k8s.io"], ["ingresses/status"], ["update"]),
 ]
-TRAEFIK_INGRESS_CLASS = {
-    "apiVersion": "networking.k8s.io/v1",
-    "kind": "IngressClass",
-    "metadata": {
-        "name": INGRESS_CLASS,
-        "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"},
-    },
-    "spec": {"controller": TRAEFIK_CONTROLLER},
-}
+TRAEFIK_INGRESS_CLASS = default_class(
+    "networking.k8s.io/v1", "IngressClass", INGRESS_CLASS, spec={"controller": TRAEFIK_CONTROLLER}
+)
 
 
 def traefik_objects() -> list[dict]:

@@ -95,7 +95,7 @@ def _record(layout: Layout, component: str, seconds: float) -> None:
 
 
 def _go(runner: Runner, args: list[str], *, cwd: Path, step: str) -> None:
-    # nice: the builds share two cores with everything else on a CI machine.
+    # nice: a build must not starve the other work on a small machine.
     argv = ["nice", "-n", "10", "go", "-C", str(cwd), *args]
     # Static binaries: CoreDNS runs alone in a FROM-scratch image.
     runner.run(argv, step=step, env={"CGO_ENABLED": "0"}, timeout=BUILD_TIMEOUT)

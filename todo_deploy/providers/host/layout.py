@@ -37,12 +37,32 @@ COREDNS_IMAGE = f"todo-host/coredns:{COREDNS_VERSION}"
 DOCKER_SOCKET = "/var/run/docker.sock"
 
 
+class _InState:
+    """A path inside the layout's state folder, read as an attribute (`layout.pki`)."""
+
+    def __init__(self, *parts: str):
+        self.parts = parts
+
+    def __get__(self, layout: Layout, owner: type | None = None) -> Path:
+        return layout.state.joinpath(*self.parts)
+
+
 @dataclass(frozen=True)
 class Layout:
     """Paths of one host cluster: state (deleted by `down(delete=True)`) and build cache (kept)."""
 
     state: Path
     cache: Path
+
+    pki = _InState("pki")
+    kubeconfigs = _InState("kubeconfig")
+    admin_kubeconfig = _InState("kubeconfig", "admin.conf")
+    run = _InState("run")  # pid files and sockets
+    cri_socket = _InState("run", "cri-dockerd.sock")
+    logs = _InState("logs")
+    config = _InState("config")
+    cni_conf = _InState("cni", "net.d")
+    ipam_leases = _InState("cni", "leases")
 
     @classmethod
     def default(cls) -> Layout:
@@ -55,40 +75,3 @@ class Layout:
 
     def binary(self, name: str) -> Path:
         return self.bin / name
-
-    @property
-    def pki(self) -> Path:
-        return self.state / "pki"
-
-    @property
-    def kubeconfigs(self) -> Path:
-        return self.state / "kubeconfig"
-
-    @property
-    def admin_kubeconfig(self) -> Path:
-        return self.kubeconfigs / "admin.conf"
-
-    @property
-    def run(self) -> Path:
-        """Pid files and sockets."""
-        return self.state / "run"
-
-    @property
-    def logs(self) -> Path:
-        return self.state / "logs"
-
-    @property
-    def config(self) -> Path:
-        return self.state / "config"
-
-    @property
-    def cni_conf(self) -> Path:
-        return self.state / "cni" / "net.d"
-
-    @property
-    def ipam_leases(self) -> Path:
-        return self.state / "cni" / "leases"
-
-    @property
-    def cri_socket(self) -> Path:
-        return self.run / "cri-dockerd.sock"

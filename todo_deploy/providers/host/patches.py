@@ -2,14 +2,14 @@
 
 cri-dockerd: never ask for an OOM score the host forbids. The kubelet asks for negative OOM
 score adjustments (pod sandboxes -998, critical and Guaranteed pods -997). Lowering a score needs
-CAP_SYS_RESOURCE; some sandboxed VMs (these CI machines) drop it from every process's bounding
+CAP_SYS_RESOURCE; sandboxed VMs may drop it from every process's bounding
 set, even root's, and runc then fails every pod with "can't get final child's PID from pipe".
 The patch clamps the requested score to the lowest one this host allows, decided at run time,
 so the same binary is exact elsewhere.
 
 kube-network-policies: queue packets with the xtables NFQUEUE target (through nft_compat)
-instead of nftables' native `queue` statement, which needs CONFIG_NFT_QUEUE: some kernels (these
-CI machines') lack it while every kernel that runs iptables has xt_NFQUEUE. And read a
+instead of nftables' native `queue` statement, which needs CONFIG_NFT_QUEUE: kernels may lack
+it, while every kernel that runs iptables has xt_NFQUEUE. And read a
 kubeconfig from $KUBECONFIG, because here it runs as a host process, not as an in-cluster pod.
 """
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from todo_deploy.providers.host.addons import default_class
 from todo_deploy.providers.host.layout import Layout
 
 STORAGE_CLASS = "todo-host-local"
@@ -35,17 +36,14 @@ def prepare_dirs(layout: Layout) -> None:
 
 
 def objects(layout: Layout) -> list[dict]:
-    storage_class = {
-        "apiVersion": "storage.k8s.io/v1",
-        "kind": "StorageClass",
-        "metadata": {
-            "name": STORAGE_CLASS,
-            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
-        },
-        "provisioner": "kubernetes.io/no-provisioner",
-        "volumeBindingMode": "WaitForFirstConsumer",
-        "reclaimPolicy": "Retain",
-    }
+    storage_class = default_class(
+        "storage.k8s.io/v1",
+        "StorageClass",
+        STORAGE_CLASS,
+        provisioner="kubernetes.io/no-provisioner",
+        volumeBindingMode="WaitForFirstConsumer",
+        reclaimPolicy="Retain",
+    )
     return [storage_class, *(_volume(layout, i) for i in range(POOL_SIZE))]
 
 
