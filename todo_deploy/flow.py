@@ -10,7 +10,7 @@ from typing import Any
 
 from todo_deploy import evidence, install, secrets, volumes
 from todo_deploy.preflight import preflight
-from todo_deploy.providers.base import IngressAccess, Provider
+from todo_deploy.providers.base import IngressAccess
 from todo_deploy.report import DeployReport, StepTimer
 from todo_deploy.run import CommandError, Runner
 from todo_deploy.target import Target
@@ -67,7 +67,7 @@ def deploy(
     else:
         with timer.step("verify"):
             report.urls["health"] = verify(target, access, get=hooks.http_get).health_url
-    _describe_access(report, provider, access)
+    _describe_access(report, access)
     return report
 
 
@@ -90,11 +90,9 @@ def _secrets(target: Target, openai: bool) -> secrets.AppSecrets:
     return app_secrets
 
 
-def _describe_access(report: DeployReport, provider: Provider, access: IngressAccess) -> None:
+def _describe_access(report: DeployReport, access: IngressAccess) -> None:
     report.urls["app"] = f"http://{access.host}/"
     report.hosts_line = access.hosts_line
-    if provider.name == "minikube" and access.url == "http://127.0.0.1":
-        report.notes.append("macOS/Windows: keep `minikube tunnel -p PROFILE` running for the URL")
     report.next_commands = ["invoke status", "invoke logs backend", "invoke doctor"]
 
 

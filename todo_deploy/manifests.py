@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from todo_deploy import binaries
 from todo_deploy.config import DeployConfig
 from todo_deploy.run import Runner
+from todo_deploy.tools import Tools
 
 REPO = Path(__file__).resolve().parent.parent
 CHART_DIR = REPO / "helm" / "todo-app"
@@ -39,11 +39,12 @@ def template(
     values_files: Iterable[Path] = (),
     set_values: Mapping[str, str] | None = None,
     *,
-    tools: binaries.Tools | None = None,
+    tools: Tools | None = None,
     runner: Runner | None = None,
 ) -> list[Manifest]:
     """`helm template` of the chart as parsed objects (empty documents dropped)."""
-    tools = tools or binaries.ensure(runner)
+    # k8s/ is committed: the pinned helm renders it, so every machine writes the same files.
+    tools = tools or Tools(runner, prefer_path=False)
     argv = [str(tools.helm), "template", RELEASE, str(CHART_DIR), "--namespace", NAMESPACE]
     for path in values_files:
         argv += ["--values", str(path)]
@@ -84,9 +85,7 @@ def to_yaml(obj: Manifest) -> str:
     return f"{HEADER}---\n{body}"
 
 
-def render_files(
-    *, tools: binaries.Tools | None = None, runner: Runner | None = None
-) -> dict[str, str]:
+def render_files(*, tools: Tools | None = None, runner: Runner | None = None) -> dict[str, str]:
     """File name -> content of every generated k8s/ file."""
     objects = template([DEV_VALUES], {"namespace.create": "true"}, tools=tools, runner=runner)
     files: dict[str, str] = {}
@@ -106,7 +105,7 @@ def generated_files(directory: Path) -> list[Path]:
 
 
 def render(
-    out_dir: Path = K8S_DIR, *, tools: binaries.Tools | None = None, runner: Runner | None = None
+    out_dir: Path = K8S_DIR, *, tools: Tools | None = None, runner: Runner | None = None
 ) -> list[Path]:
     """Write k8s/ from the chart; stale generated files go, hand-written ones stay."""
     files = render_files(tools=tools, runner=runner)
@@ -123,7 +122,7 @@ def render(
 
 
 def check_in_sync(
-    k8s_dir: Path = K8S_DIR, *, tools: binaries.Tools | None = None, runner: Runner | None = None
+    k8s_dir: Path = K8S_DIR, *, tools: Tools | None = None, runner: Runner | None = None
 ) -> list[str]:
     """Every way k8s/ differs from a fresh render; empty when in sync."""
     expected = render_files(tools=tools, runner=runner)

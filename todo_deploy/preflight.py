@@ -11,7 +11,7 @@ from todo_deploy.install import load_manifests, rendered_namespaces
 from todo_deploy.run import Runner
 from todo_deploy.secrets import SecretError, collect
 from todo_deploy.target import Target
-from todo_deploy.tools import Tools
+from todo_deploy.tools import ToolError, Tools
 
 # The stack's memory requests (2x frontend, 2x backend, mcp, postgres) plus system pods.
 STACK_MEMORY_MB = 2048
@@ -62,7 +62,10 @@ def preflight(
     found: list[str] = []
     problems: list[str] = []
     missing = set()
-    for name, argv in _tool_probes(config, provider.name, target.tools):
+    for name, argv in _tool_probes(config, provider.name, target.tools, problems):
+        if argv is None:  # could not be found or fetched: the problem is listed
+            missing.add(name)
+            continue
         version = _version(runner, name, argv)
         if version is None:
             missing.add(name)
@@ -84,15 +87,22 @@ def preflight(
     return found
 
 
-def _tool_probes(config: DeployConfig, provider: str, tools: Tools) -> list[tuple[str, list[str]]]:
-    probes = [
-        ("docker", ["docker", "--version"]),
-        ("kubectl", [tools.kubectl, "version", "--client", "-o", "json"]),
-    ]
+def _tool_probes(
+    config: DeployConfig, provider: str, tools: Tools, problems: list[str]
+) -> list[tuple[str, list[str] | None]]:
+    """The version probe of each tool the deploy uses; None (and a problem) when unresolvable."""
+    wanted: dict[str, tuple[str, ...]] = {"kubectl": ("version", "--client", "-o", "json")}
     if config.method == "helm":
-        probes.append(("helm", [tools.helm, "version", "--short"]))
+        wanted["helm"] = ("version", "--short")
     if provider == "minikube":
-        probes.append(("minikube", ["minikube", "version", "--short"]))
+        wanted["minikube"] = ("version", "--short")
+    probes: list[tuple[str, list[str] | None]] = [("docker", ["docker", "--version"])]
+    for name, args in wanted.items():
+        try:
+            probes.append((name, [tools.path(name), *args]))
+        except ToolError as exc:
+            problems.append(str(exc))
+            probes.append((name, None))
     return probes
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-HOSTS_FILE = Path("/etc/hosts")
+from todo_deploy import platforms
 
 
 @dataclass
@@ -90,7 +90,15 @@ def in_hosts_file(line: str, hosts_file: Path) -> bool:
     return False
 
 
-def render(report: DeployReport, console: Console, hosts_file: Path = HOSTS_FILE) -> None:
+def render(
+    report: DeployReport,
+    console: Console,
+    hosts_file: Path | None = None,
+    os_name: str | None = None,
+) -> None:
+    """Print the report; `hosts_file` and `os_name` default to this machine's."""
+    os_name = os_name or platforms.Platform.current().os
+    hosts = hosts_file or platforms.hosts_file(os_name)
     table = Table(title="deploy steps")
     table.add_column("step")
     table.add_column("seconds", justify="right")
@@ -104,12 +112,12 @@ def render(report: DeployReport, console: Console, hosts_file: Path = HOSTS_FILE
     console.print(table)
     for label, url in report.urls.items():
         console.print(f"{label}: {url}")
-    if report.hosts_line and not in_hosts_file(report.hosts_line, hosts_file):
+    if report.hosts_line and not in_hosts_file(report.hosts_line, hosts):
         # A hint, not a failure: the deploy is verified through the ingress address itself.
+        how = platforms.add_hosts_line(report.hosts_line, hosts, os_name, wsl=platforms.is_wsl())
         console.print(
-            f"hint: {report.hosts_line.split()[-1]} is not in {hosts_file}; to open the app by "
-            f"name, add the line [bold]{report.hosts_line}[/] (as root: "
-            f"`echo '{report.hosts_line}' >> {hosts_file}`)"
+            f"hint: {report.hosts_line.split()[-1]} is not in {hosts}; to open the app by "
+            f"name, add the line [bold]{report.hosts_line}[/] ({how})"
         )
     for note in report.notes:
         console.print(note)

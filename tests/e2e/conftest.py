@@ -8,11 +8,11 @@ import pytest
 
 from tests.e2e.figures import Figures
 from tests.support.stack import BUILD, Stack
-from todo_deploy.binaries import ensure as ensure_binaries
 from todo_deploy.config import DeployConfig
 from todo_deploy.kube import Kube
 from todo_deploy.providers import get_provider
 from todo_deploy.run import Runner
+from todo_deploy.tools import Tools
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +27,7 @@ def figures():
 def stack() -> Stack:
     config = DeployConfig(provider=os.environ.get("E2E_PROVIDER", "auto"))
     runner = Runner()
-    provider = get_provider(config, runner)
-    tools = ensure_binaries()
+    tools = Tools(runner)
+    provider = get_provider(config, runner, tools)
     kube = Kube(runner, str(tools.kubectl), provider.kube_context or None, config.namespace)
     return Stack(config, provider, kube, provider.ingress(config.ingress_host))

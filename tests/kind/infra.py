@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.kind import addons, gobuild, network, nodeimage, registry, runtime
-from todo_deploy import binaries
 from todo_deploy.engine import DockerCli, ensure_engine
 from todo_deploy.kube import Kube
 from todo_deploy.run import Runner
+from todo_deploy.tools import Tools
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,11 @@ def prepare(runner: Runner) -> KindCI:
     kind = gobuild.ensure_program(runner, gobuild.KIND)
     node_image = nodeimage.ensure_node_image(docker)
     addons.ensure_addon_images(docker)  # Traefik: the provider loads it from the host's engine
-    tools = binaries.ensure(runner)  # stand in for the helm and kubectl a user installed
+    # The pinned helm and kubectl (fetched once by root) stand in for the ones a user installed.
+    tools = Tools(runner, prefer_path=False)
     # kindnetd's image cannot be had offline: the node image brings a static CNI config.
     config = {"networking": {"disableDefaultCNI": True, "podSubnet": nodeimage.POD_SUBNET}}
-    return KindCI(kind, tools.helm, tools.kubectl, node_image, config)
+    return KindCI(kind, Path(tools.helm), Path(tools.kubectl), node_image, config)
 
 
 def ensure_registry(runner: Runner) -> Registry:

@@ -16,9 +16,10 @@ from pathlib import Path
 import kubernetes_validate  # type: ignore[import-untyped]
 import yaml
 
-from todo_deploy import binaries, versions
+from todo_deploy import versions
 from todo_deploy.manifests import CHART_DIR, DEV_VALUES, Manifest
 from todo_deploy.run import Runner
+from todo_deploy.tools import Tools
 
 KUBERNETES_VERSION = versions.api_schema_version()  # the API of the clusters we run
 CHECKOV_VERSION = "3.3.30"
@@ -35,11 +36,11 @@ def scenarios() -> dict[str, list[Path]]:
 def lint(
     values_files: Iterable[Path] = (),
     *,
-    tools: binaries.Tools | None = None,
+    tools: Tools | None = None,
     runner: Runner | None = None,
 ) -> list[str]:
     """`helm lint --strict` problems (errors and warnings) for one values set; empty when clean."""
-    tools = tools or binaries.ensure(runner)
+    tools = tools or Tools(runner)
     argv = [str(tools.helm), "lint", "--strict", str(CHART_DIR)]
     for path in values_files:
         argv += ["--values", str(path)]

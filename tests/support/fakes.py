@@ -27,7 +27,7 @@ from todo_deploy.tools import Tools
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "unit" / "fixtures"
 CHART = ROOT / "helm" / "todo-app"
-TOOLS = Tools(helm="helm", kubectl="kubectl")
+TOOLS = Tools(helm="helm", kubectl="kubectl", minikube="minikube")
 SECRET_ENV = (
     "BETTER_AUTH_SECRET",
     "MCP_API_TOKEN",

@@ -23,12 +23,13 @@ import pytest
 from invoke import Exit
 
 from tests.support.fakes import SECRET_ENV, Harness
-from todo_deploy import binaries, flow, images
+from todo_deploy import flow, images
 from todo_deploy.engine import EngineError, ensure_engine
 from todo_deploy.providers.existing import ExistingProvider
 from todo_deploy.report import render
 from todo_deploy.run import Runner
 from todo_deploy.tasks.common import failures
+from todo_deploy.tools import Tools
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = Path(__file__).parent / "fixtures" / "bad_input"
@@ -123,7 +124,9 @@ def closed_port() -> Iterator[int]:
 @pytest.fixture
 def invoke(tmp_path: Path, closed_port: int) -> Callable[..., Outcome]:
     """invoke(task, *args, env=...) -> Outcome; the cluster context points at `closed_port`."""
-    binaries.ensure()  # cached before the run, so a run with an empty PATH still finds them
+    pinned = Tools(prefer_path=False)
+    for name in ("helm", "kubectl"):  # cached now: a run with an empty PATH finds them
+        pinned.path(name)
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text((BAD / "kubeconfig.yaml").read_text().replace("PORT", str(closed_port)))
     report = tmp_path / "report.json"

@@ -8,7 +8,6 @@ import pytest
 from invoke import Config
 
 from tests.support.fakes import Harness
-from todo_deploy import providers
 from todo_deploy.config import ConfigError, build_config, collection_defaults
 from todo_deploy.preflight import PreflightError, preflight
 from todo_deploy.providers.minikube import MinikubeProvider
@@ -62,17 +61,6 @@ def test_unknown_provider_or_method_is_one_clear_error(key: str, value: str) -> 
     message = str(failure.value)
     assert message.startswith("invalid deploy configuration:")
     assert f"{key}:" in message and repr(value) in message
-
-
-def test_auto_provider_choice_says_why() -> None:
-    assert providers.choose("auto", which=lambda n: "/usr/bin/minikube") == (
-        "minikube",
-        "auto: minikube is installed",
-    )
-    name, why = providers.choose("auto", which=lambda n: None, is_linux_root=lambda: True)
-    assert name == "host" and "root on Linux" in why
-    with pytest.raises(providers.ProviderError, match="install Minikube"):
-        providers.choose("auto", which=lambda n: None, is_linux_root=lambda: False)
 
 
 def _preflight(h: Harness, memory_mb: int = 16000, **flags) -> list[str]:

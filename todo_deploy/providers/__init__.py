@@ -1,56 +1,185 @@
-"""Cluster providers and the choice between them."""
+"""Cluster providers and the choice between them.
+
+`auto` prefers what the user already runs: (a) the current kubeconfig context when it is a
+local cluster that answers, (b) else Minikube when installed, (c) else, as root on Linux, the
+single-node `host` cluster, announced first because its first build takes a long while.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import shutil
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
 
 from todo_deploy.config import DeployConfig
 from todo_deploy.providers.base import Provider
 from todo_deploy.run import Runner
+from todo_deploy.tools import Tools
+
+# Context names the local cluster tools give their clusters.
+LOCAL_CONTEXTS = {
+    "minikube",
+    "docker-desktop",
+    "docker-for-desktop",
+    "rancher-desktop",
+    "orbstack",
+    "colima",
+}
+LOCAL_CONTEXT_PREFIXES = ("kind-", "k3d-")
+PROBE_SECONDS = 1.0
+HOST_FIRST_BUILD = "about 15-30 min on 2 cores"
+ALTERNATIVES = (
+    "make a running kind, k3d, Docker Desktop, Rancher Desktop, OrbStack or colima cluster the "
+    "current kubeconfig context (used as it is), or install Minikube "
+    "(https://minikube.sigs.k8s.io/docs/start/)"
+)
 
 
 class ProviderError(RuntimeError):
     pass
 
 
+@dataclass(frozen=True)
+class KubeContext:
+    name: str
+    server: str  # the API server's URL
+
+
+@dataclass(frozen=True)
+class Choice:
+    name: str
+    why: str
+    notice: list[str] = field(default_factory=list)  # printed before anything starts
+
+
+def current_context(env: Mapping[str, str] = os.environ) -> KubeContext | None:
+    """The kubeconfig's current context, read as kubectl merges KUBECONFIG (first one wins)."""
+    files = env.get("KUBECONFIG", "").split(os.pathsep) if env.get("KUBECONFIG") else []
+    files = [f for f in files if f] or [str(Path.home() / ".kube" / "config")]
+    current: str | None = None
+    contexts: dict[str, dict] = {}
+    clusters: dict[str, dict] = {}
+    for path in files:
+        try:
+            doc = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        current = current or doc.get("current-context")
+        for item in doc.get("contexts") or []:
+            contexts.setdefault(item.get("name"), item.get("context") or {})
+        for item in doc.get("clusters") or []:
+            clusters.setdefault(item.get("name"), item.get("cluster") or {})
+    if not current or current not in contexts:
+        return None
+    cluster = clusters.get(str(contexts[current].get("cluster")), {})
+    return KubeContext(current, str(cluster.get("server", "")))
+
+
+def is_local(context: KubeContext) -> bool:
+    return context.name in LOCAL_CONTEXTS or context.name.startswith(LOCAL_CONTEXT_PREFIXES)
+
+
+def server_answers(server: str, timeout: float = PROBE_SECONDS) -> bool:
+    """True when the API server's address accepts a TCP connection (no request is sent)."""
+    url = urlsplit(server)
+    if not url.hostname:
+        return False
+    # k3d writes https://0.0.0.0:PORT: the wildcard means this machine.
+    host = "127.0.0.1" if url.hostname in ("0.0.0.0", "::") else url.hostname
+    try:
+        with socket.create_connection((host, url.port or 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _linux_root() -> bool:
+    return platform.system() == "Linux" and os.geteuid() == 0
+
+
+def host_plan() -> list[str]:
+    """What the host provider will build before it can start, and how long that takes."""
+    from todo_deploy.providers.host import build
+    from todo_deploy.providers.host.layout import KUBERNETES_VERSION, Layout
+
+    missing = build.missing_binaries(Layout.default())
+    if not missing:
+        return [f"host: Kubernetes {KUBERNETES_VERSION} is built; it starts in about a minute"]
+    return [
+        f"host: builds a single-node Kubernetes {KUBERNETES_VERSION} on this machine from Go "
+        f"modules first ({', '.join(missing)}): {HOST_FIRST_BUILD} the first time, cached "
+        "afterwards (later starts take about a minute)",
+    ]
+
+
 def choose(
     requested: str,
     *,
+    context: Callable[[], KubeContext | None] = current_context,
+    answers: Callable[[str], bool] = server_answers,
     which: Callable[[str], str | None] = shutil.which,
-    is_linux_root: Callable[[], bool] = lambda: platform.system() == "Linux" and os.geteuid() == 0,
-) -> tuple[str, str]:
-    """Resolve `auto` to a provider name; returns (name, why)."""
+    is_linux_root: Callable[[], bool] = _linux_root,
+    plan: Callable[[], list[str]] = host_plan,
+    kind_cluster: str | None = None,
+) -> Choice:
+    """Resolve `auto` to a provider; says why, and what `host` will build before it does.
+
+    `kind_cluster` is the cluster the kind provider manages: its context goes to that provider,
+    any other kind cluster is used as it is (`existing`).
+    """
     if requested != "auto":
-        return requested, "requested"
+        return Choice(requested, "requested")
+    ctx = context()
+    skipped = ""
+    if ctx and is_local(ctx):
+        if answers(ctx.server):
+            if kind_cluster and ctx.name == f"kind-{kind_cluster}" and _has_provider("kind"):
+                return Choice("kind", f"auto: the current context {ctx.name} is the kind cluster")
+            return Choice("existing", f"auto: the current context {ctx.name} is a local cluster")
+        skipped = f"the current context {ctx.name} does not answer at {ctx.server}; "
     if which("minikube"):
-        return "minikube", "auto: minikube is installed"
+        return Choice("minikube", f"auto: {skipped}minikube is installed")
     if is_linux_root():
-        return "host", "auto: no minikube; root on Linux, so the single-node host cluster"
+        why = f"auto: {skipped}no local cluster context and no minikube; root on Linux"
+        alternatives = f"alternatives: {ALTERNATIVES}; `--provider host` skips this notice"
+        return Choice("host", why, [*plan(), alternatives])
     raise ProviderError(
-        "provider auto found no way to run a cluster: install Minikube "
-        "(https://minikube.sigs.k8s.io/docs/start/), or use --provider existing with a "
-        "kubeconfig context, or run as root on Linux for --provider host"
+        f"provider auto found no cluster to use ({skipped or 'no local cluster context, '}"
+        f"no minikube): {ALTERNATIVES}; or run as root on Linux for --provider host"
     )
 
 
-def get_provider(config: DeployConfig, runner: Runner, kubectl: str = "kubectl") -> Provider:
-    name, why = choose(config.provider)
-    runner.printer(f"provider: {name} ({why})")
-    if name == "minikube":
+def _has_provider(name: str) -> bool:
+    return importlib.util.find_spec(f"todo_deploy.providers.{name}") is not None
+
+
+def get_provider(config: DeployConfig, runner: Runner, tools: Tools | None = None) -> Provider:
+    """The provider `config` asks for (or `auto` picks), with the tools it runs."""
+    tools = tools or Tools(runner)
+    choice = choose(config.provider, kind_cluster=config.kind.cluster_name)
+    runner.printer(f"provider: {choice.name} ({choice.why})")
+    for line in choice.notice:
+        runner.printer(f"  {line}")
+    if choice.name == "minikube":
         from todo_deploy.providers.minikube import MinikubeProvider
 
-        return MinikubeProvider(config, runner, kubectl)
-    if name == "kind":
+        return MinikubeProvider(config, runner, tools.kubectl, minikube=tools.minikube)
+    if choice.name == "kind":
         from todo_deploy.providers.kind import KindProvider
 
-        return KindProvider(config, runner, kubectl)
-    if name == "existing":
+        return KindProvider(config, runner, tools.kubectl, kind=tools.kind)
+    if choice.name == "existing":
         from todo_deploy.providers.existing import ExistingProvider
 
-        return ExistingProvider(config, runner, kubectl)
+        return ExistingProvider(config, runner, tools.kubectl)
     from todo_deploy.providers.host import HostProvider
 
     return HostProvider(config, runner)

@@ -111,7 +111,8 @@ def target(
             config = config.model_copy(update={"values_files": [*config.values_files, *values]})
         runner = Runner(dry_run=dry_run, echo=verbose or dry_run, printer=console.out)
         tools = resolve_tools(runner)
-        provider = get_provider(config, runner, tools.kubectl)
+        provider = get_provider(config, runner, tools)
+        tools.check_skew(provider.kube_context or None)
     return Target(config, runner, provider, tools, console)
 
 

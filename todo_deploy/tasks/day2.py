@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 
@@ -68,9 +67,21 @@ def status(
             t.console.print(_pod_table(pods))
         else:
             t.console.print(f"no pods in namespace {t.config.namespace}")
-        result = t.helm.run("list", "-o", "json", step="helm list", check=False, mutating=False)
-        for rel in json.loads(result.stdout or "[]") if result.ok else []:
-            t.console.print(f"release {rel['name']}: revision {rel['revision']}, {rel['status']}")
+        # Helm's own release records, read with kubectl: status needs no helm binary.
+        records = t.kube.get_json("secrets", "-l", "owner=helm", step="helm releases") or {}
+        for name, revision, state in latest_releases(records):
+            t.console.print(f"release {name}: revision {revision}, {state}")
+
+
+def latest_releases(records: dict) -> list[tuple[str, int, str]]:
+    """(name, revision, status) of each Helm release, from its release Secrets' labels."""
+    latest: dict[str, tuple[str, int, str]] = {}
+    for item in records.get("items", []):
+        labels = item["metadata"].get("labels", {})
+        name, revision = labels.get("name", "?"), int(labels.get("version", 0))
+        if name not in latest or revision > latest[name][1]:
+            latest[name] = (name, revision, labels.get("status", "unknown"))
+    return sorted(latest.values())
 
 
 def _pod_table(pods: dict) -> Table:
