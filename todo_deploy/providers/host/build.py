@@ -154,14 +154,29 @@ def _version_ldflags() -> str:
 
 
 def _build_kubernetes(runner: Runner, layout: Layout) -> None:
+    # One `go build` for all six shares the compile of their common packages.
+    _build_kubernetes_commands(runner, layout, KUBERNETES_COMMANDS)
+
+
+def ensure_kubeadm(runner: Runner, layout: Layout) -> Path:
+    """kubeadm, which the host cluster never runs but kind's node image needs (test support
+    builds that image from the same binaries); about 20 s once the other commands are built."""
+    out = layout.binary("kubeadm")
+    if not out.exists():
+        layout.bin.mkdir(parents=True, exist_ok=True)
+        _build_kubernetes_commands(runner, layout, ("kubeadm",))
+    return out
+
+
+def _build_kubernetes_commands(runner: Runner, layout: Layout, commands: tuple[str, ...]) -> None:
     source = module_dir(runner, "k8s.io/kubernetes", KUBERNETES_VERSION)
     work = layout.cache / f"src-kubernetes-{KUBERNETES_VERSION}"
     work.mkdir(parents=True, exist_ok=True)
     (work / "go.mod").write_text(kubernetes_go_mod((source / "go.mod").read_text()))
-    packages = [f"k8s.io/kubernetes/cmd/{name}" for name in KUBERNETES_COMMANDS]
-    # One `go build` for all six shares the compile of their common packages.
+    packages = [f"k8s.io/kubernetes/cmd/{name}" for name in commands]
     args = ["build", "-mod=mod", "-trimpath", "-ldflags", _version_ldflags()]
-    _go(runner, [*args, "-o", f"{layout.bin}/", *packages], cwd=work, step="build kubernetes")
+    step = f"build {' '.join(commands)}"
+    _go(runner, [*args, "-o", f"{layout.bin}/", *packages], cwd=work, step=step)
 
 
 def _build_cri_dockerd(runner: Runner, layout: Layout) -> None:
