@@ -70,7 +70,7 @@ def lint(session: nox.Session) -> None:
 def unit(session: nox.Session) -> None:
     """Suite, back-end and MCP tests (a real PostgreSQL is started for the back end)."""
     install_locked(session)
-    session.run("python", "-m", "todo_deploy.testenv", "postgres")
+    session.run("python", "-m", "tests.support.testenv", "postgres")
     pytest(session, ("tests/unit",), ("backend/tests",), ("mcp/tests",))
 
 
@@ -100,7 +100,7 @@ def images(session: nox.Session) -> None:
 def e2e(session: nox.Session) -> None:
     """Deploy to a real cluster, use the app through the ingress and a browser, time it all."""
     install_locked(session)
-    session.run("python", "-m", "todo_deploy.testenv", "chromium")
+    session.run("python", "-m", "tests.support.testenv", "chromium")
     pytest(
         session,
         ("tests/dev", "-s"),  # invoke dev in a browser, no cluster

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from todo_deploy.engine import DockerCli, apt_install, default_state_dir, is_debian_like
+from todo_deploy import paths
+from todo_deploy.engine import DockerCli, apt_install, is_debian_like
 from todo_deploy.run import Runner
 
 SUITE = "bookworm"
@@ -67,7 +68,7 @@ BASES = (
 
 def default_cache_dir() -> Path:
     """Downloaded .deb and npm archives, kept so a rebuild does not fetch them again."""
-    return default_state_dir().parent / "base-cache"
+    return paths.state_dir("base-cache")
 
 
 def _pull(docker: DockerCli, ref: str) -> bool:

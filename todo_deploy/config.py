@@ -53,7 +53,7 @@ class DeployConfig(_Strict):
     minikube: MinikubeSettings = MinikubeSettings()
     kube_context: str | None = None
     ingress_host: str = "todo.local"
-    secret_name: str = "todo-secrets"
+    secret_name: str | None = None  # None: the chart's own name, <namePrefix>-secrets
     env_file: str = ".env"
     report_json: str = "build/deploy-report.json"
     budgets: Budgets = Budgets()
@@ -68,6 +68,7 @@ def collection_defaults() -> dict[str, Any]:
     data = DeployConfig().model_dump()
     data["registry"] = ""
     data["kube_context"] = ""
+    data["secret_name"] = ""
     return data
 
 
@@ -79,7 +80,7 @@ def build_config(
     for key, value in (flags or {}).items():
         if value is not None:
             _set_dotted(data, key, value)
-    for key in ("registry", "kube_context"):
+    for key in ("registry", "kube_context", "secret_name"):
         if data.get(key) == "":
             data[key] = None
     try:

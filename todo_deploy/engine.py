@@ -18,6 +18,7 @@ from typing import Any
 from docker.client import DockerClient, from_env
 from docker.errors import DockerException
 
+from todo_deploy import paths
 from todo_deploy.run import Result, Runner
 
 LOCAL_SOCKET = "/var/run/docker.sock"
@@ -28,11 +29,6 @@ LOG_TAIL_LINES = 20
 
 class EngineError(RuntimeError):
     """No Docker engine answers and we could not (or may not) start one."""
-
-
-def default_state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "todo-deploy" / "dockerd"
 
 
 def engine_answers(base_url: str | None = None, timeout: float = 3) -> bool:
@@ -132,7 +128,7 @@ def ensure_engine(runner: Runner, *, state_dir: Path | None = None, timeout: flo
     if dockerd is None:
         apt_install(runner, DEBIAN_PACKAGE)
         dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
-    log, pidfile = _start_dockerd(runner, dockerd, state_dir or default_state_dir())
+    log, pidfile = _start_dockerd(runner, dockerd, state_dir or paths.state_dir("dockerd"))
     if runner.dry_run:
         return f"Would start dockerd in the background (log {log})."
     _wait_for_socket(log, timeout)

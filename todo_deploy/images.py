@@ -1,4 +1,4 @@
-"""Our container images: what each is built from, content tags, builds, sizes and cold starts.
+"""Our container images: what each is built from, content tags, builds and sizes.
 
 A tag is a hash of everything that goes into the image (the Dockerfile, the files its ignore
 file keeps, the base image ids), never `latest`: the same sources give the same tag, so a build
@@ -9,18 +9,14 @@ Kubernetes roll the pods.
 from __future__ import annotations
 
 import hashlib
-import secrets
-import socket
-import statistics
-import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
 from docker.utils.build import exclude_paths
 
+from todo_deploy import catalogue
 from todo_deploy.baseimages import ensure_base_images
 from todo_deploy.engine import DockerCli, buildkit_cli
 from todo_deploy.run import Runner
@@ -29,7 +25,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 TAG_LENGTH = 12
 BUILD_TIMEOUT = 1800.0
-HEALTH_TIMEOUT = 60.0
 MB = 1_000_000
 
 
@@ -40,12 +35,13 @@ class ImageSpec:
     dockerfile: str  # relative to the repository root
     base_args: tuple[str, ...]  # Dockerfile ARGs naming base images
     runtime_base: str  # the ARG of the final stage's base: "added" size is measured above it
-    port: int
-    health_path: str | None  # None: not an HTTP service
 
     @property
     def image(self) -> str:
-        return f"todo-{self.name}"
+        """Its repository: the chart's for an app component, else `<namePrefix>-<name>`."""
+        chart = catalogue.default()
+        found = chart.components.get(self.name)
+        return found.repository if found else chart.object_name(self.name)
 
     def ignore_file(self, root: Path = REPO_ROOT) -> Path:
         """BuildKit reads `<Dockerfile>.dockerignore` first, then `<context>/.dockerignore`."""
@@ -57,12 +53,11 @@ SPECS = {
     spec.name: spec
     for spec in (
         ImageSpec("frontend", "frontend", "frontend/Dockerfile",
-                  ("NODE_IMAGE", "NODE_RUNTIME_IMAGE"), "NODE_RUNTIME_IMAGE", 3000, "/api/health"),
-        ImageSpec("backend", ".", "backend/Dockerfile",
-                  ("PYTHON_IMAGE",), "PYTHON_IMAGE", 8000, "/health"),
-        ImageSpec("mcp", ".", "mcp/Dockerfile", ("PYTHON_IMAGE",), "PYTHON_IMAGE", 8001, "/health"),
+                  ("NODE_IMAGE", "NODE_RUNTIME_IMAGE"), "NODE_RUNTIME_IMAGE"),
+        ImageSpec("backend", ".", "backend/Dockerfile", ("PYTHON_IMAGE",), "PYTHON_IMAGE"),
+        ImageSpec("mcp", ".", "mcp/Dockerfile", ("PYTHON_IMAGE",), "PYTHON_IMAGE"),
         ImageSpec("postgres", "docker/postgres", "docker/postgres/Dockerfile",
-                  ("DEBIAN_IMAGE",), "DEBIAN_IMAGE", 5432, None),
+                  ("DEBIAN_IMAGE",), "DEBIAN_IMAGE"),
     )
 }  # fmt: skip
 
@@ -185,93 +180,3 @@ def format_report(rows: list[dict[str, object]]) -> str:
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in table
     )
-
-
-def free_loopback_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def loopback_session() -> requests.Session:
-    """HTTP to our own containers: never through a proxy from the environment."""
-    session = requests.Session()
-    session.trust_env = False
-    return session
-
-
-def wait_for_ok(url: str, deadline: float) -> float:
-    """Poll `url` until it answers 200; return the monotonic time it did."""
-    http = loopback_session()
-    while time.monotonic() < deadline:
-        try:
-            if http.get(url, timeout=1).status_code == 200:
-                return time.monotonic()
-        except requests.RequestException:
-            pass
-        time.sleep(0.02)
-    raise TimeoutError(f"{url} did not answer 200 in time")
-
-
-def cold_start(
-    ref: str,
-    health_path: str,
-    port: int,
-    env: Mapping[str, str],
-    n: int = 5,
-    *,
-    docker: DockerCli,
-) -> float:
-    """Median seconds from `docker run` to the first 200 on the health URL (loopback only).
-
-    Containers run as they do in the cluster: read-only root, /tmp writable.
-    """
-    samples = []
-    for attempt in range(n):
-        host_port = free_loopback_port()
-        env_args = [f"--env={key}={value}" for key, value in env.items()]
-        started = time.monotonic()
-        container = docker.run(
-            "run", "--detach", "--rm", "--read-only", "--tmpfs=/tmp",
-            f"--publish=127.0.0.1:{host_port}:{port}", *env_args, ref,
-            step=f"cold start {ref} ({attempt + 1}/{n})",
-        ).stdout.strip()  # fmt: skip
-        try:
-            ready = wait_for_ok(
-                f"http://127.0.0.1:{host_port}{health_path}", started + HEALTH_TIMEOUT
-            )
-        finally:
-            docker.run("rm", "--force", container, step="remove container", check=False)
-        samples.append(ready - started)
-    return statistics.median(samples)
-
-
-def cold_start_env(name: str) -> dict[str, str]:
-    """Just enough settings for `name` to start and answer its health path on its own.
-
-    URLs point at the discard port on the container's own loopback: configured, never called.
-    """
-    token = secrets.token_hex(16)
-    sqlite = "sqlite:////tmp/cold-start.db"
-    return {
-        "frontend": {"DATABASE_URL": "postgresql://todo:unused@127.0.0.1:9/todo",
-                     "BETTER_AUTH_SECRET": secrets.token_hex(32),
-                     "BETTER_AUTH_URL": "http://127.0.0.1:3000", "BETTER_AUTH_TELEMETRY": "0"},
-        "backend": {"DATABASE_URL": sqlite, "AUTH_JWKS_URL": "http://127.0.0.1:9/jwks",
-                    "MCP_SERVER_URL": "http://127.0.0.1:9/mcp", "MCP_API_TOKEN": token},
-        "mcp": {"DATABASE_URL": sqlite, "MCP_API_TOKEN": token},
-    }.get(name, {})  # fmt: skip
-
-
-def measure_cold_starts(
-    built: Mapping[str, BuiltImage], *, runner: Runner, n: int = 5
-) -> dict[str, float]:
-    """Median cold start of each HTTP image, on the host engine (ports on this machine's
-    loopback; a minikube VM's engine would publish them inside the VM)."""
-    docker = docker_cli(runner, {})
-    return {
-        name: cold_start(image.ref, spec.health_path, spec.port, cold_start_env(name), n,
-                         docker=docker)
-        for name, image in built.items()
-        if (spec := SPECS[name]).health_path
-    }  # fmt: skip

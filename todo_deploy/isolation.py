@@ -12,15 +12,16 @@ from outside too and shown, not judged: who may reach them is a values choice
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from todo_deploy.catalogue import Catalogue
 from todo_deploy.kube import Kube, wait_until
 
 CONNECT_TIMEOUT = 3  # seconds; a refused policy drop never answers, a live port answers in ms
 POD_TIMEOUT = 90
 RESULT_PREFIX = "probe "
-PORTS = {"frontend": 3000, "backend": 8000, "mcp": 8001, "postgres": 5432}
 PRIVATE = ("mcp", "postgres")  # the components only the app's pods may reach
 
 # Runs inside the probe pod: one line per address, "probe host:port open|blocked".
@@ -112,7 +113,7 @@ def judge(outside: dict[str, str], inside: dict[str, str]) -> list[Verdict]:
     return verdicts
 
 
-def protected_components(policies: dict[str, Any]) -> set[str]:
+def protected_components(policies: dict[str, Any], components: Iterable[str]) -> set[str]:
     """Components some ingress NetworkPolicy selects (an empty selector selects them all)."""
     selected: set[str] = set()
     for policy in policies.get("items", []):
@@ -121,7 +122,7 @@ def protected_components(policies: dict[str, Any]) -> set[str]:
             continue
         selector = spec.get("podSelector") or {}
         if not selector:
-            return set(PORTS)
+            return set(components)
         component = selector.get("matchLabels", {}).get("app.kubernetes.io/component")
         if component:
             selected.add(component)
@@ -160,19 +161,21 @@ def failure_message(verdicts: list[Verdict], protected: set[str]) -> str:
 class IsolationCheck:
     """Runs the probes in the app's namespace and in a throwaway one next to it."""
 
-    def __init__(self, kube: Kube, release: str):
+    def __init__(self, kube: Kube, release: str, catalogue: Catalogue):
         self.kube = kube
         self.release = release
+        self.catalogue = catalogue
         # Its own name each run: the last run's namespace may still be terminating.
         self.outside_namespace = f"{kube.namespace}-probe-{secrets.token_hex(3)}"
 
     def protected(self) -> set[str]:
-        return protected_components(self.kube.get_json("networkpolicies", step="policies") or {})
+        policies = self.kube.get_json("networkpolicies", step="policies") or {}
+        return protected_components(policies, self.catalogue.names())
 
     def run(self) -> list[Verdict]:
         image = self._probe_image()
         services = self._service_names()
-        present = [c for c in PORTS if f"todo-{c}" in services]
+        present = [c.name for c in self.catalogue.components.values() if c.object_name in services]
         private = [c for c in PRIVATE if c in present]
         if not private:
             raise IsolationError(
@@ -201,15 +204,15 @@ class IsolationCheck:
         return judge(outside, inside)
 
     def _address(self, component: str) -> str:
-        return f"todo-{component}.{self.kube.namespace}.svc:{PORTS[component]}"
+        found = self.catalogue[component]
+        return f"{found.object_name}.{self.kube.namespace}.svc:{found.port}"
 
     def _probe_image(self) -> str:
         # The back end's image has Python and is already on the node.
-        deployment = self.kube.get_json("deployment", "todo-backend", step="back-end image")
+        backend = self.catalogue["backend"]
+        deployment = self.kube.get_json(backend.workload, step="back-end image")
         if deployment is None:
-            raise IsolationError(
-                f"no deployment/todo-backend in {self.kube.namespace}: deploy first"
-            )
+            raise IsolationError(f"no {backend.workload} in {self.kube.namespace}: deploy first")
         return deployment["spec"]["template"]["spec"]["containers"][0]["image"]
 
     def _service_names(self) -> set[str]:

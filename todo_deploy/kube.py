@@ -1,4 +1,4 @@
-"""kubectl argv building and JSON reads for one context and namespace."""
+"""kubectl and helm argv building and JSON reads for one context and namespace."""
 
 from __future__ import annotations
 
@@ -17,9 +17,12 @@ class Kube:
     kubectl: str
     context: str | None
     namespace: str
+    kubeconfig: str | None = None  # None: the user's (KUBECONFIG or ~/.kube/config)
 
     def argv(self, *args: str, namespaced: bool = True) -> list[str]:
         argv = [self.kubectl]
+        if self.kubeconfig:
+            argv += ["--kubeconfig", self.kubeconfig]
         if self.context:
             argv += ["--context", self.context]
         if namespaced:
@@ -59,6 +62,34 @@ class Kube:
             step=f"rollout {workload}",
             timeout=timeout + 30,
         )
+
+
+@dataclass
+class Helm:
+    """helm for one release namespace and kube context, as Kube is for kubectl."""
+
+    runner: Runner
+    helm: str
+    context: str | None
+    namespace: str
+
+    def context_flags(self) -> list[str]:
+        return ["--kube-context", self.context] if self.context else []
+
+    def argv(self, *args: str) -> list[str]:
+        return [self.helm, "--namespace", self.namespace, *self.context_flags(), *args]
+
+    def run(self, *args: str, step: str, **kwargs: Any) -> Result:
+        return self.runner.run(self.argv(*args), step=step, **kwargs)
+
+    def status(self, release: str) -> dict[str, Any]:
+        """`helm status -o json` of the release; {} when it is not installed."""
+        result = self.run(
+            "status", release, "-o", "json", step="helm status", check=False, mutating=False
+        )
+        if not result.ok or not result.stdout.strip():
+            return {}
+        return json.loads(result.stdout)
 
 
 def wait_until(

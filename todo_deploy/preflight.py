@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from todo_deploy.config import DeployConfig
-from todo_deploy.providers.base import Provider
-from todo_deploy.release import load_manifests, rendered_namespaces
+from todo_deploy.install import load_manifests, rendered_namespaces
 from todo_deploy.run import Runner
 from todo_deploy.secrets import SecretError, collect
+from todo_deploy.target import Target
 from todo_deploy.tools import Tools
 
 # The stack's memory requests (2x frontend, 2x backend, mcp, postgres) plus system pods.
@@ -51,32 +51,31 @@ def _start_engine(runner: Runner) -> str:
 
 
 def preflight(
-    config: DeployConfig,
-    provider: Provider,
-    runner: Runner,
-    tools: Tools,
+    target: Target,
     *,
     mem_available_mb: Callable[[], int | None] = read_mem_available_mb,
     start_engine: Callable[[Runner], str] = _start_engine,
     openai: bool = False,
 ) -> list[str]:
     """Return what was found (tool versions, engine); raise PreflightError listing every gap."""
+    config, provider, runner = target.config, target.provider, target.runner
     found: list[str] = []
     problems: list[str] = []
-    for name, argv in _tool_probes(config, provider.name, tools):
+    missing = set()
+    for name, argv in _tool_probes(config, provider.name, target.tools):
         version = _version(runner, name, argv)
         if version is None:
+            missing.add(name)
             problems.append(f"{name} not found or not runnable ({argv[0]}): {INSTALL_HINTS[name]}")
         else:
             found.append(f"{name} {version}")
-    if not any(p.startswith("docker ") for p in problems):
+    if "docker" not in missing:
         _check_engine(runner, start_engine, found, problems)
-    _check_files(config, problems)
+    file_problems = _file_problems(config)
+    problems += file_problems
     # Rendering needs helm, the chart and every values file, each reported above when missing.
-    if config.method == "helm" and not any(
-        p.startswith(("helm ", "chart ", "values file ")) for p in problems
-    ):
-        _check_values(config, runner, tools, problems)
+    if config.method == "helm" and "helm" not in missing and not file_problems:
+        _check_values(config, runner, target.tools, problems)
     _check_secret_inputs(config, openai, problems)
     _check_memory(config, provider.name, mem_available_mb(), found, problems)
     problems.extend(provider.preflight())
@@ -129,7 +128,8 @@ def _check_engine(
         )
 
 
-def _check_files(config: DeployConfig, problems: list[str]) -> None:
+def _file_problems(config: DeployConfig) -> list[str]:
+    problems = []
     if config.method == "helm" and not Path(config.chart, "Chart.yaml").is_file():
         problems.append(f"chart not found at {config.chart}: set deploy.chart in invoke.yaml")
     if config.method == "kubectl":
@@ -139,6 +139,7 @@ def _check_files(config: DeployConfig, problems: list[str]) -> None:
             problems.append(
                 f"values file {values} not found: check --values or deploy.values_files"
             )
+    return problems
 
 
 def _check_values(config: DeployConfig, runner: Runner, tools: Tools, problems: list[str]) -> None:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from todo_deploy import paths
 from todo_deploy.kube import Kube
 
 GENERATED = ("BETTER_AUTH_SECRET", "MCP_API_TOKEN", "POSTGRES_PASSWORD")
@@ -56,8 +57,7 @@ def kept_path(kube_context: str | None, namespace: str) -> Path:
 
     Outside the repository (the user's state directory, mode 0600), like a kubeconfig.
     """
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return state / "todo-deploy" / "kept-secrets" / f"{kube_context or 'default'}--{namespace}.json"
+    return paths.state_dir("kept-secrets", f"{kube_context or 'default'}--{namespace}.json")
 
 
 def save_kept(path: Path, values: Mapping[str, str]) -> None:

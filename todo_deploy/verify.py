@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import requests
 
+from todo_deploy.catalogue import Component
 from todo_deploy.kube import Kube, wait_until
 from todo_deploy.portforward import port_forward
 from todo_deploy.providers.base import IngressAccess
@@ -21,7 +22,7 @@ class VerifyError(RuntimeError):
 
 @dataclass(frozen=True)
 class Verified:
-    workloads: dict[str, str]  # "deployment/todo-backend" -> "2/2"
+    workloads: dict[str, str]  # workload ("deployment/NAME") -> "ready/wanted"
     health_url: str
     via: str  # "ingress" or "port-forward"
 
@@ -57,6 +58,7 @@ def check_workloads(kube: Kube) -> dict[str, str]:
 def verify(
     kube: Kube,
     access: IngressAccess,
+    backend: Component,
     *,
     get: HttpGet = http_get,
     health_timeout: float = 30,
@@ -67,11 +69,11 @@ def verify(
     if wait_until(lambda: get(url, access.host) == 200, timeout=health_timeout, sleep=sleep):
         return Verified(workloads, url, "ingress")
     # The ingress may be unreachable from this host (e.g. no tunnel); the Service still answers.
-    with port_forward(kube, "service/todo-backend", 8000) as port:
+    with port_forward(kube, backend.service, backend.port) as port:
         local = f"http://127.0.0.1:{port}/health"
         if wait_until(lambda: get(local, "127.0.0.1") == 200, timeout=health_timeout, sleep=sleep):
             return Verified(workloads, local, "port-forward")
     raise VerifyError(
         f"/health did not answer 200 through {url} (Host {access.host}) "
-        "nor through a port-forward to service/todo-backend; run `invoke doctor`"
+        f"nor through a port-forward to {backend.service}; run `invoke doctor`"
     )

@@ -51,7 +51,7 @@ def reserve(kube: Kube, names: list[str]) -> None:
         _patch(kube, name, patch, f"reserve volume {name}")
 
 
-def release(kube: Kube) -> list[str]:
+def let_go(kube: Kube) -> list[str]:
     """--purge-data: give kept volumes their own policy back and let them be reclaimed."""
     released = []
     for pv in _volumes_of_namespace(kube):

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from tests.support import chart_checks
 from todo_deploy import manifests
 from todo_deploy.run import Runner
 
@@ -58,7 +59,9 @@ def namespace(kubectl):
 
 
 def test_k8s_passes_a_server_side_dry_run(kubectl, namespace):
-    objects = [obj for _, obj in manifests.load([manifests.K8S_DIR]) if obj["kind"] != "Namespace"]
+    objects = [
+        obj for _, obj in chart_checks.load([manifests.K8S_DIR]) if obj["kind"] != "Namespace"
+    ]
     objects.append(yaml.safe_load((manifests.K8S_DIR / "secrets.yaml.template").read_text()))
     for obj in objects:
         obj["metadata"]["namespace"] = namespace  # a dry run cannot create todo-app first

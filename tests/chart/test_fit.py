@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from todo_deploy import manifests
+from tests.support import chart_checks
 
 NODE_CPU_MILLI = 2000
 NODE_MEMORY = 4 * 1024**3
@@ -55,7 +55,7 @@ def stack_requests(objects) -> tuple[int, int]:
 
 @pytest.mark.parametrize("scenario", ["default", "dev"])
 def test_stack_fits_a_small_node(render, scenario):
-    cpu, mem = stack_requests(render(manifests.scenarios()[scenario]))
+    cpu, mem = stack_requests(render(chart_checks.scenarios()[scenario]))
     assert cpu + SYSTEM_CPU_MILLI <= NODE_CPU_MILLI, f"CPU requests {cpu}m"
     assert mem + SYSTEM_MEMORY <= NODE_MEMORY, f"memory requests {mem / 1024**2:.0f}Mi"
 

@@ -7,6 +7,7 @@ import shutil
 
 import yaml
 
+from tests.support import chart_checks
 from todo_deploy import manifests
 
 K8S = manifests.K8S_DIR
@@ -59,11 +60,11 @@ def test_secret_template_holds_placeholders_only():
 
 
 def test_k8s_is_valid_for_the_pinned_kubernetes_version():
-    assert manifests.validate([K8S]) == []
+    assert chart_checks.validate([K8S]) == []
 
 
 def test_validation_catches_a_bad_field():
     bad = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"},
            "spec": {"ports": [{"port": "eighty"}], "selectr": {}}}  # fmt: skip
-    errors = manifests.validate_objects([("bad.yaml", bad)])
+    errors = chart_checks.validate_objects([("bad.yaml", bad)])
     assert errors and all("Service/x" in e for e in errors)

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from todo_deploy import manifests
+from tests.support import chart_checks
 
 pytestmark = pytest.mark.helm_lint
-SCENARIOS = manifests.scenarios()
+SCENARIOS = chart_checks.scenarios()
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_helm_lint_strict_is_clean(tools, scenario):
-    assert manifests.lint(SCENARIOS[scenario], tools=tools) == []
+    assert chart_checks.lint(SCENARIOS[scenario], tools=tools) == []
 
 
 def test_lint_reports_a_broken_chart_value(tools, tmp_path):
     # The check itself must be able to fail: a schema violation is an [ERROR] line.
     bad = tmp_path / "bad.yaml"
     bad.write_text("replicas: {frontend: -1, backend: 2, mcp: 1}\n")
-    problems = manifests.lint([bad], tools=tools)
+    problems = chart_checks.lint([bad], tools=tools)
     assert any("/replicas/frontend" in p for p in problems), problems
 
 

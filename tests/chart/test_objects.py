@@ -6,10 +6,11 @@ import base64
 
 import pytest
 
+from tests.support import chart_checks
 from todo_deploy import manifests
 from todo_deploy.run import Runner
 
-SCENARIOS = manifests.scenarios()
+SCENARIOS = chart_checks.scenarios()
 DEV = SCENARIOS["dev"]
 PROD = SCENARIOS["prod"]
 EXTERNAL_DB = SCENARIOS["ci/external-db-values.yaml"]
@@ -32,7 +33,7 @@ def pod_specs(objects):
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_every_scenario_renders_valid_objects(render, scenario):
     objects = render(SCENARIOS[scenario])
-    assert manifests.validate_objects((scenario, o) for o in objects) == []
+    assert chart_checks.validate_objects((scenario, o) for o in objects) == []
 
 
 @pytest.mark.parametrize("scenario", ["default", "dev"])

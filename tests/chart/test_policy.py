@@ -7,6 +7,7 @@ import shutil
 
 import yaml
 
+from tests.support import chart_checks
 from todo_deploy import manifests
 
 # Reasons sit next to each skip: templates/_helpers.tpl (all workloads), tests/ (the test pod).
@@ -21,7 +22,7 @@ PRIVILEGED_POD = {
 
 
 def write_scenarios(render, root):
-    for scenario, values in manifests.scenarios().items():
+    for scenario, values in chart_checks.scenarios().items():
         out = root / scenario.replace("/", "-").removesuffix(".yaml")
         out.mkdir()
         for i, obj in enumerate(render(values)):
@@ -35,7 +36,7 @@ def test_k8s_and_every_rendered_scenario_pass_the_policy_scan(render, require, t
     (tmp_path / "known-bad").mkdir()
     (tmp_path / "known-bad" / "pod.yaml").write_text(yaml.safe_dump(PRIVILEGED_POD))
 
-    findings = manifests.policy_scan(tmp_path)
+    findings = chart_checks.policy_scan(tmp_path)
 
     bad = [f for f in findings if f.startswith("/known-bad/")]
     assert any("CKV_K8S_16" in f for f in bad), "the scanner must flag a privileged pod"

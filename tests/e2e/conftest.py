@@ -59,4 +59,4 @@ def stack() -> Stack:
     provider = get_provider(config, runner)
     tools = ensure_binaries()
     kube = Kube(runner, str(tools.kubectl), provider.kube_context or None, config.namespace)
-    return Stack(config, provider, kube, provider.ingress())
+    return Stack(config, provider, kube, provider.ingress(config.ingress_host))

@@ -20,6 +20,7 @@ from tests.e2e.cold_start import ReadyWatch, precise_cold_start
 from tests.e2e.conftest import BUILD, ROOT, Stack
 from tests.e2e.figures import Figure
 from tests.support.secret_scan import scan_texts
+from todo_deploy import catalogue
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
@@ -344,7 +345,8 @@ def _reset_kubepods_peak() -> None:
 
 
 def test_no_secret_in_pod_logs_command_output_or_reports(stack: Stack):
-    secret = stack.kube.get_json("secret", stack.config.secret_name, step="read the secret")
+    name = catalogue.default().object_name("secrets")
+    secret = stack.kube.get_json("secret", name, step="read the secret")
     assert secret is not None, "the app's Secret is missing"
     values = [base64.b64decode(v).decode() for v in secret["data"].values()]
     values = [v for v in values if len(v) >= 8]  # an empty optional key is no secret

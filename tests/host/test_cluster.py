@@ -29,7 +29,7 @@ INGRESS_PATH = "/host-test/"
 
 
 def kubectl(host: HostProvider, *args: str, stdin: str | None = None, check: bool = True):
-    argv = host.kubectl_argv("-n", NAMESPACE, *args)
+    argv = host.kube.argv("-n", NAMESPACE, *args, namespaced=False)
     result = subprocess.run(argv, input=stdin, text=True, capture_output=True, timeout=300)
     if check:
         assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
@@ -100,10 +100,10 @@ def workload(host: HostProvider):
             "kind": "Ingress",
             "metadata": {"name": "web"},
             "spec": {
-                "ingressClassName": host.ingress_class_name,
+                "ingressClassName": host.planned().ingress_class,
                 "rules": [
                     {
-                        "host": host.ingress().host,
+                        "host": host.ingress(host.config.ingress_host).host,
                         "http": {
                             "paths": [
                                 {
@@ -170,7 +170,7 @@ def test_service_reaches_a_locally_built_image_from_another_pod(host: HostProvid
 
 
 def _through_ingress(host: HostProvider) -> str:
-    access = host.ingress()
+    access = host.ingress(host.config.ingress_host)
     request = urllib.request.Request(access.url + INGRESS_PATH, headers={"Host": access.host})
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(request, timeout=5) as response:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 from tests.images.conftest import BUILD_TIMEOUT
-from todo_deploy.images import MB, BuiltImage, format_report, measure_cold_starts, report_rows
+from tests.support.cold_start import measure_cold_starts
+from todo_deploy.images import MB, BuiltImage, format_report, report_rows
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(BUILD_TIMEOUT)]
 

@@ -16,7 +16,7 @@ def tree(tmp_path: Path) -> tuple[ImageSpec, Path]:
     (tmp_path / "app/Dockerfile.dockerignore").write_text("*\n!app/src\n**/*.pyc\n")
     (tmp_path / "app/src/main.py").write_text("print('hi')\n")
     (tmp_path / "notes.md").write_text("not in the image\n")
-    spec = ImageSpec("demo", ".", "app/Dockerfile", ("BASE",), "BASE", 80, "/health")
+    spec = ImageSpec("demo", ".", "app/Dockerfile", ("BASE",), "BASE")
     return spec, tmp_path
 
 

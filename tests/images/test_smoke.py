@@ -29,8 +29,10 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.images.conftest import BUILD_TIMEOUT
+from tests.support.cold_start import loopback_session, wait_for_ok
 from todo_deploy.engine import DockerCli
-from todo_deploy.images import BuiltImage, free_loopback_port, loopback_session, wait_for_ok
+from todo_deploy.images import BuiltImage
+from todo_deploy.portforward import free_loopback_port
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(BUILD_TIMEOUT)]
 

@@ -28,7 +28,7 @@ def chromium_path() -> str:
     path = shutil.which("chromium") or CHROMIUM
     if not Path(path).exists():
         raise RuntimeError(
-            "Chromium is missing: run `python -m todo_deploy.testenv chromium` "
+            "Chromium is missing: run `python -m tests.support.testenv chromium` "
             "(installs Debian's chromium when root) or `apt-get install chromium`"
         )
     return path

@@ -19,10 +19,13 @@ from rich.console import Console
 
 from todo_deploy.config import DeployConfig, build_config, collection_defaults
 from todo_deploy.flow import Hooks
+from todo_deploy.providers.base import Provider
 from todo_deploy.run import Result, Runner
+from todo_deploy.target import Target
 from todo_deploy.tools import Tools
 
 FIXTURES = Path(__file__).parent / "fixtures"
+CHART = Path(__file__).resolve().parents[2] / "helm" / "todo-app"
 TOOLS = Tools(helm="helm", kubectl="kubectl")
 SECRET_ENV = ("BETTER_AUTH_SECRET", "MCP_API_TOKEN", "POSTGRES_PASSWORD", "DATABASE_URL",
               "OPENAI_API_KEY")  # fmt: skip
@@ -146,6 +149,9 @@ class Harness:
         layered = {**collection_defaults(), **self.paths()}
         return build_config(layered, {"provider": "minikube", **flags})
 
+    def target(self, config: DeployConfig, provider: Provider) -> Target:
+        return Target(config, self.runner, provider, TOOLS, self.console)
+
     def paths(self) -> dict[str, Any]:
         p = self.project
         return {"chart": str(p / "chart"), "manifests_dir": str(p / "k8s"),
@@ -165,6 +171,10 @@ def write_project(root: Path) -> Path:
     chart.mkdir()
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: todo-app\nversion: 0.1.0\n")
     (chart / "values-dev.yaml").write_text("environment: dev\n")
+    # The component table and namePrefix: what the suite reads of the chart itself.
+    (chart / "templates").mkdir()
+    for name in ("values.yaml", "templates/_components.tpl"):
+        (chart / name).write_text((CHART / name).read_text())
     k8s = root / "k8s"
     k8s.mkdir()
     for path in (FIXTURES / "k8s").glob("*.yaml"):

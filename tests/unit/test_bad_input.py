@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import SECRET_ENV, TOOLS, Harness
+from conftest import SECRET_ENV, Harness
 from invoke import Exit
 
 from todo_deploy import binaries, flow, images
@@ -225,8 +225,9 @@ def test_port_in_use_for_port_forward(invoke) -> None:
 @pytest.mark.docker
 def test_image_that_fails_to_build(engine) -> None:
     context = BAD.relative_to(ROOT) / "broken-image"
-    spec = images.ImageSpec("bad-input-broken", str(context), f"{context}/Dockerfile",
-                            base_args=(), runtime_base="", port=0, health_path=None)  # fmt: skip
+    spec = images.ImageSpec(
+        "bad-input-broken", str(context), f"{context}/Dockerfile", base_args=(), runtime_base=""
+    )
     runner = Runner()
     docker = images.docker_cli(runner, {})
     # The one-image build the suite runs for every image (no base images needed: FROM scratch).
@@ -245,7 +246,7 @@ def test_hosts_entry_missing_is_a_hint_not_a_failure(harness: Harness, tmp_path:
     h.fake.on("config", "current-context", stdout=f"{CONTEXT}\n")
     config = h.config(provider="existing")
     provider = ExistingProvider(config, h.runner)
-    report = flow.deploy(config, provider, h.runner, TOOLS, console=h.console, hooks=h.hooks())
+    report = flow.deploy(h.target(config, provider), hooks=h.hooks())
     hosts = tmp_path / "hosts"
     hosts.write_text("127.0.0.1 localhost\n")
     render(report, h.console, hosts_file=hosts)
@@ -259,3 +260,57 @@ def test_hosts_entry_missing_is_a_hint_not_a_failure(harness: Harness, tmp_path:
     h.out.truncate(0)
     render(report, h.console, hosts_file=hosts)
     assert "hint:" not in h.out.getvalue()
+
+
+@pytest.mark.docker  # preflight's engine probe must pass, so the dry run goes past it
+@pytest.mark.parametrize("task", ["deploy", "teardown"])
+def test_invokes_own_dry_flag_is_a_dry_run(invoke, engine, task: str) -> None:
+    outcome = invoke("--dry", task, "--provider", "existing", "--kube-context", CONTEXT)
+    shown = f"exit {outcome.code}\n{outcome.stdout}\n{outcome.stderr}"
+    assert "Traceback" not in shown
+    assert outcome.commands, f"no command was echoed:\n{shown}"  # --dry echoes like --dry-run
+    changing = [argv for argv in outcome.commands if not _read_only(argv)]
+    assert not changing, f"commands that change something ran: {changing}\n{shown}"
+    assert not outcome.report.exists(), "a dry run wrote the report"
+
+
+def test_invokes_own_dry_flag_leaves_k8s_unchanged(invoke) -> None:
+    before = {p.name: p.read_bytes() for p in (ROOT / "k8s").iterdir()}
+    outcome = invoke("--dry", "manifests")
+    assert outcome.code == 0, outcome.stderr
+    assert "[dry-run]" in outcome.stdout
+    assert {p.name: p.read_bytes() for p in (ROOT / "k8s").iterdir()} == before
+
+
+@pytest.mark.parametrize("task", ["dev", "isolation", "images.build"])
+def test_tasks_without_a_dry_run_refuse_invokes_dry_flag(invoke, task: str) -> None:
+    outcome = invoke("--dry", task)
+    assert outcome.code == 2 and "has no dry run; run it without --dry" in outcome.stderr
+    assert outcome.commands == [] and "Traceback" not in outcome.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("port-forward", "--port", "abc"), "--port 'abc' is not a TCP port"),
+        (("port-forward", "--port", "70000"), "--port '70000' is not a TCP port"),
+        (("logs", "backend", "--tail", "many"), "--tail 'many' is not a number of lines"),
+        (("deploy", "--timeout", "-5"), "--timeout '-5' is not a number of seconds"),
+    ],
+)
+def test_integer_flags_refuse_bad_values_with_a_message(invoke, args, message: str) -> None:
+    outcome = invoke(*args)
+    assert outcome.code == 1 and message in outcome.stderr, outcome.stderr
+    assert "Traceback" not in outcome.stderr and outcome.commands == []
+
+
+def test_short_flags_mean_the_same_in_every_task() -> None:
+    from tasks import ns
+
+    meanings: dict[str, set[str]] = {}
+    for name in ns.task_names:
+        for arg in ns[name].get_arguments():
+            for short in (n for n in arg.names if len(n) == 1):
+                meanings.setdefault(short, set()).add(arg.name)
+    assert {k: v for k, v in meanings.items() if len(v) > 1} == {}
+    assert meanings["p"] == {"provider"}

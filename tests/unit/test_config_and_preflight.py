@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import TOOLS, Harness
+from conftest import Harness
 from invoke import Config
 
 from todo_deploy import providers
@@ -70,8 +70,8 @@ def test_auto_provider_choice_says_why() -> None:
 
 def _preflight(h: Harness, memory_mb: int = 16000, **flags) -> list[str]:
     config = h.config(**flags)
-    return preflight(config, MinikubeProvider(config, h.runner), h.runner, TOOLS,
-                     **h.hooks(memory_mb).preflight)  # fmt: skip
+    target = h.target(config, MinikubeProvider(config, h.runner))
+    return preflight(target, **h.hooks(memory_mb).preflight)
 
 
 def test_preflight_reports_versions_when_all_is_there(harness: Harness) -> None:

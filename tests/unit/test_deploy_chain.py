@@ -6,11 +6,11 @@ import json
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import TOOLS, Harness
+from conftest import Harness
 
 from todo_deploy import flow
 from todo_deploy.preflight import PreflightError
-from todo_deploy.providers.base import ClusterStatus, IngressAccess
+from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 from todo_deploy.providers.existing import ExistingProvider
 from todo_deploy.providers.minikube import MinikubeProvider
 
@@ -58,7 +58,7 @@ def test_minikube_helm_first_deploy_chain(harness: Harness) -> None:
     h = harness
     config = h.config()
     provider = MinikubeProvider(config, h.runner)
-    report = flow.deploy(config, provider, h.runner, TOOLS, console=h.console, hooks=h.hooks())
+    report = flow.deploy(h.target(config, provider), hooks=h.hooks())
 
     values = "CHART/values-dev.yaml"
     assert _normalise(h, h.fake.lines) == [
@@ -94,8 +94,7 @@ def test_minikube_already_running_is_not_started_again(harness: Harness) -> None
     h.fake.on("minikube", "status", stdout={"Host": "Running", "Kubelet": "Running",
                                              "APIServer": "Running"})  # fmt: skip
     config = h.config()
-    flow.deploy(config, MinikubeProvider(config, h.runner), h.runner, TOOLS, console=h.console,
-                hooks=h.hooks())  # fmt: skip
+    flow.deploy(h.target(config, MinikubeProvider(config, h.runner)), hooks=h.hooks())
     assert not any(line.startswith("minikube start") for line in h.fake.lines)
     assert "minikube addons enable ingress -p todo" in h.fake.lines
 
@@ -105,8 +104,7 @@ def test_kubectl_method_applies_namespace_first_then_waits_for_each_rollout(
 ) -> None:
     h = harness
     config = h.config(method="kubectl")
-    flow.deploy(config, MinikubeProvider(config, h.runner), h.runner, TOOLS, console=h.console,
-                hooks=h.hooks())  # fmt: skip
+    flow.deploy(h.target(config, MinikubeProvider(config, h.runner)), hooks=h.hooks())
     after_secret = h.fake.lines[h.fake.lines.index("minikube docker-env -o json -p todo") + 4 :]
     assert after_secret == [
         "kubectl --context todo apply -f -",
@@ -139,7 +137,7 @@ def test_existing_kind_context_loads_each_image_with_kind(harness: Harness) -> N
             "ingressclass.kubernetes.io/is-default-class": "true"}}}]})  # fmt: skip
     config = h.config(provider="existing")
     provider = ExistingProvider(config, h.runner, which=installed)
-    flow.deploy(config, provider, h.runner, TOOLS, console=h.console, hooks=h.hooks())
+    flow.deploy(h.target(config, provider), hooks=h.hooks())
     lines = h.fake.lines
     assert lines[:5] == [
         "kubectl config current-context",
@@ -164,7 +162,7 @@ def test_existing_with_registry_pushes_and_points_helm_at_the_registry(harness: 
     h.fake.on("config", "current-context", stdout="gke_prod\n")
     config = h.config(provider="existing", registry="registry.example:5000/todo")
     provider = ExistingProvider(config, h.runner, which=installed)
-    flow.deploy(config, provider, h.runner, TOOLS, console=h.console, hooks=h.hooks())
+    flow.deploy(h.target(config, provider), hooks=h.hooks())
     remote = "registry.example:5000/todo/todo-backend:c0ffee1"
     assert f"docker tag todo-backend:c0ffee1 {remote}" in h.fake.lines
     assert f"docker push {remote}" in h.fake.lines
@@ -177,7 +175,7 @@ def test_existing_k3d_context_imports_with_k3d(harness: Harness) -> None:
     h.fake.on("config", "current-context", stdout="k3d-lab\n")
     config = h.config(provider="existing")
     provider = ExistingProvider(config, h.runner, which=installed)
-    flow.deploy(config, provider, h.runner, TOOLS, console=h.console, hooks=h.hooks())
+    flow.deploy(h.target(config, provider), hooks=h.hooks())
     assert "k3d image import -c lab todo-mcp:c0ffee2" in h.fake.lines
 
 
@@ -187,15 +185,19 @@ class FakeHostProvider:
 
     name: str = "host"
     kube_context: str = "todo-host"
-    ingress_class_name: str = "traefik"
+    dry_run_safe: bool = False
     events: list[str] = field(default_factory=list)
 
     def preflight(self) -> list[str]:
         self.events.append("preflight")
         return []
 
-    def up(self) -> None:
+    def planned(self) -> ClusterFacts:
+        return ClusterFacts(ingress_class="traefik")
+
+    def up(self) -> ClusterFacts:
         self.events.append("up")
+        return self.planned()
 
     def down(self, delete: bool = False) -> None:
         self.events.append(f"down delete={delete}")
@@ -207,8 +209,8 @@ class FakeHostProvider:
     def load_images(self, refs: list[str]) -> None:
         self.events.append(f"load {len(refs)}")
 
-    def ingress(self) -> IngressAccess:
-        return IngressAccess("http://127.0.0.1:8080", "todo.local", "127.0.0.1 todo.local")
+    def ingress(self, host: str) -> IngressAccess:
+        return IngressAccess("http://127.0.0.1:8080", host, f"127.0.0.1 {host}")
 
     def status(self) -> ClusterStatus:
         return ClusterStatus(True, {"apiserver": "ok"})
@@ -218,7 +220,7 @@ def test_host_provider_chain_uses_traefik_and_its_context(harness: Harness) -> N
     h = harness
     provider = FakeHostProvider()
     config = h.config(provider="host")
-    report = flow.deploy(config, provider, h.runner, TOOLS, console=h.console, hooks=h.hooks())
+    report = flow.deploy(h.target(config, provider), hooks=h.hooks())
     assert provider.events == ["preflight", "up", "docker_env", "load 4"]
     values = "CHART/values-dev.yaml"
     assert _normalise(h, h.fake.lines) == [
@@ -252,8 +254,7 @@ def test_verify_failure_names_the_workload_and_doctor(harness: Harness) -> None:
     h.fake.on("get", "deployments,statefulsets", stdout=workloads)
     config = h.config(provider="host")
     try:
-        flow.deploy(config, FakeHostProvider(), h.runner, TOOLS, console=h.console,
-                    hooks=h.hooks())  # fmt: skip
+        flow.deploy(h.target(config, FakeHostProvider()), hooks=h.hooks())
     except RuntimeError as exc:
         assert "deployment/todo-backend 1/2" in str(exc) and "invoke doctor" in str(exc)
     else:
@@ -270,8 +271,7 @@ def test_a_release_left_pending_by_an_interrupted_run_is_unlocked_first(
 ) -> None:
     h = harness
     h.fake.on("helm", "status", stdout={"name": "todo", "info": {"status": state}})
-    flow.deploy(h.config(provider="host"), FakeHostProvider(), h.runner, TOOLS,
-                console=h.console, hooks=h.hooks())  # fmt: skip
+    flow.deploy(h.target(h.config(provider="host"), FakeHostProvider()), hooks=h.hooks())
     helm = [line for line in h.fake.lines if line.startswith("helm")][-2:]
     prefix = "helm --namespace todo-app --kube-context todo-host "
     assert helm[0] == prefix + (unlock or "status todo -o json")
@@ -290,8 +290,10 @@ def test_the_configured_ingress_host_wins_over_the_providers_default(harness: Ha
     asked: list[tuple[str, str]] = []
     hooks = h.hooks()
     hooks.http_get = lambda url, host: asked.append((url, host)) or 200
-    report = flow.deploy(h.config(provider="host", ingress_host="suite.local"), FakeHostProvider(),
-                         h.runner, TOOLS, console=h.console, hooks=hooks)  # fmt: skip
+    report = flow.deploy(
+        h.target(h.config(provider="host", ingress_host="suite.local"), FakeHostProvider()),
+        hooks=hooks,
+    )
     assert asked == [("http://127.0.0.1:8080/health", "suite.local")]
     assert report.hosts_line == "127.0.0.1 suite.local"
     assert report.urls["app"] == "http://suite.local/"
@@ -303,8 +305,7 @@ def test_kubectl_method_refuses_a_namespace_the_manifests_were_not_rendered_for(
     h = harness
     config = h.config(method="kubectl", provider="host", namespace="elsewhere")
     with pytest.raises(PreflightError) as failure:
-        flow.deploy(config, FakeHostProvider(), h.runner, TOOLS, console=h.console,
-                    hooks=h.hooks())  # fmt: skip
+        flow.deploy(h.target(config, FakeHostProvider()), hooks=h.hooks())
     assert failure.value.problems == [
         f"{h.paths()['manifests_dir']}/ is rendered for namespace todo-app, not elsewhere: "
         "use --method helm for another namespace"

@@ -6,7 +6,7 @@ import base64
 import json
 
 import pytest
-from conftest import TOOLS, Harness
+from conftest import Harness
 
 from todo_deploy import flow, secrets
 from todo_deploy.providers.minikube import MinikubeProvider
@@ -21,8 +21,7 @@ def test_dry_run_prints_every_mutating_command_and_runs_none(harness: Harness) -
     h = harness
     h.runner.dry_run = True
     config = h.config()
-    report = flow.deploy(config, MinikubeProvider(config, h.runner), h.runner, TOOLS,
-                         console=h.console, hooks=h.hooks())  # fmt: skip
+    report = flow.deploy(h.target(config, MinikubeProvider(config, h.runner)), hooks=h.hooks())
     executed = h.fake.lines
     assert not [line for line in executed if any(m in line for m in MUTATING)]
     assert h.builder.calls == []  # no image was built
@@ -55,8 +54,9 @@ def test_secrets_are_masked_in_echo_dry_run_errors_and_report(
     h.fake.on("helm", "upgrade", rc=1, stderr=f"Error: bad value {AUTH_SECRET} / {OPENAI_KEY}")
     config = h.config()
     with pytest.raises(CommandError) as failure:
-        flow.deploy(config, MinikubeProvider(config, h.runner), h.runner, TOOLS,
-                    console=h.console, openai=True, hooks=h.hooks())  # fmt: skip
+        flow.deploy(
+            h.target(config, MinikubeProvider(config, h.runner)), openai=True, hooks=h.hooks()
+        )
     secret_apply = next(c for c in h.fake.calls if c.stdin and "Secret" in c.stdin)
     applied = json.loads(secret_apply.stdin)["stringData"]
     assert applied["OPENAI_API_KEY"] == OPENAI_KEY  # the cluster does get the values ...
@@ -75,7 +75,7 @@ def test_existing_cluster_secret_is_reused(harness: Harness) -> None:
     data = {"POSTGRES_PASSWORD": "kept-db-password-123", "MCP_API_TOKEN": "kept-token-123456"}
     encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
     h.fake.on("get", "secret", stdout={"data": encoded})
-    kube = flow.app_kube(h.config(), MinikubeProvider(h.config(), h.runner), h.runner, TOOLS)
+    kube = h.target(h.config(), MinikubeProvider(h.config(), h.runner)).kube
     existing = secrets.read_cluster_secret(kube, "todo-secrets")
     collected = secrets.collect(existing, env={}, env_file=str(h.project / ".env"))
     assert collected.values["POSTGRES_PASSWORD"] == "kept-db-password-123"
@@ -110,7 +110,7 @@ def test_external_database_url_turns_off_the_in_cluster_database(
     config = h.config(provider="host")
     from test_deploy_chain import FakeHostProvider
 
-    flow.deploy(config, FakeHostProvider(), h.runner, TOOLS, console=h.console, hooks=h.hooks())
+    flow.deploy(h.target(config, FakeHostProvider()), hooks=h.hooks())
     helm = next(line for line in h.fake.lines if line.startswith("helm upgrade"))
     assert "postgresql.enabled=false" in helm and "images.postgresql" not in helm
 
@@ -121,12 +121,12 @@ def test_dry_run_describes_a_provider_that_is_not_dry_run_safe(harness: Harness)
     h = harness
     h.runner.dry_run = True
     provider = FakeHostProvider()
-    flow.deploy(h.config(provider="host"), provider, h.runner, TOOLS, console=h.console,
-                hooks=h.hooks())  # fmt: skip
+    flow.deploy(h.target(h.config(provider="host"), provider), hooks=h.hooks())
     assert "up" not in provider.events
     assert "[dry-run] provider host: up: start the cluster and wait for its ingress" in h.printed
-    flow.teardown(h.config(provider="host"), provider, h.runner, TOOLS, console=h.console,
-                  options=flow.TeardownOptions(cluster=True))  # fmt: skip
+    flow.teardown(
+        h.target(h.config(provider="host"), provider), options=flow.TeardownOptions(cluster=True)
+    )
     assert not [e for e in provider.events if e.startswith("down")]
     assert not [line for line in h.fake.lines if any(m in line for m in MUTATING)]
 
@@ -134,7 +134,7 @@ def test_dry_run_describes_a_provider_that_is_not_dry_run_safe(harness: Harness)
 def test_an_unreadable_cluster_secret_stops_instead_of_regenerating(harness: Harness) -> None:
     h = harness
     h.fake.on("get", "secret", rc=1, stderr="Unable to connect to the server: connection refused")
-    kube = flow.app_kube(h.config(), MinikubeProvider(h.config(), h.runner), h.runner, TOOLS)
+    kube = h.target(h.config(), MinikubeProvider(h.config(), h.runner)).kube
     with pytest.raises(secrets.SecretError, match="could not read the existing Secret"):
         secrets.read_cluster_secret(kube, "todo-secrets")
     h.runner.dry_run = True  # a dry run before the cluster exists still shows its plan

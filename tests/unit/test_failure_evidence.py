@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TOOLS, FakeExec, Harness
+from conftest import FakeExec, Harness
 from test_deploy_chain import FakeHostProvider
 
-from todo_deploy import evidence, flow, release
+from todo_deploy import evidence, flow, install
 from todo_deploy.config import build_config, collection_defaults
 from todo_deploy.evidence import LOG_LINES, RolloutError, Watch
-from todo_deploy.kube import Kube, wait_until
+from todo_deploy.kube import Helm, Kube, wait_until
 from todo_deploy.run import CommandError, Runner
 
 FIXTURES = Path(__file__).parent / "fixtures" / "evidence"
@@ -118,11 +118,12 @@ def test_the_rolled_back_release_is_told_with_its_revisions() -> None:
     fake.on("helm", "status", stdout=_load("status-rolled-back.json"))
     runner = Runner(execute=fake, base_env={})
     config = build_config(collection_defaults(), {"provider": "host"})
-    assert release.rollback_outcome(config, runner, "helm", "todo-host") == (
+    helm = Helm(runner, "helm", "todo-host", config.namespace)
+    assert install.rollback_outcome(helm, config.release) == (
         "rolled back to revision 1 (now revision 3): the previous version is still serving"
     )
     fake.on("helm", "status", rc=1, stderr="Error: release: not found")
-    assert "nothing was serving" in release.rollback_outcome(config, runner, "helm", None)
+    assert "nothing was serving" in install.rollback_outcome(helm, config.release)
 
 
 def test_evidence_seen_before_the_rollback_explains_the_failure_after_it() -> None:
@@ -212,8 +213,7 @@ def test_deploy_fails_saying_what_and_why(harness: Harness) -> None:
     h.fake.on("helm", "status", stdout=_load("status-rolled-back.json"))
     h.fake.on("helm", "upgrade", rc=1, stderr=(FIXTURES / "crash-helm.stderr").read_text())
     with pytest.raises(RolloutError) as failed:
-        flow.deploy(h.config(provider="host"), FakeHostProvider(), h.runner, TOOLS,
-                    console=h.console, hooks=h.hooks())  # fmt: skip
+        flow.deploy(h.target(h.config(provider="host"), FakeHostProvider()), hooks=h.hooks())
     block = failed.value.block()
     assert "deployment/probe-backend did not become ready: container backend: CrashLoop" in block
     assert "boom: OPENAI_BASE_URL is not a URL" in block and TOKEN not in block

@@ -11,14 +11,23 @@ from pathlib import Path
 
 import pytest
 import yaml
+from rich.console import Console
 
-from todo_deploy import binaries, release
+from todo_deploy import binaries, install
 from todo_deploy.config import build_config, collection_defaults
 from todo_deploy.run import Runner
+from todo_deploy.target import Target
+from todo_deploy.tools import Tools
 
 ROOT = Path(__file__).resolve().parents[2]
 REFS = {"frontend": "todo-frontend:f1", "backend": "todo-backend:b2", "mcp": "todo-mcp:m3",
         "postgres": "todo-postgres:p4"}  # fmt: skip
+
+
+class ContextOnly:
+    """All helm_argv asks of a provider: its kube context."""
+
+    kube_context = "ctx"
 
 
 @pytest.fixture
@@ -33,7 +42,8 @@ def _render(helm: str, external_database: bool = False, refs: dict = REFS) -> li
     layered = {**collection_defaults(), "chart": str(chart),
                "values_files": [str(chart / "values-dev.yaml")]}  # fmt: skip
     config = build_config(layered)
-    argv = release.helm_argv(config, helm, "ctx", refs, "traefik", external_database)
+    target = Target(config, Runner(), ContextOnly(), Tools(helm, "kubectl"), Console())
+    argv = install.helm_argv(target, refs, "traefik", external_database)
     # Same chart, values and --set flags; `template` instead of talking to a cluster.
     install_only = {"--create-namespace", "--rollback-on-failure", "--wait"}
     flags, skip = [], False

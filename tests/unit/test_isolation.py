@@ -15,6 +15,7 @@ from todo_deploy.isolation import (
     protected_components,
 )
 
+ALL = ("frontend", "backend", "mcp", "postgres")
 MCP = "todo-mcp.todo-app.svc:8001"
 DB = "todo-postgres.todo-app.svc:5432"
 
@@ -48,9 +49,9 @@ def _policy(selector: dict, types: list[str] | None = None) -> dict:
 def test_protected_components_come_from_ingress_policies():
     mcp_only = _policy({"matchLabels": {"app.kubernetes.io/component": "mcp"}})
     egress = _policy({}, ["Egress"])
-    assert protected_components({"items": [mcp_only, egress]}) == {"mcp"}
-    assert "postgres" in protected_components({"items": [_policy({}, ["Ingress"])]})
-    assert protected_components({}) == set()
+    assert protected_components({"items": [mcp_only, egress]}, ALL) == {"mcp"}
+    assert "postgres" in protected_components({"items": [_policy({}, ["Ingress"])]}, ALL)
+    assert protected_components({}, ALL) == set()
 
 
 def test_the_message_tells_missing_policies_from_a_plugin_that_ignores_them():

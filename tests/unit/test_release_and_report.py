@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from todo_deploy.release import load_manifests, retarget
+from todo_deploy.install import load_manifests, retarget
 from todo_deploy.report import DeployReport, StepTimer, render
 
 K8S = Path(__file__).resolve().parents[2] / "k8s"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from conftest import TOOLS, Harness
+from conftest import Harness
 
 from todo_deploy import flow, secrets, volumes
 from todo_deploy.providers.minikube import MinikubeProvider
@@ -19,8 +19,10 @@ DELETE_NS = ("kubectl --context todo delete namespace todo-app --ignore-not-foun
 
 def _teardown(h: Harness, **options: bool) -> list[str]:
     config = h.config()
-    flow.teardown(config, MinikubeProvider(config, h.runner), h.runner, TOOLS,
-                  console=h.console, options=flow.TeardownOptions(**options))  # fmt: skip
+    flow.teardown(
+        h.target(config, MinikubeProvider(config, h.runner)),
+        options=flow.TeardownOptions(**options),
+    )
     return h.fake.lines
 
 
@@ -79,8 +81,7 @@ def test_the_next_deploy_reuses_the_kept_credentials(harness: Harness) -> None:
     kept_file = secrets.kept_path("todo", "todo-app")
     secrets.save_kept(kept_file, {"POSTGRES_PASSWORD": "db-password-kept"})
     config = h.config()
-    flow.deploy(config, MinikubeProvider(config, h.runner), h.runner, TOOLS, console=h.console,
-                hooks=h.hooks())  # fmt: skip
+    flow.deploy(h.target(config, MinikubeProvider(config, h.runner)), hooks=h.hooks())
     applied = next(json.loads(c.stdin) for c in h.fake.calls if c.stdin and "Secret" in c.stdin)
     assert applied["stringData"]["POSTGRES_PASSWORD"] == "db-password-kept"
     assert "db-password-kept" in applied["stringData"]["DATABASE_URL"]
@@ -141,8 +142,9 @@ def test_kubectl_method_teardown_deletes_the_rendered_objects(harness: Harness) 
     h = harness
     h.fake.on("minikube", "status", stdout=RUNNING)
     config = h.config(method="kubectl")
-    flow.teardown(config, MinikubeProvider(config, h.runner), h.runner, TOOLS, console=h.console,
-                  options=flow.TeardownOptions())  # fmt: skip
+    flow.teardown(
+        h.target(config, MinikubeProvider(config, h.runner)), options=flow.TeardownOptions()
+    )
     assert h.fake.lines[1] == ("kubectl --context todo -n todo-app delete -f - --ignore-not-found "
                                "--wait --timeout=300s")  # fmt: skip
     assert "Namespace" not in h.fake.calls[1].stdin  # the namespace goes last, after the PVC check

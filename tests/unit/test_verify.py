@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import Harness
 
+from todo_deploy.catalogue import default
 from todo_deploy.kube import Kube
 from todo_deploy.portforward import free_loopback_port
 from todo_deploy.providers.base import IngressAccess
@@ -43,6 +44,9 @@ def stand_in_kubectl(tmp_path: Path) -> str:
     return str(path)
 
 
+BACKEND = default()["backend"]
+
+
 def _closed_ingress() -> IngressAccess:
     # A loopback port nobody listens on: the ingress path fails fast.
     return IngressAccess(f"http://127.0.0.1:{free_loopback_port()}", "todo.local", "")
@@ -52,7 +56,7 @@ def test_falls_back_to_a_port_forward_when_the_ingress_does_not_answer(
     harness: Harness, stand_in_kubectl: str
 ) -> None:
     kube = Kube(harness.runner, stand_in_kubectl, "todo", "todo-app")
-    verified = verify(kube, _closed_ingress(), health_timeout=2, sleep=lambda s: None)
+    verified = verify(kube, _closed_ingress(), BACKEND, health_timeout=2, sleep=lambda s: None)
     assert verified.via == "port-forward"
     assert verified.health_url.startswith("http://127.0.0.1:")
     assert verified.workloads == {"deployment/todo-backend": "2/2", "deployment/todo-mcp": "1/1",
@@ -65,4 +69,4 @@ def test_no_workloads_is_an_error(harness: Harness) -> None:
     harness.fake.on("get", "deployments,statefulsets", stdout={"items": []})
     kube = Kube(harness.runner, "kubectl", "todo", "todo-app")
     with pytest.raises(VerifyError, match="no Deployment or StatefulSet found in namespace"):
-        verify(kube, _closed_ingress(), get=lambda url, host: 200)
+        verify(kube, _closed_ingress(), BACKEND, get=lambda url, host: 200)

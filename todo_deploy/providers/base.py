@@ -1,4 +1,9 @@
-"""What every cluster provider offers the deploy flow."""
+"""The provider Protocol: everything the deploy flow asks of a cluster, and nothing more.
+
+A provider (minikube, existing, host, kind, ...) is a class with these attributes and methods;
+`providers.get_provider` builds one from the config. The flow never reads anything else of it
+and never changes its state: what it learns by starting the cluster comes back from `up()`.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,13 @@ class ClusterStatus:
 
 
 @dataclass(frozen=True)
+class ClusterFacts:
+    """What the flow needs from a started cluster."""
+
+    ingress_class: str  # the IngressClass its controller serves, e.g. "nginx", "traefik"
+
+
+@dataclass(frozen=True)
 class IngressAccess:
     """How the host reaches the cluster's ingress: base URL plus the Host header to send."""
 
@@ -22,16 +34,22 @@ class IngressAccess:
 
 
 class Provider(Protocol):
-    name: str
-    kube_context: str
-    ingress_class_name: str  # the IngressClass this cluster's controller serves
+    name: str  # as in `--provider NAME`
+    kube_context: str  # the kubeconfig context of its cluster, known before `up()`
+    # True when every change it makes goes through the Runner, so a dry run may call
+    # up()/down()/load_images() (they print instead of changing). Else the flow describes them.
+    dry_run_safe: bool
 
     def preflight(self) -> list[str]:
         """Every missing prerequisite, each with how to fix it; empty when ready."""
         ...
 
-    def up(self) -> None:
-        """Start the cluster (idempotent) and wait until it and its ingress are ready."""
+    def up(self) -> ClusterFacts:
+        """Start the cluster (idempotent), wait until it and its ingress are ready; its facts."""
+        ...
+
+    def planned(self) -> ClusterFacts:
+        """The facts `up()` would return, without touching the cluster (dry run)."""
         ...
 
     def down(self, delete: bool = False) -> None:
@@ -46,6 +64,8 @@ class Provider(Protocol):
         """Make host-built images visible to the cluster (no-op when they share an engine)."""
         ...
 
-    def ingress(self) -> IngressAccess: ...
+    def ingress(self, host: str) -> IngressAccess:
+        """Where the ingress listens, for requests to the app's `host` name."""
+        ...
 
     def status(self) -> ClusterStatus: ...

@@ -11,12 +11,13 @@ from collections.abc import Callable
 
 from todo_deploy.config import DeployConfig
 from todo_deploy.kube import Kube
-from todo_deploy.providers.base import ClusterStatus, IngressAccess
+from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 from todo_deploy.run import Runner
 
 # Contexts whose nodes run on the host's own Docker engine: built images are already there.
 SHARED_ENGINE_CONTEXTS = {"docker-desktop", "docker-for-desktop", "rancher-desktop"}
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
+FALLBACK_CLASS = "nginx"  # when the cluster lists no IngressClass
 
 
 class ExistingProvider:
@@ -36,7 +37,6 @@ class ExistingProvider:
         self.kube = Kube(runner, kubectl, config.kube_context, config.namespace)
         self.kube_context = config.kube_context or self._current_context()
         self.kube.context = self.kube_context
-        self.ingress_class_name = "nginx"
 
     def _current_context(self) -> str:
         result = self.kube.run(
@@ -80,7 +80,10 @@ class ExistingProvider:
             return ["minikube", "image", "load", "-p", ctx]
         return None
 
-    def up(self) -> None:
+    def planned(self) -> ClusterFacts:
+        return ClusterFacts(ingress_class=FALLBACK_CLASS)
+
+    def up(self) -> ClusterFacts:
         result = self.kube.run("get", "--raw", "/readyz", step="cluster reachable",
                                namespaced=False, check=False, mutating=False)  # fmt: skip
         if not result.ok:
@@ -90,7 +93,7 @@ class ExistingProvider:
                 "start it, or choose another with --kube-context NAME "
                 "(`kubectl config get-contexts` lists them)"
             )
-        self.ingress_class_name = self._ingress_class()
+        return ClusterFacts(ingress_class=self._ingress_class())
 
     def _ingress_class(self) -> str:
         classes = self.kube.get_json("ingressclass", step="ingress classes", namespaced=False)
@@ -98,7 +101,7 @@ class ExistingProvider:
         for item in items:
             if item["metadata"].get("annotations", {}).get(DEFAULT_CLASS_ANNOTATION) == "true":
                 return item["metadata"]["name"]
-        return items[0]["metadata"]["name"] if items else self.ingress_class_name
+        return items[0]["metadata"]["name"] if items else FALLBACK_CLASS
 
     def down(self, delete: bool = False) -> None:
         # We did not create this cluster, so we never stop or delete it.
@@ -120,9 +123,8 @@ class ExistingProvider:
                 ref = remote
             self.runner.run([*loader, ref], step=f"load image {ref}", timeout=600)
 
-    def ingress(self) -> IngressAccess:
+    def ingress(self, host: str) -> IngressAccess:
         # kind/k3d/Docker Desktop publish the ingress controller on the host's port 80.
-        host = self.config.ingress_host
         return IngressAccess("http://127.0.0.1", host, f"127.0.0.1 {host}")
 
     def status(self) -> ClusterStatus:

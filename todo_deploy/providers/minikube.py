@@ -8,7 +8,7 @@ from typing import Any
 
 from todo_deploy.config import DeployConfig
 from todo_deploy.kube import Kube, wait_until
-from todo_deploy.providers.base import ClusterStatus, IngressAccess
+from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 from todo_deploy.run import Runner
 
 INGRESS_NS = "ingress-nginx"
@@ -19,7 +19,6 @@ ADMISSION_SERVICE = "ingress-nginx-controller-admission"
 class MinikubeProvider:
     dry_run_safe = True  # every change goes through the Runner
     name = "minikube"
-    ingress_class_name = "nginx"
 
     def __init__(self, config: DeployConfig, runner: Runner, kubectl: str = "kubectl"):
         self.config = config
@@ -50,7 +49,10 @@ class MinikubeProvider:
     def preflight(self) -> list[str]:
         return []
 
-    def up(self) -> None:
+    def planned(self) -> ClusterFacts:
+        return ClusterFacts(ingress_class="nginx")  # the ingress addon's ingress-nginx
+
+    def up(self) -> ClusterFacts:
         if not self._running(self._status()):
             cfg = self.config.minikube
             # Calico: Minikube's default bridge CNI ignores NetworkPolicy, so the chart's
@@ -65,6 +67,7 @@ class MinikubeProvider:
         # An Ingress applied before the controller and its admission webhook serve is rejected.
         self.kube.rollout_status(CONTROLLER, self.config.timeouts.rollout)
         self._wait_for_webhook()
+        return self.planned()
 
     def _wait_for_webhook(self) -> None:
         if self.runner.dry_run:
@@ -101,8 +104,7 @@ class MinikubeProvider:
     def load_images(self, refs: list[str]) -> None:
         """Nothing to do: images are built inside minikube's own Docker engine."""
 
-    def ingress(self) -> IngressAccess:
-        host = self.config.ingress_host
+    def ingress(self, host: str) -> IngressAccess:
         if platform.system() != "Linux":
             # The docker driver's node IP is not routable from macOS/Windows: `minikube tunnel`.
             return IngressAccess("http://127.0.0.1", host, f"127.0.0.1 {host}")

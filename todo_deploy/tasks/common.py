@@ -1,4 +1,4 @@
-"""What every task does first: build the config, runner, tools and provider; map failures."""
+"""What every task does first: build its Target (config, runner, tools, provider); map failures."""
 
 from __future__ import annotations
 
@@ -7,19 +7,18 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from invoke import Context, Exit
+from invoke import Context, Exit, ParseError, Task
+from invoke import task as invoke_task
 from rich.console import Console
 
-from todo_deploy.config import DeployConfig, build_config
-from todo_deploy.kube import Kube
+from todo_deploy.config import build_config
 from todo_deploy.providers import get_provider
-from todo_deploy.providers.base import Provider
 from todo_deploy.run import CommandError, Runner
-from todo_deploy.tools import Tools, resolve_tools
+from todo_deploy.target import Target
+from todo_deploy.tools import resolve_tools
 
 # Paths in invoke.yaml (chart, k8s/, values files) are relative to the repository root.
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -36,34 +35,89 @@ RUN_HELP = {
 }
 
 
-@dataclass
-class Session:
-    config: DeployConfig
-    runner: Runner
-    tools: Tools
-    provider: Provider
-    console: Console
-
-    def kube(self) -> Kube:
-        return Kube(
-            self.runner,
-            self.tools.kubectl,
-            self.provider.kube_context or None,
-            self.config.namespace,
-        )
+# The one meaning of each short flag, in every task; other flags have only their long name.
+SHORT_FLAGS = {
+    "dry_run": "d",
+    "verbose": "v",
+    "provider": "p",
+    "namespace": "n",
+    "kube_context": "k",
+    "component": "c",
+    "follow": "f",
+}
 
 
-def session(
-    c: Context, flags: Mapping[str, Any], *, dry_run: bool = False, verbose: bool = False
-) -> Session:
+class SuiteTask(Task):
+    """An Invoke task whose short flags come from SHORT_FLAGS, not from first letters."""
+
+    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
+        opts = super().arg_opts(name, default, taken_names)
+        short = SHORT_FLAGS.get(name)
+        opts["names"] = [opts["names"][0], short] if short else opts["names"][:1]
+        return opts
+
+
+def task(*args: Any, **kwargs: Any) -> Any:
+    """`invoke.task` making a SuiteTask."""
+    return invoke_task(*args, klass=SuiteTask, **kwargs)
+
+
+def target(
+    c: Context,
+    flags: Mapping[str, Any],
+    *,
+    dry_run: bool = False,
+    verbose: bool = False,
+    values: Sequence[str] = (),
+) -> Target:
+    """The task's Target; `values` adds values files after the configured ones."""
     console = make_console()
     os.chdir(REPO_ROOT)
+    dry_run = dry_run or dry(c)
     with failures():
         config = build_config(c.config.get("deploy", {}), flags)
+        if values:
+            config = config.model_copy(update={"values_files": [*config.values_files, *values]})
         runner = Runner(dry_run=dry_run, echo=verbose or dry_run, printer=console.out)
         tools = resolve_tools(runner)
         provider = get_provider(config, runner, tools.kubectl)
-    return Session(config, runner, tools, provider, console)
+    return Target(config, runner, provider, tools, console)
+
+
+def whole_number(flag: str, low: int, high: int, meaning: str) -> type[int]:
+    """The type of an integer flag's default: Invoke casts the flag's value with it.
+
+    Invoke prints a ParseError as one message (exit 1); a plain int() would end in a traceback.
+    """
+
+    class Checked(int):
+        def __new__(cls, value: object = 0) -> Checked:
+            try:
+                number = int(str(value))
+            except ValueError:
+                number = low - 1
+            if not low <= number <= high:
+                raise ParseError(f"--{flag} {value!r} is not {meaning}: give {low} to {high}")
+            return super().__new__(cls, number)
+
+    Checked.__name__ = Checked.__qualname__ = f"{flag.title()}Number"
+    return Checked
+
+
+Port = whole_number("port", 0, 65535, "a TCP port (0: the service's own)")
+Seconds = whole_number("timeout", 0, 86400, "a number of seconds (0: the configured one)")
+Lines = whole_number("tail", 0, 100000, "a number of lines")
+
+
+def dry(c: Context) -> bool:
+    """`invoke --dry TASK`: Invoke's own dry-run flag, which the suite reads as --dry-run."""
+    return bool(c.config.run.dry)
+
+
+def refuse_dry(c: Context, name: str, why: str) -> None:
+    """Tasks that cannot show their changes without making them refuse `invoke --dry`."""
+    if dry(c):
+        raise Exit(f"invoke --dry {name}: {why}, so it has no dry run; run it without --dry", 2)
 
 
 def make_console() -> Console:

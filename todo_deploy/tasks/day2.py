@@ -6,20 +6,31 @@ import json
 import shutil
 import socket
 
-from invoke import Context, Exit, task
+from invoke import Context, Exit
 from rich.table import Table
 
+from todo_deploy.catalogue import CatalogueError, Component
 from todo_deploy.doctor import diagnose
 from todo_deploy.isolation import IsolationCheck, Verdict, failure_message
-from todo_deploy.tasks.common import TARGET_HELP, Session, failures, foreground, session
+from todo_deploy.portforward import port_forward_argv
+from todo_deploy.target import Target
+from todo_deploy.tasks.common import (
+    TARGET_HELP,
+    Lines,
+    Port,
+    failures,
+    foreground,
+    refuse_dry,
+    target,
+    task,
+)
 
-SERVICE_PORTS = {"frontend": 3000, "backend": 8000, "mcp": 8001, "postgres": 5432}
 
-
-def _component(name: str) -> str:
-    if name not in SERVICE_PORTS:
-        raise Exit(f"unknown component {name!r}: choose from {', '.join(SERVICE_PORTS)}", 2)
-    return name
+def _component(t: Target, name: str) -> Component:
+    try:
+        return t.catalogue[name]
+    except CatalogueError as exc:
+        raise Exit(str(exc), 2) from None
 
 
 def _target(
@@ -28,9 +39,9 @@ def _target(
     namespace: str | None,
     kube_context: str | None,
     verbose: bool = False,
-) -> Session:
+) -> Target:
     flags = {"provider": provider, "namespace": namespace, "kube_context": kube_context}
-    return session(c, flags, verbose=verbose)
+    return target(c, flags, verbose=verbose)
 
 
 @task(help={**TARGET_HELP, "verbose": "echo each command as it runs"})
@@ -42,27 +53,24 @@ def status(
     kube_context: str | None = None,
 ) -> None:
     """Show pods (readiness, restarts, image tags) and the release revision."""
-    s = _target(c, provider, namespace, kube_context, verbose)
+    t = _target(c, provider, namespace, kube_context, verbose)
     with failures():
-        cluster = s.provider.status()
-        s.console.print(
-            f"cluster ({s.provider.name}): "
+        cluster = t.provider.status()
+        t.console.print(
+            f"cluster ({t.provider.name}): "
             + ", ".join(f"{k} {v}" for k, v in cluster.components.items())
         )
-        pods = s.kube().get_json("pods", step="pods")
+        pods = t.kube.get_json("pods", step="pods")
         if pods is None:
-            s.console.print("the cluster's API server does not answer")
+            t.console.print("the cluster's API server does not answer")
             return
         if pods.get("items"):
-            s.console.print(_pod_table(pods))
+            t.console.print(_pod_table(pods))
         else:
-            s.console.print(f"no pods in namespace {s.config.namespace}")
-        helm = [s.tools.helm, "list", "-n", s.config.namespace, "-o", "json"]
-        if s.provider.kube_context:
-            helm += ["--kube-context", s.provider.kube_context]
-        result = s.runner.run(helm, step="helm list", check=False, mutating=False)
+            t.console.print(f"no pods in namespace {t.config.namespace}")
+        result = t.helm.run("list", "-o", "json", step="helm list", check=False, mutating=False)
         for rel in json.loads(result.stdout or "[]") if result.ok else []:
-            s.console.print(f"release {rel['name']}: revision {rel['revision']}, {rel['status']}")
+            t.console.print(f"release {rel['name']}: revision {rel['revision']}, {rel['status']}")
 
 
 def _pod_table(pods: dict) -> Table:
@@ -93,22 +101,22 @@ def logs(
     c: Context,
     component: str,
     follow: bool = False,
-    tail: int = 100,
+    tail: int = Lines(100),
     provider: str | None = None,
     namespace: str | None = None,
     kube_context: str | None = None,
 ) -> None:
     """Show a component's logs from all its pods."""
-    s = _target(c, provider, namespace, kube_context)
-    argv = s.kube().argv(
+    t = _target(c, provider, namespace, kube_context)
+    argv = t.kube.argv(
         "logs",
         "-l",
-        f"component={_component(component)}",
+        f"component={_component(t, component).name}",
         "--all-containers",
         "--prefix",
         f"--tail={tail}",
     )
-    if foreground(s.runner, [*argv, "-f"] if follow else argv):
+    if foreground(t.runner, [*argv, "-f"] if follow else argv):
         raise Exit(f"kubectl logs failed for {component}", 1)
 
 
@@ -123,23 +131,19 @@ def logs(
 def port_forward(
     c: Context,
     component: str = "frontend",
-    port: int | None = None,
     provider: str | None = None,
     namespace: str | None = None,
     kube_context: str | None = None,
+    port: int = Port(0),
 ) -> None:
     """Forward a component's Service to 127.0.0.1 until Ctrl-C."""
-    s = _target(c, provider, namespace, kube_context)
-    remote = SERVICE_PORTS[_component(component)]
-    local = int(port) if port else remote
+    t = _target(c, provider, namespace, kube_context)
+    service = _component(t, component)
+    local = int(port) or service.port
     _ensure_free(local)
-    s.console.print(
-        f"http://127.0.0.1:{local}/ -> service/todo-{component}:{remote} (Ctrl-C stops)"
-    )
-    argv = s.kube().argv(
-        "port-forward", "--address", "127.0.0.1", f"service/todo-{component}", f"{local}:{remote}"
-    )
-    if foreground(s.runner, argv):
+    t.console.print(f"http://127.0.0.1:{local}/ -> {service.service}:{service.port} (Ctrl-C stops)")
+    argv = port_forward_argv(t.kube, service.service, local, service.port)
+    if foreground(t.runner, argv):
         raise Exit(f"port-forward to {component} failed", 1)
 
 
@@ -167,11 +171,11 @@ def restart(
     kube_context: str | None = None,
 ) -> None:
     """Restart a component's pods one by one and wait until they are ready."""
-    s = _target(c, provider, namespace, kube_context)
-    workload = f"deployment/todo-{_component(component)}"
+    t = _target(c, provider, namespace, kube_context)
+    workload = _component(t, component).workload
     with failures():
-        s.kube().run("rollout", "restart", workload, step=f"restart {component}")
-        s.kube().rollout_status(workload, s.config.timeouts.rollout)
+        t.kube.run("rollout", "restart", workload, step=f"restart {component}")
+        t.kube.rollout_status(workload, t.config.timeouts.rollout)
 
 
 @task(help=TARGET_HELP)
@@ -182,8 +186,8 @@ def doctor(
     kube_context: str | None = None,
 ) -> None:
     """Read pod and event state and name the likely cause and fix of each failure."""
-    s = _target(c, provider, namespace, kube_context)
-    kube = s.kube()
+    t = _target(c, provider, namespace, kube_context)
+    kube = t.kube
 
     def last_logs(pod: str, container: str) -> str:
         result = kube.run(
@@ -204,19 +208,19 @@ def doctor(
         events = kube.get_json("events", step="events") or {}
         findings = diagnose(pods, events, last_logs)
     if not findings:
-        s.console.print(
-            f"no known failure pattern in namespace {s.config.namespace} "
+        t.console.print(
+            f"no known failure pattern in namespace {t.config.namespace} "
             f"({len(pods.get('items', []))} pods)"
         )
     for f in findings:
-        s.console.print(f"[bold red]{f.subject}[/]: {f.cause}\n  fix: {f.fix}")
+        t.console.print(f"[bold red]{f.subject}[/]: {f.cause}\n  fix: {f.fix}")
         if f.detail:
-            s.console.out("  " + s.runner.mask(f.detail).replace("\n", "\n  "))
+            t.console.out("  " + t.runner.mask(f.detail).replace("\n", "\n  "))
     for helper in ("kubectl-ai", "kagent"):
         if shutil.which(helper):
-            s.console.print(
+            t.console.print(
                 f'{helper} is installed: ask it, e.g. `{helper} "why is '
-                f'{s.config.namespace} failing"`'
+                f'{t.config.namespace} failing"`'
             )
 
 
@@ -228,15 +232,16 @@ def isolation(
     kube_context: str | None = None,
 ) -> None:
     """Prove the NetworkPolicies hold: MCP and PostgreSQL refuse pods outside the app."""
-    s = _target(c, provider, namespace, kube_context)
-    s.console.print("probing with real connections from throwaway pods (about 15 s) ...")
-    check = IsolationCheck(s.kube(), s.config.release)
+    refuse_dry(c, "isolation", "its probes are real connections from pods it starts")
+    t = _target(c, provider, namespace, kube_context)
+    t.console.print("probing with real connections from throwaway pods (about 15 s) ...")
     with failures():
+        check = IsolationCheck(t.kube, t.config.release, t.catalogue)
         verdicts = check.run()
-        s.console.print(_verdict_table(verdicts))
+        t.console.print(_verdict_table(verdicts))
         if not all(v.ok for v in verdicts):
             raise Exit(failure_message(verdicts, check.protected()), 1)
-    s.console.print("isolation: enforced (MCP and PostgreSQL answer the app's pods only)")
+    t.console.print("isolation: enforced (MCP and PostgreSQL answer the app's pods only)")
 
 
 def _verdict_table(verdicts: list[Verdict]) -> Table:

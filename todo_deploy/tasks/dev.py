@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from invoke import Context, task
+from invoke import Context
 
 from todo_deploy.devserver import run_dev
 from todo_deploy.run import Runner
-from todo_deploy.tasks.common import REPO_ROOT, failures, make_console
+from todo_deploy.tasks.common import REPO_ROOT, failures, make_console, refuse_dry, task
 
 
 @task(help={"verbose": "echo each command as it runs"})
 def dev(c: Context, verbose: bool = False) -> None:
     """Run frontend :3000, backend :8000 and mcp :8001 locally on SQLite (.dev/); Ctrl-C stops."""
+    refuse_dry(c, "dev", "it only starts local servers")
     console = make_console()
     with failures():
         run_dev(Runner(echo=verbose, printer=console.out), REPO_ROOT, console.out)

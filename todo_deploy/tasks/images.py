@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from invoke import Context, task
+from invoke import Context
 from rich.table import Table
 
-from todo_deploy.flow import IMAGE_NAMES, Hooks
-from todo_deploy.tasks.common import failures, session
+from todo_deploy.flow import Hooks
+from todo_deploy.tasks.common import failures, refuse_dry, target, task
 
 NAMES_HELP = "image to build (repeatable; default all: frontend, backend, mcp, postgres)"
 PROVIDER_HELP = "build where this provider's cluster sees images (default from invoke.yaml)"
@@ -15,16 +15,18 @@ PROVIDER_HELP = "build where this provider's cluster sees images (default from i
 def _build(c: Context, name: list[str] | None, provider: str | None, verbose: bool) -> None:
     from todo_deploy.images import report_rows
 
-    s = session(c, {"provider": provider}, verbose=verbose)
+    refuse_dry(
+        c, "images.build", "building is what it does (`invoke --dry deploy` lists the builds)"
+    )
+    t = target(c, {"provider": provider}, verbose=verbose)
     with failures():
-        built = Hooks().build_images(
-            list(name or IMAGE_NAMES), docker_env=s.provider.docker_env(), runner=s.runner
-        )
+        names = [t.catalogue[n].name for n in name or t.catalogue.names()]
+        built = Hooks().build_images(names, docker_env=t.provider.docker_env(), runner=t.runner)
     rows = report_rows(built)
-    table = Table(*(rows[0] if rows else []), title=f"images in the {s.provider.name} engine")
+    table = Table(*(rows[0] if rows else []), title=f"images in the {t.provider.name} engine")
     for row in rows:
         table.add_row(*(str(v) for v in row.values()))
-    s.console.print(table)
+    t.console.print(table)
 
 
 @task(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from invoke import Context, task
+from invoke import Context
 
 from todo_deploy import flow
 from todo_deploy.report import DeployReport, render
-from todo_deploy.tasks.common import RUN_HELP, TARGET_HELP, failures, session
+from todo_deploy.tasks.common import RUN_HELP, TARGET_HELP, Seconds, failures, target, task
 
 
 @task(
@@ -18,7 +18,7 @@ from todo_deploy.tasks.common import RUN_HELP, TARGET_HELP, failures, session
         "values": "extra Helm values file (repeatable)",
         "registry": "push images to this registry (HOST/PATH) instead of loading them",
         "openai": "require OPENAI_API_KEY (else the offline agent answers)",
-        "timeout": "seconds to wait for the release to become ready",
+        "timeout": "seconds to wait for the release to become ready (default from invoke.yaml)",
     },
 )
 def deploy(
@@ -32,29 +32,30 @@ def deploy(
     values: list[str] | None = None,
     registry: str | None = None,
     openai: bool = False,
-    timeout: int | None = None,
+    timeout: int = Seconds(0),
 ) -> None:
     """Build, release and verify the whole stack on a local cluster, each step timed."""
     flags = {
-        "provider": provider, "method": method, "namespace": namespace,
-        "kube_context": kube_context, "registry": registry, "timeouts.rollout": timeout,
-    }  # fmt: skip
-    s = session(c, flags, dry_run=dry_run, verbose=verbose)
-    if values:
-        s.config = s.config.model_copy(update={"values_files": [*s.config.values_files, *values]})
-    report = DeployReport(s.config.budgets.deploy_seconds)
+        "provider": provider,
+        "method": method,
+        "namespace": namespace,
+        "kube_context": kube_context,
+        "registry": registry,
+        "timeouts.rollout": int(timeout) or None,
+    }
+    t = target(c, flags, dry_run=dry_run, verbose=verbose, values=values or ())
+    report = DeployReport(t.config.budgets.deploy_seconds)
     try:
         with failures():
-            flow.deploy(s.config, s.provider, s.runner, s.tools, console=s.console,
-                        openai=openai, report=report)  # fmt: skip
+            flow.deploy(t, openai=openai, report=report)
     finally:
         # Shown on failure too: which step failed, and how long each one took.
-        render(report, s.console)
-        if not dry_run:
-            report.write_json(s.config.report_json)
-            s.console.print(f"report written to {s.config.report_json}")
+        render(report, t.console)
+        if not t.runner.dry_run:
+            report.write_json(t.config.report_json)
+            t.console.print(f"report written to {t.config.report_json}")
     if not report.within_budget:
-        s.console.print(f"[yellow]deploy took longer than the {report.budget_seconds} s budget[/]")
+        t.console.print(f"[yellow]deploy took longer than the {report.budget_seconds} s budget[/]")
 
 
 @task(
@@ -88,9 +89,9 @@ def teardown(
         "namespace": namespace,
         "kube_context": kube_context,
     }
-    s = session(c, flags, dry_run=dry_run, verbose=verbose)
+    t = target(c, flags, dry_run=dry_run, verbose=verbose)
     options = flow.TeardownOptions(purge_data, cluster, delete, images)
     with failures():
-        flow.teardown(s.config, s.provider, s.runner, s.tools, console=s.console, options=options)
-    if not dry_run:
-        s.console.print("teardown done")
+        flow.teardown(t, options=options)
+    if not t.runner.dry_run:
+        t.console.print("teardown done")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from invoke import Context, Exit, task
+from invoke import Context, Exit
 
-from todo_deploy.tasks.common import REPO_ROOT, failures
+from todo_deploy.tasks.common import REPO_ROOT, dry, failures, task
 
 
 @task(
@@ -16,13 +16,17 @@ from todo_deploy.tasks.common import REPO_ROOT, failures
     }
 )
 def manifests(c: Context, check: bool = False, verbose: bool = False) -> None:
-    """Render k8s/ from the Helm chart with values-dev.yaml."""
+    """Render k8s/ from the Helm chart with values-dev.yaml (`invoke --dry` lists the changes)."""
     from todo_deploy import manifests as chart
     from todo_deploy.run import Runner
 
     runner = Runner(echo=verbose)
     k8s = REPO_ROOT / "k8s"
     with failures():
+        if dry(c):  # render in memory only and say what a real run would change
+            problems = chart.check_in_sync(k8s, runner=runner)[:-1]
+            print("\n".join(f"[dry-run] {p}" for p in problems) or "[dry-run] k8s/ is in sync")
+            return
         if check:
             problems = chart.check_in_sync(k8s, runner=runner)
             if problems:

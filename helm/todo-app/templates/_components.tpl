@@ -31,6 +31,16 @@ mcp:
   drain: [python, -c, "import time; time.sleep(5)"]
 {{- end }}
 
+{{/*
+The in-cluster PostgreSQL: a StatefulSet (postgres.yaml), not one of the services above. `image`
+is its key under .Values.images.
+*/}}
+{{- define "todo-app.database" -}}
+postgres:
+  port: 5432
+  image: postgresql
+{{- end }}
+
 {{/* Env of an app container: the shared ConfigMap plus its Secret keys. Usage: (list . $spec) */}}
 {{- define "todo-app.appEnv" -}}
 {{- $root := index . 0 -}}

@@ -6,13 +6,12 @@ the `kubernetes` Service) or on 127.0.0.1; nothing binds the host's outside inte
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from todo_deploy.binaries import cache_root
+from todo_deploy import paths, versions
 
-KUBERNETES_VERSION = "v1.34.4"
+KUBERNETES_VERSION = versions.KUBERNETES
 CRI_DOCKERD_VERSION = "v0.3.14"  # v0.4 needs Docker API 1.42; Debian 12 ships 1.41
 COREDNS_VERSION = "v1.12.4"
 TRAEFIK_VERSION = "v3.6.12"
@@ -32,19 +31,10 @@ API_PORT = 6443
 ETCD_PORT = 2379
 KUBELET_PORT = 10250
 INGRESS_PORT = 80
-INGRESS_HOST = "todo.local"
 
 PAUSE_IMAGE = "todo-host/pause:3.10"
 COREDNS_IMAGE = f"todo-host/coredns:{COREDNS_VERSION}"
 DOCKER_SOCKET = "/var/run/docker.sock"
-
-
-def default_state_dir() -> Path:
-    """`$TODO_HOST_STATE`, else `$XDG_STATE_HOME/todo-deploy/host` (~/.local/state/...)."""
-    if override := os.environ.get("TODO_HOST_STATE"):
-        return Path(override)
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "todo-deploy" / "host"
 
 
 @dataclass(frozen=True)
@@ -56,7 +46,7 @@ class Layout:
 
     @classmethod
     def default(cls) -> Layout:
-        return cls(state=default_state_dir(), cache=cache_root() / "host")
+        return cls(state=paths.host_state_dir(), cache=paths.cache_root() / "host")
 
     @property
     def bin(self) -> Path:

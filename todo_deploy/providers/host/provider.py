@@ -15,8 +15,8 @@ from pathlib import Path
 from todo_deploy.config import DeployConfig
 from todo_deploy.debian import ensure_packages
 from todo_deploy.engine import ensure_engine
-from todo_deploy.kube import wait_until
-from todo_deploy.providers.base import ClusterStatus, IngressAccess
+from todo_deploy.kube import Kube, wait_until
+from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 from todo_deploy.providers.host import (
     addons,
     build,
@@ -32,7 +32,6 @@ from todo_deploy.providers.host.dns import resolve_a
 from todo_deploy.providers.host.layout import (
     CONTEXT,
     DNS_SERVICE_IP,
-    INGRESS_HOST,
     INGRESS_PORT,
     NODE_NAME,
     Layout,
@@ -64,7 +63,7 @@ class HostClusterError(RuntimeError):
 class HostProvider:
     name = "host"
     kube_context = CONTEXT
-    ingress_class_name = addons.INGRESS_CLASS
+    dry_run_safe = False  # up() writes certificates, configs and state itself
 
     def __init__(self, config: DeployConfig, runner: Runner, layout: Layout | None = None):
         self.config = config
@@ -73,6 +72,8 @@ class HostProvider:
         self.pki = Pki(self.layout)
         self.supervisor = Supervisor(runner, self.layout.run, self.layout.logs)
         self.kubectl = str(self.layout.binary("kubectl"))
+        # The cluster's own admin kubeconfig: it works before the user's is merged.
+        self.kube = Kube(runner, self.kubectl, None, "default", str(self.layout.admin_kubeconfig))
 
     # -- Provider protocol -------------------------------------------------------------------
 
@@ -81,14 +82,17 @@ class HostProvider:
         needs_build = bool(build.missing_binaries(self.layout))
         return checks.problems(checks.gather(needs_build), running)
 
-    def up(self) -> None:
+    def planned(self) -> ClusterFacts:
+        return ClusterFacts(ingress_class=addons.INGRESS_CLASS)
+
+    def up(self) -> ClusterFacts:
         started = time.monotonic()
         problems = self.preflight()
         if problems:
             raise HostClusterError("host cluster cannot start:\n  - " + "\n  - ".join(problems))
         if self.runner.dry_run:
             self._print_plan()
-            return
+            return self.planned()
         ensure_packages(self.runner, PACKAGES)
         ensure_engine(self.runner)
         build.ensure_binaries(self.runner, self.layout)
@@ -104,6 +108,7 @@ class HostProvider:
         self._recycle_volumes()
         self._wait_ready()
         self.runner.printer(f"host cluster: up in {time.monotonic() - started:.0f} s")
+        return self.planned()
 
     def down(self, delete: bool = False) -> None:
         daemons = list(reversed(self._daemons()))
@@ -131,12 +136,8 @@ class HostProvider:
         if missing:
             raise HostClusterError(f"images not in the host's Docker engine: {missing}")
 
-    def ingress(self) -> IngressAccess:
-        return IngressAccess(
-            url=f"http://127.0.0.1:{INGRESS_PORT}",
-            host=INGRESS_HOST,
-            hosts_line=f"127.0.0.1 {INGRESS_HOST}",
-        )
+    def ingress(self, host: str) -> IngressAccess:
+        return IngressAccess(f"http://127.0.0.1:{INGRESS_PORT}", host, f"127.0.0.1 {host}")
 
     def status(self) -> ClusterStatus:
         components = {d.name: self.supervisor.healthy(d) for d in self._daemons()}
@@ -173,11 +174,10 @@ class HostProvider:
         for daemon in daemons:
             self.supervisor.wait_healthy(daemon, timeout=90)
 
-    def kubectl_argv(self, *args: str) -> list[str]:
-        return [self.kubectl, "--kubeconfig", str(self.layout.admin_kubeconfig), *args]
-
     def _apply(self, manifest: dict, *, step: str) -> None:
-        argv = self.kubectl_argv("apply", "--server-side", "--force-conflicts", "-f", "-")
+        argv = self.kube.argv(
+            "apply", "--server-side", "--force-conflicts", "-f", "-", namespaced=False
+        )
         deadline = time.monotonic() + 60
         while True:  # right after start the API server may still refuse (RBAC bootstrap)
             result = self.runner.run(argv, step=step, stdin=json.dumps(manifest), check=False)
@@ -192,17 +192,11 @@ class HostProvider:
         for name in storage.released(volumes):
             storage.wipe(self.layout, name)
             patch = '[{"op": "remove", "path": "/spec/claimRef"}]'
-            argv = self.kubectl_argv("patch", "pv", name, "--type", "json", "-p", patch)
-            self.runner.run(argv, step=f"recycle volume {name}")
+            patch_argv = ("patch", "pv", name, "--type", "json", "-p", patch)
+            self.kube.run(*patch_argv, step=f"recycle volume {name}", namespaced=False)
 
     def _get_json(self, *what: str) -> dict | None:
-        result = self.runner.run(
-            self.kubectl_argv("get", *what, "-o", "json"),
-            step=f"get {' '.join(what)}",
-            check=False,
-            mutating=False,
-        )
-        return json.loads(result.stdout) if result.ok and result.stdout.strip() else None
+        return self.kube.get_json(*what, step=f"get {' '.join(what)}", namespaced=False)
 
     def _node_ready(self) -> bool:
         if not network.bridge_exists():  # the API address is not on this host: ask nobody

@@ -1,6 +1,6 @@
 """Make sure the system programs a test session needs are installed.
 
-`python -m todo_deploy.testenv postgres chromium` installs what is missing (root on Debian) or
+`python -m tests.support.testenv postgres chromium` installs what is missing (root on Debian) or
 names what to install; the Nox sessions call it so a fresh machine needs no other setup.
 """
 

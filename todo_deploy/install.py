@@ -1,8 +1,7 @@
-"""Install or upgrade the app: `helm upgrade --install` (default) or `kubectl apply` of k8s/."""
+"""Install or upgrade the app's release: `helm upgrade --install` or `kubectl apply` of k8s/."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -10,43 +9,33 @@ from typing import Any
 
 import yaml
 
-from todo_deploy.config import DeployConfig
-from todo_deploy.kube import Kube
-from todo_deploy.run import Runner
+from todo_deploy.kube import Helm
+from todo_deploy.target import Target
 
-# images module name -> chart values key (the chart calls the database image `postgresql`)
-CHART_IMAGE_KEYS = {
-    "frontend": "frontend",
-    "backend": "backend",
-    "mcp": "mcp",
-    "postgres": "postgresql",
-}
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 
 
 def helm_argv(
-    config: DeployConfig,
-    helm: str,
-    kube_context: str | None,
+    target: Target,
     image_refs: Mapping[str, str],
     ingress_class: str,
     external_database: bool,
 ) -> list[str]:
+    config = target.config
     argv = [
-        helm, "upgrade", "--install", config.release, config.chart,
+        target.helm.helm, "upgrade", "--install", config.release, config.chart,
         "--namespace", config.namespace, "--create-namespace",
         # Helm 4's name for --atomic (deprecated there): roll back a failed upgrade.
         "--rollback-on-failure", "--wait", "--timeout", f"{config.timeouts.rollout}s",
+        *target.helm.context_flags(),
     ]  # fmt: skip
-    if kube_context:
-        argv += ["--kube-context", kube_context]
     for values in config.values_files:
         argv += ["-f", values]
     for name, ref in sorted(image_refs.items()):
         repository, tag = ref.rsplit(":", 1)
-        key = CHART_IMAGE_KEYS.get(name, name)
-        # --set-string: helm's --set turns an all-digit content tag into a number, which the
-        # chart's schema rightly refuses (seen once in e2e: a 12-digit hash).
+        key = target.catalogue[name].image_key
+        # --set-string: helm's --set turns an all-digit content tag (e.g. a 12-digit hash)
+        # into a number, which the chart's schema rightly refuses.
         argv += [
             "--set-string",
             f"images.{key}.repository={repository}",
@@ -56,7 +45,7 @@ def helm_argv(
         if config.registry:  # values-dev.yaml says Never: right for local engines only
             argv += ["--set", f"images.{key}.pullPolicy=IfNotPresent"]
     argv += [
-        "--set", f"existingSecret={config.secret_name}",
+        "--set", f"existingSecret={target.secret_name}",
         "--set", f"ingress.ingressClassName={ingress_class}",
         "--set", f"ingress.host={config.ingress_host}",
     ]  # fmt: skip
@@ -66,70 +55,45 @@ def helm_argv(
 
 
 def helm_release(
-    config: DeployConfig,
-    runner: Runner,
-    helm: str,
-    kube_context: str | None,
+    target: Target,
     image_refs: Mapping[str, str],
     ingress_class: str,
     external_database: bool = False,
 ) -> None:
-    argv = helm_argv(config, helm, kube_context, image_refs, ingress_class, external_database)
-    _recover_interrupted(config, runner, helm, kube_context)
+    argv = helm_argv(target, image_refs, ingress_class, external_database)
+    _recover_interrupted(target.helm, target.config.release)
     # A failed upgrade is rolled back, so a re-run starts from a known state.
-    runner.run(argv, step="helm upgrade --install", timeout=config.timeouts.rollout + 60)
+    timeout = target.config.timeouts.rollout + 60
+    target.runner.run(argv, step="helm upgrade --install", timeout=timeout)
 
 
-def _helm_base(config: DeployConfig, helm: str, kube_context: str | None) -> list[str]:
-    base = [helm, "--namespace", config.namespace]
-    return [*base, "--kube-context", kube_context] if kube_context else base
-
-
-def release_status(
-    config: DeployConfig, runner: Runner, helm: str, kube_context: str | None
-) -> dict[str, Any]:
-    """`helm status -o json` of the release; {} when it is not installed."""
-    base = _helm_base(config, helm, kube_context)
-    status = runner.run([*base, "status", config.release, "-o", "json"], step="helm status",
-                        check=False, mutating=False)  # fmt: skip
-    if not status.ok or not status.stdout.strip():
-        return {}
-    return json.loads(status.stdout)
-
-
-def _recover_interrupted(
-    config: DeployConfig, runner: Runner, helm: str, kube_context: str | None
-) -> None:
+def _recover_interrupted(helm: Helm, release: str) -> None:
     """Unlock a release left pending by a killed helm (Ctrl-C twice), so the re-run converges.
 
     Helm refuses to upgrade while a previous operation is marked in progress.
     """
-    base = _helm_base(config, helm, kube_context)
-    state = release_status(config, runner, helm, kube_context).get("info", {}).get("status", "")
+    state = helm.status(release).get("info", {}).get("status", "")
     if state == "pending-install":
-        runner.run(
-            [*base, "uninstall", config.release, "--wait"], step="remove interrupted install"
-        )
+        helm.run("uninstall", release, "--wait", step="remove interrupted install")
     elif state in ("pending-upgrade", "pending-rollback"):
-        runner.run(
-            [*base, "rollback", config.release, "--wait"], step="roll back interrupted upgrade"
-        )
+        helm.run("rollback", release, "--wait", step="roll back interrupted upgrade")
 
 
-def rollback_outcome(
-    config: DeployConfig, runner: Runner, helm: str, kube_context: str | None
-) -> str:
+def rollback_outcome(helm: Helm, release: str) -> str:
     """What --rollback-on-failure left, in a line: the revision serving, or nothing installed."""
-    status = release_status(config, runner, helm, kube_context)
+    status = helm.status(release)
     info = status.get("info", {})
     if not status:
-        return f"the failed first install of {config.release} was removed: nothing was serving"
+        return f"the failed first install of {release} was removed: nothing was serving"
     back_to = re.search(r"Rollback to (\d+)", info.get("description", ""))
+    revision = status.get("version")
     if info.get("status") == "deployed" and back_to:
-        return (f"rolled back to revision {back_to.group(1)} (now revision "
-                f"{status.get('version')}): the previous version is still serving")  # fmt: skip
-    return (f"release {config.release} is at revision {status.get('version')}, "
-            f"{info.get('status', 'state unknown')}: {info.get('description', '')}")  # fmt: skip
+        return (
+            f"rolled back to revision {back_to.group(1)} (now revision {revision}): "
+            "the previous version is still serving"
+        )
+    state = info.get("status", "state unknown")
+    return f"release {release} is at revision {revision}, {state}: {info.get('description', '')}"
 
 
 def load_manifests(directory: str) -> list[dict[str, Any]]:
@@ -166,9 +130,8 @@ def rendered_namespaces(docs: list[dict[str, Any]]) -> set[str]:
     return {n for n in names if n}
 
 
-def kubectl_release(
-    config: DeployConfig, kube: Kube, image_refs: Mapping[str, str], ingress_class: str
-) -> None:
+def kubectl_release(target: Target, image_refs: Mapping[str, str], ingress_class: str) -> None:
+    config, kube = target.config, target.kube
     # The namespace must exist before anything placed in it, hence two applies.
     docs = retarget(load_manifests(config.manifests_dir), image_refs, ingress_class)
     namespaces = [d for d in docs if d["kind"] == "Namespace"]

@@ -1,0 +1,16 @@
+"""Kubernetes versions: the one place every cluster-versioned part reads them from.
+
+The host provider builds KUBERNETES, the manifests are validated against its API, kind node
+images are made for it; the pinned kubectl client may be one minor ahead (kubectl's skew).
+"""
+
+from __future__ import annotations
+
+KUBERNETES = "v1.34.4"
+KUBECTL = "v1.35.2"  # the client: within kubectl's one-minor skew of KUBERNETES
+
+
+def api_schema_version(version: str = KUBERNETES) -> str:
+    """`1.34.0` for `v1.34.4`: API schemas are published per minor version."""
+    major, minor = version.removeprefix("v").split(".")[:2]
+    return f"{major}.{minor}.0"
