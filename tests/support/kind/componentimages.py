@@ -21,8 +21,9 @@ from todo_deploy.baseimages import MIRROR, RootfsMaker, trim
 from todo_deploy.engine import DockerCli
 from todo_deploy.providers.host import build
 from todo_deploy.providers.host.images import import_scratch_image
-from todo_deploy.providers.host.layout import KUBERNETES_VERSION, Layout
+from todo_deploy.providers.host.layout import Layout
 from todo_deploy.run import Runner
+from todo_deploy.versions import KUBERNETES as KUBERNETES_VERSION
 
 INPUTS_LABEL = "todo.ci.inputs"
 PATH_ENV = "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -29,8 +29,9 @@ from todo_deploy.baseimages import MIRROR, RootfsMaker, trim
 from todo_deploy.debian import ensure_packages
 from todo_deploy.engine import DockerCli, buildkit_cli
 from todo_deploy.providers.host import build
-from todo_deploy.providers.host.layout import KUBERNETES_VERSION, Layout
+from todo_deploy.providers.host.layout import Layout
 from todo_deploy.run import Runner
+from todo_deploy.versions import KUBERNETES as KUBERNETES_VERSION
 
 NODE_IMAGE = f"local/kind-node:{KUBERNETES_VERSION}"
 BASE_IMAGE = f"local/kind-base:bookworm-{gobuild.KIND.version}"

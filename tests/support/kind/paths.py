@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from todo_deploy.binaries import cache_root
+from todo_deploy import paths as suite_paths
 
 # A folder every user can read: the CI's non-root user puts it on PATH (root's cache is 0700).
 DEFAULT_BIN_DIR = Path("/opt/todo-ci/bin")
@@ -15,7 +15,7 @@ COLD_RECORD = "cold-seconds.json"
 
 def cache_dir() -> Path:
     """Everything built for kind in CI, under the suite's cache (`$TODO_DEPLOY_CACHE`)."""
-    return cache_root() / "kind"
+    return suite_paths.cache_root() / "kind"
 
 
 def bin_dir() -> Path:

@@ -19,9 +19,9 @@ import signal
 import time
 from pathlib import Path
 
+from todo_deploy import paths
 from todo_deploy.debian import ensure_packages
 from todo_deploy.engine import LOCAL_SOCKET
-from todo_deploy.engine import default_state_dir as engine_state_dir
 from todo_deploy.run import Runner
 
 RUNTIME_NAME = "nosysres"
@@ -127,7 +127,7 @@ def default_runtime(runner: Runner) -> str:
 
 def dockerd_pid() -> int:
     """dockerd's pid: the suite's pid file (engine.py) if it started it, else dockerd's own."""
-    for pidfile in (engine_state_dir() / "dockerd.pid", DOCKER_PIDFILE):
+    for pidfile in (paths.state_dir("dockerd", "dockerd.pid"), DOCKER_PIDFILE):
         try:
             pid = int(pidfile.read_text().strip())
         except (OSError, ValueError):
@@ -135,7 +135,7 @@ def dockerd_pid() -> int:
         if Path(f"/proc/{pid}/exe").resolve().name == "dockerd":
             return pid
     raise RuntimeSetupError(
-        f"no running dockerd found through {engine_state_dir() / 'dockerd.pid'} or "
+        f"no running dockerd found through {paths.state_dir('dockerd', 'dockerd.pid')} or "
         f"{DOCKER_PIDFILE}: start the engine first (the suite does: `invoke cluster.up`)"
     )
 
