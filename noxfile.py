@@ -108,3 +108,11 @@ def e2e(session: nox.Session) -> None:
         ("tests/e2e", "-s", "-x"),  # the whole deploy flow, in order
         ("tests/chart", "-m", "cluster"),  # server-side checks of the chart
     )
+
+
+@nox.session(python=PYTHON)
+def kind_infra(session: nox.Session) -> None:
+    """kind offline (CI only): kind, node image, add-ons, registry; a cluster as a normal user."""
+    install_locked(session)
+    session.run("python", "-m", "tests.support.kind", "prepare")  # prints each piece's cold cost
+    pytest(session, ("tests/kind_infra", "-s", "-x"))

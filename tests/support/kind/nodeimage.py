@@ -285,13 +285,13 @@ def _assemble(
             step=f"import {ref} into the node", timeout=600,
         )  # fmt: skip
     listed = set(inside("ctr", "--namespace=k8s.io", "images", "list", "-q", step="list").split())
-    absent = [ref for ref in images if _normalised(ref) not in listed]
+    absent = [ref for ref in images if containerd_name(ref) not in listed]
     if absent:
         raise NodeImageError(f"containerd in the node lacks {', '.join(absent)} after import")
     inside("pkill", "containerd", step="stop containerd")
 
 
-def _normalised(ref: str) -> str:
+def containerd_name(ref: str) -> str:
     """How containerd names an image docker calls `ref` (docker.io/library/ for short names)."""
     first = ref.split("/")[0]
     if "/" not in ref:
