@@ -85,7 +85,7 @@ def test_runtime_wrapper_leaves_running_containers_alone(runner: Runner, prepare
     assert runtime.default_runtime(runner) == runtime.RUNTIME_NAME
     assert before <= _docker_ps(), "a running container stopped after the runtime set-up"
     privileged = subprocess.run(
-        ["docker", "run", "--rm", "--privileged", prepared, "true"],
+        ["docker", "run", "--rm", "--privileged", "--entrypoint", "/bin/true", prepared],
         text=True, capture_output=True, check=False,
     )  # fmt: skip
     assert privileged.returncode == 0, privileged.stderr

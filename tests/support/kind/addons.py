@@ -40,7 +40,7 @@ def ensure_addon_images(docker: DockerCli, layout: Layout | None = None) -> tupl
     """Traefik and kube-network-policies images (built once; the binaries are cached)."""
     layout = layout or Layout.default()
     runner = docker.runner
-    build.ensure_binaries(runner, layout)
+    build.ensure_binaries(runner, layout, ("traefik", build.NETWORK_POLICY_BINARY))
     wanted = {
         # The official image's entrypoint takes flags first, as this one does.
         TRAEFIK_IMAGE: ("/usr/local/bin/traefik", layout.binary("traefik")),

@@ -18,10 +18,12 @@ Each stage is cached by a hash of its inputs, kept in an image label.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.kind import componentimages, gobuild, paths
@@ -46,6 +48,8 @@ NODE_PACKAGES = (
 POD_SUBNET = "10.244.0.0/16"
 NODE_POD_RANGE = "10.244.0.0/24"  # the only node's share of POD_SUBNET
 KUBERNETES_BINARIES = ("kubeadm", "kubelet", "kubectl")
+# What the node and its images are made of, of the host provider's Go builds.
+NODE_COMPONENTS = ("kubernetes", "coredns", "pause")
 # The Dockerfile's RUN steps that trim systemd to what a node runs.
 UNWANTED_UNITS = (
     "lib/systemd/system/sysinit.target.wants/systemd-tmpfiles-setup.service",
@@ -106,9 +110,10 @@ def _labelled(docker: DockerCli, ref: str) -> str | None:
     return docker.inspect(ref, f'{{{{index .Config.Labels "{INPUTS_LABEL}"}}}}')
 
 
-def _recipe_digest(*parts: str) -> str:
-    source = Path(__file__).read_text()  # a change to this recipe is a change of input
-    return hashlib.sha256("\n".join((source, *parts)).encode()).hexdigest()[:16]
+def _recipe_digest(steps: tuple[Callable[..., object], ...], *parts: str) -> str:
+    """A hash of the recipe's code (`steps`) and its inputs (`parts`)."""
+    sources = [inspect.getsource(step) for step in steps]
+    return hashlib.sha256("\n".join((*sources, *parts)).encode()).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------------------------- base
@@ -117,7 +122,11 @@ def _recipe_digest(*parts: str) -> str:
 def ensure_base(docker: DockerCli) -> str:
     """The node base image (systemd, containerd, kind's files); returns its ref."""
     files = kind_files(docker.runner)
-    inputs = _recipe_digest(json.dumps(NODE_PACKAGES), _tree_digest(files))
+    inputs = _recipe_digest(
+        (_apply_kind_dockerfile, _node_settings),
+        json.dumps([NODE_PACKAGES, UNWANTED_UNITS, PTP_CONFLIST, ENTRYPOINT]),
+        _tree_digest(files),
+    )
     if _labelled(docker, BASE_IMAGE) == inputs:
         return BASE_IMAGE
     runner = docker.runner
@@ -212,11 +221,12 @@ def ensure_node_image(docker: DockerCli, layout: Layout | None = None) -> str:
     """`local/kind-node:<Kubernetes version>`, built when any input changed; returns its ref."""
     layout = layout or Layout.default()
     runner = docker.runner
-    build.ensure_binaries(runner, layout)
+    build.ensure_binaries(runner, layout, NODE_COMPONENTS)
     base = ensure_base(docker)
     images = componentimages.ensure_component_images(docker, layout, kind_files(runner))
     binaries = {name: layout.binary(name) for name in KUBERNETES_BINARIES}
     inputs = _recipe_digest(
+        (_assemble,),
         docker.image_id(base) or "",
         *(f"{name}={_file_digest(path)}" for name, path in binaries.items()),
         *(f"{ref}={docker.image_id(ref)}" for ref in images),

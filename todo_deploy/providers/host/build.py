@@ -55,8 +55,11 @@ def missing_binaries(layout: Layout) -> list[str]:
     return [name for name in ALL_BINARIES if not layout.binary(name).exists()]
 
 
-def ensure_binaries(runner: Runner, layout: Layout) -> dict[str, float]:
-    """Build what is missing; returns seconds spent per component (empty when all cached)."""
+def ensure_binaries(
+    runner: Runner, layout: Layout, components: tuple[str, ...] | None = None
+) -> dict[str, float]:
+    """Build what is missing (of `components`, default all); returns seconds spent per
+    component (empty when all cached)."""
     if shutil.which("go") is None:
         raise BuildError("no Go toolchain on PATH: install Go >= 1.24 (https://go.dev/dl/)")
     layout.bin.mkdir(parents=True, exist_ok=True)
@@ -69,7 +72,12 @@ def ensure_binaries(runner: Runner, layout: Layout) -> dict[str, float]:
         "pause": (("pause",), _build_pause),
     }
     spent: dict[str, float] = {}
+    unknown = set(components or ()) - set(steps)
+    if unknown:
+        raise BuildError(f"no such component to build: {', '.join(sorted(unknown))}")
     for component, (outputs, build) in steps.items():
+        if components is not None and component not in components:
+            continue
         if all(layout.binary(name).exists() for name in outputs):
             continue
         runner.printer(f"host cluster: building {component} (cached afterwards) ...")
@@ -164,7 +172,9 @@ def ensure_kubeadm(runner: Runner, layout: Layout) -> Path:
     out = layout.binary("kubeadm")
     if not out.exists():
         layout.bin.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
         _build_kubernetes_commands(runner, layout, ("kubeadm",))
+        _record(layout, "kubeadm", time.monotonic() - started)
     return out
 
 
