@@ -102,9 +102,8 @@ def test_node_ready_and_coredns_running(cluster: CiUser, figures):
     started = time.monotonic()
     cluster.kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=180s")
     cluster.kubectl(
-        "-n", "kube-system", "wait", "--for=condition=Ready", "pod",
-        "-l", "k8s-app=kube-dns", "--timeout=180s",
-    )  # fmt: skip
+        "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=180s"
+    )
     figures["node Ready and CoreDNS Ready after create"] = time.monotonic() - started
     version = json.loads(cluster.kubectl("version", "-o", "json"))["serverVersion"]
     assert version["gitVersion"] == nodeimage.KUBERNETES_VERSION
