@@ -113,6 +113,14 @@ def e2e(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def kind_infra(session: nox.Session) -> None:
+    """kind offline (CI only): kind, node image, add-ons, registry; a cluster as a normal user."""
+    install_locked(session)
+    session.run("python", "-m", "tests.support.kind", "prepare")  # prints each piece's cold cost
+    pytest(session, ("tests/kind_infra", "-s", "-x"))
+
+
+@nox.session(python=PYTHON)
 def kind(session: nox.Session) -> None:
     """A normal user's path on kind: non-root, fresh clone, no npm; deploy to delete, timed."""
     install_locked(session)
