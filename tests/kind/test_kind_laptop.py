@@ -48,36 +48,37 @@ def _client(laptop: Laptop) -> AppClient:
     return AppClient(laptop.access.url, laptop.access.host)
 
 
-def _report_step(laptop: Laptop, name: str) -> float:
-    """Seconds of one step in the deploy report the user's last `invoke deploy` wrote."""
-    report = json.loads((laptop.user.clone / "build" / "deploy-report.json").read_text())
-    return next(s["seconds"] for s in report["steps"] if s["name"] == name)
-
-
 def _kind_loads(output: str) -> list[str]:
     return [line for line in output.splitlines() if "kind load docker-image" in line]
 
 
-def test_deploy_creates_the_cluster_and_serves_the_app(laptop: Laptop, figures) -> None:
-    seconds, proc = laptop.invoke("deploy", "-v")
+def test_cluster_up_creates_the_kind_cluster(laptop: Laptop, figures) -> None:
+    seconds, proc = laptop.invoke("cluster.up", "-v")
     _ok(proc)
-    figures.record(Figure("deploy from nothing: kind create, Traefik, load, release", seconds,
-                          "s", budget=300))  # fmt: skip
-    figures.record(Figure("  of which: cluster up (kind create with a cached node image, "
-                          "Traefik)", _report_step(laptop, "cluster up"), "s"))  # fmt: skip
+    figures.record(Figure("invoke cluster.up: kind create (cached node image), node Ready, "
+                          "Traefik", seconds, "s"))  # fmt: skip
+    assert "kind create cluster --name todo" in proc.stdout
     nodes = laptop.kube.get_json("nodes", step="nodes", namespaced=False) or {"items": []}
-    ready = [
-        c["status"]
-        for n in nodes["items"]
-        for c in n["status"]["conditions"]
-        if c["type"] == "Ready"
-    ]
+    ready = [c["status"] for n in nodes["items"] for c in n["status"]["conditions"]
+             if c["type"] == "Ready"]  # fmt: skip
     assert ready == ["True"], f"node not Ready: {ready}"
     assert nodes["items"][0]["metadata"]["labels"].get("ingress-ready") == "true"
+    traefik = laptop.kube.get_json("deployment", "traefik", "--namespace=traefik", step="traefik",
+                                   namespaced=False)  # fmt: skip
+    assert traefik is not None and traefik["status"].get("readyReplicas") == 1
+    infra.provide_volumes(laptop.kube, f"{CLUSTER}-control-plane")
+
+
+def test_deploy_serves_the_app(laptop: Laptop, figures) -> None:
+    seconds, proc = laptop.invoke("deploy", "-v")
+    _ok(proc)
+    figures.record(Figure("deploy to the new cluster (kind load of 4 images, release)", seconds,
+                          "s", budget=300))  # fmt: skip
+    assert "kind create" not in proc.stdout  # the cluster was there already
     components = {p["metadata"]["labels"].get("component") for p in _pods(laptop)}
     assert components >= set(COMPONENTS)
-    # Every image the release needs went into the node by `kind load` (none pulled).
-    assert len(_kind_loads(proc.stdout)) >= 1
+    loads = _kind_loads(proc.stdout)
+    assert len(loads) == 1 and all(f"todo-{c}:" in loads[0] for c in COMPONENTS), loads
 
 
 def test_the_user_fetched_no_binary_and_has_no_npm(laptop: Laptop) -> None:
