@@ -87,7 +87,6 @@ def laptop(figures) -> Laptop:
     ci = infra.prepare(runner)
     figures.record(Figure("CI support ready (kind, node image, add-on images)",
                           time.monotonic() - started, "s"))  # fmt: skip
-    _free_the_ingress_port(runner)
     started = time.monotonic()
     user = nonroot.ensure_user()
     nonroot.give_tools(user, {"helm": ci.helm, "kubectl": ci.kubectl, "kind": ci.kind})
@@ -102,6 +101,7 @@ def laptop(figures) -> Laptop:
         "INVOKE_DEPLOY_KIND_LISTEN_ADDRESS": ADDRESS,
     }
     user.run(["kind", "delete", "cluster", "--name", CLUSTER], env=env)  # an earlier run's
+    _free_the_ingress_port(runner)
     figures.record(Figure(f"non-root user {user.name} ready (clone {commit})",
                           time.monotonic() - started, "s"))  # fmt: skip
     kube_runner = Runner(base_env={**os.environ, "KUBECONFIG": str(user.home / ".kube/config")})
