@@ -67,16 +67,21 @@ def enforce_network_policies(kube: Kube, cluster: str) -> None:
 VOLUMES_DIR = "/var/local-volumes"  # /var is the node's own volume: it lives as long as the node
 VOLUME_CLASS = "todo-local"
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+IN_TREE_HOST_PATH = "kubernetes.io/host-path"  # kind's fallback when its image has no manifest
 
 
 def provide_volumes(kube: Kube, node: str, count: int = 4) -> None:
-    """World-writable local volumes as the default StorageClass.
+    """World-writable local volumes as the default StorageClass, where kind fell back to its
+    in-tree host-path class.
 
     On a laptop kind's node image brings local-path-provisioner, whose folders any pod user may
     write. The offline node image has none, so kind falls back to the in-tree host-path
     provisioner, whose folders are root's: a non-root PostgreSQL cannot write there. A pool of
     pre-made volumes stands in (as the host provider's does).
     """
+    standard = kube.get_json("storageclass", "standard", step="kind's class", namespaced=False)
+    if (standard or {}).get("provisioner") != IN_TREE_HOST_PATH:
+        return  # a node image with kind's local-path provisioner: nothing to stand in for
     names = [f"pv-{i}" for i in range(count)]
     paths = " ".join(f"{VOLUMES_DIR}/{name}" for name in names)
     kube.runner.run(["docker", "exec", node, "sh", "-c", f"mkdir -p {paths} && chmod 0777 {paths}"],
