@@ -157,10 +157,11 @@ def test_pod_pulls_from_the_local_registry(
 
 
 def _connects(user: CiUser, client: str, address: str) -> bool:
+    # busybox-static's wget segfaults (Debian 12): speak HTTP/1.0 through nc.
     probe = user.run(
-        "kubectl", "--context", CONTEXT, "-n", NAMESPACE, "exec", client, "--",
-        "/bin/busybox", "wget", "-q", "-T", "3", "-O", "-", f"http://{address}:8080/",
-        timeout=60,
+        "kubectl", "--context", CONTEXT, "-n", NAMESPACE, "exec", "-i", client, "--",
+        "/bin/busybox", "nc", "-w", "3", address, "8080",
+        stdin="GET / HTTP/1.0\r\n\r\n", timeout=60,
     )  # fmt: skip
     return probe.returncode == 0 and PAGE in probe.stdout
 

@@ -224,7 +224,10 @@ def ensure_node_image(docker: DockerCli, layout: Layout | None = None) -> str:
     build.ensure_binaries(runner, layout, NODE_COMPONENTS)
     base = ensure_base(docker)
     images = componentimages.ensure_component_images(docker, layout, kind_files(runner))
-    binaries = {name: layout.binary(name) for name in KUBERNETES_BINARIES}
+    # Where kind's own node image has them: kubeadm and friends in /usr/bin, crictl beside
+    # containerd.
+    binaries = {f"/usr/bin/{name}": layout.binary(name) for name in KUBERNETES_BINARIES}
+    binaries["/usr/local/bin/crictl"] = gobuild.ensure_program(runner, gobuild.CRICTL)
     inputs = _recipe_digest(
         (_assemble,),
         docker.image_id(base) or "",
@@ -261,13 +264,13 @@ def _assemble(
     docker: DockerCli, container: str, binaries: dict[str, Path], images: tuple[str, ...]
 ) -> None:
     runner = docker.runner
-    for name, path in binaries.items():
-        docker.run("cp", path, f"{container}:/usr/bin/{name}", step=f"copy {name}")
+    for inside_path, path in binaries.items():
+        docker.run("cp", path, f"{container}:{inside_path}", step=f"copy {path.name}")
 
     def inside(*argv: str, step: str) -> str:
         return docker.run("exec", container, *argv, step=step, timeout=600).stdout
 
-    inside("chown", "root:root", *(f"/usr/bin/{n}" for n in binaries), step="own binaries")
+    inside("chown", "root:root", *binaries, step="own binaries")
     inside("sh", "-c", f"echo {KUBERNETES_VERSION} > /kind/version", step="/kind/version")
     wanted = set(
         inside(
