@@ -72,6 +72,13 @@ CRICTL = GoProgram(
     "sigs.k8s.io/cri-tools/cmd/crictl",
     ldflags="-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=v1.34.0",
 )
+# kind's default StorageClass `standard` (the version kind v0.30.0's images/ pins).
+LOCAL_PATH_PROVISIONER = GoProgram(
+    "local-path-provisioner",
+    "github.com/rancher/local-path-provisioner",
+    "v0.0.30",
+    "github.com/rancher/local-path-provisioner",
+)
 
 
 class GoBuildError(RuntimeError):
