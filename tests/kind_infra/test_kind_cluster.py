@@ -3,8 +3,8 @@
 In order: the runtime wrapper leaves other containers alone; the node image is cached by
 content; a cluster made from it by `todo-ci` gets a Ready node and CoreDNS; a `kind load`ed
 image runs and resolves cluster names; a pod pulls from the local registry through the
-containerd mirror; kube-network-policies refuses a pod until a policy allows it; the cluster
-is deleted.
+containerd mirror; kind's default StorageClass gives a non-root pod a writable volume;
+kube-network-policies refuses a pod until a policy allows it; the cluster is deleted.
 """
 
 from __future__ import annotations
@@ -156,11 +156,44 @@ def test_pod_pulls_from_the_local_registry(
     assert "Pulled" in events and "Successfully pulled" in events, events
 
 
+def test_default_storage_is_writable_by_a_non_root_pod(
+    cluster: CiUser, namespace: str, probe_image: str, figures
+):
+    """kind's StorageClass `standard` (local-path-provisioner), as on a laptop."""
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": namespace},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Mi"}}},
+    }
+    writer = _pod(
+        "writer", probe_image,
+        # Shell built-ins only: the image holds nothing but /bin/busybox.
+        ["/bin/busybox", "sh", "-c", "echo kept > /data/f && read line < /data/f && echo $line"],
+        imagePullPolicy="Never", volumeMounts=[{"name": "data", "mountPath": "/data"}],
+        securityContext={"runAsUser": 10001, "runAsNonRoot": True},
+    )  # fmt: skip
+    writer["spec"]["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
+    started = time.monotonic()
+    _apply(cluster, claim, writer)
+    cluster.kubectl(
+        "-n", namespace, "wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/writer",
+        "--timeout=180s",
+    )  # fmt: skip
+    figures["PVC provisioned, written by uid 10001"] = time.monotonic() - started
+    assert cluster.kubectl("-n", namespace, "logs", "pod/writer").strip() == "kept"
+    storage_class = cluster.kubectl(
+        "-n", namespace, "get", "pvc", "data", "-o", "jsonpath={.spec.storageClassName}"
+    )
+    assert storage_class == "standard"
+
+
 def _connects(user: CiUser, client: str, address: str) -> bool:
+    # busybox-static's wget segfaults (Debian 12): speak HTTP/1.0 through nc.
     probe = user.run(
-        "kubectl", "--context", CONTEXT, "-n", NAMESPACE, "exec", client, "--",
-        "/bin/busybox", "wget", "-q", "-T", "3", "-O", "-", f"http://{address}:8080/",
-        timeout=60,
+        "kubectl", "--context", CONTEXT, "-n", NAMESPACE, "exec", "-i", client, "--",
+        "/bin/busybox", "nc", "-w", "3", address, "8080",
+        stdin="GET / HTTP/1.0\r\n\r\n", timeout=60,
     )  # fmt: skip
     return probe.returncode == 0 and PAGE in probe.stdout
 

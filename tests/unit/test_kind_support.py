@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.support.kind import componentimages, gobuild, nodeimage, registry, runtime
+from tests.support.kind import componentimages, gobuild, nodeimage, registry, runtime, storage
 
 KIND_STYLE_GO_MOD = """module example.com/x
 
@@ -93,3 +93,20 @@ def test_wrapper_drops_sys_resource_from_bundle_and_process(tmp_path: Path, requ
     assert json.loads((bundle / "config.json").read_text())["process"]["capabilities"] == stripped
     assert json.loads(process.read_text())["capabilities"] == stripped
     assert json.loads(bare.read_text()) == {"args": ["sh"]}
+
+
+def test_kinds_storage_manifest_is_read_with_its_images(tmp_path: Path):
+    go = tmp_path / storage.SOURCE
+    go.parent.mkdir(parents=True)
+    go.write_text(
+        'package nodeimage\n\nconst storageProvisionerImage = "docker.io/kindest/p:v1"\n'
+        'const storageHelperImage = "docker.io/kindest/h:v2"\n\n'
+        "const defaultStorageManifest = `\nimage: ` + storageProvisionerImage + `\n"
+        "helper: ` + storageHelperImage + `\n`\n"
+    )
+    manifest, images = storage.default_storage(tmp_path)
+    assert manifest == "\nimage: docker.io/kindest/p:v1\nhelper: docker.io/kindest/h:v2\n"
+    assert images == {
+        "storageProvisionerImage": "docker.io/kindest/p:v1",
+        "storageHelperImage": "docker.io/kindest/h:v2",
+    }

@@ -64,6 +64,21 @@ REGISTRY = GoProgram(
     ldflags="-s -w -X github.com/distribution/distribution/v3/version.version=v3.0.0",
 )
 ETCD = GoProgram("etcd", "go.etcd.io/etcd/server/v3", "v3.6.5", ".", main=ETCD_MAIN)
+# kind's nodes ship crictl (kind load and users' debugging call it); Debian has none.
+CRICTL = GoProgram(
+    "crictl",
+    "sigs.k8s.io/cri-tools",
+    "v1.34.0",
+    "sigs.k8s.io/cri-tools/cmd/crictl",
+    ldflags="-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=v1.34.0",
+)
+# kind's default StorageClass `standard` (the version kind v0.30.0's images/ pins).
+LOCAL_PATH_PROVISIONER = GoProgram(
+    "local-path-provisioner",
+    "github.com/rancher/local-path-provisioner",
+    "v0.0.30",
+    "github.com/rancher/local-path-provisioner",
+)
 
 
 class GoBuildError(RuntimeError):

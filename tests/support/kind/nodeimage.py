@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.support.kind import componentimages, gobuild, paths
+from tests.support.kind import componentimages, gobuild, paths, storage
 from todo_deploy.baseimages import MIRROR, RootfsMaker, trim
 from todo_deploy.debian import ensure_packages
 from todo_deploy.engine import DockerCli, buildkit_cli
@@ -84,10 +84,14 @@ class NodeImageError(RuntimeError):
     pass
 
 
+def kind_module(runner: Runner) -> Path:
+    """The module zip's folder the kind binary was built from."""
+    return build.module_dir(runner, gobuild.KIND.module, gobuild.KIND.version)
+
+
 def kind_files(runner: Runner) -> Path:
-    """kind's images/base/files, from the module zip the kind binary was built from."""
-    root = build.module_dir(runner, gobuild.KIND.module, gobuild.KIND.version)
-    return root / "images" / "base" / "files"
+    """kind's images/base/files."""
+    return kind_module(runner) / "images" / "base" / "files"
 
 
 def _tree_digest(folder: Path) -> str:
@@ -223,13 +227,22 @@ def ensure_node_image(docker: DockerCli, layout: Layout | None = None) -> str:
     runner = docker.runner
     build.ensure_binaries(runner, layout, NODE_COMPONENTS)
     base = ensure_base(docker)
-    images = componentimages.ensure_component_images(docker, layout, kind_files(runner))
-    binaries = {name: layout.binary(name) for name in KUBERNETES_BINARIES}
+    storage_manifest, storage_images = storage.default_storage(kind_module(runner))
+    images = (
+        *componentimages.ensure_component_images(docker, layout, kind_files(runner)),
+        *storage.ensure_storage_images(docker, storage_images),
+    )
+    files = {storage.MANIFEST_INSIDE: storage_manifest}
+    # Where kind's own node image has them: kubeadm and friends in /usr/bin, crictl beside
+    # containerd.
+    binaries = {f"/usr/bin/{name}": layout.binary(name) for name in KUBERNETES_BINARIES}
+    binaries["/usr/local/bin/crictl"] = gobuild.ensure_program(runner, gobuild.CRICTL)
     inputs = _recipe_digest(
         (_assemble,),
         docker.image_id(base) or "",
         *(f"{name}={_file_digest(path)}" for name, path in binaries.items()),
         *(f"{ref}={docker.image_id(ref)}" for ref in images),
+        *(f"{path}={text}" for path, text in files.items()),
     )
     if _labelled(docker, NODE_IMAGE) == inputs:
         return NODE_IMAGE
@@ -243,7 +256,7 @@ def ensure_node_image(docker: DockerCli, layout: Layout | None = None) -> str:
         step="start the node build container",
     )  # fmt: skip
     try:
-        _assemble(docker, container, binaries, images)
+        _assemble(docker, container, binaries, files, images)
         docker.run(
             "commit", "--change", f"ENTRYPOINT {ENTRYPOINT}",
             "--change", f"LABEL {INPUTS_LABEL}={inputs}", container, NODE_IMAGE,
@@ -258,16 +271,26 @@ def ensure_node_image(docker: DockerCli, layout: Layout | None = None) -> str:
 
 
 def _assemble(
-    docker: DockerCli, container: str, binaries: dict[str, Path], images: tuple[str, ...]
+    docker: DockerCli,
+    container: str,
+    binaries: dict[str, Path],
+    files: dict[str, str],
+    images: tuple[str, ...],
 ) -> None:
+    """`binaries` and `files` (path inside -> host file / text) in place, `images` imported."""
     runner = docker.runner
-    for name, path in binaries.items():
-        docker.run("cp", path, f"{container}:/usr/bin/{name}", step=f"copy {name}")
+    for inside_path, path in binaries.items():
+        docker.run("cp", path, f"{container}:{inside_path}", step=f"copy {path.name}")
+    for inside_path, text in files.items():
+        docker.run(
+            "exec", "-i", container, "sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"',
+            "write", inside_path, stdin=text, step=f"write {inside_path}",
+        )  # fmt: skip
 
     def inside(*argv: str, step: str) -> str:
         return docker.run("exec", container, *argv, step=step, timeout=600).stdout
 
-    inside("chown", "root:root", *(f"/usr/bin/{n}" for n in binaries), step="own binaries")
+    inside("chown", "root:root", *binaries, step="own binaries")
     inside("sh", "-c", f"echo {KUBERNETES_VERSION} > /kind/version", step="/kind/version")
     wanted = set(
         inside(
