@@ -6,7 +6,6 @@ upstream Traefik image a registry away. Here they are built from Go modules, onc
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,46 +61,3 @@ def enforce_network_policies(kube: Kube, cluster: str) -> None:
         kube.runner, cluster_name=cluster, context=str(kube.context), kubectl=kube.kubectl,
         kubeconfig=Path(kubeconfig) if kubeconfig else None,
     )  # fmt: skip
-
-
-VOLUMES_DIR = "/var/local-volumes"  # /var is the node's own volume: it lives as long as the node
-VOLUME_CLASS = "todo-local"
-DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
-IN_TREE_HOST_PATH = "kubernetes.io/host-path"  # kind's fallback when its image has no manifest
-
-
-def provide_volumes(kube: Kube, node: str, count: int = 4) -> None:
-    """World-writable local volumes as the default StorageClass, where kind fell back to its
-    in-tree host-path class.
-
-    On a laptop kind's node image brings local-path-provisioner, whose folders any pod user may
-    write. The offline node image has none, so kind falls back to the in-tree host-path
-    provisioner, whose folders are root's: a non-root PostgreSQL cannot write there. A pool of
-    pre-made volumes stands in (as the host provider's does).
-    """
-    standard = kube.get_json("storageclass", "standard", step="kind's class", namespaced=False)
-    if (standard or {}).get("provisioner") != IN_TREE_HOST_PATH:
-        return  # a node image with kind's local-path provisioner: nothing to stand in for
-    names = [f"pv-{i}" for i in range(count)]
-    paths = " ".join(f"{VOLUMES_DIR}/{name}" for name in names)
-    kube.runner.run(["docker", "exec", node, "sh", "-c", f"mkdir -p {paths} && chmod 0777 {paths}"],
-                    step="volume folders")  # fmt: skip
-    kube.run("patch", "storageclass", "standard", "-p",
-             json.dumps({"metadata": {"annotations": {DEFAULT_CLASS: "false"}}}),
-             step="kind's class not default", namespaced=False)  # fmt: skip
-    storage_class = {
-        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-        "metadata": {"name": VOLUME_CLASS, "annotations": {DEFAULT_CLASS: "true"}},
-        "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "WaitForFirstConsumer",
-    }  # fmt: skip
-    volumes = [
-        {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": f"{node}-{name}"},
-         "spec": {"capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteOnce"],
-                  "storageClassName": VOLUME_CLASS, "persistentVolumeReclaimPolicy": "Delete",
-                  "hostPath": {"path": f"{VOLUMES_DIR}/{name}", "type": "Directory"},
-                  "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
-                      {"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}]}]}}}}
-        for name in names
-    ]  # fmt: skip
-    kube.apply({"apiVersion": "v1", "kind": "List", "items": [storage_class, *volumes]},
-               step="local volumes")  # fmt: skip

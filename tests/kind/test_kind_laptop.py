@@ -66,7 +66,6 @@ def test_cluster_up_creates_the_kind_cluster(laptop: Laptop, figures) -> None:
     traefik = laptop.kube.get_json("deployment", "traefik", "--namespace=traefik", step="traefik",
                                    namespaced=False)  # fmt: skip
     assert traefik is not None and traefik["status"].get("readyReplicas") == 1
-    infra.provide_volumes(laptop.kube, f"{CLUSTER}-control-plane")
 
 
 def test_deploy_serves_the_app(laptop: Laptop, figures) -> None:
