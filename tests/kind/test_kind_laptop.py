@@ -8,6 +8,7 @@ cluster and run in file order (`-x`: each step needs the ones before it).
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from pathlib import Path
@@ -19,6 +20,8 @@ from tests.e2e.figures import Figure
 from tests.kind import infra
 from tests.kind.conftest import CLUSTER, Laptop
 from tests.support import nonroot
+from tests.support.secret_scan import scan_texts
+from todo_deploy import catalogue
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
@@ -185,6 +188,23 @@ def test_registry_path_pods_pull_from_the_local_registry(laptop: Laptop, figures
               and "already present" not in e.get("message", "")]  # fmt: skip
     assert pulled, "no pod pulled an image from the registry"
     assert _client(laptop).request("GET", "/health").status_code == 200
+
+
+def test_no_secret_in_what_the_user_saw_or_the_pod_logs(laptop: Laptop) -> None:
+    name = catalogue.default().object_name("secrets")
+    secret = laptop.kube.get_json("secret", name, step="the app's Secret")
+    assert secret is not None, "the app's Secret is missing"
+    values = [base64.b64decode(v).decode() for v in secret["data"].values()]
+    values = [v for v in values if len(v) >= 8]  # an empty optional key is no secret
+    assert values, "no secret values to look for"
+    texts = dict(laptop.outputs)
+    for pod in _pods(laptop):
+        name = pod["metadata"]["name"]
+        logs = laptop.kube.run("logs", name, "--all-containers", step="logs", mutating=False)
+        texts[f"pod/{name}"] = logs.stdout
+    report = laptop.user.clone / "build" / "deploy-report.json"
+    texts["deploy-report.json"] = report.read_text()
+    assert scan_texts(texts, values) == []
 
 
 def test_teardown_cluster_deletes_it(laptop: Laptop, figures) -> None:
