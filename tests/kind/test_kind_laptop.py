@@ -8,7 +8,6 @@ cluster and run in file order (`-x`: each step needs the ones before it).
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from pathlib import Path
@@ -20,8 +19,7 @@ from tests.e2e.figures import Figure
 from tests.kind import infra
 from tests.kind.conftest import CLUSTER, Laptop
 from tests.support import nonroot
-from tests.support.secret_scan import scan_texts
-from todo_deploy import catalogue
+from tests.support.secret_scan import deployed_secrets_and_logs, scan_texts
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
@@ -191,17 +189,9 @@ def test_registry_path_pods_pull_from_the_local_registry(laptop: Laptop, figures
 
 
 def test_no_secret_in_what_the_user_saw_or_the_pod_logs(laptop: Laptop) -> None:
-    name = catalogue.default().object_name("secrets")
-    secret = laptop.kube.get_json("secret", name, step="the app's Secret")
-    assert secret is not None, "the app's Secret is missing"
-    values = [base64.b64decode(v).decode() for v in secret["data"].values()]
-    values = [v for v in values if len(v) >= 8]  # an empty optional key is no secret
+    values, logs = deployed_secrets_and_logs(laptop.kube, _pods(laptop))
     assert values, "no secret values to look for"
-    texts = dict(laptop.outputs)
-    for pod in _pods(laptop):
-        name = pod["metadata"]["name"]
-        logs = laptop.kube.run("logs", name, "--all-containers", step="logs", mutating=False)
-        texts[f"pod/{name}"] = logs.stdout
+    texts = {**laptop.outputs, **logs}
     report = laptop.user.clone / "build" / "deploy-report.json"
     texts["deploy-report.json"] = report.read_text()
     assert scan_texts(texts, values) == []
