@@ -46,6 +46,7 @@ NODE_PACKAGES = (
     "curl", "jq", "procps", "containerd", "runc", "containernetworking-plugins",
 )  # fmt: skip
 POD_SUBNET = "10.244.0.0/16"
+SERVICE_SUBNET = "10.96.0.0/16"  # kind's default
 NODE_POD_RANGE = "10.244.0.0/24"  # the only node's share of POD_SUBNET
 KUBERNETES_BINARIES = ("kubeadm", "kubelet", "kubectl")
 # What the node and its images are made of, of the host provider's Go builds.
@@ -78,6 +79,25 @@ PTP_CONFLIST = {
     ],
 }
 ENTRYPOINT = '["/usr/local/bin/entrypoint", "/sbin/init"]'
+# With a static CNI config the node is Ready, and CoreDNS starts, before kube-proxy has
+# translated the service range (kindnet delays readiness until it writes its config). A pod's
+# first connection to the API's ClusterIP then leaves untranslated and hangs for about 30 s.
+# Refusing what kube-proxy has not translated makes it fail at once and retry; it also keeps
+# the service range inside the node.
+SERVICE_GUARD_UNIT = f"""[Unit]
+Description=Refuse packets for the service range that kube-proxy has not translated
+Before=containerd.service kubelet.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/sbin/iptables -w -I FORWARD -d {SERVICE_SUBNET} -j REJECT
+ExecStart=/usr/sbin/iptables -w -I FORWARD -d {SERVICE_SUBNET} -p tcp \\
+  -j REJECT --reject-with tcp-reset
+
+[Install]
+WantedBy=multi-user.target
+"""
 
 
 class NodeImageError(RuntimeError):
@@ -128,7 +148,7 @@ def ensure_base(docker: DockerCli) -> str:
     files = kind_files(docker.runner)
     inputs = _recipe_digest(
         (_apply_kind_dockerfile, _node_settings),
-        json.dumps([NODE_PACKAGES, UNWANTED_UNITS, PTP_CONFLIST, ENTRYPOINT]),
+        json.dumps([NODE_PACKAGES, UNWANTED_UNITS, PTP_CONFLIST, ENTRYPOINT, SERVICE_GUARD_UNIT]),
         _tree_digest(files),
     )
     if _labelled(docker, BASE_IMAGE) == inputs:
@@ -213,6 +233,11 @@ def _node_settings(runner: Runner, root: Path) -> None:
     if text.count(old) != 1:
         raise NodeImageError(f"kind's containerd config no longer has `{old}`: update the recipe")
     config.write_text(text.replace(old, "restrict_oom_score_adj = true"))
+    (root / "etc/systemd/system/service-range-guard.service").write_text(SERVICE_GUARD_UNIT)
+    runner.run(
+        ["systemctl", f"--root={root}", "enable", "service-range-guard.service"],
+        step="enable service-range-guard",
+    )
     cni = root / "etc/cni/net.d"
     cni.mkdir(parents=True, exist_ok=True)
     (cni / "10-kind-ptp.conflist").write_text(json.dumps(PTP_CONFLIST, indent=2) + "\n")
