@@ -246,6 +246,7 @@ def _node_settings(runner: Runner, root: Path) -> None:
 # ---------------------------------------------------------------------------------- node
 
 
+@paths.locked
 def ensure_node_image(docker: DockerCli, layout: Layout | None = None) -> str:
     """`local/kind-node:<Kubernetes version>`, built when any input changed; returns its ref."""
     layout = layout or Layout.default()
