@@ -78,12 +78,29 @@ def namespace(cluster: CiUser) -> str:
     return NAMESPACE
 
 
-def test_runtime_wrapper_leaves_running_containers_alone(runner: Runner, prepared: str):
-    before = _docker_ps()
-    runtime.ensure_runtime(runner)  # idempotent: a second call changes nothing
-    assert runtime.ensure_runtime(runner) == []
+def _started_at(container: str) -> str:
+    return subprocess.run(
+        ["docker", "inspect", "--format", "{{.State.Running}} {{.State.StartedAt}}", container],
+        text=True, capture_output=True, check=True,
+    ).stdout.strip()  # fmt: skip
+
+
+def test_runtime_reload_leaves_running_containers_alone(runner: Runner, prepared: str):
+    """The first set-up on a machine reloads dockerd under whatever runs there (the host
+    cluster's pods in CI): a SIGHUP must leave every running container as it was."""
+    sleeper = subprocess.run(
+        ["docker", "run", "-d", "--rm", "--entrypoint", "/bin/sleep", prepared, "300"],
+        text=True, capture_output=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    try:
+        before, started = _docker_ps(), _started_at(sleeper)
+        runtime.reload_dockerd(runner)
+        assert before <= _docker_ps(), "a running container stopped when dockerd reloaded"
+        assert _started_at(sleeper) == started
+    finally:
+        subprocess.run(["docker", "rm", "-f", sleeper], capture_output=True, check=False)
+    assert runtime.ensure_runtime(runner) == []  # idempotent
     assert runtime.default_runtime(runner) == runtime.RUNTIME_NAME
-    assert before <= _docker_ps(), "a running container stopped after the runtime set-up"
     privileged = subprocess.run(
         ["docker", "run", "--rm", "--privileged", "--entrypoint", "/bin/true", prepared],
         text=True, capture_output=True, check=False,

@@ -60,6 +60,11 @@ def _install_kind(runner: Runner, bin_dir: Path) -> Path:
     return gobuild.install(gobuild.ensure_program(runner, gobuild.KIND), bin_dir)
 
 
+def _start_registry(docker: DockerCli) -> str:
+    registry.start(docker)
+    return registry.url()
+
+
 def _prepare(runner: Runner, docker: DockerCli, bin_dir: Path) -> None:
     _timed(runner, "engine", lambda: ensure_engine(runner))
     _timed(runner, "runtime", lambda: runtime.ensure_runtime(runner) or "unchanged")
@@ -67,7 +72,7 @@ def _prepare(runner: Runner, docker: DockerCli, bin_dir: Path) -> None:
     _timed(runner, "kind", lambda: _install_kind(runner, bin_dir))
     _timed(runner, "node image", lambda: nodeimage.ensure_node_image(docker))
     _timed(runner, "add-on images", lambda: ", ".join(addons.ensure_addon_images(docker)))
-    _timed(runner, "registry", lambda: f"{registry.url()} ({registry.start(docker):.1f} s)")
+    _timed(runner, "registry", lambda: _start_registry(docker))
     _figures(runner)
 
 
@@ -96,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             case "addon-images":
                 _timed(runner, "add-on images", lambda: addons.ensure_addon_images(docker))
             case "registry" if args.action == "start":
-                _timed(runner, "registry", lambda: registry.start(docker))
+                _timed(runner, "registry", lambda: _start_registry(docker))
             case "registry":
                 registry.stop(docker, delete_data=args.delete_data)
             case "network-policies":

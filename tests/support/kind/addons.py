@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.support.kind import gobuild
+from tests.support.kind import gobuild, paths
 from tests.support.kind.componentimages import scratch_maker
 from todo_deploy.engine import DockerCli
 from todo_deploy.providers.host import build
@@ -36,6 +36,7 @@ NETWORK_POLICIES_DAEMONSET = "kube-network-policies"
 ROLLOUT_TIMEOUT = "120s"
 
 
+@paths.locked
 def ensure_addon_images(docker: DockerCli, layout: Layout | None = None) -> tuple[str, ...]:
     """Traefik and kube-network-policies images (built once; the binaries are cached)."""
     layout = layout or Layout.default()

@@ -85,6 +85,7 @@ class GoBuildError(RuntimeError):
     pass
 
 
+@paths.locked
 def ensure_program(runner: Runner, program: GoProgram) -> Path:
     """Return the built program, building it first (and printing its cold cost) if needed."""
     if program.output.exists():

@@ -8,10 +8,9 @@ from being forwarded anywhere (the ptp CNI config does not masquerade them).
 
 from __future__ import annotations
 
-from tests.support.kind.nodeimage import POD_SUBNET
+from tests.support.kind.nodeimage import POD_SUBNET, SERVICE_SUBNET
 from todo_deploy.run import Runner
 
-SERVICE_SUBNET = "10.96.0.0/16"  # kind's default
 GUARD_METRIC = "4000"  # below any real route to the same range (the host provider's too)
 DOCKER_USER = "DOCKER-USER"  # Docker's hook for forwarding rules of one's own
 FORWARD_RULES = (("-s", POD_SUBNET, "-j", "REJECT"), ("-d", POD_SUBNET, "-j", "REJECT"))

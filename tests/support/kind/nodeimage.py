@@ -35,9 +35,10 @@ from todo_deploy.providers.host.layout import Layout
 from todo_deploy.run import Runner
 from todo_deploy.versions import KUBERNETES as KUBERNETES_VERSION
 
-NODE_IMAGE = f"local/kind-node:{KUBERNETES_VERSION}"
-BASE_IMAGE = f"local/kind-base:bookworm-{gobuild.KIND.version}"
-INPUTS_LABEL = "todo.ci.inputs"
+NODE_IMAGE = f"local/kind-node:{KUBERNETES_VERSION}"  # what clusters are made from
+# Each build is tagged with the hash of its inputs (NODE_IMAGE points at the current one), so
+# two versions of the recipe on one machine, e.g. two branches, never rebuild each other's.
+BASE_REPOSITORY = f"local/kind-base:bookworm-{gobuild.KIND.version}"
 # kind's Dockerfile list, less network storage (nfs-common, open-iscsi), plus what it
 # installs from release tarballs there and from Debian here.
 NODE_PACKAGES = (
@@ -46,6 +47,7 @@ NODE_PACKAGES = (
     "curl", "jq", "procps", "containerd", "runc", "containernetworking-plugins",
 )  # fmt: skip
 POD_SUBNET = "10.244.0.0/16"
+SERVICE_SUBNET = "10.96.0.0/16"  # kind's default
 NODE_POD_RANGE = "10.244.0.0/24"  # the only node's share of POD_SUBNET
 KUBERNETES_BINARIES = ("kubeadm", "kubelet", "kubectl")
 # What the node and its images are made of, of the host provider's Go builds.
@@ -78,6 +80,25 @@ PTP_CONFLIST = {
     ],
 }
 ENTRYPOINT = '["/usr/local/bin/entrypoint", "/sbin/init"]'
+# With a static CNI config the node is Ready, and CoreDNS starts, before kube-proxy has
+# translated the service range (kindnet delays readiness until it writes its config). A pod's
+# first connection to the API's ClusterIP then leaves untranslated and hangs for about 30 s.
+# Refusing what kube-proxy has not translated makes it fail at once and retry; it also keeps
+# the service range inside the node.
+SERVICE_GUARD_UNIT = f"""[Unit]
+Description=Refuse packets for the service range that kube-proxy has not translated
+Before=containerd.service kubelet.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/sbin/iptables -w -I FORWARD -d {SERVICE_SUBNET} -j REJECT
+ExecStart=/usr/sbin/iptables -w -I FORWARD -d {SERVICE_SUBNET} -p tcp \\
+  -j REJECT --reject-with tcp-reset
+
+[Install]
+WantedBy=multi-user.target
+"""
 
 
 class NodeImageError(RuntimeError):
@@ -110,10 +131,6 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _labelled(docker: DockerCli, ref: str) -> str | None:
-    return docker.inspect(ref, f'{{{{index .Config.Labels "{INPUTS_LABEL}"}}}}')
-
-
 def _recipe_digest(steps: tuple[Callable[..., object], ...], *parts: str) -> str:
     """A hash of the recipe's code (`steps`) and its inputs (`parts`)."""
     sources = [inspect.getsource(step) for step in steps]
@@ -128,14 +145,15 @@ def ensure_base(docker: DockerCli) -> str:
     files = kind_files(docker.runner)
     inputs = _recipe_digest(
         (_apply_kind_dockerfile, _node_settings),
-        json.dumps([NODE_PACKAGES, UNWANTED_UNITS, PTP_CONFLIST, ENTRYPOINT]),
+        json.dumps([NODE_PACKAGES, UNWANTED_UNITS, PTP_CONFLIST, ENTRYPOINT, SERVICE_GUARD_UNIT]),
         _tree_digest(files),
     )
-    if _labelled(docker, BASE_IMAGE) == inputs:
-        return BASE_IMAGE
+    base_image = f"{BASE_REPOSITORY}-{inputs}"
+    if docker.image_id(base_image):
+        return base_image
     runner = docker.runner
     ensure_packages(runner, {"debootstrap": "debootstrap"})
-    runner.printer(f"kind support: building {BASE_IMAGE} (debootstrap, cached afterwards) ...")
+    runner.printer(f"kind support: building {base_image} (debootstrap, cached afterwards) ...")
     started = time.monotonic()
     cache = paths.cache_dir() / "debs-cache"
     (cache / "debs").mkdir(parents=True, exist_ok=True)
@@ -147,22 +165,22 @@ def ensure_base(docker: DockerCli) -> str:
         trim(root)
         tarball = Path(tmp) / "base.tar"
         runner.run(["tar", "--numeric-owner", "-C", root, "-cf", tarball, "."], step="pack base")
-        imported = f"{BASE_IMAGE}-rootfs"
+        imported = f"{base_image}-rootfs"
         docker.run(
             "import", "--change", "ENV container=docker", "--change", f"ENTRYPOINT {ENTRYPOINT}",
             tarball, imported, step=f"import {imported}",
         )  # fmt: skip
     # docker 20.10's import refuses STOPSIGNAL: systemd stops on SIGRTMIN+3, not SIGTERM.
-    dockerfile = f"FROM {imported}\nSTOPSIGNAL SIGRTMIN+3\nLABEL {INPUTS_LABEL}={inputs}\n"
+    dockerfile = f"FROM {imported}\nSTOPSIGNAL SIGRTMIN+3\n"
     runner.run(
-        [buildkit_cli(runner), "build", "--tag", BASE_IMAGE, "-"],
-        step=f"build {BASE_IMAGE}", env={"DOCKER_BUILDKIT": "1"}, stdin=dockerfile, timeout=600,
+        [buildkit_cli(runner), "build", "--tag", base_image, "-"],
+        step=f"build {base_image}", env={"DOCKER_BUILDKIT": "1"}, stdin=dockerfile, timeout=600,
     )  # fmt: skip
     docker.run("rmi", imported, step=f"remove {imported}", check=False)
     seconds = time.monotonic() - started
     paths.record_cold("node base image", seconds)
-    runner.printer(f"kind support: built {BASE_IMAGE} in {seconds:.0f} s (cold)")
-    return BASE_IMAGE
+    runner.printer(f"kind support: built {base_image} in {seconds:.0f} s (cold)")
+    return base_image
 
 
 def _apply_kind_dockerfile(runner: Runner, root: Path, files: Path) -> None:
@@ -213,6 +231,11 @@ def _node_settings(runner: Runner, root: Path) -> None:
     if text.count(old) != 1:
         raise NodeImageError(f"kind's containerd config no longer has `{old}`: update the recipe")
     config.write_text(text.replace(old, "restrict_oom_score_adj = true"))
+    (root / "etc/systemd/system/service-range-guard.service").write_text(SERVICE_GUARD_UNIT)
+    runner.run(
+        ["systemctl", f"--root={root}", "enable", "service-range-guard.service"],
+        step="enable service-range-guard",
+    )
     cni = root / "etc/cni/net.d"
     cni.mkdir(parents=True, exist_ok=True)
     (cni / "10-kind-ptp.conflist").write_text(json.dumps(PTP_CONFLIST, indent=2) + "\n")
@@ -221,6 +244,7 @@ def _node_settings(runner: Runner, root: Path) -> None:
 # ---------------------------------------------------------------------------------- node
 
 
+@paths.locked
 def ensure_node_image(docker: DockerCli, layout: Layout | None = None) -> str:
     """`local/kind-node:<Kubernetes version>`, built when any input changed; returns its ref."""
     layout = layout or Layout.default()
@@ -244,9 +268,25 @@ def ensure_node_image(docker: DockerCli, layout: Layout | None = None) -> str:
         *(f"{ref}={docker.image_id(ref)}" for ref in images),
         *(f"{path}={text}" for path, text in files.items()),
     )
-    if _labelled(docker, NODE_IMAGE) == inputs:
-        return NODE_IMAGE
-    runner.printer(f"kind support: building {NODE_IMAGE} (cached afterwards) ...")
+    node_image = f"{NODE_IMAGE}-{inputs}"
+    if not docker.image_id(node_image):
+        _build_node(docker, node_image, base, binaries, files, images)
+    if docker.image_id(NODE_IMAGE) != docker.image_id(node_image):
+        docker.run("tag", node_image, NODE_IMAGE, step=f"{NODE_IMAGE} is {node_image}")
+    return NODE_IMAGE
+
+
+def _build_node(
+    docker: DockerCli,
+    node_image: str,
+    base: str,
+    binaries: dict[str, Path],
+    files: dict[str, str],
+    images: tuple[str, ...],
+) -> None:
+    runner = docker.runner
+    runner.printer(f"kind support: building {node_image} (cached afterwards) ...")
+    inputs = node_image.rsplit("-", 1)[1]
     started = time.monotonic()
     container = f"todo-kind-node-build-{inputs}"
     docker.run("rm", "-f", container, step="remove an old build container", check=False)
@@ -258,16 +298,14 @@ def ensure_node_image(docker: DockerCli, layout: Layout | None = None) -> str:
     try:
         _assemble(docker, container, binaries, files, images)
         docker.run(
-            "commit", "--change", f"ENTRYPOINT {ENTRYPOINT}",
-            "--change", f"LABEL {INPUTS_LABEL}={inputs}", container, NODE_IMAGE,
-            step=f"commit {NODE_IMAGE}", timeout=900,
+            "commit", "--change", f"ENTRYPOINT {ENTRYPOINT}", container, node_image,
+            step=f"commit {node_image}", timeout=900,
         )  # fmt: skip
     finally:
         docker.run("rm", "-f", "-v", container, step="remove the build container", check=False)
     seconds = time.monotonic() - started
     paths.record_cold("node image", seconds)
-    runner.printer(f"kind support: built {NODE_IMAGE} in {seconds:.0f} s (cold, base cached)")
-    return NODE_IMAGE
+    runner.printer(f"kind support: built {node_image} in {seconds:.0f} s (cold, base cached)")
 
 
 def _assemble(

@@ -67,6 +67,7 @@ def _state(docker: DockerCli) -> dict | None:
     return json.loads(result.stdout)[0] if result.ok else None
 
 
+@paths.locked
 def start(docker: DockerCli) -> float:
     """Start the registry (idempotent; attaches it to the kind network when that exists).
     Returns the seconds it took."""

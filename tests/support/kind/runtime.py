@@ -84,7 +84,7 @@ def ensure_runtime(runner: Runner) -> list[str]:
     if _daemon_json_wants_runtime():
         changed.append(f"registered runtime {RUNTIME_NAME} in {DAEMON_JSON}")
     if default_runtime(runner) != RUNTIME_NAME:
-        _reload_dockerd(runner)
+        reload_dockerd(runner)
         changed.append(f"dockerd reloaded (SIGHUP): default runtime {RUNTIME_NAME}")
     return changed
 
@@ -140,7 +140,8 @@ def dockerd_pid() -> int:
     )
 
 
-def _reload_dockerd(runner: Runner, timeout: float = 30) -> None:
+def reload_dockerd(runner: Runner, timeout: float = 30) -> None:
+    """SIGHUP: dockerd rereads daemon.json; running containers are not touched."""
     os.kill(dockerd_pid(), signal.SIGHUP)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
