@@ -117,3 +117,19 @@ def bench(session: nox.Session) -> None:
     """The suite against Skaffold v2.16.1 on the same cluster; build/bench.md (not in `nox`)."""
     install_locked(session)
     session.run("python", "-m", "tests.support.bench", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def kind_infra(session: nox.Session) -> None:
+    """kind offline (CI only): kind, node image, add-ons, registry; a cluster as a normal user."""
+    install_locked(session)
+    session.run("python", "-m", "tests.support.kind", "prepare")  # prints each piece's cold cost
+    pytest(session, ("tests/kind_infra", "-s", "-x"))
+
+
+@nox.session(python=PYTHON)
+def kind(session: nox.Session) -> None:
+    """A normal user's path on kind: non-root, fresh clone, no npm; deploy to delete, timed."""
+    install_locked(session)
+    session.run("python", "-m", "tests.support.testenv", "chromium")
+    pytest(session, ("tests/kind", "-s", "-x"))

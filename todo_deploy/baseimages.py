@@ -98,7 +98,7 @@ def _import_rootfs(docker: DockerCli, tarball: Path, base: BaseImage) -> None:
 
 
 @dataclass
-class _RootfsMaker:
+class RootfsMaker:
     """Builds root file systems under `work` with debootstrap, dpkg-deb and npm."""
 
     runner: Runner
@@ -177,7 +177,7 @@ def trim(root: Path) -> None:
             shutil.rmtree(doc) if doc.is_dir() and not doc.is_symlink() else doc.unlink()
 
 
-def _recipes(maker: _RootfsMaker) -> dict[str, Callable[[], Path]]:
+def _recipes(maker: RootfsMaker) -> dict[str, Callable[[], Path]]:
     def debian() -> Path:
         return maker.debootstrap("debian")
 
@@ -253,7 +253,7 @@ def _build_local(docker: DockerCli, bases: list[BaseImage], cache: Path, mirror:
     runner.printer(f"Official base images cannot be pulled: building local ones ({names}).")
     (cache / "debs").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="todo-bases-", dir="/var/tmp") as tmp:
-        maker = _RootfsMaker(runner, Path(tmp), cache, mirror)
+        maker = RootfsMaker(runner, Path(tmp), cache, mirror)
         recipes = _recipes(maker)
         # Debootstrap-based recipes first: they fill the .deb cache the node runtime unpacks.
         for base in sorted(bases, key=lambda b: b.arg == "NODE_RUNTIME_IMAGE"):

@@ -6,12 +6,13 @@ environment variables (Invoke loads these itself, e.g. INVOKE_DEPLOY_PROVIDER=ho
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-ProviderName = Literal["auto", "minikube", "existing", "host"]
+ProviderName = Literal["auto", "minikube", "kind", "existing", "host"]
 MethodName = Literal["helm", "kubectl"]
 
 
@@ -35,6 +36,30 @@ class MinikubeSettings(_Strict):
     profile: str = "todo"
 
 
+class KindSettings(_Strict):
+    cluster_name: str = Field("todo", pattern=r"^[a-z0-9][a-z0-9.-]*$", max_length=50)
+    node_image: str | None = Field(None, description="kind's own default image when unset")
+    config_file: str | None = Field(None, description="kind config merged into the provider's")
+    listen_address: str = Field("127.0.0.1", description="loopback address of the ports below")
+    http_port: int = Field(80, ge=1, le=65535, description="host port for the node's :80")
+    https_port: int = Field(443, ge=1, le=65535, description="host port for the node's :443")
+    registry_endpoint: str | None = Field(
+        None, description="how the nodes reach a --registry on this machine's loopback"
+    )
+
+    @field_validator("listen_address")
+    @classmethod
+    def _loopback(cls, value: str) -> str:
+        # The ingress is published on this machine only, never on its outside interfaces.
+        try:
+            loopback = ipaddress.ip_address(value).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise ValueError("must be a loopback address such as 127.0.0.1")
+        return value
+
+
 class Budgets(_Strict):
     deploy_seconds: int = Field(300, gt=0)
 
@@ -51,6 +76,7 @@ class DeployConfig(_Strict):
     image_tag_policy: Literal["content", "git"] = "content"
     registry: str | None = None
     minikube: MinikubeSettings = MinikubeSettings()
+    kind: KindSettings = KindSettings()
     kube_context: str | None = None
     # Contexts that deploy and teardown may change although they do not look local (guard.py).
     allowed_contexts: list[str] = Field(default_factory=list)
@@ -61,6 +87,11 @@ class DeployConfig(_Strict):
     budgets: Budgets = Budgets()
 
 
+# Keys whose default is None: Invoke sees them as "" (below), the model as None.
+OPTIONAL_KEYS = ("registry", "kube_context", "secret_name", "kind.node_image",
+                 "kind.config_file", "kind.registry_endpoint")  # fmt: skip
+
+
 def collection_defaults() -> dict[str, Any]:
     """The `deploy` section registered on the Invoke collection (every key, so env can override).
 
@@ -68,9 +99,8 @@ def collection_defaults() -> dict[str, Any]:
     default's type, hence None-valued keys are given as "" here and normalised back below.
     """
     data = DeployConfig().model_dump()
-    data["registry"] = ""
-    data["kube_context"] = ""
-    data["secret_name"] = ""
+    for key in OPTIONAL_KEYS:
+        _set_dotted(data, key, "")
     return data
 
 
@@ -82,9 +112,13 @@ def build_config(
     for key, value in (flags or {}).items():
         if value is not None:
             _set_dotted(data, key, value)
-    for key in ("registry", "kube_context", "secret_name"):
-        if data.get(key) == "":
-            data[key] = None
+    for key in OPTIONAL_KEYS:
+        *parents, leaf = key.split(".")
+        section = data
+        for part in parents:
+            section = section.get(part, {})
+        if section.get(leaf) == "":
+            section[leaf] = None
     try:
         return DeployConfig.model_validate(data)
     except ValidationError as exc:

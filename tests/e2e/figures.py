@@ -41,8 +41,8 @@ class Figures:
             rows.append(f"| {f.name} | {f.value:.2f} {f.unit} | {budget} | {goal} | {mark} |")
         return "\n".join(rows) + "\n"
 
-    def write(self, directory: Path) -> None:
+    def write(self, directory: Path, stem: str = "e2e-figures") -> None:
         directory.mkdir(parents=True, exist_ok=True)
         data = [asdict(f) | {"within_budget": f.within_budget} for f in self.items.values()]
-        (directory / "e2e-figures.json").write_text(json.dumps(data, indent=2) + "\n")
-        (directory / "e2e-figures.md").write_text(self.markdown())
+        (directory / f"{stem}.json").write_text(json.dumps(data, indent=2) + "\n")
+        (directory / f"{stem}.md").write_text(self.markdown())

@@ -6,7 +6,6 @@ because every later step depends on the earlier ones.
 
 from __future__ import annotations
 
-import base64
 import json
 import statistics
 import time
@@ -20,10 +19,9 @@ from tests.e2e.app_client import AppClient
 from tests.e2e.cold_start import ReadyWatch, precise_cold_start
 from tests.e2e.figures import Figure
 from tests.support.browser import App
-from tests.support.secret_scan import scan_texts
+from tests.support.secret_scan import deployed_secrets_and_logs, scan_texts
 from tests.support.stack import BUILD, ROOT, Stack
 from tests.support.ui_checks import CHECK_IDS, CHECKS
-from todo_deploy import catalogue
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
@@ -352,17 +350,9 @@ def _reset_kubepods_peak() -> None:
 
 
 def test_no_secret_in_pod_logs_command_output_or_reports(stack: Stack):
-    name = catalogue.default().object_name("secrets")
-    secret = stack.kube.get_json("secret", name, step="read the secret")
-    assert secret is not None, "the app's Secret is missing"
-    values = [base64.b64decode(v).decode() for v in secret["data"].values()]
-    values = [v for v in values if len(v) >= 8]  # an empty optional key is no secret
+    values, logs = deployed_secrets_and_logs(stack.kube, _pods(stack))
     assert values, "no secret values to look for"
-    texts = dict(stack.outputs)
-    for pod in _pods(stack):
-        name = pod["metadata"]["name"]
-        logs = stack.kube.run("logs", name, "--all-containers", step="logs", mutating=False)
-        texts[f"pod/{name}"] = logs.stdout
+    texts = {**stack.outputs, **logs}
     for report in BUILD.glob("*.json"):
         texts[str(report.relative_to(ROOT))] = report.read_text()
     assert scan_texts(texts, values) == []

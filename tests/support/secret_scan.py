@@ -12,6 +12,9 @@ import re
 from collections import Counter
 from urllib.parse import quote
 
+from todo_deploy import catalogue
+from todo_deploy.kube import Kube
+
 PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
 # A whole key, not just the header string that libraries keep as a constant to parse keys with.
 PRIVATE_KEY_BLOCK = re.compile(
@@ -111,3 +114,19 @@ def scan_texts(texts: dict[str, str], secrets: list[str]) -> list[str]:
                 if kind:
                     findings.append(f"{name}:{number}: secret #{index} ({kind})")
     return findings
+
+
+def deployed_secrets_and_logs(kube: Kube, pods: list[dict]) -> tuple[list[str], dict[str, str]]:
+    """The app Secret's values worth looking for, and the logs of `pods` (name -> text)."""
+    name = catalogue.default().object_name("secrets")
+    secret = kube.get_json("secret", name, step="read the secret")
+    if secret is None:
+        raise AssertionError(f"the app's Secret {name} is missing")
+    values = [base64.b64decode(v).decode() for v in secret["data"].values()]
+    values = [v for v in values if len(v) >= 8]  # an empty optional key is no secret
+    logs = {}
+    for pod in pods:
+        pod_name = pod["metadata"]["name"]
+        result = kube.run("logs", pod_name, "--all-containers", step="logs", mutating=False)
+        logs[f"pod/{pod_name}"] = result.stdout
+    return values, logs

@@ -156,8 +156,8 @@ def deploy_args(*extra: str) -> tuple[str, ...]:
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
     [
-        ("--provider", "kind",
-         "provider: Input should be 'auto', 'minikube', 'existing' or 'host'; got 'kind'"),
+        ("--provider", "k3s",
+         "provider: Input should be 'auto', 'minikube', 'kind', 'existing' or 'host'; got 'k3s'"),
         ("--method", "ansible", "method: Input should be 'helm' or 'kubectl'; got 'ansible'"),
     ],
 )  # fmt: skip

@@ -71,8 +71,8 @@ def test_dry_run_and_verbose_flags_on_deploy_and_teardown() -> None:
 
 
 def test_unknown_provider_exits_with_one_clear_message() -> None:
-    result = _invoke("deploy", "--provider", "kind", "--dry-run")
+    result = _invoke("deploy", "--provider", "k3s", "--dry-run")
     assert result.returncode == 1
     assert "invalid deploy configuration" in result.stderr
-    assert "provider:" in result.stderr and "'kind'" in result.stderr
+    assert "provider:" in result.stderr and "'k3s'" in result.stderr
     assert "Traceback" not in result.stderr

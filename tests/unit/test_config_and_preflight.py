@@ -54,7 +54,7 @@ def test_project_invoke_yaml_is_valid() -> None:
     assert build_config(config.deploy).namespace == "todo-app"
 
 
-@pytest.mark.parametrize(("key", "value"), [("provider", "kind"), ("method", "kustomize")])
+@pytest.mark.parametrize(("key", "value"), [("provider", "k3s"), ("method", "kustomize")])
 def test_unknown_provider_or_method_is_one_clear_error(key: str, value: str) -> None:
     with pytest.raises(ConfigError) as failure:
         build_config(collection_defaults(), {key: value})

@@ -164,7 +164,7 @@ def _has_provider(name: str) -> bool:
 def get_provider(config: DeployConfig, runner: Runner, tools: Tools | None = None) -> Provider:
     """The provider `config` asks for (or `auto` picks), with the tools it runs."""
     tools = tools or Tools(runner)
-    choice = choose(config.provider)
+    choice = choose(config.provider, kind_cluster=config.kind.cluster_name)
     runner.printer(f"provider: {choice.name} ({choice.why})")
     for line in choice.notice:
         runner.printer(f"  {line}")
@@ -172,6 +172,10 @@ def get_provider(config: DeployConfig, runner: Runner, tools: Tools | None = Non
         from todo_deploy.providers.minikube import MinikubeProvider
 
         return MinikubeProvider(config, runner, tools.kubectl, minikube=tools.minikube)
+    if choice.name == "kind":
+        from todo_deploy.providers.kind import KindProvider
+
+        return KindProvider(config, runner, tools.kubectl, kind=tools.kind)
     if choice.name == "existing":
         from todo_deploy.providers.existing import ExistingProvider
 

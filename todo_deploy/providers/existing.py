@@ -101,11 +101,7 @@ class ExistingProvider:
 
     def _ingress_class(self) -> str:
         classes = self.kube.get_json("ingressclass", step="ingress classes", namespaced=False)
-        items = (classes or {}).get("items", [])
-        for item in items:
-            if item["metadata"].get("annotations", {}).get(DEFAULT_CLASS_ANNOTATION) == "true":
-                return item["metadata"]["name"]
-        return items[0]["metadata"]["name"] if items else FALLBACK_CLASS
+        return default_ingress_class(classes) or FALLBACK_CLASS
 
     def down(self, delete: bool = False) -> None:
         # We did not create this cluster, so we never stop or delete it.
@@ -120,11 +116,10 @@ class ExistingProvider:
         loader = self.loader()
         if loader is None:
             raise RuntimeError(self.preflight()[0])
+        if self.config.registry:
+            push_to_registry(self.runner, self.config.registry, refs)
+            return
         for ref in refs if loader else []:
-            if self.config.registry:
-                remote = f"{self.config.registry.rstrip('/')}/{ref}"
-                self.runner.run(["docker", "tag", ref, remote], step=f"tag {ref}")
-                ref = remote
             self.runner.run([*loader, ref], step=f"load image {ref}", timeout=600)
 
     def ingress(self, host: str) -> IngressAccess:
@@ -134,3 +129,20 @@ class ExistingProvider:
     def status(self) -> ClusterStatus:
         result = self._readyz("cluster status")
         return ClusterStatus(result.ok, {"apiserver": "ok" if result.ok else result.stderr.strip()})
+
+
+def default_ingress_class(classes: dict | None) -> str | None:
+    """The IngressClass marked default, else the first one; None when the cluster has none."""
+    items = (classes or {}).get("items", [])
+    for item in items:
+        if item["metadata"].get("annotations", {}).get(DEFAULT_CLASS_ANNOTATION) == "true":
+            return item["metadata"]["name"]
+    return items[0]["metadata"]["name"] if items else None
+
+
+def push_to_registry(runner: Runner, registry: str, refs: list[str]) -> None:
+    """Tag each host image under `registry` and push it there, for the nodes to pull."""
+    for ref in refs:
+        remote = f"{registry.rstrip('/')}/{ref}"
+        runner.run(["docker", "tag", ref, remote], step=f"tag {ref}")
+        runner.run(["docker", "push", remote], step=f"load image {remote}", timeout=600)

@@ -7,7 +7,7 @@ from invoke import Context
 from todo_deploy.flow import may_run
 from todo_deploy.tasks.common import RUN_HELP, failures, target, task
 
-PROVIDER_HELP = "cluster provider: auto, minikube, existing or host"
+PROVIDER_HELP = "cluster provider: auto, minikube, kind, existing or host"
 
 
 @task(help={"provider": PROVIDER_HELP, **RUN_HELP})

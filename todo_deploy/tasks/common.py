@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Flags shared by the cluster-facing tasks, with their help text.
 TARGET_HELP = {
-    "provider": "cluster provider: auto, minikube, existing or host (default from invoke.yaml)",
+    "provider": "cluster provider: auto, minikube, kind, existing or host (default: invoke.yaml)",
     "namespace": f"Kubernetes namespace of the app (default {DeployConfig().namespace})",
     "kube_context": "kubeconfig context for --provider existing (default: the current one)",
 }

@@ -80,22 +80,22 @@ def _user(name: str) -> dict:
     return {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": name}
 
 
+# What Traefik's Kubernetes Ingress provider reads and writes, wherever Traefik runs.
+TRAEFIK_RULES = [
+    _rule([""], ["services", "secrets", "nodes"], READ),
+    _rule(["discovery.k8s.io"], ["endpointslices"], READ),
+    _rule(["networking.k8s.io"], ["ingresses", "ingressclasses"], READ),
+    _rule(["networking.k8s.io"], ["ingresses/status"], ["update"]),
+]
+TRAEFIK_INGRESS_CLASS = default_class(
+    "networking.k8s.io/v1", "IngressClass", INGRESS_CLASS, spec={"controller": TRAEFIK_CONTROLLER}
+)
+
+
 def traefik_objects() -> list[dict]:
-    rules = [
-        _rule([""], ["services", "secrets", "nodes"], READ),
-        _rule(["discovery.k8s.io"], ["endpointslices"], READ),
-        _rule(["networking.k8s.io"], ["ingresses", "ingressclasses"], READ),
-        _rule(["networking.k8s.io"], ["ingresses/status"], ["update"]),
-    ]
-    user = _user(TRAEFIK_USER)
-    ingress_class = default_class(
-        "networking.k8s.io/v1",
-        "IngressClass",
-        INGRESS_CLASS,
-        spec={"controller": TRAEFIK_CONTROLLER},
-    )
     name = "todo-host:traefik"
-    return [_cluster_role(name, rules), _binding(name, user), ingress_class]
+    user = _user(TRAEFIK_USER)
+    return [_cluster_role(name, TRAEFIK_RULES), _binding(name, user), TRAEFIK_INGRESS_CLASS]
 
 
 def network_policy_objects() -> list[dict]:

@@ -55,8 +55,11 @@ def missing_binaries(layout: Layout) -> list[str]:
     return [name for name in ALL_BINARIES if not layout.binary(name).exists()]
 
 
-def ensure_binaries(runner: Runner, layout: Layout) -> dict[str, float]:
-    """Build what is missing; returns seconds spent per component (empty when all cached)."""
+def ensure_binaries(
+    runner: Runner, layout: Layout, components: tuple[str, ...] | None = None
+) -> dict[str, float]:
+    """Build what is missing (of `components`, default all); returns seconds spent per
+    component (empty when all cached)."""
     if shutil.which("go") is None:
         raise BuildError("no Go toolchain on PATH: install Go >= 1.24 (https://go.dev/dl/)")
     layout.bin.mkdir(parents=True, exist_ok=True)
@@ -69,7 +72,12 @@ def ensure_binaries(runner: Runner, layout: Layout) -> dict[str, float]:
         "pause": (("pause",), _build_pause),
     }
     spent: dict[str, float] = {}
+    unknown = set(components or ()) - set(steps)
+    if unknown:
+        raise BuildError(f"no such component to build: {', '.join(sorted(unknown))}")
     for component, (outputs, build) in steps.items():
+        if components is not None and component not in components:
+            continue
         if all(layout.binary(name).exists() for name in outputs):
             continue
         runner.printer(f"host cluster: building {component} (cached afterwards) ...")
@@ -154,14 +162,31 @@ def _version_ldflags() -> str:
 
 
 def _build_kubernetes(runner: Runner, layout: Layout) -> None:
+    # One `go build` for all six shares the compile of their common packages.
+    _build_kubernetes_commands(runner, layout, KUBERNETES_COMMANDS)
+
+
+def ensure_kubeadm(runner: Runner, layout: Layout) -> Path:
+    """kubeadm, which the host cluster never runs but kind's node image needs (test support
+    builds that image from the same binaries); about 20 s once the other commands are built."""
+    out = layout.binary("kubeadm")
+    if not out.exists():
+        layout.bin.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        _build_kubernetes_commands(runner, layout, ("kubeadm",))
+        _record(layout, "kubeadm", time.monotonic() - started)
+    return out
+
+
+def _build_kubernetes_commands(runner: Runner, layout: Layout, commands: tuple[str, ...]) -> None:
     source = module_dir(runner, "k8s.io/kubernetes", KUBERNETES_VERSION)
     work = layout.cache / f"src-kubernetes-{KUBERNETES_VERSION}"
     work.mkdir(parents=True, exist_ok=True)
     (work / "go.mod").write_text(kubernetes_go_mod((source / "go.mod").read_text()))
-    packages = [f"k8s.io/kubernetes/cmd/{name}" for name in KUBERNETES_COMMANDS]
-    # One `go build` for all six shares the compile of their common packages.
+    packages = [f"k8s.io/kubernetes/cmd/{name}" for name in commands]
     args = ["build", "-mod=mod", "-trimpath", "-ldflags", _version_ldflags()]
-    _go(runner, [*args, "-o", f"{layout.bin}/", *packages], cwd=work, step="build kubernetes")
+    step = f"build {' '.join(commands)}"
+    _go(runner, [*args, "-o", f"{layout.bin}/", *packages], cwd=work, step=step)
 
 
 def _build_cri_dockerd(runner: Runner, layout: Layout) -> None:

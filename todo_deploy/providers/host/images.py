@@ -24,8 +24,10 @@ def import_scratch_image(
     files: dict[str, Path],
     entrypoint: list[str],
     links: dict[str, str] | None = None,
+    changes: tuple[str, ...] = (),
 ) -> None:
-    """Make image `ref` holding `files` (path in image -> host file) and symlinks `links`."""
+    """Make image `ref` holding `files` (path in image -> host file) and symlinks `links`;
+    `changes` are further Dockerfile instructions (ENV, LABEL) for `docker import`."""
     with tempfile.TemporaryDirectory(prefix="todo-host-image-") as tmp:
         archive = Path(tmp) / "rootfs.tar"
         with tarfile.open(archive, "w") as tar:
@@ -44,8 +46,9 @@ def import_scratch_image(
                 entry = tarfile.TarInfo(directory)
                 entry.type, entry.mode = tarfile.DIRTYPE, 0o1777 if directory == "tmp" else 0o755
                 tar.addfile(entry)
-        change = f"ENTRYPOINT {json.dumps(entrypoint)}"
-        runner.run(["docker", "import", "--change", change, str(archive), ref], step=f"image {ref}")
+        instructions = (f"ENTRYPOINT {json.dumps(entrypoint)}", *changes)
+        flags = [arg for change in instructions for arg in ("--change", change)]
+        runner.run(["docker", "import", *flags, str(archive), ref], step=f"image {ref}")
 
 
 def ensure_cluster_images(runner: Runner, layout: Layout) -> None:

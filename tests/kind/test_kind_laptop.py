@@ -1,0 +1,215 @@
+"""A normal user's path on kind, from a fresh clone, in order: deploy, use, change one service,
+isolation, teardown keeping data and redeploy, the registry path, delete the cluster.
+
+The user is not root: it is in the `docker` group, has helm, kubectl and kind on its PATH and no
+npm, and runs `uv run --frozen invoke ... --provider kind` as the README says. Tests share one
+cluster and run in file order (`-x`: each step needs the ones before it).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.app_client import AppClient
+from tests.e2e.figures import Figure
+from tests.kind import infra
+from tests.kind.conftest import CLUSTER, Laptop
+from tests.support import nonroot
+from tests.support.secret_scan import deployed_secrets_and_logs, scan_texts
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
+
+COMPONENTS = ("frontend", "backend", "mcp", "postgres")
+
+
+def _ok(proc) -> None:
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr}"
+
+
+def _pods(laptop: Laptop) -> list[dict]:
+    data = laptop.kube.get_json("pods", step="pods")
+    assert data is not None, "cannot list pods"
+    return [p for p in data["items"] if p["metadata"].get("deletionTimestamp") is None]
+
+
+def _pod_uids(laptop: Laptop) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for pod in _pods(laptop):
+        if pod["status"].get("phase") == "Running":
+            component = pod["metadata"]["labels"].get("component", "?")
+            found.setdefault(component, set()).add(pod["metadata"]["uid"])
+    return found
+
+
+def _client(laptop: Laptop) -> AppClient:
+    return AppClient(laptop.access.url, laptop.access.host)
+
+
+def _kind_loads(output: str) -> list[str]:
+    return [line for line in output.splitlines() if "kind load docker-image" in line]
+
+
+def test_cluster_up_creates_the_kind_cluster(laptop: Laptop, figures) -> None:
+    seconds, proc = laptop.invoke("cluster.up", "-v")
+    _ok(proc)
+    figures.record(Figure("invoke cluster.up: kind create (cached node image), node Ready, "
+                          "Traefik", seconds, "s"))  # fmt: skip
+    assert "kind create cluster --name todo" in proc.stdout
+    nodes = laptop.kube.get_json("nodes", step="nodes", namespaced=False) or {"items": []}
+    ready = [c["status"] for n in nodes["items"] for c in n["status"]["conditions"]
+             if c["type"] == "Ready"]  # fmt: skip
+    assert ready == ["True"], f"node not Ready: {ready}"
+    assert nodes["items"][0]["metadata"]["labels"].get("ingress-ready") == "true"
+    traefik = laptop.kube.get_json("deployment", "traefik", "--namespace=traefik", step="traefik",
+                                   namespaced=False)  # fmt: skip
+    assert traefik is not None and traefik["status"].get("readyReplicas") == 1
+
+
+def test_deploy_serves_the_app(laptop: Laptop, figures) -> None:
+    seconds, proc = laptop.invoke("deploy", "-v")
+    _ok(proc)
+    figures.record(Figure("deploy to the new cluster (kind load of 4 images, release)", seconds,
+                          "s", budget=300))  # fmt: skip
+    assert "kind create" not in proc.stdout  # the cluster was there already
+    components = {p["metadata"]["labels"].get("component") for p in _pods(laptop)}
+    assert components >= set(COMPONENTS)
+    loads = _kind_loads(proc.stdout)
+    assert len(loads) == 1 and all(f"todo-{c}:" in loads[0] for c in COMPONENTS), loads
+
+
+def test_the_user_fetched_no_binary_and_has_no_npm(laptop: Laptop) -> None:
+    assert nonroot.fetched_binaries(laptop.user) == []
+    which = laptop.user.run(["sh", "-c", "command -v npm || echo none"])
+    assert which.stdout.strip() == "none", which.stdout
+    whoami = laptop.user.run(["python3", "-c", "import os; print(os.geteuid())"])
+    assert whoami.stdout.strip() != "0"
+
+
+def test_dns_and_the_app_through_the_ingress(laptop: Laptop) -> None:
+    client = _client(laptop)
+    for path in ("/health", "/ready", "/api/health", "/"):
+        response = client.request("GET", path)
+        assert response.status_code == 200, (
+            f"{path} via {laptop.access.url}: {response.status_code}"
+        )
+    # The back end reaches PostgreSQL and MCP by Service name: cluster DNS works.
+    client.sign_up()
+    client.fetch_token()
+    reply = client.request("POST", f"/api/{client.user_id}/chat", json={"message": "add buy milk"})
+    assert reply.status_code == 200, reply.text
+    assert [c["name"] for c in reply.json()["tool_calls"]] == ["add_task"]
+    titles = [t["title"] for t in client.request("GET", client.tasks_path()).json()]
+    assert titles == ["buy milk"]
+
+
+def test_browser_journey(laptop: Laptop, tmp_path: Path) -> None:
+    """The journey (reloads, sign-ins, the conversation list) and axe, through kind's ingress."""
+    from tests.e2e.browser import ingress_app
+    from tests.support.ui_checks import accessible_at_desktop_and_phone_sizes, journey
+
+    with ingress_app(laptop.access, tmp_path) as app:
+        journey(app)
+        accessible_at_desktop_and_phone_sizes(app)
+
+
+def test_one_service_change_rolls_only_it(laptop: Laptop, figures) -> None:
+    before = _pod_uids(laptop)
+    marker = laptop.user.clone / "mcp" / "todo_mcp" / "e2e_change.py"
+    laptop.user.run(["sh", "-c", f"printf 'STAMP = {time.time()!r}\\n' > {marker}"])
+    try:
+        seconds, proc = laptop.invoke("deploy", "-v")
+    finally:
+        marker.unlink(missing_ok=True)
+    _ok(proc)
+    after = _pod_uids(laptop)
+    assert after["mcp"].isdisjoint(before["mcp"]), "the MCP pods did not roll"
+    for component in ("frontend", "backend", "postgres"):
+        assert after[component] == before[component], f"{component} rolled without a change"
+    loads = _kind_loads(proc.stdout)
+    assert len(loads) == 1 and "todo-mcp:" in loads[0], f"loaded more than MCP: {loads}"
+    assert not any(f"todo-{c}:" in loads[0] for c in ("frontend", "backend", "postgres"))
+    figures.record(Figure("redeploy after a one-service change (MCP)", seconds, "s", goal=60))
+
+
+def test_isolation_is_enforced(laptop: Laptop, figures) -> None:
+    started = time.monotonic()
+    infra.enforce_network_policies(laptop.kube, CLUSTER)
+    figures.record(Figure("NetworkPolicy enforcement installed (test support)",
+                          time.monotonic() - started, "s"))  # fmt: skip
+    seconds, proc = laptop.invoke("isolation")
+    _ok(proc)
+    assert "isolation: enforced" in proc.stdout
+    figures.record(Figure("invoke isolation", seconds, "s"))
+
+
+def test_teardown_keeps_data_and_redeploy_finds_it(laptop: Laptop, figures) -> None:
+    client = _client(laptop)
+    credentials = client.sign_up()
+    client.fetch_token()
+    created = client.request("POST", client.tasks_path(), json={"title": "survives teardown"})
+    assert created.status_code in (200, 201), created.text
+    seconds, proc = laptop.invoke("teardown")
+    _ok(proc)
+    figures.record(Figure("teardown (namespace gone, data kept)", seconds, "s", goal=60))
+    assert laptop.kube.get_json("namespace", "todo-app", step="ns", namespaced=False) is None
+    seconds, proc = laptop.invoke("deploy")
+    _ok(proc)
+    figures.record(Figure("redeploy after teardown (images on the node)", seconds, "s"))
+    again = _client(laptop)
+    again.sign_in(**credentials)
+    again.fetch_token()
+    titles = [t["title"] for t in again.request("GET", again.tasks_path()).json()]
+    assert titles == ["survives teardown"]
+
+
+def test_registry_path_pods_pull_from_the_local_registry(laptop: Laptop, figures) -> None:
+    registry = infra.ensure_registry(laptop.kube.runner)
+    env = {**laptop.env, "INVOKE_DEPLOY_KIND_REGISTRY_ENDPOINT": registry.endpoint}
+    started = time.monotonic()
+    proc = laptop.user.invoke("deploy", "-v", "--provider", "kind", "--registry",
+                              f"{registry.address}/todo", env=env)[1]  # fmt: skip
+    seconds = time.monotonic() - started
+    laptop.outputs["invoke deploy --registry"] = proc.stdout + proc.stderr
+    _ok(proc)
+    figures.record(Figure("deploy with --registry (push, nodes pull)", seconds, "s"))
+    assert not _kind_loads(proc.stdout), "images were loaded, not pulled"
+    pushed = [line for line in proc.stdout.splitlines() if "docker push" in line]
+    assert len(pushed) == len(COMPONENTS), pushed
+    for pod in _pods(laptop):
+        # The spec names the image (the status may show another name of the same image ID).
+        for container in pod["spec"]["containers"]:
+            assert container["image"].startswith(f"{registry.address}/todo/"), container["image"]
+        assert all(s["ready"] for s in pod["status"]["containerStatuses"]), pod["metadata"]["name"]
+    events = laptop.kube.get_json("events", step="events") or {"items": []}
+    pulled = [e for e in events["items"] if e.get("reason") == "Pulled"
+              and f"{registry.address}/todo/" in e.get("message", "")
+              and "already present" not in e.get("message", "")]  # fmt: skip
+    assert pulled, "no pod pulled an image from the registry"
+    assert _client(laptop).request("GET", "/health").status_code == 200
+
+
+def test_no_secret_in_what_the_user_saw_or_the_pod_logs(laptop: Laptop) -> None:
+    values, logs = deployed_secrets_and_logs(laptop.kube, _pods(laptop))
+    assert values, "no secret values to look for"
+    texts = {**laptop.outputs, **logs}
+    report = laptop.user.clone / "build" / "deploy-report.json"
+    texts["deploy-report.json"] = report.read_text()
+    assert scan_texts(texts, values) == []
+
+
+def test_teardown_cluster_deletes_it(laptop: Laptop, figures) -> None:
+    seconds, proc = laptop.invoke("teardown", "--cluster")
+    _ok(proc)
+    figures.record(Figure("teardown --cluster (kind delete)", seconds, "s"))
+    clusters = laptop.user.run(["kind", "get", "clusters"], env=laptop.env)
+    assert CLUSTER not in clusters.stdout.split()
+    assert nonroot.fetched_binaries(laptop.user) == []
+
+
+def test_figures_within_budget(figures) -> None:
+    over = figures.over_budget()
+    assert not over, "over budget: " + json.dumps([f.__dict__ for f in over])
