@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -249,7 +250,7 @@ def test_network_policy_refuses_until_allowed(
         "-n", namespace, "get", "pod", "web", "-o", "jsonpath={.status.podIP}"
     )
     assert _connects(cluster, "stranger", address), "no policy yet: every pod may connect"
-    deny = {
+    deny: dict[str, Any] = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {"name": "web-ingress", "namespace": namespace},
