@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,9 +199,14 @@ def _recipes(maker: RootfsMaker) -> dict[str, Callable[[], Path]]:
 
 
 def ensure_base_images(
-    docker: DockerCli, *, cache_dir: Path | None = None, mirror: str = MIRROR
+    docker: DockerCli,
+    *,
+    only: Collection[str] | None = None,
+    cache_dir: Path | None = None,
+    mirror: str = MIRROR,
 ) -> dict[str, str]:
-    """Return build args naming a usable base for each ARG; build local bases where needed.
+    """Return build args naming a usable base for each ARG (or those in `only`); build local
+    bases where needed.
 
     Order: the official image if the engine has it, our local equivalent if already built,
     the official image if it can be pulled, else build the local equivalent (and say so).
@@ -209,7 +214,7 @@ def ensure_base_images(
     runner = docker.runner
     chosen: dict[str, str] = {}
     missing: list[BaseImage] = []
-    for base in BASES:
+    for base in BASES if only is None else [b for b in BASES if b.arg in only]:
         if docker.image_id(base.official):
             chosen[base.arg] = base.official
         elif docker.image_id(base.local):

@@ -11,7 +11,7 @@ from typing import Any
 from todo_deploy import evidence, install, secrets, volumes
 from todo_deploy.live import RolloutProgress, Timings
 from todo_deploy.preflight import preflight
-from todo_deploy.providers.base import IngressAccess
+from todo_deploy.providers.base import ClusterFacts, IngressAccess
 from todo_deploy.report import DeployReport, StepTimer
 from todo_deploy.run import CommandError, Runner
 from todo_deploy.target import Target
@@ -62,7 +62,7 @@ def deploy(
         sources = ", ".join(f"{k} from {v}" for k, v in app_secrets.sources.items())
         target.console.print(f"  {sources}")
     with timer.step("release", progress=RolloutProgress(target.kube)):
-        _release(target, refs, cluster.ingress_class, app_secrets.external_database)
+        _release(target, refs, cluster, app_secrets.external_database)
     access = provider.ingress(config.ingress_host)
     if runner.dry_run:
         runner.printer("[dry-run] verify: workloads ready, then GET /health through the ingress")
@@ -151,7 +151,7 @@ def _git_tags(refs: dict[str, str], runner: Runner, docker_env: dict[str, str]) 
 
 
 def _release(
-    target: Target, refs: dict[str, str], ingress_class: str, external_database: bool
+    target: Target, refs: dict[str, str], cluster: ClusterFacts, external_database: bool
 ) -> None:
     if external_database:
         refs = {n: r for n, r in refs.items() if n != target.catalogue.database}
@@ -159,9 +159,9 @@ def _release(
     with evidence.Watch(target.kube) as watch:
         try:
             if target.config.method == "helm":
-                install.helm_release(target, refs, ingress_class, external_database)
+                install.helm_release(target, refs, cluster, external_database)
             else:
-                install.kubectl_release(target, refs, ingress_class)
+                install.kubectl_release(target, refs, cluster.ingress_class)
         except CommandError as exc:
             raise watch.explain(exc, lambda: _outcome(target)) from None
 

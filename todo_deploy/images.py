@@ -124,9 +124,11 @@ def build_images(
 ) -> dict[str, BuiltImage]:
     """Build the named images into the engine `docker_env` points at; reuse existing tags."""
     docker = docker_cli(runner, docker_env)
-    bases = ensure_base_images(docker)
-    base_ids = {arg: docker.image_id(ref) or ref for arg, ref in bases.items()}
     specs = [SPECS[name] for name in names]
+    # Only the bases these images use: each check is a docker call, and `invoke watch` pays
+    # them on every save.
+    bases = ensure_base_images(docker, only={arg for spec in specs for arg in spec.base_args})
+    base_ids = {arg: docker.image_id(ref) or ref for arg, ref in bases.items()}
 
     def one(spec: ImageSpec) -> BuiltImage:
         return _build_one(docker, spec, bases, base_ids)

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from todo_deploy.kube import Helm
+from todo_deploy.providers.base import ClusterFacts
 from todo_deploy.target import Target
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
@@ -18,7 +19,7 @@ WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 def helm_argv(
     target: Target,
     image_refs: Mapping[str, str],
-    ingress_class: str,
+    cluster: ClusterFacts,
     external_database: bool,
 ) -> list[str]:
     config = target.config
@@ -46,9 +47,11 @@ def helm_argv(
             argv += ["--set", f"images.{key}.pullPolicy=IfNotPresent"]
     argv += [
         "--set", f"existingSecret={target.secret_name}",
-        "--set", f"ingress.ingressClassName={ingress_class}",
+        "--set", f"ingress.ingressClassName={cluster.ingress_class}",
         "--set", f"ingress.host={config.ingress_host}",
     ]  # fmt: skip
+    if cluster.public_port:
+        argv += ["--set", f"ingress.publicPort={cluster.public_port}"]
     if external_database:
         argv += ["--set", "postgresql.enabled=false"]
     return argv
@@ -57,10 +60,10 @@ def helm_argv(
 def helm_release(
     target: Target,
     image_refs: Mapping[str, str],
-    ingress_class: str,
+    cluster: ClusterFacts,
     external_database: bool = False,
 ) -> None:
-    argv = helm_argv(target, image_refs, ingress_class, external_database)
+    argv = helm_argv(target, image_refs, cluster, external_database)
     _recover_interrupted(target.helm, target.config.release)
     # A failed upgrade is rolled back, so a re-run starts from a known state.
     timeout = target.config.timeouts.rollout + 60

@@ -24,6 +24,7 @@ from todo_deploy.target import Target
 DEBOUNCE_MS = 1600  # the longest a batch may keep growing
 STEP_MS = 150  # quiet time that ends a batch (an editor's save is several writes)
 ROLLOUT_SECONDS = 120  # an inner loop reports a stuck rollout sooner than a deploy does
+WATCH_MAX_UNAVAILABLE = "50%"  # rounded down: a one-replica workload keeps its pod until replaced
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,9 @@ class Watcher:
             key = self.target.catalogue[name].image_key
             sets += ["--set-string", f"images.{key}.repository={repository}",
                      "--set-string", f"images.{key}.tag={tag}"]  # fmt: skip
+        # Half the replicas may restart at once (never a single one): two back ends take one
+        # pod start, not two in a row. `invoke deploy` puts the chart's default back.
+        sets += ["--set-string", f"rollingUpdate.maxUnavailable={WATCH_MAX_UNAVAILABLE}"]
         # No --wait: only the changed workload is waited for, by its rollout.
         helm.run("upgrade", config.release, config.chart, "--reset-then-reuse-values", *sets,
                  step="helm upgrade (watch)", timeout=120)  # fmt: skip

@@ -6,7 +6,7 @@ serving through the ingress (`invoke watch` against `skaffold dev`). A plain hel
 the floor of the no-op. The table goes to build/bench.md. Run it on a machine you may deploy to
 (it tears the app's namespace down once); the app is left deployed by the suite.
 
-    python -m tests.support.bench [--provider P]
+    python -m tests.support.bench [--provider P] [--scenario noop|change|empty|watch ...]
 """
 
 from __future__ import annotations
@@ -266,10 +266,21 @@ def markdown(rows: dict[str, dict[str, float | None]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+SCENARIOS: dict[str, Callable[[Bench], None]] = {
+    "noop": Bench.noop,
+    "change": Bench.one_service_change,
+    "empty": Bench.from_empty,
+    "watch": Bench.save_to_serving,
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--provider", default=os.environ.get("E2E_PROVIDER", "auto"))
-    provider_name = parser.parse_args().provider
+    parser.add_argument("--scenario", action="append", choices=SCENARIOS,
+                        help="run only this scenario (repeatable); default: all")  # fmt: skip
+    args = parser.parse_args()
+    provider_name, scenarios = args.provider, args.scenario or list(SCENARIOS)
     runner = Runner(echo=True)
     tools = ensure_tools(runner)
     config = DeployConfig(provider=provider_name)
@@ -287,10 +298,8 @@ def main() -> None:
     bench = Bench(provider.name, tools, kube, str(binaries.helm), access.url, access.host,
                   facts.ingress_class, provider.docker_env())  # fmt: skip
     try:
-        bench.noop()
-        bench.one_service_change()
-        bench.from_empty()
-        bench.save_to_serving()
+        for scenario in scenarios:
+            SCENARIOS[scenario](bench)
     finally:
         table = markdown(bench.rows)
         (ROOT / "build" / "bench.md").write_text(table)

@@ -1,4 +1,5 @@
-"""What a new user meets, checked in a real browser; run against `invoke dev` and the cluster.
+"""What a new user meets, checked in a real browser through the cluster's ingress (tests/e2e);
+`invoke dev` runs the journey (tests/dev).
 
 Each check is one complete story that failed before its fix (issue 14): it signs up its own
 user, so the checks are independent and may run in any order.

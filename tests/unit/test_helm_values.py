@@ -16,11 +16,13 @@ from rich.console import Console
 from tests.support.fakes import FakeHostProvider
 from todo_deploy import install
 from todo_deploy.config import build_config, collection_defaults
+from todo_deploy.providers.base import ClusterFacts
 from todo_deploy.run import Runner
 from todo_deploy.target import Target
 from todo_deploy.tools import SPECS, Tools, cached_path
 
 ROOT = Path(__file__).resolve().parents[2]
+TRAEFIK = ClusterFacts("traefik")
 REFS = {
     "frontend": "todo-frontend:f1",
     "backend": "todo-backend:b2",
@@ -37,7 +39,12 @@ def helm(require) -> str:
     return pinned.helm
 
 
-def _render(helm: str, external_database: bool = False, refs: dict = REFS) -> list[dict]:
+def _render(
+    helm: str,
+    external_database: bool = False,
+    refs: dict = REFS,
+    cluster: ClusterFacts = TRAEFIK,
+) -> list[dict]:
     chart = ROOT / "helm" / "todo-app"
     layered = {
         **collection_defaults(),
@@ -47,7 +54,7 @@ def _render(helm: str, external_database: bool = False, refs: dict = REFS) -> li
     config = build_config(layered)
     provider = FakeHostProvider(kube_context="ctx")
     target = Target(config, Runner(), provider, Tools(helm=helm, kubectl="kubectl"), Console())
-    argv = install.helm_argv(target, refs, "traefik", external_database)
+    argv = install.helm_argv(target, refs, cluster, external_database)
     # Same chart, values and --set flags; `template` instead of talking to a cluster.
     install_only = {"--create-namespace", "--rollback-on-failure", "--wait"}
     flags, skip = [], False
@@ -93,3 +100,16 @@ def test_an_all_digit_content_tag_stays_a_string(helm: str) -> None:
     # `--set tag=925682104412` would pass a number, which the chart's schema refuses.
     refs = {**REFS, "mcp": "todo-mcp:925682104412"}
     assert "todo-mcp:925682104412" in _images(_render(helm, refs=refs))
+
+
+def _config_map(docs: list[dict]) -> dict[str, str]:
+    return next(d for d in docs if d["kind"] == "ConfigMap")["data"]
+
+
+@pytest.mark.parametrize(("port", "url"), [(0, "http://todo.local"), (80, "http://todo.local"),
+                                           (8080, "http://todo.local:8080")])  # fmt: skip
+def test_the_public_url_carries_the_port_people_reach_the_ingress_on(helm, port, url) -> None:
+    # Sign-in compares the browser's Origin with BETTER_AUTH_URL: kind on :8080 needs the port.
+    data = _config_map(_render(helm, cluster=ClusterFacts("traefik", port)))
+    assert data["BETTER_AUTH_URL"] == url
+    assert data["TRUSTED_ORIGINS"].split(",")[0] == url

@@ -41,7 +41,8 @@ def test_a_back_end_save_rolls_the_back_end_only(watcher: Watcher, harness: Harn
         f"helm --namespace todo-app --kube-context todo-host upgrade todo {chart} "
         "--reset-then-reuse-values "
         "--set-string images.backend.repository=todo-backend "
-        "--set-string images.backend.tag=c0ffee0",
+        "--set-string images.backend.tag=c0ffee0 "
+        "--set-string rollingUpdate.maxUnavailable=50%",
         "kubectl --context todo-host -n todo-app rollout status deployment/todo-backend "
         "--timeout=120s",
     ]

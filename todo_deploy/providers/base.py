@@ -22,6 +22,9 @@ class ClusterFacts:
     """What the flow needs from a started cluster."""
 
     ingress_class: str  # the IngressClass its controller serves, e.g. "nginx", "traefik"
+    # The host port people reach the ingress on when it is not the scheme's own (kind mapping
+    # the node's :80 to :8080): the app's public URL, which sign-in checks origins against.
+    public_port: int = 0
 
 
 @dataclass(frozen=True)

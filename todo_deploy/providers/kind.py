@@ -144,7 +144,7 @@ class KindProvider:
         return merge(ours, yaml.safe_load(Path(s.config_file).read_text()) or {})
 
     def planned(self) -> ClusterFacts:
-        return ClusterFacts(ingress_class=traefik.INGRESS_CLASS)
+        return ClusterFacts(traefik.INGRESS_CLASS, self.settings.http_port)
 
     def up(self) -> ClusterFacts:
         if not self.exists():
@@ -163,7 +163,7 @@ class KindProvider:
         )  # fmt: skip
         if self.config.registry and on_loopback(self.config.registry):
             self._configure_mirror(self.config.registry)
-        return ClusterFacts(ingress_class=self._ensure_ingress())
+        return ClusterFacts(self._ensure_ingress(), self.settings.http_port)
 
     def _has_context(self) -> bool:
         contexts = self.kube.runner.run(

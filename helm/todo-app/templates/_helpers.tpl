@@ -52,12 +52,16 @@ environment: {{ $root.Values.environment | quote }}
 {{- if and .Values.postgresql.enabled (not .Values.secrets.databaseUrl) }}true{{ end -}}
 {{- end }}
 
-{{/* Public base URL: secrets.betterAuthUrl, else the ingress host (https with TLS). */}}
+{{/* Public base URL: secrets.betterAuthUrl, else the ingress host (https with TLS) and publicPort. */}}
 {{- define "todo-app.publicUrl" -}}
 {{- if .Values.secrets.betterAuthUrl -}}
 {{- .Values.secrets.betterAuthUrl -}}
 {{- else -}}
-{{- printf "%s://%s" (ternary "https" "http" (gt (len .Values.ingress.tls) 0)) .Values.ingress.host -}}
+{{- $scheme := ternary "https" "http" (gt (len .Values.ingress.tls) 0) -}}
+{{- $port := int (.Values.ingress.publicPort | default 0) -}}
+{{- $default := ternary 443 80 (eq $scheme "https") -}}
+{{- printf "%s://%s" $scheme .Values.ingress.host -}}
+{{- if and $port (ne $port $default) }}:{{ $port }}{{ end -}}
 {{- end -}}
 {{- end }}
 
