@@ -62,7 +62,7 @@ def deploy(
         sources = ", ".join(f"{k} from {v}" for k, v in app_secrets.sources.items())
         target.console.print(f"  {sources}")
     with timer.step("release", progress=RolloutProgress(target.kube)):
-        _release(target, refs, cluster, app_secrets.external_database)
+        _release(target, refs, cluster, app_secrets)
     access = provider.ingress(config.ingress_host)
     if runner.dry_run:
         runner.printer("[dry-run] verify: workloads ready, then GET /health through the ingress")
@@ -151,17 +151,18 @@ def _git_tags(refs: dict[str, str], runner: Runner, docker_env: dict[str, str]) 
 
 
 def _release(
-    target: Target, refs: dict[str, str], cluster: ClusterFacts, external_database: bool
+    target: Target, refs: dict[str, str], cluster: ClusterFacts, app_secrets: secrets.AppSecrets
 ) -> None:
+    external_database, digest = app_secrets.external_database, app_secrets.digest()
     if external_database:
         refs = {n: r for n, r in refs.items() if n != target.catalogue.database}
     # The watch keeps the failing pods' state and output: a rollback deletes them.
     with evidence.Watch(target.kube) as watch:
         try:
             if target.config.method == "helm":
-                install.helm_release(target, refs, cluster, external_database)
+                install.helm_release(target, refs, cluster, external_database, digest)
             else:
-                install.kubectl_release(target, refs, cluster.ingress_class)
+                install.kubectl_release(target, refs, cluster.ingress_class, digest)
         except CommandError as exc:
             raise watch.explain(exc, lambda: _outcome(target)) from None
 

@@ -14,6 +14,7 @@ from todo_deploy.providers.base import ClusterFacts
 from todo_deploy.target import Target
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+SECRET_DIGEST_ANNOTATION = "checksum/existing-secret"  # the chart's, from existingSecretDigest
 
 
 def helm_argv(
@@ -21,6 +22,7 @@ def helm_argv(
     image_refs: Mapping[str, str],
     cluster: ClusterFacts,
     external_database: bool,
+    secret_digest: str = "",
 ) -> list[str]:
     config = target.config
     argv = [
@@ -54,6 +56,8 @@ def helm_argv(
         argv += ["--set", f"ingress.publicPort={cluster.public_port}"]
     if external_database:
         argv += ["--set", "postgresql.enabled=false"]
+    if secret_digest:
+        argv += ["--set-string", f"existingSecretDigest={secret_digest}"]
     return argv
 
 
@@ -62,8 +66,9 @@ def helm_release(
     image_refs: Mapping[str, str],
     cluster: ClusterFacts,
     external_database: bool = False,
+    secret_digest: str = "",
 ) -> None:
-    argv = helm_argv(target, image_refs, cluster, external_database)
+    argv = helm_argv(target, image_refs, cluster, external_database, secret_digest)
     _recover_interrupted(target.helm, target.config.release)
     # A failed upgrade is rolled back, so a re-run starts from a known state.
     timeout = target.config.timeouts.rollout + 60
@@ -113,9 +118,17 @@ def _containers(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def retarget(
-    docs: list[dict[str, Any]], image_refs: Mapping[str, str], ingress_class: str
+    docs: list[dict[str, Any]],
+    image_refs: Mapping[str, str],
+    ingress_class: str,
+    secret_digest: str = "",
 ) -> list[dict[str, Any]]:
-    """Point the rendered manifests at the images just built and this cluster's ingress class."""
+    """Point the rendered manifests at the images just built and this cluster's ingress class.
+
+    With a digest of the Secret's values, the app's pods carry it, as the chart's
+    `existingSecretDigest` does: the app's workloads are the Deployments (the database is a
+    StatefulSet whose password is set once, at initdb).
+    """
     by_repository = {ref.rsplit(":", 1)[0].rsplit("/", 1)[-1]: ref for ref in image_refs.values()}
     for doc in docs:
         for container in _containers(doc):
@@ -123,6 +136,9 @@ def retarget(
             container["image"] = by_repository.get(repository, container["image"])
         if doc.get("kind") == "Ingress":
             doc["spec"]["ingressClassName"] = ingress_class
+        if secret_digest and doc.get("kind") == "Deployment":
+            pod = doc["spec"]["template"].setdefault("metadata", {})
+            pod.setdefault("annotations", {})[SECRET_DIGEST_ANNOTATION] = secret_digest
     return docs
 
 
@@ -133,10 +149,13 @@ def rendered_namespaces(docs: list[dict[str, Any]]) -> set[str]:
     return {n for n in names if n}
 
 
-def kubectl_release(target: Target, image_refs: Mapping[str, str], ingress_class: str) -> None:
+def kubectl_release(
+    target: Target, image_refs: Mapping[str, str], ingress_class: str, secret_digest: str = ""
+) -> None:
     config, kube = target.config, target.kube
+    docs = load_manifests(config.manifests_dir)
+    docs = retarget(docs, image_refs, ingress_class, secret_digest)
     # The namespace must exist before anything placed in it, hence two applies.
-    docs = retarget(load_manifests(config.manifests_dir), image_refs, ingress_class)
     namespaces = [d for d in docs if d["kind"] == "Namespace"]
     rest = [d for d in docs if d["kind"] != "Namespace"]
     if namespaces:

@@ -9,6 +9,7 @@ to the Runner so it is masked everywhere.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import secrets as random
@@ -42,6 +43,14 @@ class AppSecrets:
     values: dict[str, str]
     sources: dict[str, str]  # key -> where it came from (never the value)
     external_database: bool
+
+    def digest(self) -> str:
+        """Changes whenever a value does: the app's pods restart to read the new Secret.
+
+        The values include 32 random bytes each (generated keys), so the digest tells nothing
+        about any one of them.
+        """
+        return hashlib.sha256(json.dumps(self.values, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _how_to_set(name: str, env_file: str) -> str:

@@ -1,9 +1,10 @@
 """The inner loop and day-2 view on a real cluster (issue 15), after test_faults.py.
 
 In file order: deploy, then the Secret's server-side apply, logs following new pods, a
-port-forward that outlives its pod, machine-readable status and doctor, rollback, the watch loop
-(save to serving, a figure); the last test purges, so the cluster is left as it was found.
-Traffic stays on 127.0.0.1.
+port-forward that outlives its pod, machine-readable status and doctor, rollback, OpenAI mode
+streaming through the ingress (against the local stub), the watch loop (save to serving, a
+figure); the last test purges, so the cluster is left as it was found. Traffic stays on this
+machine: 127.0.0.1, and the stub on the cluster's bridge address.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import requests
 
+from tests.e2e import openai_mode
 from tests.e2e.figures import Figure
 from tests.e2e.test_deploy_flow import _app_pods, _client
 from tests.support.secret_scan import scan_texts
@@ -218,6 +221,55 @@ def test_rollback_returns_to_the_previous_revision(stack: Stack):
     assert after[-1]["revision"] == last + 1 and after[-1]["status"] == "deployed"
     assert after[-1]["description"] == f"Rollback to {last - 1}"
     assert _client(stack).request("GET", "/ready").status_code == 200
+
+
+STUB_KEY = "sk-e2e-stub-key-not-a-real-one"
+STUB_PAUSE = 0.6  # seconds between the stub's streamed chunks
+
+
+def test_openai_replies_stream_through_the_front_end_and_the_ingress(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    host = openai_mode.address_pods_reach(stack)
+    if host is None:
+        pytest.skip(f"no address of this host on {stack.provider.name}'s pod network")
+    client = _client(stack)
+    client.sign_in(**client.sign_up())
+    client.fetch_token()
+    stub = openai_mode.stub_module().OpenAIStub(
+        "add_task", {"user_id": client.user_id, "title": "stream milk"}, "Added stream milk.",
+        host=host, pause=STUB_PAUSE,
+    )  # fmt: skip
+    monkeypatch.setenv("OPENAI_API_KEY", STUB_KEY)
+    runtime = openai_mode.openai_values(tmp_path, stub.base_url)
+    try:
+        _, proc = stack.invoke("-f", str(runtime), "deploy", "--openai")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert client.request("GET", f"/api/{client.user_id}/assistant").json()["mode"] == "openai"
+        with client.request("POST", f"/api/{client.user_id}/chat/stream",
+                            json={"message": "add stream milk"}, stream=True) as reply:  # fmt: skip
+            assert reply.status_code == 200, reply.text
+            arrivals = openai_mode.stream_chat(reply)
+    finally:
+        stub.close()
+    kinds = [a.event["type"] for a in arrivals]
+    assert kinds[0] == "tool_call" and kinds[-1] == "done", kinds
+    deltas = [a for a in arrivals if a.event["type"] == "delta"]
+    assert "".join(a.event["text"] for a in deltas) == "Added stream milk."
+    # Relayed, not buffered: the pieces reach the client about as far apart as the model sent them.
+    spread = deltas[-1].seconds - deltas[0].seconds
+    assert spread >= STUB_PAUSE * (len(deltas) - 1) * 0.6, [(a.seconds, a.event) for a in arrivals]
+    assert client.request("GET", client.tasks_path()).json()[0]["title"] == "stream milk"
+    assert stub.authorizations and set(stub.authorizations) == {f"Bearer {STUB_KEY}"}
+    # Back to command mode for the tests after this one: a deploy keeps a key the Secret holds.
+    monkeypatch.delenv("OPENAI_API_KEY")
+    stack.kube.run("patch", "secret", _secret(stack)["metadata"]["name"], "--type=json",
+                   "-p", '[{"op": "remove", "path": "/data/OPENAI_API_KEY"}]',
+                   step="forget the stub's key")  # fmt: skip
+    _, proc = stack.invoke("deploy")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert client.request("GET", f"/api/{client.user_id}/assistant").json()["mode"] == "offline"
+    assert scan_texts(dict(stack.outputs), [STUB_KEY]) == []
 
 
 def _backend_images(stack: Stack) -> set[str]:

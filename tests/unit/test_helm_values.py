@@ -44,6 +44,7 @@ def _render(
     external_database: bool = False,
     refs: dict = REFS,
     cluster: ClusterFacts = TRAEFIK,
+    secret_digest: str = "",
 ) -> list[dict]:
     chart = ROOT / "helm" / "todo-app"
     layered = {
@@ -54,7 +55,7 @@ def _render(
     config = build_config(layered)
     provider = FakeHostProvider(kube_context="ctx")
     target = Target(config, Runner(), provider, Tools(helm=helm, kubectl="kubectl"), Console())
-    argv = install.helm_argv(target, refs, cluster, external_database)
+    argv = install.helm_argv(target, refs, cluster, external_database, secret_digest)
     # Same chart, values and --set flags; `template` instead of talking to a cluster.
     install_only = {"--create-namespace", "--rollback-on-failure", "--wait"}
     flags, skip = [], False
@@ -113,3 +114,17 @@ def test_the_public_url_carries_the_port_people_reach_the_ingress_on(helm, port,
     data = _config_map(_render(helm, cluster=ClusterFacts("traefik", port)))
     assert data["BETTER_AUTH_URL"] == url
     assert data["TRUSTED_ORIGINS"].split(",")[0] == url
+
+
+def _pod_annotations(docs: list[dict]) -> dict[str, dict[str, str]]:
+    return {d["metadata"]["name"]: d["spec"]["template"]["metadata"].get("annotations", {})
+            for d in docs if d["kind"] in install.WORKLOAD_KINDS}  # fmt: skip
+
+
+def test_a_changed_secret_restarts_the_app_pods_and_not_the_database(helm) -> None:
+    # A key added to the suite's Secret (OPENAI_API_KEY) changes no chart value but the digest.
+    before = _pod_annotations(_render(helm, secret_digest="0123456789abcdef"))
+    after = _pod_annotations(_render(helm, secret_digest="fedcba9876543210"))
+    changed = {name for name in before if before[name] != after[name]}
+    assert changed == {"todo-frontend", "todo-backend", "todo-mcp"}, changed
+    assert after["todo-backend"][install.SECRET_DIGEST_ANNOTATION] == "fedcba9876543210"

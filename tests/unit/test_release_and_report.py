@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from todo_deploy.install import load_manifests, retarget
+from todo_deploy.install import SECRET_DIGEST_ANNOTATION, load_manifests, retarget
 from todo_deploy.report import DeployReport, StepTimer, render
 
 K8S = Path(__file__).resolve().parents[2] / "k8s"
@@ -35,6 +35,20 @@ def test_rendered_k8s_is_pointed_at_the_built_images(require) -> None:
     assert images == set(REFS.values())
     assert {d["spec"]["ingressClassName"] for d in docs if d["kind"] == "Ingress"} == {"traefik"}
     assert not [d for d in docs if d["kind"] == "Secret"]  # secrets are never in k8s/
+
+
+def test_kubectl_method_restarts_the_app_pods_when_the_secret_changes(require) -> None:
+    require(K8S.is_dir() and any(K8S.glob("*.yaml")), "k8s/ has not been rendered yet")
+    docs = retarget(load_manifests(str(K8S)), REFS, "traefik", secret_digest="abc123")
+    annotated = {
+        d["metadata"]["name"]: d["spec"]["template"]["metadata"]["annotations"].get(
+            SECRET_DIGEST_ANNOTATION
+        )
+        for d in docs
+        if d["kind"] in ("Deployment", "StatefulSet")
+    }
+    assert annotated == {"todo-frontend": "abc123", "todo-backend": "abc123",
+                         "todo-mcp": "abc123", "todo-postgres": None}  # fmt: skip
 
 
 def test_report_times_steps_and_dumps_json(tmp_path: Path) -> None:

@@ -49,3 +49,11 @@ def test_dry_run_sends_nothing_and_shows_no_value(harness: Harness) -> None:
     shown = "\n".join(h.printed)
     assert "[dry-run] kubectl --context ctx apply --server-side" in shown
     assert not any(v in shown for v in VALUES.values())
+
+
+def test_the_digest_follows_the_values_and_shows_none_of_them() -> None:
+    digest = APP_SECRETS.digest()
+    same = secrets.AppSecrets(dict(reversed(VALUES.items())), {"x": "env"}, external_database=True)
+    added = secrets.AppSecrets({**VALUES, "OPENAI_API_KEY": "sk-0123456789"}, {}, False)
+    assert same.digest() == digest and added.digest() != digest
+    assert all(value not in digest for value in VALUES.values())

@@ -1,15 +1,18 @@
-"""A small OpenAI-compatible server on 127.0.0.1: answers /v1/chat/completions from a script.
+"""A small OpenAI-compatible server: answers /v1/chat/completions from a script.
 
 The first request (no tool result yet) gets one tool call; once the conversation holds the tool's
 result, the answer is the final text, or an HTTP 500 when `fail_after_tool` is set. Requests with
-`stream: true` get the same answers as server-sent chunks, the final text in a few pieces. Every
-request body is kept for assertions.
+`stream: true` get the same answers as server-sent chunks, the final text in a few pieces, sent
+`pause` seconds apart (so a test can tell a relayed stream from a buffered one). Every request
+body is kept for assertions. It listens on 127.0.0.1 unless given the address pods reach the host
+on (the end-to-end tests load this file by path).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,14 +21,20 @@ TEXT_PIECES = 3
 
 class OpenAIStub:
     def __init__(
-        self, tool: str, arguments: dict[str, Any], final_text: str, fail_after_tool: bool = False
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        final_text: str,
+        fail_after_tool: bool = False,
+        host: str = "127.0.0.1",
+        pause: float = 0.0,
     ) -> None:
         self.tool, self.arguments, self.final_text = tool, arguments, final_text
-        self.fail_after_tool = fail_after_tool
+        self.fail_after_tool, self.pause = fail_after_tool, pause
         self.requests: list[dict[str, Any]] = []
         self.authorizations: list[str] = []
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_port}/v1"
+        self.httpd = ThreadingHTTPServer((host, 0), self._handler())
+        self.base_url = f"http://{host}:{self.httpd.server_port}/v1"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -95,7 +104,7 @@ class OpenAIStub:
                     self.send_error(500)
                 elif body.get("stream"):
                     events = [f"data: {json.dumps(c)}\n\n" for c in stub.chunks(body, message)]
-                    self._send("text/event-stream", "".join([*events, "data: [DONE]\n\n"]))
+                    self._stream([*events, "data: [DONE]\n\n"])
                 else:
                     self._send("application/json", json.dumps(stub.completion(body, message)))
 
@@ -106,6 +115,17 @@ class OpenAIStub:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def _stream(self, events: list[str]) -> None:
+                # HTTP/1.0 without a length: the body ends when the connection closes.
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for index, event in enumerate(events):
+                    if index and stub.pause:
+                        time.sleep(stub.pause)
+                    self.wfile.write(event.encode())
+                    self.wfile.flush()
 
             def log_message(self, *_args: object) -> None:
                 pass

@@ -75,11 +75,14 @@ Image reference. Usage: include "todo-app.image" (list . "backend")
 
 {{/*
 Pod template annotations: a config or secret change rolls the pods. The secret checksum covers
-the values given to the chart; generated secrets never change once created.
+the values given to the chart; with existingSecret, existingSecretDigest stands for its values.
 */}}
 {{- define "todo-app.podAnnotations" -}}
 checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
 {{ include "todo-app.secretChecksum" . }}
+{{- with .Values.existingSecretDigest }}
+checksum/existing-secret: {{ . | quote }}
+{{- end }}
 {{- end }}
 
 {{/*
