@@ -95,6 +95,7 @@ def manifests(session: nox.Session) -> None:
 def images(session: nox.Session) -> None:
     """Build every image, smoke-test them together, print sizes and cold starts vs budgets."""
     install_locked(session)
+    session.run("python", "-m", "tests.support.testenv", "bases")
     pytest(session, ("tests/images", "-s"))
 
 
@@ -102,7 +103,7 @@ def images(session: nox.Session) -> None:
 def e2e(session: nox.Session) -> None:
     """Deploy to a real cluster, use the app through the ingress and a browser, time it all."""
     install_locked(session)
-    session.run("python", "-m", "tests.support.testenv", "chromium")
+    session.run("python", "-m", "tests.support.testenv", "chromium", "bases")
     pytest(
         session,
         ("tests/dev", "-s"),  # invoke dev in a browser, no cluster
@@ -116,6 +117,7 @@ def e2e(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The suite against Skaffold v2.16.1 on the same cluster; build/bench.md (not in `nox`)."""
     install_locked(session)
+    session.run("python", "-m", "tests.support.testenv", "bases")
     session.run("python", "-m", "tests.support.bench", *session.posargs)
 
 
@@ -131,5 +133,5 @@ def kind_infra(session: nox.Session) -> None:
 def kind(session: nox.Session) -> None:
     """A normal user's path on kind: non-root, fresh clone, no npm; deploy to delete, timed."""
     install_locked(session)
-    session.run("python", "-m", "tests.support.testenv", "chromium")
+    session.run("python", "-m", "tests.support.testenv", "chromium", "bases")
     pytest(session, ("tests/kind", "-s", "-x"))

@@ -1,10 +1,12 @@
-"""Local base images: trimmed, cached by tag, and able to do what our Dockerfiles ask of them."""
+"""Stand-in base images (test support): trimmed, cached by tag, and able to do what our
+Dockerfiles ask of them; the product then finds them without building anything."""
 
 from __future__ import annotations
 
 import pytest
 
-from todo_deploy.baseimages import BASES, ensure_base_images, trim
+from tests.support.baseimages import ensure_stand_ins, trim
+from todo_deploy.baseimages import BASES, ensure_base_images
 from todo_deploy.images import BUILD_TIMEOUT
 
 
@@ -32,10 +34,10 @@ def test_trim_drops_docs_keeps_copyright_and_apt_folders(tmp_path) -> None:
 @pytest.mark.docker
 @pytest.mark.timeout(BUILD_TIMEOUT)
 def test_every_base_arg_gets_a_usable_image(docker) -> None:
-    chosen = ensure_base_images(docker)
+    chosen = ensure_stand_ins(docker)
     assert set(chosen) == {base.arg for base in BASES}
     assert all(docker.image_id(ref) for ref in chosen.values())
-    # A second call reuses what is there: no build, no pull.
+    # The product's own call reuses what is there: no build, no pull.
     before = len(docker.runner.history)
     assert ensure_base_images(docker) == chosen
     assert not any("pull" in argv or "import" in argv for argv in docker.runner.history[before:])

@@ -23,7 +23,7 @@ import pytest
 from invoke import Exit
 
 from tests.support.fakes import SECRET_ENV, Harness
-from todo_deploy import flow, images
+from todo_deploy import baseimages, flow, images
 from todo_deploy.engine import EngineError, ensure_engine
 from todo_deploy.providers.existing import ExistingProvider
 from todo_deploy.report import render
@@ -273,6 +273,22 @@ def test_image_that_fails_to_build(engine) -> None:
     assert "not-in-the-context.txt" in message, f"the build's own error is missing:\n{message}"
     left = runner.run(["docker", "image", "ls", "-q", "todo-bad-input-broken"], mutating=False)
     assert left.stdout.strip() == "", "a failed build left an image behind"
+
+
+def test_base_image_that_cannot_be_pulled(engine, closed_port: int, monkeypatch) -> None:
+    # A registry on a closed loopback port: the pull fails at once and nothing leaves the host.
+    official = f"127.0.0.1:{closed_port}/todo-bad-input/base:never"
+    base = baseimages.BaseImage("BAD_INPUT_IMAGE", official, "todo-base-bad-input:never")
+    monkeypatch.setattr(baseimages, "BASES", (base,))
+    runner = Runner()
+    with pytest.raises(Exit) as refused, failures():
+        baseimages.ensure_base_images(images.docker_cli(runner, {}))
+    message = str(refused.value.message)
+    assert refused.value.code == 1
+    assert f"could not pull the base images {official} " in message
+    assert "docker tag <image> todo-base-bad-input:never" in message
+    assert [argv[1:] for argv in runner.history if "pull" in argv] == [("pull", official)]
+    assert not [argv for argv in runner.history if {"build", "import", "tag"} & set(argv)]
 
 
 def test_hosts_entry_missing_is_a_hint_not_a_failure(harness: Harness, tmp_path: Path) -> None:

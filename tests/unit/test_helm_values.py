@@ -123,8 +123,8 @@ def _pod_annotations(docs: list[dict]) -> dict[str, dict[str, str]]:
 
 def test_a_changed_secret_restarts_the_app_pods_and_not_the_database(helm) -> None:
     # A key added to the suite's Secret (OPENAI_API_KEY) changes no chart value but the digest.
-    before = _pod_annotations(_render(helm, secret_digest="0123456789abcdef"))
-    after = _pod_annotations(_render(helm, secret_digest="fedcba9876543210"))
+    before = _pod_annotations(_render(helm, secret_digest="1" * 16))
+    after = _pod_annotations(_render(helm, secret_digest="2" * 16))
     changed = {name for name in before if before[name] != after[name]}
     assert changed == {"todo-frontend", "todo-backend", "todo-mcp"}, changed
-    assert after["todo-backend"][install.SECRET_DIGEST_ANNOTATION] == "fedcba9876543210"
+    assert after["todo-backend"][install.SECRET_DIGEST_ANNOTATION] == "2" * 16

@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.support.baseimages import MIRROR, RootfsMaker, trim
 from tests.support.kind import gobuild, paths
-from todo_deploy.baseimages import MIRROR, RootfsMaker, trim
 from todo_deploy.engine import DockerCli
 from todo_deploy.providers.host import build
 from todo_deploy.providers.host.images import import_scratch_image

@@ -26,8 +26,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.support.baseimages import MIRROR, RootfsMaker, trim
 from tests.support.kind import componentimages, gobuild, paths, storage
-from todo_deploy.baseimages import MIRROR, RootfsMaker, trim
 from todo_deploy.debian import ensure_packages
 from todo_deploy.engine import DockerCli, buildkit_cli
 from todo_deploy.providers.host import build
