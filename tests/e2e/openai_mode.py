@@ -38,13 +38,11 @@ def address_pods_reach(stack: Stack) -> str | None:
 
 
 def openai_values(tmp: Path, base_url: str) -> Path:
-    """A runtime Invoke config (`invoke -f`) whose values file points the agent at the stub."""
+    """A values file (`invoke deploy --values`) pointing the agent at the stub."""
     values = tmp / "openai-values.yaml"
     values.write_text(json.dumps({"config": {"openaiBaseUrl": base_url,
                                              "openaiModel": "stub-model"}}))  # fmt: skip
-    runtime = tmp / "invoke-openai.yaml"
-    runtime.write_text(json.dumps({"deploy": {"values_files": [str(values)]}}))
-    return runtime
+    return values
 
 
 @dataclass(frozen=True)

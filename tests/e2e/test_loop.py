@@ -241,9 +241,9 @@ def test_openai_replies_stream_through_the_front_end_and_the_ingress(
         host=host, pause=STUB_PAUSE,
     )  # fmt: skip
     monkeypatch.setenv("OPENAI_API_KEY", STUB_KEY)
-    runtime = openai_mode.openai_values(tmp_path, stub.base_url)
+    values = openai_mode.openai_values(tmp_path, stub.base_url)
     try:
-        _, proc = stack.invoke("-f", str(runtime), "deploy", "--openai")
+        _, proc = stack.invoke("deploy", "--openai", "--values", str(values))
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert client.request("GET", f"/api/{client.user_id}/assistant").json()["mode"] == "openai"
         with client.request("POST", f"/api/{client.user_id}/chat/stream",
