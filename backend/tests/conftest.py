@@ -238,7 +238,7 @@ def spawn(tmp_path: Path) -> Iterator[Spawn]:
         process.wait(timeout=10)
 
 
-def _wait_for_health(url: str, process: subprocess.Popen, log: Path, timeout: float = 20) -> None:
+def _wait_for_health(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, f"the server exited: {log.read_text()}"

@@ -75,9 +75,10 @@ def test_back_end_and_mcp_restart_when_their_code_is_saved(tmp_path: Path, name:
         restarted = ("Reloading", "change detected")  # uvicorn, watchfiles
         assert wait_until(lambda: any(r in line for line in output[seen:] for r in restarted),
                           timeout=20, interval=0.2), "".join(output)  # fmt: skip
+        # A new process serves the saved code (the old one answers until it is stopped).
+        assert wait_until(lambda: sum("Started server process" in line for line in output) == 2,
+                          timeout=60, interval=0.2), "".join(output)  # fmt: skip
         assert wait_until(lambda: _health(port), timeout=60, interval=0.3), "".join(output)
-        started = [line for line in output if "Started server process" in line]
-        assert len(started) == 2, "".join(output)  # a new process serves the saved code
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)

@@ -1,5 +1,5 @@
-"""Against a reachable cluster on this machine: server-side dry run of k8s/, and the chart's
-`lookup` keeping generated secrets. Each test works in a throwaway namespace."""
+"""The chart against the real cluster, before the deploy: a server-side dry run of k8s/, and the
+chart's `lookup` keeping generated secrets. Each test works in a throwaway namespace."""
 
 from __future__ import annotations
 
