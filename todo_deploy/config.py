@@ -88,8 +88,14 @@ class DeployConfig(_Strict):
 
 
 # Keys whose default is None: Invoke sees them as "" (below), the model as None.
-OPTIONAL_KEYS = ("registry", "kube_context", "secret_name", "kind.node_image",
-                 "kind.config_file", "kind.registry_endpoint")  # fmt: skip
+OPTIONAL_KEYS = (
+    "registry",
+    "kube_context",
+    "secret_name",
+    "kind.node_image",
+    "kind.config_file",
+    "kind.registry_endpoint",
+)
 
 
 def collection_defaults() -> dict[str, Any]:

@@ -81,11 +81,18 @@ def dev_services(repo: Path) -> list[DevService]:
     mcp = ["watchfiles", "--filter", "python", "python -m todo_mcp", mcp_code, backend_code]
     next_dev = ["npm", "run", "dev", "--", "--hostname", local, "--port", port["frontend"]]
     return [
-        DevService("backend", [*UV_RUN, *uvicorn], repo, f"http://{local}:{port['backend']}/health"),
-        DevService("mcp", [*UV_RUN, *mcp], repo,
-                   f"http://{local}:{port['mcp']}/health", {"HOST": local, "PORT": port["mcp"]}),
+        DevService(
+            "backend", [*UV_RUN, *uvicorn], repo, f"http://{local}:{port['backend']}/health"
+        ),
+        DevService(
+            "mcp",
+            [*UV_RUN, *mcp],
+            repo,
+            f"http://{local}:{port['mcp']}/health",
+            {"HOST": local, "PORT": port["mcp"]},
+        ),
         DevService("frontend", next_dev, repo / "frontend", f"http://{local}:{port['frontend']}/"),
-    ]  # fmt: skip
+    ]
 
 
 def run_dev(

@@ -161,9 +161,15 @@ class DockerCli:
     def inspect(self, ref: str, template: str) -> str | None:
         """`docker image inspect --format template ref`, or None when there is no such image."""
         result = self.run(
-            "image", "inspect", "--format", template, ref,
-            step=f"inspect {ref}", check=False, mutating=False,
-        )  # fmt: skip
+            "image",
+            "inspect",
+            "--format",
+            template,
+            ref,
+            step=f"inspect {ref}",
+            check=False,
+            mutating=False,
+        )
         if not result.ok:
             return None
         return result.stdout.strip() or None

@@ -260,8 +260,11 @@ def _remove_images(target: Target) -> None:
     filters = [f"--filter=reference={c.repository}" for c in target.catalogue.components.values()]
     listing = runner.run(
         ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", *filters],
-        step="list images", env=docker_env, mutating=False, check=False,
-    )  # fmt: skip
+        step="list images",
+        env=docker_env,
+        mutating=False,
+        check=False,
+    )
     refs = listing.stdout.split()
     if not refs:
         console.print("no built images to remove")

@@ -16,9 +16,17 @@ from todo_deploy.kube import Kube
 
 # Names the local distributions give their contexts.
 LOCAL_NAMES = (
-    "minikube", "docker-desktop", "docker-for-desktop", "rancher-desktop", "orbstack", "colima",
-    "microk8s", "kind-*", "k3d-*", "crc-*",
-)  # fmt: skip
+    "minikube",
+    "docker-desktop",
+    "docker-for-desktop",
+    "rancher-desktop",
+    "orbstack",
+    "colima",
+    "microk8s",
+    "kind-*",
+    "k3d-*",
+    "crc-*",
+)
 # Only `existing` points at a cluster the suite did not make.
 FOREIGN_PROVIDERS = ("existing",)
 

@@ -252,9 +252,15 @@ class IsolationCheck:
 
         done = wait_until(finished, timeout=POD_TIMEOUT, interval=1)
         logs = self.kube.run(
-            "logs", name, "-n", namespace, step="probe output", namespaced=False,
-            check=False, mutating=False,
-        ).stdout  # fmt: skip
+            "logs",
+            name,
+            "-n",
+            namespace,
+            step="probe output",
+            namespaced=False,
+            check=False,
+            mutating=False,
+        ).stdout
         if not done:
             raise IsolationError(f"probe pod {namespace}/{name} did not finish in {POD_TIMEOUT} s")
         return logs

@@ -79,11 +79,14 @@ def service_target(kube: Kube, service: str, port: int) -> ServiceTarget:
 def ready_pods(pods: dict[str, dict[str, Any]]) -> list[str]:
     """Names of the pods that are Ready and not being deleted, oldest first."""
     ready = [
-        pod for pod in pods.values()
+        pod
+        for pod in pods.values()
         if not pod["metadata"].get("deletionTimestamp")
-        and any(c.get("type") == "Ready" and c.get("status") == "True"
-                for c in pod.get("status", {}).get("conditions") or [])
-    ]  # fmt: skip
+        and any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in pod.get("status", {}).get("conditions") or []
+        )
+    ]
     ready.sort(key=lambda p: p["metadata"].get("creationTimestamp", ""))
     return [p["metadata"]["name"] for p in ready]
 
@@ -139,9 +142,12 @@ class ReconnectingForward:
         self.forwarded.append(pod)
         self.say(f"forwarding 127.0.0.1:{self.local} -> pod/{pod}:{self.target.target_port}")
         argv = self.kube.argv(
-            "port-forward", "--address", "127.0.0.1", f"pod/{pod}",
+            "port-forward",
+            "--address",
+            "127.0.0.1",
+            f"pod/{pod}",
             f"{self.local}:{self.target.target_port}",
-        )  # fmt: skip
+        )
         process = self.kube.runner.spawn(argv, step=f"port-forward pod/{pod}")
         output: list[str] = []
         reader = threading.Thread(target=lambda: output.extend(process.lines()), daemon=True)

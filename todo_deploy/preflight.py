@@ -155,8 +155,15 @@ def _file_problems(config: DeployConfig) -> list[str]:
 def _check_values(config: DeployConfig, runner: Runner, tools: Tools, problems: list[str]) -> None:
     """Render the chart with the values files: its schema refuses bad values before any change."""
     files = [arg for values in config.values_files for arg in ("-f", values)]
-    argv = [tools.helm, "template", config.release, config.chart,
-            "--namespace", config.namespace, *files]  # fmt: skip
+    argv = [
+        tools.helm,
+        "template",
+        config.release,
+        config.chart,
+        "--namespace",
+        config.namespace,
+        *files,
+    ]
     result = runner.run(argv, step="check values", check=False, mutating=False)
     if not result.ok:
         error = " ".join(result.stderr.strip().removeprefix("Error: ").split())

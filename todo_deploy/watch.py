@@ -65,8 +65,9 @@ def images_touched(
 
 def deployed_refs(target: Target) -> dict[str, str]:
     """Image refs the release runs now, by component (from its user-supplied values)."""
-    result = target.helm.run("get", "values", target.config.release, "-o", "json",
-                             step="helm get values", mutating=False)  # fmt: skip
+    result = target.helm.run(
+        "get", "values", target.config.release, "-o", "json", step="helm get values", mutating=False
+    )
     values = json.loads(result.stdout or "{}") or {}
     refs = {}
     for name, component in target.catalogue.components.items():
@@ -127,8 +128,15 @@ class Watcher:
         # pod start, not two in a row. `invoke deploy` puts the chart's default back.
         sets += ["--set-string", f"rollingUpdate.maxUnavailable={WATCH_MAX_UNAVAILABLE}"]
         # No --wait: only the changed workload is waited for, by its rollout.
-        helm.run("upgrade", config.release, config.chart, "--reset-then-reuse-values", *sets,
-                 step="helm upgrade (watch)", timeout=120)  # fmt: skip
+        helm.run(
+            "upgrade",
+            config.release,
+            config.chart,
+            "--reset-then-reuse-values",
+            *sets,
+            step="helm upgrade (watch)",
+            timeout=120,
+        )
 
     def run(
         self, batches: Iterable[Iterable[str | Path]], say: Callable[[str], None]

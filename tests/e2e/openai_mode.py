@@ -40,8 +40,9 @@ def address_pods_reach(stack: Stack) -> str | None:
 def openai_values(tmp: Path, base_url: str) -> Path:
     """A values file (`invoke deploy --values`) pointing the agent at the stub."""
     values = tmp / "openai-values.yaml"
-    values.write_text(json.dumps({"config": {"openaiBaseUrl": base_url,
-                                             "openaiModel": "stub-model"}}))  # fmt: skip
+    values.write_text(
+        json.dumps({"config": {"openaiBaseUrl": base_url, "openaiModel": "stub-model"}})
+    )
     return values
 
 

@@ -179,9 +179,15 @@ def test_running_containers_are_locked_down(stack: Stack):
         ), f"{name} has a service-account token volume"
         for container in pod["spec"]["containers"]:
             result = stack.kube.run(
-                "exec", name, "-c", container["name"], "--", *INSIDE[component],
-                step="read the container's own limits", mutating=False,
-            )  # fmt: skip
+                "exec",
+                name,
+                "-c",
+                container["name"],
+                "--",
+                *INSIDE[component],
+                step="read the container's own limits",
+                mutating=False,
+            )
             lines = result.stdout.split()
             where = f"{name}/{container['name']}: {result.stdout}"
             assert lines[0].isdigit() and int(lines[0]) != 0, f"runs as root: {where}"

@@ -206,7 +206,7 @@ def test_network_policies_keep_mcp_and_postgres_private(stack: Stack, figures):
     # The check can fail: without MCP's policies it names the gap and the fix.
     stack.kube.run(
         "delete", "networkpolicy", "todo-mcp", "todo-default-deny", step="remove MCP's policies"
-    )  # fmt: skip
+    )
     _, proc = stack.invoke("isolation")
     assert proc.returncode == 1, "isolation passed with MCP unprotected"
     assert "no NetworkPolicy protects mcp" in proc.stdout + proc.stderr
@@ -293,9 +293,16 @@ def _deploy_process(*args: str) -> subprocess.Popen:
     # Own process group: Ctrl-C in a terminal signals the whole group (invoke and its helm).
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     argv = [sys.executable, "-m", "invoke", "deploy", *args]
-    return subprocess.Popen(argv, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True,
-                            preexec_fn=default_sigint)  # fmt: skip
+    return subprocess.Popen(
+        argv,
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=default_sigint,
+    )
 
 
 def _read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:

@@ -95,8 +95,9 @@ class Running:
         threading.Thread(target=read, daemon=True).start()
 
     def wait_for(self, check: Callable[[str], bool], timeout: float) -> bool:
-        return wait_until(lambda: any(check(line) for line in list(self.lines)),
-                          timeout=timeout, interval=0.2)  # fmt: skip
+        return wait_until(
+            lambda: any(check(line) for line in list(self.lines)), timeout=timeout, interval=0.2
+        )
 
     def interrupt(self) -> int:
         """Ctrl-C, as a user stops it; the exit code."""
@@ -133,12 +134,18 @@ def running(stack: Stack, *args: str) -> Iterator[Running]:
 def _restart(stack: Stack, workload: str) -> set[str]:
     """Roll a workload's pods; the names of the pods it has after."""
     component = workload.split("-", 1)[1]
-    before = {p["metadata"]["name"] for p in _app_pods(stack)
-              if p["metadata"]["labels"].get("component") == component}  # fmt: skip
+    before = {
+        p["metadata"]["name"]
+        for p in _app_pods(stack)
+        if p["metadata"]["labels"].get("component") == component
+    }
     stack.kube.run("rollout", "restart", workload, step="restart")
     stack.kube.rollout_status(workload, 180)
-    after = {p["metadata"]["name"] for p in _app_pods(stack)
-             if p["metadata"]["labels"].get("component") == component}  # fmt: skip
+    after = {
+        p["metadata"]["name"]
+        for p in _app_pods(stack)
+        if p["metadata"]["labels"].get("component") == component
+    }
     new = after - before
     assert new, f"{workload} has no new pod after a restart"
     return new
@@ -155,11 +162,13 @@ def test_logs_follow_every_component_and_pods_started_later(stack: Stack):
         for component in ("frontend", "backend", "mcp", "postgres"):
             prefix = f"todo-{component}-"
             assert logs.wait_for(_from(prefix), timeout=30), (
-                f"no {component} line in:\n" + "\n".join(logs.lines[-40:]))  # fmt: skip
+                f"no {component} line in:\n" + "\n".join(logs.lines[-40:])
+            )
         new_pods = _restart(stack, "deployment/todo-mcp")
         for pod in new_pods:
             assert logs.wait_for(_from(f"{pod}/"), timeout=30), (
-                f"nothing from the new pod {pod}:\n" + "\n".join(logs.lines[-40:]))  # fmt: skip
+                f"nothing from the new pod {pod}:\n" + "\n".join(logs.lines[-40:])
+            )
         assert logs.interrupt() == 0
 
 
@@ -237,9 +246,12 @@ def test_openai_replies_stream_through_the_front_end_and_the_ingress(
     client.sign_in(**client.sign_up())
     client.fetch_token()
     stub = openai_mode.stub_module().OpenAIStub(
-        "add_task", {"user_id": client.user_id, "title": "stream milk"}, "Added stream milk.",
-        host=host, pause=STUB_PAUSE,
-    )  # fmt: skip
+        "add_task",
+        {"user_id": client.user_id, "title": "stream milk"},
+        "Added stream milk.",
+        host=host,
+        pause=STUB_PAUSE,
+    )
     monkeypatch.setenv("OPENAI_API_KEY", STUB_KEY)
     values = openai_mode.openai_values(tmp_path, stub.base_url)
     try:
@@ -282,8 +294,9 @@ def _backend_images(stack: Stack) -> set[str]:
 def test_watch_rolls_a_back_end_save_and_ctrl_c_leaves_it_deployed(stack: Stack, figures):
     change = ROOT / "backend" / "todo_backend" / "e2e_watch_change.py"
     with running(stack, "watch", "--no-logs") as watch:
-        assert watch.wait_for(lambda line: line.startswith("watching "), timeout=300), (
-            "\n".join(watch.lines[-40:]))  # fmt: skip
+        assert watch.wait_for(lambda line: line.startswith("watching "), timeout=300), "\n".join(
+            watch.lines[-40:]
+        )
         before = _backend_images(stack)
         saved = time.monotonic()
         change.write_text(f'"""Changes the back-end image (e2e watch)."""\nSTAMP = {saved!r}\n')

@@ -42,8 +42,7 @@ class Laptop:
     outputs: dict[str, str] = field(default_factory=dict)
 
     def invoke(self, *args: str, timeout: float = 900) -> tuple[float, subprocess.CompletedProcess]:
-        seconds, proc = self.user.invoke(*args, "--provider", "kind", env=self.env,
-                                         timeout=timeout)  # fmt: skip
+        seconds, proc = self.user.invoke(*args, "--provider", "kind", env=self.env, timeout=timeout)
         self.outputs[f"invoke {' '.join(args)} #{len(self.outputs) + 1}"] = (
             proc.stdout + proc.stderr
         )
@@ -85,8 +84,11 @@ def laptop(figures) -> Laptop:
     runner = Runner()
     started = time.monotonic()
     ci = infra.prepare(runner)
-    figures.record(Figure("CI support ready (kind, node image, add-on images)",
-                          time.monotonic() - started, "s"))  # fmt: skip
+    figures.record(
+        Figure(
+            "CI support ready (kind, node image, add-on images)", time.monotonic() - started, "s"
+        )
+    )
     started = time.monotonic()
     user = nonroot.ensure_user()
     nonroot.give_tools(user, {"helm": ci.helm, "kubectl": ci.kubectl, "kind": ci.kind})
@@ -102,8 +104,9 @@ def laptop(figures) -> Laptop:
     }
     user.run(["kind", "delete", "cluster", "--name", CLUSTER], env=env)  # an earlier run's
     _free_the_ingress_port(runner)
-    figures.record(Figure(f"non-root user {user.name} ready (clone {commit})",
-                          time.monotonic() - started, "s"))  # fmt: skip
+    figures.record(
+        Figure(f"non-root user {user.name} ready (clone {commit})", time.monotonic() - started, "s")
+    )
     kube_runner = Runner(base_env={**os.environ, "KUBECONFIG": str(user.home / ".kube/config")})
     kube = Kube(kube_runner, str(ci.kubectl), CONTEXT, NAMESPACE)
     url = f"http://{ADDRESS}"

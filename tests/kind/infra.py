@@ -58,6 +58,9 @@ def enforce_network_policies(kube: Kube, cluster: str) -> None:
     """kube-network-policies as a DaemonSet: the CNI config here enforces nothing itself."""
     kubeconfig = kube.runner.base_env.get("KUBECONFIG")
     addons.install_network_policies(
-        kube.runner, cluster_name=cluster, context=str(kube.context), kubectl=kube.kubectl,
+        kube.runner,
+        cluster_name=cluster,
+        context=str(kube.context),
+        kubectl=kube.kubectl,
         kubeconfig=Path(kubeconfig) if kubeconfig else None,
-    )  # fmt: skip
+    )

@@ -56,24 +56,35 @@ def _kind_loads(output: str) -> list[str]:
 def test_cluster_up_creates_the_kind_cluster(laptop: Laptop, figures) -> None:
     seconds, proc = laptop.invoke("cluster.up", "-v")
     _ok(proc)
-    figures.record(Figure("invoke cluster.up: kind create (cached node image), node Ready, "
-                          "Traefik", seconds, "s"))  # fmt: skip
+    figures.record(
+        Figure(
+            "invoke cluster.up: kind create (cached node image), node Ready, Traefik", seconds, "s"
+        )
+    )
     assert "kind create cluster --name todo" in proc.stdout
     nodes = laptop.kube.get_json("nodes", step="nodes", namespaced=False) or {"items": []}
-    ready = [c["status"] for n in nodes["items"] for c in n["status"]["conditions"]
-             if c["type"] == "Ready"]  # fmt: skip
+    ready = [
+        c["status"]
+        for n in nodes["items"]
+        for c in n["status"]["conditions"]
+        if c["type"] == "Ready"
+    ]
     assert ready == ["True"], f"node not Ready: {ready}"
     assert nodes["items"][0]["metadata"]["labels"].get("ingress-ready") == "true"
-    traefik = laptop.kube.get_json("deployment", "traefik", "--namespace=traefik", step="traefik",
-                                   namespaced=False)  # fmt: skip
+    traefik = laptop.kube.get_json(
+        "deployment", "traefik", "--namespace=traefik", step="traefik", namespaced=False
+    )
     assert traefik is not None and traefik["status"].get("readyReplicas") == 1
 
 
 def test_deploy_serves_the_app(laptop: Laptop, figures) -> None:
     seconds, proc = laptop.invoke("deploy", "-v")
     _ok(proc)
-    figures.record(Figure("deploy to the new cluster (kind load of 4 images, release)", seconds,
-                          "s", budget=300))  # fmt: skip
+    figures.record(
+        Figure(
+            "deploy to the new cluster (kind load of 4 images, release)", seconds, "s", budget=300
+        )
+    )
     assert "kind create" not in proc.stdout  # the cluster was there already
     components = {p["metadata"]["labels"].get("component") for p in _pods(laptop)}
     assert components >= set(COMPONENTS)
@@ -138,8 +149,11 @@ def test_one_service_change_rolls_only_it(laptop: Laptop, figures) -> None:
 def test_isolation_is_enforced(laptop: Laptop, figures) -> None:
     started = time.monotonic()
     infra.enforce_network_policies(laptop.kube, CLUSTER)
-    figures.record(Figure("NetworkPolicy enforcement installed (test support)",
-                          time.monotonic() - started, "s"))  # fmt: skip
+    figures.record(
+        Figure(
+            "NetworkPolicy enforcement installed (test support)", time.monotonic() - started, "s"
+        )
+    )
     seconds, proc = laptop.invoke("isolation")
     _ok(proc)
     assert "isolation: enforced" in proc.stdout
@@ -185,9 +199,13 @@ def test_registry_path_pods_pull_from_the_local_registry(laptop: Laptop, figures
             assert container["image"].startswith(f"{registry.address}/todo/"), container["image"]
         assert all(s["ready"] for s in pod["status"]["containerStatuses"]), pod["metadata"]["name"]
     events = laptop.kube.get_json("events", step="events") or {"items": []}
-    pulled = [e for e in events["items"] if e.get("reason") == "Pulled"
-              and f"{registry.address}/todo/" in e.get("message", "")
-              and "already present" not in e.get("message", "")]  # fmt: skip
+    pulled = [
+        e
+        for e in events["items"]
+        if e.get("reason") == "Pulled"
+        and f"{registry.address}/todo/" in e.get("message", "")
+        and "already present" not in e.get("message", "")
+    ]
     assert pulled, "no pod pulled an image from the registry"
     assert _client(laptop).request("GET", "/health").status_code == 200
 

@@ -44,9 +44,14 @@ class CiUser:
         env = [f"HOME={self.home}", f"PATH={self.tools}:/usr/bin:/bin", "LANG=C.UTF-8"]
         command = ["runuser", "-u", self.name, "--", "env", "-i", *env, *map(str, argv)]
         return subprocess.run(
-            command, input=stdin, text=True, capture_output=True, timeout=timeout,
-            cwd=self.home, check=False,
-        )  # fmt: skip
+            command,
+            input=stdin,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+            cwd=self.home,
+            check=False,
+        )
 
     def kubectl(self, *args: str, timeout: float = 180, stdin: str | None = None):
         result = self.run("kubectl", "--context", CONTEXT, *args, timeout=timeout, stdin=stdin)

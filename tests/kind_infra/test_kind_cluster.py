@@ -37,8 +37,10 @@ NAMESPACE = "kind-infra"
 def _docker_ps() -> set[str]:
     result = subprocess.run(
         ["docker", "ps", "--format", "{{.ID}} {{.Status}}"],
-        text=True, capture_output=True, check=True,
-    )  # fmt: skip
+        text=True,
+        capture_output=True,
+        check=True,
+    )
     return {line.split()[0] for line in result.stdout.splitlines()}
 
 
@@ -82,8 +84,10 @@ def namespace(cluster: CiUser) -> str:
 def _started_at(container: str) -> str:
     return subprocess.run(
         ["docker", "inspect", "--format", "{{.State.Running}} {{.State.StartedAt}}", container],
-        text=True, capture_output=True, check=True,
-    ).stdout.strip()  # fmt: skip
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
 
 
 def test_runtime_reload_leaves_running_containers_alone(runner: Runner, prepared: str):
@@ -185,12 +189,14 @@ def test_default_storage_is_writable_by_a_non_root_pod(
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Mi"}}},
     }
     writer = _pod(
-        "writer", probe_image,
+        "writer",
+        probe_image,
         # Shell built-ins only: the image holds nothing but /bin/busybox.
         ["/bin/busybox", "sh", "-c", "echo kept > /data/f && read line < /data/f && echo $line"],
-        imagePullPolicy="Never", volumeMounts=[{"name": "data", "mountPath": "/data"}],
+        imagePullPolicy="Never",
+        volumeMounts=[{"name": "data", "mountPath": "/data"}],
         securityContext={"runAsUser": 10001, "runAsNonRoot": True},
-    )  # fmt: skip
+    )
     writer["spec"]["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
     started = time.monotonic()
     _apply(cluster, claim, writer)
@@ -230,9 +236,12 @@ def test_network_policy_refuses_until_allowed(
 ):
     kubeconfig = cluster.home / ".kube" / "config"
     figures["kube-network-policies DaemonSet installed"] = addons.install_network_policies(
-        runner, cluster_name=CLUSTER, context=CONTEXT,
-        kubectl=cluster.tools / "kubectl", kubeconfig=kubeconfig,
-    )  # fmt: skip
+        runner,
+        cluster_name=CLUSTER,
+        context=CONTEXT,
+        kubectl=cluster.tools / "kubectl",
+        kubeconfig=kubeconfig,
+    )
     sleeper = ["/bin/busybox", "sleep", "3600"]
     server = _pod(
         "web", probe_image, ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"],

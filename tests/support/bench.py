@@ -43,10 +43,9 @@ BUILD = ROOT / "build" / "bench"
 ROUNDS = 3
 SERVING_TIMEOUT = 300
 SKAFFOLD_GLOBAL = {
-    "global": {"collect-metrics": False, "update-check": False,
-               "survey": {"disable-prompt": True}},
+    "global": {"collect-metrics": False, "update-check": False, "survey": {"disable-prompt": True}},
     "kubeContexts": [],
-}  # fmt: skip
+}
 
 
 @dataclass
@@ -107,8 +106,11 @@ class Bench:
             statistics.median(self.helm_noop() for _ in range(ROUNDS)),
         )
         self.skaffold("run")  # its own image tags, built once
-        self.record("no-op redeploy (median of 3)", "skaffold run",
-                    statistics.median(self.skaffold("run") for _ in range(ROUNDS)))  # fmt: skip
+        self.record(
+            "no-op redeploy (median of 3)",
+            "skaffold run",
+            statistics.median(self.skaffold("run") for _ in range(ROUNDS)),
+        )
 
     def one_service_change(self) -> None:
         marker = ROOT / "mcp" / "todo_mcp" / "bench_change.py"
@@ -122,27 +124,38 @@ class Bench:
 
     def from_empty(self) -> None:
         self.invoke("teardown")
-        self.record("from an empty namespace, images cached", "invoke deploy",
-                    self.invoke("deploy"))  # fmt: skip
+        self.record(
+            "from an empty namespace, images cached", "invoke deploy", self.invoke("deploy")
+        )
         self.skaffold("delete")
         # Skaffold deploys the chart only: the Secret comes from the suite, untimed.
-        secret = self.kube.get_json("secret", catalogue.default().object_name("secrets"),
-                                    step="bench secret") or {}  # fmt: skip
+        secret = (
+            self.kube.get_json(
+                "secret", catalogue.default().object_name("secrets"), step="bench secret"
+            )
+            or {}
+        )
         self.invoke("teardown")
-        self.kube.run("create", "namespace", self.kube.namespace, step="namespace",
-                      namespaced=False)  # fmt: skip
+        self.kube.run(
+            "create", "namespace", self.kube.namespace, step="namespace", namespaced=False
+        )
         self.kube.run("apply", "-f", "-", step="secret", stdin=json.dumps(_bare(secret)))
-        self.record("from an empty namespace, images cached", "skaffold run",
-                    self.skaffold("run"))  # fmt: skip
+        self.record("from an empty namespace, images cached", "skaffold run", self.skaffold("run"))
 
     def save_to_serving(self) -> None:
         self.invoke("deploy")
         self.record("watch: back-end save to serving", "invoke watch",
                     self._loop([sys.executable, "-m", "invoke", "watch", "--no-logs",
                                 "--provider", self.provider], {}, "watching "))  # fmt: skip
-        self.record("watch: back-end save to serving", "skaffold dev",
-                    self._loop(self.skaffold_argv("dev", "--port-forward=off"),
-                               self.skaffold_env(), "Watching for changes"))  # fmt: skip
+        self.record(
+            "watch: back-end save to serving",
+            "skaffold dev",
+            self._loop(
+                self.skaffold_argv("dev", "--port-forward=off"),
+                self.skaffold_env(),
+                "Watching for changes",
+            ),
+        )
         self.invoke("deploy")  # leave the suite's release as it deploys it
 
     def _loop(self, argv: list[str], env: dict[str, str], ready: str) -> float | None:
@@ -167,8 +180,11 @@ class Bench:
             saved = time.monotonic()
             change.write_text(f"STAMP = {saved!r}\n")
             serving = self._serving(before)
-            return time.monotonic() - saved if wait_until(serving, timeout=SERVING_TIMEOUT,
-                                                          interval=0.1) else None  # fmt: skip
+            return (
+                time.monotonic() - saved
+                if wait_until(serving, timeout=SERVING_TIMEOUT, interval=0.1)
+                else None
+            )
         finally:
             change.unlink(missing_ok=True)
             proc.send_signal(signal.SIGINT)
@@ -178,12 +194,19 @@ class Bench:
                 proc.kill()
 
     def _backend_images(self) -> set[str]:
-        pods = self.kube.get_json("pods", "-l", "app.kubernetes.io/component=backend",
-                                  step="back-end pods") or {}  # fmt: skip
-        return {c["image"] for p in pods.get("items", [])
-                if not p["metadata"].get("deletionTimestamp")
-                and all(s.get("ready") for s in p["status"].get("containerStatuses") or [])
-                for c in p["spec"]["containers"]}  # fmt: skip
+        pods = (
+            self.kube.get_json(
+                "pods", "-l", "app.kubernetes.io/component=backend", step="back-end pods"
+            )
+            or {}
+        )
+        return {
+            c["image"]
+            for p in pods.get("items", [])
+            if not p["metadata"].get("deletionTimestamp")
+            and all(s.get("ready") for s in p["status"].get("containerStatuses") or [])
+            for c in p["spec"]["containers"]
+        }
 
     def _serving(self, before: set[str]) -> Callable[[], bool]:
         def check() -> bool:
@@ -191,8 +214,9 @@ class Bench:
             if not now or not now.isdisjoint(before):
                 return False
             try:
-                answer = requests.get(f"{self.ingress_url}/health", timeout=2,
-                                      headers={"Host": self.ingress_host})  # fmt: skip
+                answer = requests.get(
+                    f"{self.ingress_url}/health", timeout=2, headers={"Host": self.ingress_host}
+                )
             except requests.RequestException:
                 return False
             return answer.status_code == 200
@@ -202,19 +226,31 @@ class Bench:
 
 def _bare(secret: dict) -> dict:
     meta = secret.get("metadata", {})
-    return {"apiVersion": "v1", "kind": "Secret", "type": secret.get("type", "Opaque"),
-            "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace")},
-            "data": secret.get("data", {})}  # fmt: skip
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": secret.get("type", "Opaque"),
+        "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace")},
+        "data": secret.get("data", {}),
+    }
 
 
 def _timed(argv: list[str], env: dict[str, str], what: str) -> float:
     started = time.monotonic()
-    proc = subprocess.run(argv, cwd=ROOT, env={**os.environ, **env}, capture_output=True,
-                          text=True, timeout=1800, check=False)  # fmt: skip
+    proc = subprocess.run(
+        argv,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
     seconds = time.monotonic() - started
     if proc.returncode != 0:
-        raise RuntimeError(f"{what} failed ({proc.returncode}):\n{proc.stdout[-3000:]}"
-                           f"\n{proc.stderr[-3000:]}")  # fmt: skip
+        raise RuntimeError(
+            f"{what} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return seconds
 
 
@@ -226,8 +262,10 @@ def skaffold_config(bases: dict[str, str], ingress_class: str, host: str) -> dic
         # Skaffold reads the Dockerfile's path relative to the artifact's context, and the
         # context relative to its config file (in build/): absolute paths say it once.
         dockerfile = os.path.relpath(spec.dockerfile, spec.context)
-        docker: dict = {"dockerfile": dockerfile,
-                        "buildArgs": {arg: bases[arg] for arg in spec.base_args}}  # fmt: skip
+        docker: dict = {
+            "dockerfile": dockerfile,
+            "buildArgs": {arg: bases[arg] for arg in spec.base_args},
+        }
         if CA_BUNDLE.exists():
             docker["secrets"] = [{"id": "ca", "src": str(CA_BUNDLE)}]
         image = chart[name].repository
@@ -236,13 +274,18 @@ def skaffold_config(bases: dict[str, str], ingress_class: str, host: str) -> dic
         templates[f"images.{key}.repository"] = f"{{{{.IMAGE_REPO_{var}}}}}"
         templates[f"images.{key}.tag"] = f"{{{{.IMAGE_TAG_{var}}}}}"
     release = {
-        "name": "todo", "chartPath": str(ROOT / "helm" / "todo-app"),
-        "namespace": DeployConfig().namespace, "createNamespace": True,
+        "name": "todo",
+        "chartPath": str(ROOT / "helm" / "todo-app"),
+        "namespace": DeployConfig().namespace,
+        "createNamespace": True,
         "valuesFiles": [str(ROOT / "helm" / "todo-app" / "values-dev.yaml")],
         "setValueTemplates": templates,
-        "setValues": {"existingSecret": chart.object_name("secrets"),
-                      "ingress.ingressClassName": ingress_class, "ingress.host": host},
-    }  # fmt: skip
+        "setValues": {
+            "existingSecret": chart.object_name("secrets"),
+            "ingress.ingressClassName": ingress_class,
+            "ingress.host": host,
+        },
+    }
     return {
         "apiVersion": "skaffold/v4beta11",
         "kind": "Config",
@@ -252,11 +295,18 @@ def skaffold_config(bases: dict[str, str], ingress_class: str, host: str) -> dic
 
 
 def markdown(rows: dict[str, dict[str, float | None]]) -> str:
-    tools = ["invoke deploy", "invoke watch", "skaffold run", "skaffold dev",
-             "plain helm-4 upgrade"]  # fmt: skip
+    tools = [
+        "invoke deploy",
+        "invoke watch",
+        "skaffold run",
+        "skaffold dev",
+        "plain helm-4 upgrade",
+    ]
     used = [t for t in tools if any(t in r for r in rows.values())]
-    lines = ["| scenario | " + " | ".join(used) + " | skaffold / suite |",
-             "|---|" + "---|" * (len(used) + 1)]  # fmt: skip
+    lines = [
+        "| scenario | " + " | ".join(used) + " | skaffold / suite |",
+        "|---|" + "---|" * (len(used) + 1),
+    ]
     for scenario, row in rows.items():
         cells = ["-" if row.get(t) is None else f"{row[t]:.2f} s" for t in used]
         ours = row.get("invoke deploy") or row.get("invoke watch")
@@ -277,8 +327,12 @@ SCENARIOS: dict[str, Callable[[Bench], None]] = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--provider", default=os.environ.get("E2E_PROVIDER", "auto"))
-    parser.add_argument("--scenario", action="append", choices=SCENARIOS,
-                        help="run only this scenario (repeatable); default: all")  # fmt: skip
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=SCENARIOS,
+        help="run only this scenario (repeatable); default: all",
+    )
     args = parser.parse_args()
     provider_name, scenarios = args.provider, args.scenario or list(SCENARIOS)
     runner = Runner(echo=True)
@@ -295,8 +349,16 @@ def main() -> None:
     (BUILD / "skaffold.yaml").write_text(config_text)
     # Skaffold sends usage metrics and checks for updates by default: nothing may leave here.
     (BUILD / "skaffold-global.yaml").write_text(yaml.safe_dump(SKAFFOLD_GLOBAL))
-    bench = Bench(provider.name, tools, kube, str(binaries.helm), access.url, access.host,
-                  facts.ingress_class, provider.docker_env())  # fmt: skip
+    bench = Bench(
+        provider.name,
+        tools,
+        kube,
+        str(binaries.helm),
+        access.url,
+        access.host,
+        facts.ingress_class,
+        provider.docker_env(),
+    )
     try:
         for scenario in scenarios:
             SCENARIOS[scenario](bench)

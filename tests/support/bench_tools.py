@@ -51,8 +51,9 @@ def _build(runner: Runner, spec: tuple[str, str, str], out: Path, work_root: Pat
     out.parent.mkdir(parents=True, exist_ok=True)
     argv = ["nice", "-n", "10", "go", "-C", str(work), "build", "-mod=mod", "-trimpath",
             "-ldflags", "-s -w", "-o", str(out), package]  # fmt: skip
-    runner.run(argv, step=f"build {module}@{version}", env={"CGO_ENABLED": "0"},
-               timeout=BUILD_TIMEOUT)  # fmt: skip
+    runner.run(
+        argv, step=f"build {module}@{version}", env={"CGO_ENABLED": "0"}, timeout=BUILD_TIMEOUT
+    )
     shutil.rmtree(work)
     return out
 

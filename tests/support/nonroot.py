@@ -21,13 +21,30 @@ ROOT = Path(__file__).resolve().parents[2]
 NAME = "todo-e2e"
 GROUP = "docker"
 # Passed through from CI's environment: a user behind a TLS-intercepting proxy has these too.
-PASSED_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
-              "UV_INDEX_URL", "UV_DEFAULT_INDEX", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
-              "http_proxy", "https_proxy", "no_proxy", "CI")  # fmt: skip
+PASSED_ENV = (
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "UV_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "CI",
+)
 # What the user's PATH offers from the system besides the tools it is given: Debian's Python
 # 3.11 (not root's pyenv), git, a shell, and Debian's docker CLI (it builds with BuildKit).
-SYSTEM_TOOLS = {"python3": "/usr/bin/python3.11", "python3.11": "/usr/bin/python3.11",
-                "git": "/usr/bin/git", "sh": "/bin/sh", "docker": "/usr/bin/docker"}  # fmt: skip
+SYSTEM_TOOLS = {
+    "python3": "/usr/bin/python3.11",
+    "python3.11": "/usr/bin/python3.11",
+    "git": "/usr/bin/git",
+    "sh": "/bin/sh",
+    "docker": "/usr/bin/docker",
+}
 
 
 class NonRootError(RuntimeError):
@@ -85,8 +102,14 @@ class NonRootUser:
         """Run `argv` as this user with only its own environment (no root's variables)."""
         pairs = [f"{k}={v}" for k, v in self.env(env).items()]
         command = ["runuser", "-u", self.name, "--", "env", "-i", *pairs, *argv]
-        return subprocess.run(command, cwd=cwd or self.clone, text=True, capture_output=True,
-                              timeout=timeout, check=False)  # fmt: skip
+        return subprocess.run(
+            command,
+            cwd=cwd or self.clone,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def invoke(
         self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 900

@@ -34,8 +34,10 @@ def bases(runner: Runner) -> None:
 def main(argv: list[str]) -> int:
     unknown = [name for name in argv if name not in {*NEEDS, "bases"}]
     if unknown:
-        print(f"unknown test needs {unknown}: choose from {sorted({*NEEDS, 'bases'})}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"unknown test needs {unknown}: choose from {sorted({*NEEDS, 'bases'})}",
+            file=sys.stderr,
+        )
         return 2
     runner = Runner()
     for name in argv:

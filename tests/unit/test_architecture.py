@@ -144,7 +144,14 @@ def test_every_suite_module_imports_with_runtime_dependencies_only(tmp_path: Pat
         "print(len(names))\n"
     )
     python = venv / "bin" / "python"
-    result = subprocess.run([str(python), "-c", script], cwd=ROOT, env=env, text=True,
-                            capture_output=True, timeout=120, check=False)  # fmt: skip
+    result = subprocess.run(
+        [str(python), "-c", script],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) == len(suite_modules())

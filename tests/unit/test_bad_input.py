@@ -141,9 +141,15 @@ def invoke(tmp_path: Path, closed_port: int) -> Callable[..., Outcome]:
     )
 
     def run(task: str, *args: str, env: dict[str, str] | None = None) -> Outcome:
-        proc = subprocess.run([sys.executable, "-m", "invoke", task, *args], cwd=ROOT,
-                              env={**base, **(env or {})}, capture_output=True, text=True,
-                              timeout=120, check=False)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "invoke", task, *args],
+            cwd=ROOT,
+            env={**base, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         return Outcome(proc.returncode, proc.stdout, proc.stderr, report)
 
     return run

@@ -74,8 +74,12 @@ def test_invoke_refuses_before_touching_the_cluster(tmp_path: Path, task: str) -
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(KUBECONFIG.replace("SERVER", REMOTE))
     env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_")}
-    env.update(KUBECONFIG=str(kubeconfig), NO_COLOR="1", XDG_STATE_HOME=str(tmp_path / "state"),
-               INVOKE_DEPLOY_REPORT_JSON=str(tmp_path / "report.json"))  # fmt: skip
+    env.update(
+        KUBECONFIG=str(kubeconfig),
+        NO_COLOR="1",
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        INVOKE_DEPLOY_REPORT_JSON=str(tmp_path / "report.json"),
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "invoke", task, "-v", "--provider", "existing"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,

@@ -34,8 +34,10 @@ def test_status_json_is_one_document_with_pods_and_release(task_target: Harness,
     h = task_target
     h.fake.on("get", "pods", stdout=_pods())
     # Helm's release records as kubectl reads them: status needs no helm binary.
-    labels = [{"name": "todo", "version": str(v), "status": s, "owner": "helm"}
-              for v, s in ((3, "superseded"), (4, "deployed"))]  # fmt: skip
+    labels = [
+        {"name": "todo", "version": str(v), "status": s, "owner": "helm"}
+        for v, s in ((3, "superseded"), (4, "deployed"))
+    ]
     h.fake.on("get", "secrets", stdout={"items": [{"metadata": {"labels": x}} for x in labels]})
     day2.status(MockContext(), json=True)
     state = json.loads(capsys.readouterr().out)
@@ -46,8 +48,7 @@ def test_status_json_is_one_document_with_pods_and_release(task_target: Harness,
     names = [p["name"] for p in state["pods"]]
     assert names == [p["metadata"]["name"] for p in _pods()["items"]]
     first = state["pods"][0]
-    assert set(first) == {"name", "component", "ready", "containers", "phase", "restarts",
-                          "images"}  # fmt: skip
+    assert set(first) == {"name", "component", "ready", "containers", "phase", "restarts", "images"}
     assert h.out.getvalue() == ""  # nothing but the JSON on stdout
 
 
@@ -67,8 +68,9 @@ def test_doctor_json_lists_each_finding_masked(task_target: Harness, capsys):
     day2.doctor(MockContext(), json=True)
     report = json.loads(capsys.readouterr().out)
     assert report["healthy"] is False and report["pods"] == len(_pods()["items"])
-    assert report["findings"] and all({"subject", "cause", "fix", "detail"} <= set(f)
-                                      for f in report["findings"])  # fmt: skip
+    assert report["findings"] and all(
+        {"subject", "cause", "fix", "detail"} <= set(f) for f in report["findings"]
+    )
     assert "sup3r-secret-pw" not in json.dumps(report)
 
 
@@ -76,8 +78,10 @@ def test_rollback_runs_helm_rollback_and_waits(task_target: Harness):
     h = task_target
     h.fake.on("helm", "status", stdout={"version": 5, "info": {"description": "Rollback to 3"}})
     day2.rollback(MockContext(), revision=3)
-    assert "helm --namespace todo-app --kube-context todo-host rollback todo 3 --wait " \
-           "--timeout 300s" in h.fake.lines  # fmt: skip
+    assert (
+        "helm --namespace todo-app --kube-context todo-host rollback todo 3 --wait "
+        "--timeout 300s" in h.fake.lines
+    )
     assert "revision 5 (Rollback to 3)" in h.out.getvalue()
     day2.rollback(MockContext())  # no revision: helm's "the previous one"
     assert h.fake.lines[-2].endswith("rollback todo --wait --timeout 300s")
@@ -96,8 +100,14 @@ def test_rollback_flags_through_invoke(tmp_path: Path) -> None:
     env.update(KUBECONFIG=str(tmp_path / "none"), NO_COLOR="1")
 
     def invoke(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "invoke", "rollback", *args], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "invoke", "rollback", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     bad = invoke("--revision", "latest")
     assert bad.returncode == 1 and "--revision 'latest' is not a Helm revision" in bad.stderr

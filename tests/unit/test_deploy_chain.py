@@ -75,8 +75,10 @@ BUILT = {
 
 def _normalise(h: Harness, lines: list[str]) -> list[str]:
     # The digest of generated (random) secret values differs from run to run.
-    lines = [re.sub(r"existingSecretDigest=[0-9a-f]+", "existingSecretDigest=DIGEST", line)
-             for line in lines]  # fmt: skip
+    lines = [
+        re.sub(r"existingSecretDigest=[0-9a-f]+", "existingSecretDigest=DIGEST", line)
+        for line in lines
+    ]
     return [line.replace(h.paths()["chart"], "CHART") for line in lines]
 
 
@@ -204,8 +206,9 @@ def test_existing_kind_context_loads_each_image_with_kind(harness: Harness) -> N
     assert loads == [f"kind load docker-image --name dev {ref}" for ref in BUILT.values()]
     # Host-engine build: no docker environment is passed.
     assert h.builder.calls[0]["docker_env"] == {}
-    assert any("--kube-context kind-dev" in line and "ingressClassName=nginx" in line
-               for line in lines)  # fmt: skip
+    assert any(
+        "--kube-context kind-dev" in line and "ingressClassName=nginx" in line for line in lines
+    )
 
 
 def test_existing_with_registry_pushes_and_points_helm_at_the_registry(harness: Harness) -> None:
@@ -340,8 +343,9 @@ def test_a_failing_helm_test_fails_the_verify_step(harness: Harness) -> None:
     h.fake.on("helm", "test", rc=1, stderr="Error: 1 error occurred: pod todo-test-health failed")
     report = DeployReport(300)
     with pytest.raises(CommandError) as failed:
-        flow.deploy(h.target(h.config(provider="host"), FakeHostProvider()), hooks=h.hooks(),
-                    report=report)  # fmt: skip
+        flow.deploy(
+            h.target(h.config(provider="host"), FakeHostProvider()), hooks=h.hooks(), report=report
+        )
     assert "step failed: helm test" in failed.value.block()
     assert "pod todo-test-health failed" in failed.value.block()
     assert (report.steps[-1].name, report.steps[-1].status) == ("verify", "failed")

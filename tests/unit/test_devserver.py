@@ -57,27 +57,49 @@ def test_back_end_and_mcp_restart_when_their_code_is_saved(tmp_path: Path, name:
         (tmp_path / folder).mkdir(parents=True)
     service = next(s for s in dev_services(tmp_path) if s.name == name)
     port = _free_port()
-    argv = [str(port) if arg == str(urlsplit(service.url).port) else arg
-            for arg in service.argv[len(UV_RUN):]]  # fmt: skip
+    argv = [
+        str(port) if arg == str(urlsplit(service.url).port) else arg
+        for arg in service.argv[len(UV_RUN) :]
+    ]
     secrets = {"BETTER_AUTH_SECRET": "x" * 32, "MCP_API_TOKEN": "t" * 32}
-    env = {**os.environ, **dev_env(tmp_path, secrets), **service.env, "PORT": str(port),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
-    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)  # fmt: skip
+    env = {
+        **os.environ,
+        **dev_env(tmp_path, secrets),
+        **service.env,
+        "PORT": str(port),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    proc = subprocess.Popen(
+        argv,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     output: list[str] = []
     threading.Thread(target=lambda: output.extend(proc.stdout or ()), daemon=True).start()
     try:
         assert wait_until(lambda: _health(port), timeout=60, interval=0.3), "".join(output)
         seen = len(output)
-        (tmp_path / ("backend/todo_backend" if name == "backend" else "mcp/todo_mcp") /
-         "saved.py").write_text("CHANGED = True\n")  # fmt: skip
+        (
+            tmp_path
+            / ("backend/todo_backend" if name == "backend" else "mcp/todo_mcp")
+            / "saved.py"
+        ).write_text("CHANGED = True\n")
         restarted = ("Reloading", "change detected")  # uvicorn, watchfiles
-        assert wait_until(lambda: any(r in line for line in output[seen:] for r in restarted),
-                          timeout=20, interval=0.2), "".join(output)  # fmt: skip
+        assert wait_until(
+            lambda: any(r in line for line in output[seen:] for r in restarted),
+            timeout=20,
+            interval=0.2,
+        ), "".join(output)
         # A new process serves the saved code (the old one answers until it is stopped).
-        assert wait_until(lambda: sum("Started server process" in line for line in output) == 2,
-                          timeout=60, interval=0.2), "".join(output)  # fmt: skip
+        assert wait_until(
+            lambda: sum("Started server process" in line for line in output) == 2,
+            timeout=60,
+            interval=0.2,
+        ), "".join(output)
         assert wait_until(lambda: _health(port), timeout=60, interval=0.3), "".join(output)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -74,8 +74,7 @@ def test_every_container_is_followed_and_a_pod_started_later_is_picked_up(harnes
 def test_a_restarted_container_gets_a_new_follower(harness: Harness):
     restarted = pod("todo-backend-1", "backend", running=["backend"], restarts=1)
     _, spawner = _follow(harness, OLD, restarted)
-    backend = [c for c in spawner.calls if "logs" in c and "todo-backend-1" in c and
-               "backend" in c]  # fmt: skip
+    backend = [c for c in spawner.calls if "logs" in c and "todo-backend-1" in c and "backend" in c]
     assert [c[-1] for c in backend] == ["--tail=20", "--tail=-1"]
 
 

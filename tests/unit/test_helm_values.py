@@ -66,8 +66,11 @@ def _render(
             skip = True
         elif arg not in install_only:
             flags.append(arg)
-    result = Runner().run([helm, "template", config.release, config.chart, *flags],
-                          step="helm template", mutating=False)  # fmt: skip
+    result = Runner().run(
+        [helm, "template", config.release, config.chart, *flags],
+        step="helm template",
+        mutating=False,
+    )
     return [d for d in yaml.safe_load_all(result.stdout) if d]
 
 
@@ -117,8 +120,11 @@ def test_the_public_url_carries_the_port_people_reach_the_ingress_on(helm, port,
 
 
 def _pod_annotations(docs: list[dict]) -> dict[str, dict[str, str]]:
-    return {d["metadata"]["name"]: d["spec"]["template"]["metadata"].get("annotations", {})
-            for d in docs if d["kind"] in install.WORKLOAD_KINDS}  # fmt: skip
+    return {
+        d["metadata"]["name"]: d["spec"]["template"]["metadata"].get("annotations", {})
+        for d in docs
+        if d["kind"] in install.WORKLOAD_KINDS
+    }
 
 
 def test_a_changed_secret_restarts_the_app_pods_and_not_the_database(helm) -> None:

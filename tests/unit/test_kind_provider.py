@@ -14,8 +14,12 @@ from todo_deploy.preflight import PreflightError
 from todo_deploy.providers import traefik
 from todo_deploy.providers.kind import KindProvider, containerd_name, merge
 
-BUILT = {"frontend": "todo-frontend:c0ffee0", "backend": "todo-backend:c0ffee1",
-         "mcp": "todo-mcp:c0ffee2", "postgres": "todo-postgres:c0ffee3"}  # fmt: skip
+BUILT = {
+    "frontend": "todo-frontend:c0ffee0",
+    "backend": "todo-backend:c0ffee1",
+    "mcp": "todo-mcp:c0ffee2",
+    "postgres": "todo-postgres:c0ffee3",
+}
 CTX = "kubectl --context kind-todo"
 NODE_IMAGES = "docker exec todo-control-plane ctr --namespace=k8s.io images list -q"
 HELM_STATUS = "helm --namespace todo-app --kube-context kind-todo status todo -o json"
@@ -150,15 +154,25 @@ def test_node_image_ports_and_a_users_config_file_are_merged(
 ) -> None:
     h = harness
     extra = tmp_path / "kind.yaml"
-    extra.write_text(yaml.safe_dump({
-        "networking": {"disableDefaultCNI": True, "podSubnet": "10.244.0.0/16"},
-        "containerdConfigPatches": ["[plugins.x]\n"],
-        "nodes": [{"role": "control-plane", "labels": {"tier": "ci"}}],
-    }))  # fmt: skip
+    extra.write_text(
+        yaml.safe_dump(
+            {
+                "networking": {"disableDefaultCNI": True, "podSubnet": "10.244.0.0/16"},
+                "containerdConfigPatches": ["[plugins.x]\n"],
+                "nodes": [{"role": "control-plane", "labels": {"tier": "ci"}}],
+            }
+        )
+    )
     _cluster(h, exists=False)
-    provider = _provider(h, **{"kind.node_image": "local/kind-node:v1.34.4",
-                               "kind.config_file": str(extra), "kind.http_port": 8080,
-                               "kind.https_port": 8443})  # fmt: skip
+    provider = _provider(
+        h,
+        **{
+            "kind.node_image": "local/kind-node:v1.34.4",
+            "kind.config_file": str(extra),
+            "kind.http_port": 8080,
+            "kind.https_port": 8443,
+        },
+    )
     provider.up()
     create = next(c for c in h.fake.calls if c.argv[:3] == ("kind", "create", "cluster"))
     assert create.line == (
@@ -188,8 +202,9 @@ def test_registry_on_loopback_pushes_and_configures_a_containerd_mirror(
     h = harness
     _cluster(h, exists=True)
     h.fake.on("get", "ingressclass", stdout={"items": [{"metadata": {"name": "traefik"}}]})
-    lines = _deploy(h, registry="localhost:5001/todo",
-                    **{"kind.registry_endpoint": "http://kind-registry:5000"})  # fmt: skip
+    lines = _deploy(
+        h, registry="localhost:5001/todo", **{"kind.registry_endpoint": "http://kind-registry:5000"}
+    )
     mirror = next(c for c in h.fake.calls if c.argv[:3] == ("docker", "exec", "-i"))
     assert mirror.argv[3] == "todo-control-plane"
     assert "/etc/containerd/certs.d/localhost:5001/hosts.toml" in mirror.argv[-1]
@@ -207,8 +222,9 @@ def test_registry_on_loopback_pushes_and_configures_a_containerd_mirror(
 
 def test_preflight_names_what_is_missing(harness: Harness) -> None:
     h = harness
-    config = h.config(provider="kind", registry="127.0.0.1:5001",
-                      **{"kind.config_file": "/nowhere/kind.yaml"})  # fmt: skip
+    config = h.config(
+        provider="kind", registry="127.0.0.1:5001", **{"kind.config_file": "/nowhere/kind.yaml"}
+    )
     provider = KindProvider(config, h.runner, which=lambda name: None)
     with pytest.raises(PreflightError) as failure:
         flow.deploy(h.target(config, provider), hooks=h.hooks())

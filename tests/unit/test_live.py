@@ -82,8 +82,9 @@ def test_a_deploy_keeps_each_steps_timing_for_the_next_eta(harness: Harness) -> 
     h = harness
     flow.deploy(h.target(h.config(provider="host"), FakeHostProvider()), hooks=h.hooks())
     kept = Timings.load().seconds  # XDG_STATE_HOME is the test's tmp folder
-    assert set(kept) == {f"host:{s}" for s in ("preflight", "cluster up", "images", "secrets",
-                                               "release", "verify")}  # fmt: skip
+    assert set(kept) == {
+        f"host:{s}" for s in ("preflight", "cluster up", "images", "secrets", "release", "verify")
+    }
 
 
 def test_a_failed_step_keeps_no_timing(tmp_path: Path) -> None:
@@ -98,20 +99,44 @@ def test_a_failed_step_keeps_no_timing(tmp_path: Path) -> None:
 
 
 def test_rollout_lines_show_ready_over_desired_and_the_newest_event() -> None:
-    workloads = {"items": [
-        {"kind": "Deployment", "metadata": {"name": "todo-backend"}, "spec": {"replicas": 2},
-         "status": {"readyReplicas": 1, "updatedReplicas": 2}},
-        {"kind": "StatefulSet", "metadata": {"name": "todo-postgres"}, "spec": {"replicas": 1},
-         "status": {"readyReplicas": 1, "updatedReplicas": 1}},
-    ]}  # fmt: skip
-    events = {"items": [
-        {"involvedObject": {"name": "todo-backend-5d4f7b9c8-q8zrt"}, "reason": "Pulled",
-         "message": "image present", "lastTimestamp": "2026-12-02T18:00:01Z"},
-        {"involvedObject": {"name": "todo-backend-5d4f7b9c8-q8zrt"}, "reason": "Started",
-         "message": "Started container backend", "lastTimestamp": "2026-12-02T18:00:03Z"},
-        {"involvedObject": {"name": "todo-backend-old"}, "reason": "Killing",
-         "message": "before this deploy", "lastTimestamp": "2026-12-02T17:00:00Z"},
-    ]}  # fmt: skip
+    workloads = {
+        "items": [
+            {
+                "kind": "Deployment",
+                "metadata": {"name": "todo-backend"},
+                "spec": {"replicas": 2},
+                "status": {"readyReplicas": 1, "updatedReplicas": 2},
+            },
+            {
+                "kind": "StatefulSet",
+                "metadata": {"name": "todo-postgres"},
+                "spec": {"replicas": 1},
+                "status": {"readyReplicas": 1, "updatedReplicas": 1},
+            },
+        ]
+    }
+    events = {
+        "items": [
+            {
+                "involvedObject": {"name": "todo-backend-5d4f7b9c8-q8zrt"},
+                "reason": "Pulled",
+                "message": "image present",
+                "lastTimestamp": "2026-12-02T18:00:01Z",
+            },
+            {
+                "involvedObject": {"name": "todo-backend-5d4f7b9c8-q8zrt"},
+                "reason": "Started",
+                "message": "Started container backend",
+                "lastTimestamp": "2026-12-02T18:00:03Z",
+            },
+            {
+                "involvedObject": {"name": "todo-backend-old"},
+                "reason": "Killing",
+                "message": "before this deploy",
+                "lastTimestamp": "2026-12-02T17:00:00Z",
+            },
+        ]
+    }
     assert rollout_lines(workloads, events, since="2026-12-02T17:59:00Z") == [
         "deployment/todo-backend 1/2 ready, updated 2/2 · Started: Started container backend",
         "statefulset/todo-postgres 1/1 ready, updated 1/1",
@@ -119,8 +144,13 @@ def test_rollout_lines_show_ready_over_desired_and_the_newest_event() -> None:
 
 
 def test_the_release_step_shows_rollout_progress_lines() -> None:
-    step = LiveStep("release", Console(file=io.StringIO()), None, False,
-                    lambda: ["deployment/todo-backend 1/2 ready, updated 2/2"])  # fmt: skip
+    step = LiveStep(
+        "release",
+        Console(file=io.StringIO()),
+        None,
+        False,
+        lambda: ["deployment/todo-backend 1/2 ready, updated 2/2"],
+    )
     shown = io.StringIO()
     Console(file=shown, width=120, color_system=None).print(step.render())
     assert "deployment/todo-backend 1/2 ready" in shown.getvalue()

@@ -30,8 +30,9 @@ B = _pod("todo-backend-b", "2026-12-02T17:30:00Z")
 def _forward(h: Harness, script, hold: bool = True) -> tuple[ReconnectingForward, FakeSpawner]:
     kube = Kube(h.runner, "kubectl", "ctx", "todo-app")
     said: list[str] = []
-    forward = ReconnectingForward(kube, ServiceTarget(SELECTOR, "http"), 18000, said.append,
-                                  settle_seconds=0.01)  # fmt: skip
+    forward = ReconnectingForward(
+        kube, ServiceTarget(SELECTOR, "http"), 18000, said.append, settle_seconds=0.01
+    )
     spawner = FakeSpawner(lambda argv: script(argv, forward, spawner.calls), hold=hold)
     h.runner.spawner = spawner
     runner = threading.Thread(target=forward.run, daemon=True)
@@ -97,8 +98,9 @@ def test_a_forward_that_never_starts_is_one_clear_error(harness: Harness):
 
     errors: list[BaseException] = []
     kube = Kube(harness.runner, "kubectl", "ctx", "todo-app")
-    forward = ReconnectingForward(kube, ServiceTarget(SELECTOR, "http"), 18000, lambda _: None,
-                                  settle_seconds=0.01)  # fmt: skip
+    forward = ReconnectingForward(
+        kube, ServiceTarget(SELECTOR, "http"), 18000, lambda _: None, settle_seconds=0.01
+    )
     harness.runner.spawner = FakeSpawner(lambda argv: script(argv, forward))
     try:
         forward.run()

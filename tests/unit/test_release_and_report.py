@@ -47,8 +47,12 @@ def test_kubectl_method_restarts_the_app_pods_when_the_secret_changes(require) -
         for d in docs
         if d["kind"] in ("Deployment", "StatefulSet")
     }
-    assert annotated == {"todo-frontend": "abc123", "todo-backend": "abc123",
-                         "todo-mcp": "abc123", "todo-postgres": None}  # fmt: skip
+    assert annotated == {
+        "todo-frontend": "abc123",
+        "todo-backend": "abc123",
+        "todo-mcp": "abc123",
+        "todo-postgres": None,
+    }
 
 
 def test_report_times_steps_and_dumps_json(tmp_path: Path) -> None:

@@ -26,8 +26,9 @@ def test_streaming_honours_stdin_timeout_and_failure() -> None:
     runner = Runner(listener=seen.append)
     echo = "import sys; print(sys.stdin.read().upper())"
     assert runner.run([sys.executable, "-c", echo], stdin="fed").stdout == "FED\n"
-    slow = runner.run([sys.executable, "-c", "import time; time.sleep(5)"], timeout=0.5,
-                      check=False)  # fmt: skip
+    slow = runner.run(
+        [sys.executable, "-c", "import time; time.sleep(5)"], timeout=0.5, check=False
+    )
     assert slow.returncode == 124
     with pytest.raises(CommandError) as failure:
         runner.run([sys.executable, "-c", "import sys; print('why'); sys.exit(3)"], step="s")

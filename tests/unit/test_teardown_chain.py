@@ -12,8 +12,9 @@ from todo_deploy.providers.minikube import MinikubeProvider
 RUNNING = {"Host": "Running", "Kubelet": "Running", "APIServer": "Running"}
 PVC = {"items": [{"metadata": {"name": "data-todo-postgres-0"}}]}
 HELM = "helm --namespace todo-app --kube-context todo"
-DELETE_NS = ("kubectl --context todo delete namespace todo-app --ignore-not-found --wait=true "
-             "--timeout=300s")  # fmt: skip
+DELETE_NS = (
+    "kubectl --context todo delete namespace todo-app --ignore-not-found --wait=true --timeout=300s"
+)
 
 
 def _teardown(h: Harness, **options: bool) -> list[str]:
@@ -170,8 +171,9 @@ def test_kubectl_method_teardown_deletes_the_rendered_objects(harness: Harness) 
     flow.teardown(
         h.target(config, MinikubeProvider(config, h.runner)), options=flow.TeardownOptions()
     )
-    assert h.fake.lines[1] == ("kubectl --context todo -n todo-app delete -f - --ignore-not-found "
-                               "--wait --timeout=300s")  # fmt: skip
+    assert h.fake.lines[1] == (
+        "kubectl --context todo -n todo-app delete -f - --ignore-not-found --wait --timeout=300s"
+    )
     # The namespace goes last, after the PVC check.
     assert "Namespace" not in (h.fake.calls[1].stdin or "")
     assert h.fake.lines[-1] == DELETE_NS

@@ -15,12 +15,14 @@ from todo_deploy.watch import Watcher, hashed_files, images_touched, watch_roots
 
 ROOT = images.REPO_ROOT
 # As deployed: the builder will give mcp the same ref again, the back end a new one.
-DEPLOYED = {"images": {
-    "frontend": {"repository": "todo-frontend", "tag": "f00"},
-    "backend": {"repository": "todo-backend", "tag": "old"},
-    "mcp": {"repository": "todo-mcp", "tag": "c0ffee1"},
-    "postgresql": {"repository": "todo-postgres", "tag": "p00"},
-}}  # fmt: skip
+DEPLOYED = {
+    "images": {
+        "frontend": {"repository": "todo-frontend", "tag": "f00"},
+        "backend": {"repository": "todo-backend", "tag": "old"},
+        "mcp": {"repository": "todo-mcp", "tag": "c0ffee1"},
+        "postgresql": {"repository": "todo-postgres", "tag": "p00"},
+    }
+}
 
 
 @pytest.fixture
@@ -105,8 +107,14 @@ def test_invoke_watch_refuses_dry_run_and_a_far_away_context(tmp_path: Path) -> 
     env.update(KUBECONFIG=str(tmp_path / "none"), NO_COLOR="1")
 
     def invoke(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "invoke", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     dry = invoke("--dry", "watch")
     assert dry.returncode == 2 and "invoke --dry watch" in dry.stderr

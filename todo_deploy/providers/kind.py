@@ -122,10 +122,14 @@ class KindProvider:
     def cluster_config(self) -> dict[str, Any]:
         s = self.settings
         ports = [
-            {"containerPort": node_port, "hostPort": host_port,
-             "listenAddress": s.listen_address, "protocol": "TCP"}
+            {
+                "containerPort": node_port,
+                "hostPort": host_port,
+                "listenAddress": s.listen_address,
+                "protocol": "TCP",
+            }
             for node_port, host_port in ((80, s.http_port), (443, s.https_port))
-        ]  # fmt: skip
+        ]
         ours = {
             "kind": "Cluster",
             "apiVersion": "kind.x-k8s.io/v1alpha4",
@@ -152,8 +156,9 @@ class KindProvider:
             if self.settings.node_image:
                 argv += ["--image", self.settings.node_image]
             config = yaml.safe_dump(self.cluster_config(), sort_keys=False)
-            self._kind(*argv, step="kind create cluster", stdin=config,
-                       timeout=self.config.timeouts.deploy)  # fmt: skip
+            self._kind(
+                *argv, step="kind create cluster", stdin=config, timeout=self.config.timeouts.deploy
+            )
         elif not self._has_context():
             self._kind("export", "kubeconfig", "--name", self.cluster, step="kind kubeconfig")
         timeout = self.config.timeouts.rollout
@@ -168,13 +173,16 @@ class KindProvider:
     def _has_context(self) -> bool:
         contexts = self.kube.runner.run(
             [self.kube.kubectl, "config", "get-contexts", "-o", "name"],
-            step="kube contexts", check=False, mutating=False,
-        )  # fmt: skip
+            step="kube contexts",
+            check=False,
+            mutating=False,
+        )
         return self.kube_context in contexts.stdout.split()
 
     def nodes(self) -> list[str]:
-        listed = self._kind("get", "nodes", "--name", self.cluster, step="kind nodes",
-                            check=False, mutating=False)  # fmt: skip
+        listed = self._kind(
+            "get", "nodes", "--name", self.cluster, step="kind nodes", check=False, mutating=False
+        )
         # A dry run before the cluster exists: kind's name for the node it would create.
         return listed.stdout.split() or [f"{self.cluster}-control-plane"]
 
@@ -197,8 +205,9 @@ class KindProvider:
         if chosen:
             return chosen
         self._load_missing([traefik.IMAGE], only_local=True)
-        self.kube.apply({"apiVersion": "v1", "kind": "List", "items": traefik.objects()},
-                        step="install Traefik")  # fmt: skip
+        self.kube.apply(
+            {"apiVersion": "v1", "kind": "List", "items": traefik.objects()}, step="install Traefik"
+        )
         self.kube.rollout_status(traefik.WORKLOAD, self.config.timeouts.rollout)
         return traefik.INGRESS_CLASS
 
@@ -208,10 +217,17 @@ class KindProvider:
             self.runner.printer(f"kind cluster {self.cluster}: not there, nothing to remove")
             return
         if not delete:
-            self.runner.printer(f"kind cannot stop a cluster: deleting {self.cluster} (its data "
-                                "with it)")  # fmt: skip
-        self._kind("delete", "cluster", "--name", self.cluster, step="kind delete cluster",
-                   timeout=self.config.timeouts.teardown)  # fmt: skip
+            self.runner.printer(
+                f"kind cannot stop a cluster: deleting {self.cluster} (its data with it)"
+            )
+        self._kind(
+            "delete",
+            "cluster",
+            "--name",
+            self.cluster,
+            step="kind delete cluster",
+            timeout=self.config.timeouts.teardown,
+        )
 
     # -- images -------------------------------------------------------------------------------
 
@@ -245,8 +261,15 @@ class KindProvider:
         lacking = [ref for ref in refs if containerd_name(ref) not in present]
         loadable = [ref for ref in lacking if self._on_host(ref)] if only_local else lacking
         if loadable:
-            self._kind("load", "docker-image", "--name", self.cluster, *loadable,
-                       step="kind load docker-image", timeout=900)  # fmt: skip
+            self._kind(
+                "load",
+                "docker-image",
+                "--name",
+                self.cluster,
+                *loadable,
+                step="kind load docker-image",
+                timeout=900,
+            )
         if not lacking:
             self.runner.printer(f"kind nodes already have {', '.join(refs)}")
         elif len(loadable) < len(lacking):
@@ -254,8 +277,12 @@ class KindProvider:
             self.runner.printer(f"not on this host, the nodes pull: {', '.join(pulled)}")
 
     def _on_host(self, ref: str) -> bool:
-        found = self.runner.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref],
-                                step="image on host", check=False, mutating=False)  # fmt: skip
+        found = self.runner.run(
+            ["docker", "image", "inspect", "--format", "{{.Id}}", ref],
+            step="image on host",
+            check=False,
+            mutating=False,
+        )
         return found.ok
 
     # -- access -------------------------------------------------------------------------------
@@ -268,7 +295,14 @@ class KindProvider:
     def status(self) -> ClusterStatus:
         if not self.exists():
             return ClusterStatus(False, {"kind cluster": f"{self.cluster} not created"})
-        ready = self.kube.run("get", "--raw", "/readyz", step="cluster status", namespaced=False,
-                              check=False, mutating=False)  # fmt: skip
+        ready = self.kube.run(
+            "get",
+            "--raw",
+            "/readyz",
+            step="cluster status",
+            namespaced=False,
+            check=False,
+            mutating=False,
+        )
         state = "ok" if ready.ok else (ready.stderr.strip() or "not answering")
         return ClusterStatus(ready.ok, {"kind cluster": "ok", "apiserver": state})

@@ -135,9 +135,13 @@ def guard_context(t: Target, allow_context: str | None, action: str) -> None:
     with failures():
         try:
             guard.ensure_allowed(
-                t.kube, provider=t.provider.name, context=context,
-                allowed=t.config.allowed_contexts, confirmed=allow_context, action=action,
-            )  # fmt: skip
+                t.kube,
+                provider=t.provider.name,
+                context=context,
+                allowed=t.config.allowed_contexts,
+                confirmed=allow_context,
+                action=action,
+            )
         except guard.ContextRefused as exc:
             raise Exit(str(exc), 2) from None
 

@@ -311,11 +311,15 @@ def _doctor_json(t: Target, pods: dict[str, Any], findings: list[Finding]) -> di
         "pods": len(pods.get("items", [])),
         "healthy": not findings,
         "findings": [
-            {"subject": f.subject, "cause": f.cause, "fix": f.fix,
-             "detail": t.runner.mask(f.detail) if f.detail else ""}
+            {
+                "subject": f.subject,
+                "cause": f.cause,
+                "fix": f.fix,
+                "detail": t.runner.mask(f.detail) if f.detail else "",
+            }
             for f in findings
         ],
-    }  # fmt: skip
+    }
 
 
 @task(
@@ -343,8 +347,11 @@ def rollback(
     release, timeout = t.config.release, t.config.timeouts.rollout
     with failures():
         if not t.helm.status(release):
-            raise Exit(f"release {release} is not installed in {t.config.namespace}: "
-                       "nothing to roll back (`invoke deploy` installs it)", 1)  # fmt: skip
+            raise Exit(
+                f"release {release} is not installed in {t.config.namespace}: "
+                "nothing to roll back (`invoke deploy` installs it)",
+                1,
+            )
         t.helm.run(
             "rollback", release, *wanted, "--wait", "--timeout", f"{timeout}s",
             step="helm rollback", timeout=timeout + 60,

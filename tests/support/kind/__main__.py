@@ -106,9 +106,12 @@ def main(argv: list[str] | None = None) -> int:
                 registry.stop(docker, delete_data=args.delete_data)
             case "network-policies":
                 seconds = addons.install_network_policies(
-                    runner, cluster_name=args.name, context=args.context,
-                    kubectl=args.kubectl, kubeconfig=args.kubeconfig,
-                )  # fmt: skip
+                    runner,
+                    cluster_name=args.name,
+                    context=args.context,
+                    kubectl=args.kubectl,
+                    kubeconfig=args.kubeconfig,
+                )
                 runner.printer(f"kind support: NetworkPolicies enforced ({seconds:.1f} s)")
             case "figures":
                 _figures(runner)

@@ -85,8 +85,10 @@ def install_network_policies(
     env = {"KUBECONFIG": str(kubeconfig)} if kubeconfig else {}
     runner.run(
         [kind, "load", "docker-image", NETWORK_POLICIES_IMAGE, "--name", cluster_name],
-        step="kind load kube-network-policies", env=env, timeout=300,
-    )  # fmt: skip
+        step="kind load kube-network-policies",
+        env=env,
+        timeout=300,
+    )
     base = [str(kubectl), "--context", context]
     if kubeconfig:
         base += ["--kubeconfig", str(kubeconfig)]

@@ -40,8 +40,9 @@ class ComponentImageError(RuntimeError):
 def kubeadm_images(runner: Runner, kubeadm: Path) -> list[str]:
     result = runner.run(
         [kubeadm, "config", "images", "list", "--kubernetes-version", KUBERNETES_VERSION],
-        step="kubeadm config images list", mutating=False,
-    )  # fmt: skip
+        step="kubeadm config images list",
+        mutating=False,
+    )
     return result.stdout.split()
 
 

@@ -42,10 +42,27 @@ BASE_REPOSITORY = f"local/kind-base:bookworm-{gobuild.KIND.version}"
 # kind's Dockerfile list, less network storage (nfs-common, open-iscsi), plus what it
 # installs from release tarballs there and from Debian here.
 NODE_PACKAGES = (
-    "systemd", "conntrack", "iptables", "nftables", "iproute2", "ethtool", "util-linux",
-    "mount", "kmod", "libseccomp2", "pigz", "fuse-overlayfs", "bash", "ca-certificates",
-    "curl", "jq", "procps", "containerd", "runc", "containernetworking-plugins",
-)  # fmt: skip
+    "systemd",
+    "conntrack",
+    "iptables",
+    "nftables",
+    "iproute2",
+    "ethtool",
+    "util-linux",
+    "mount",
+    "kmod",
+    "libseccomp2",
+    "pigz",
+    "fuse-overlayfs",
+    "bash",
+    "ca-certificates",
+    "curl",
+    "jq",
+    "procps",
+    "containerd",
+    "runc",
+    "containernetworking-plugins",
+)
 POD_SUBNET = "10.244.0.0/16"
 SERVICE_SUBNET = "10.96.0.0/16"  # kind's default
 NODE_POD_RANGE = "10.244.0.0/24"  # the only node's share of POD_SUBNET
@@ -174,8 +191,11 @@ def ensure_base(docker: DockerCli) -> str:
     dockerfile = f"FROM {imported}\nSTOPSIGNAL SIGRTMIN+3\n"
     runner.run(
         [buildkit_cli(runner), "build", "--tag", base_image, "-"],
-        step=f"build {base_image}", env={"DOCKER_BUILDKIT": "1"}, stdin=dockerfile, timeout=600,
-    )  # fmt: skip
+        step=f"build {base_image}",
+        env={"DOCKER_BUILDKIT": "1"},
+        stdin=dockerfile,
+        timeout=600,
+    )
     docker.run("rmi", imported, step=f"remove {imported}", check=False)
     seconds = time.monotonic() - started
     paths.record_cold("node base image", seconds)
@@ -298,9 +318,14 @@ def _build_node(
     try:
         _assemble(docker, container, binaries, files, images)
         docker.run(
-            "commit", "--change", f"ENTRYPOINT {ENTRYPOINT}", container, node_image,
-            step=f"commit {node_image}", timeout=900,
-        )  # fmt: skip
+            "commit",
+            "--change",
+            f"ENTRYPOINT {ENTRYPOINT}",
+            container,
+            node_image,
+            step=f"commit {node_image}",
+            timeout=900,
+        )
     finally:
         docker.run("rm", "-f", "-v", container, step="remove the build container", check=False)
     seconds = time.monotonic() - started
@@ -332,10 +357,15 @@ def _assemble(
     inside("sh", "-c", f"echo {KUBERNETES_VERSION} > /kind/version", step="/kind/version")
     wanted = set(
         inside(
-            "kubeadm", "config", "images", "list", "--kubernetes-version", KUBERNETES_VERSION,
+            "kubeadm",
+            "config",
+            "images",
+            "list",
+            "--kubernetes-version",
+            KUBERNETES_VERSION,
             step="kubeadm config images list",
         ).split()
-    )  # fmt: skip
+    )
     missing = wanted - set(images)
     if missing:
         raise NodeImageError(
@@ -344,17 +374,26 @@ def _assemble(
         )
     inside("sh", "-c", "nohup containerd >/dev/null 2>&1 &", step="start containerd")
     inside(
-        "sh", "-c",
+        "sh",
+        "-c",
         "for i in $(seq 50); do ctr version >/dev/null 2>&1 && exit 0; sleep 0.2; done; exit 1",
         step="wait for containerd",
-    )  # fmt: skip
+    )
     for ref in images:
         # ctr 1.6 has no --label (so no pinned label) and reads the `docker save` stream.
         runner.run(
-            ["sh", "-c", 'docker save "$1" | docker exec -i "$2" ctr --namespace=k8s.io '
-             "images import --all-platforms --no-unpack --digests -", "import", ref, container],
-            step=f"import {ref} into the node", timeout=600,
-        )  # fmt: skip
+            [
+                "sh",
+                "-c",
+                'docker save "$1" | docker exec -i "$2" ctr --namespace=k8s.io '
+                "images import --all-platforms --no-unpack --digests -",
+                "import",
+                ref,
+                container,
+            ],
+            step=f"import {ref} into the node",
+            timeout=600,
+        )
     listed = set(inside("ctr", "--namespace=k8s.io", "images", "list", "-q", step="list").split())
     absent = [ref for ref in images if containerd_name(ref) not in listed]
     if absent:

@@ -100,9 +100,13 @@ def start(docker: DockerCli) -> float:
 def attach_to_kind_network(docker: DockerCli) -> bool:
     """Join the `kind` network (made by the first `kind create cluster`); True when joined."""
     network = docker.run(
-        "network", "inspect", KIND_NETWORK, step="inspect kind network", check=False,
+        "network",
+        "inspect",
+        KIND_NETWORK,
+        step="inspect kind network",
+        check=False,
         mutating=False,
-    )  # fmt: skip
+    )
     if not network.ok:
         return False
     state = _state(docker)

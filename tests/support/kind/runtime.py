@@ -120,8 +120,9 @@ def _daemon_json_wants_runtime() -> bool:
 def default_runtime(runner: Runner) -> str:
     result = runner.run(
         ["docker", "info", "--format", "{{.DefaultRuntime}}"],
-        step="docker info", mutating=False,
-    )  # fmt: skip
+        step="docker info",
+        mutating=False,
+    )
     return result.stdout.strip()
 
 
