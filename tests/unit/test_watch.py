@@ -37,7 +37,7 @@ def test_a_back_end_save_rolls_the_back_end_only(watcher: Watcher, harness: Harn
     main = ROOT / "backend" / "todo_backend" / "main.py"
     rolled = watcher.handle([main])
     assert [(r.image, r.ref) for r in rolled] == [("backend", "todo-backend:c0ffee0")]
-    assert h.builder.calls[-1]["names"] == ["backend", "mcp"]  # both use the file's context
+    assert h.builder.calls[-1]["names"] == ["backend"]  # the MCP image holds no API module
     chart = h.paths()["chart"]
     assert h.fake.lines[-2:] == [
         f"helm --namespace todo-app --kube-context todo-host upgrade todo {chart} "
@@ -52,6 +52,12 @@ def test_a_back_end_save_rolls_the_back_end_only(watcher: Watcher, harness: Harn
     before = list(h.fake.lines)
     assert watcher.handle([main]) == []  # same tag
     assert not [line for line in h.fake.lines[len(before) :] if "upgrade" in line]
+
+
+def test_a_domain_save_checks_both_images_that_hold_it(watcher: Watcher, harness: Harness):
+    domain = ROOT / "backend" / "todo_backend" / "domain" / "tasks.py"
+    watcher.handle([domain])
+    assert harness.builder.calls[-1]["names"] == ["backend", "mcp"]
 
 
 def test_a_save_that_changes_no_tag_rolls_nothing(watcher: Watcher, harness: Harness) -> None:
