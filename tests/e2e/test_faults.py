@@ -40,7 +40,7 @@ from todo_deploy.kube import wait_until
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 
 WORKLOADS = (*APP_WORKLOADS, "statefulset/todo-postgres")
-FAILED_UPGRADE_TIMEOUT = 60  # helm --timeout for the upgrade meant to fail
+FAILED_UPGRADE_TIMEOUT = 30  # helm --timeout for the upgrade meant to fail (it crashes in 2-3 s)
 LOAD_THREADS, LOAD_SECONDS = 4, 20
 RECOVERY_SECONDS = 90  # PostgreSQL pod back to Ready, then the back end's /ready back to 200
 # After teardown + deploy the front end's Service has a new ClusterIP; cluster DNS answers at
