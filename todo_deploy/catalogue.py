@@ -35,6 +35,7 @@ class Component:
     kind: str  # "deployment" or "statefulset"
     image_key: str  # its key under the chart's `images`
     repository: str  # the chart's default image repository
+    migrates: bool = False  # its pods run the schema migrations (an init container)
 
     @property
     def workload(self) -> str:
@@ -130,6 +131,7 @@ def load(chart: str | Path, values_files: Iterable[str | Path] = ()) -> Catalogu
                 kind=kind,
                 image_key=key,
                 repository=(images.get(key) or {}).get("repository", _object_name(prefix, name)),
+                migrates=bool(spec.get("migrate")),
             )
     database = values.get("postgresql") or {}
     return Catalogue(prefix, components, database.get("username", ""), database.get("database", ""))

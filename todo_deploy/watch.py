@@ -25,6 +25,8 @@ DEBOUNCE_MS = 1600  # the longest a batch may keep growing
 STEP_MS = 150  # quiet time that ends a batch (an editor's save is several writes)
 ROLLOUT_SECONDS = 120  # an inner loop reports a stuck rollout sooner than a deploy does
 WATCH_MAX_UNAVAILABLE = "50%"  # rounded down: a one-replica workload keeps its pod until replaced
+# A save here needs the back end's migrations run; any other leaves the schema at head.
+MIGRATIONS = images.REPO_ROOT / "backend" / "alembic"
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class Watcher:
     hooks: flow.Hooks = field(default_factory=flow.Hooks)
     deployed: dict[str, str] = field(default_factory=dict)
     files: dict[str, set[Path]] = field(default_factory=hashed_files)
+    migrations_pending: bool = False  # a migration was saved and has not been rolled out yet
 
     def __post_init__(self) -> None:
         if self.target.config.image_tag_policy != "content":
@@ -96,6 +99,9 @@ class Watcher:
     def handle(self, paths: Iterable[str | Path]) -> list[Rolled]:
         """One batch of changed paths: rebuild and roll what changed; what was rolled."""
         started = time.monotonic()
+        paths = list(paths)
+        if any(Path(p).resolve().is_relative_to(MIGRATIONS.resolve()) for p in paths):
+            self.migrations_pending = True
         now = hashed_files()
         names = [n for n in images_touched(paths, self.files, now) if n in self.deployed]
         self.files = now
@@ -113,6 +119,8 @@ class Watcher:
                 workload = self.target.catalogue[name].workload
                 self.target.kube.rollout_status(workload, ROLLOUT_SECONDS)
         self.deployed.update(changed)
+        if any(self.target.catalogue[name].migrates for name in changed):
+            self.migrations_pending = False
         seconds = time.monotonic() - started
         return [Rolled(name, ref, seconds) for name, ref in changed.items()]
 
@@ -125,8 +133,14 @@ class Watcher:
             sets += ["--set-string", f"images.{key}.repository={repository}",
                      "--set-string", f"images.{key}.tag={tag}"]  # fmt: skip
         # Half the replicas may restart at once (never a single one): two back ends take one
-        # pod start, not two in a row. `invoke deploy` puts the chart's default back.
-        sets += ["--set-string", f"rollingUpdate.maxUnavailable={WATCH_MAX_UNAVAILABLE}"]
+        # pod start, not two in a row. The migration init container runs only when a migration
+        # was saved. `invoke deploy` puts the chart's defaults back.
+        sets += [
+            "--set-string",
+            f"rollingUpdate.maxUnavailable={WATCH_MAX_UNAVAILABLE}",
+            "--set",
+            f"migrateOnStart={str(self.migrations_pending).lower()}",
+        ]
         # No --wait: only the changed workload is waited for, by its rollout.
         helm.run(
             "upgrade",

@@ -144,6 +144,11 @@ def test_backend_migrates_in_an_init_container_that_shows_its_error(render):
     assert [e["name"] for e in init["env"]] == ["DATABASE_URL"]
 
 
+def test_invoke_watch_can_leave_the_migrations_out_of_a_roll(render):
+    deployments = by_kind(render(DEV, {"migrateOnStart": "false"}), "Deployment")
+    assert "initContainers" not in deployments["todo-backend"]["spec"]["template"]["spec"]
+
+
 def test_services_are_wired_by_stable_names(render):
     objects = render(DEV)
     config = by_kind(objects, "ConfigMap")["todo-config"]["data"]

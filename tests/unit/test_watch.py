@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.fakes import FakeHostProvider, Harness
 from todo_deploy import images
+from todo_deploy.run import CommandError
 from todo_deploy.watch import Watcher, hashed_files, images_touched, watch_roots
 
 ROOT = images.REPO_ROOT
@@ -44,7 +45,7 @@ def test_a_back_end_save_rolls_the_back_end_only(watcher: Watcher, harness: Harn
         "--reset-then-reuse-values "
         "--set-string images.backend.repository=todo-backend "
         "--set-string images.backend.tag=c0ffee0 "
-        "--set-string rollingUpdate.maxUnavailable=50%",
+        "--set-string rollingUpdate.maxUnavailable=50% --set migrateOnStart=false",
         "kubectl --context todo-host -n todo-app rollout status deployment/todo-backend "
         "--timeout=120s",
     ]
@@ -52,6 +53,28 @@ def test_a_back_end_save_rolls_the_back_end_only(watcher: Watcher, harness: Harn
     before = list(h.fake.lines)
     assert watcher.handle([main]) == []  # same tag
     assert not [line for line in h.fake.lines[len(before) :] if "upgrade" in line]
+
+
+def test_the_migrations_run_only_once_a_migration_is_saved(watcher: Watcher, harness: Harness):
+    h = harness
+    migration = sorted((ROOT / "backend" / "alembic" / "versions").glob("*.py"))[0]
+    main = ROOT / "backend" / "todo_backend" / "main.py"
+
+    def last_upgrade() -> str:
+        return [line for line in h.fake.lines if " upgrade " in line][-1]
+
+    # The roll fails: the migration is still pending for the next save, whatever it touches.
+    h.fake.on("rollout", "status", "deployment/todo-backend", rc=1, stderr="timed out")
+    with pytest.raises(CommandError):
+        watcher.handle([migration])
+    assert last_upgrade().endswith("--set migrateOnStart=true")
+    h.fake.on("rollout", "status", "deployment/todo-backend")
+    assert watcher.handle([main])
+    assert last_upgrade().endswith("--set migrateOnStart=true")
+    assert not watcher.migrations_pending
+    watcher.deployed["backend"] = "todo-backend:another"  # so the next save rolls again
+    assert watcher.handle([main])
+    assert last_upgrade().endswith("--set migrateOnStart=false")
 
 
 def test_a_domain_save_checks_both_images_that_hold_it(watcher: Watcher, harness: Harness):
