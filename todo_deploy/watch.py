@@ -23,6 +23,7 @@ from todo_deploy.target import Target
 
 DEBOUNCE_MS = 1600  # the longest a batch may keep growing
 STEP_MS = 150  # quiet time that ends a batch (an editor's save is several writes)
+ARMED_POLL_MS = 200  # how soon after the watches are armed we learn it (then an idle wake-up)
 ROLLOUT_SECONDS = 120  # an inner loop reports a stuck rollout sooner than a deploy does
 WATCH_MAX_UNAVAILABLE = "50%"  # rounded down: a one-replica workload keeps its pod until replaced
 # A save here needs the back end's migrations run; any other leaves the schema at head.
@@ -170,10 +171,23 @@ class Watcher:
         return rolled
 
 
-def file_batches(roots: list[Path]) -> Iterable[list[str]]:
-    """Debounced batches of changed paths under `roots`, until Ctrl-C."""
+def file_batches(
+    roots: list[Path], ready: Callable[[], None] = lambda: None
+) -> Iterable[list[str]]:
+    """Debounced batches of changed paths under `roots`, until Ctrl-C.
+
+    `ready()` is called once the watches are in place: a save before that would go unseen, so
+    "watching" must not be said earlier. watchfiles arms them when its generator first runs and
+    says nothing; its first quiet period (an empty yield) is the sign.
+    """
     from watchfiles import DefaultFilter, watch
 
+    armed = False
     for changes in watch(*roots, watch_filter=DefaultFilter(), debounce=DEBOUNCE_MS,
-                         step=STEP_MS, raise_interrupt=False):  # fmt: skip
-        yield [path for _, path in changes]
+                         step=STEP_MS, rust_timeout=ARMED_POLL_MS, yield_on_timeout=True,
+                         raise_interrupt=False):  # fmt: skip
+        if not armed:
+            armed = True
+            ready()
+        if changes:
+            yield [path for _, path in changes]

@@ -12,7 +12,7 @@ import pytest
 from tests.support.fakes import FakeHostProvider, Harness
 from todo_deploy import images
 from todo_deploy.run import CommandError
-from todo_deploy.watch import Watcher, hashed_files, images_touched, watch_roots
+from todo_deploy.watch import Watcher, file_batches, hashed_files, images_touched, watch_roots
 
 ROOT = images.REPO_ROOT
 # As deployed: the builder will give mcp the same ref again, the back end a new one.
@@ -149,3 +149,16 @@ def test_invoke_watch_refuses_dry_run_and_a_far_away_context(tmp_path: Path) -> 
     assert dry.returncode == 2 and "invoke --dry watch" in dry.stderr
     far = invoke("watch", "-p", "existing", "-k", "far-away")
     assert far.returncode == 2 and "refusing to deploy to kube context 'far-away'" in far.stderr
+
+
+@pytest.mark.timeout(30)
+def test_a_save_the_moment_watching_is_said_is_seen(tmp_path: Path) -> None:
+    said: list[str] = []
+
+    def ready() -> None:  # the e2e test and users save right after "watching"
+        said.append("watching")
+        (tmp_path / "saved.py").write_text("CHANGED = True\n")
+
+    batch = next(iter(file_batches([tmp_path], ready=ready)))
+    assert said == ["watching"]
+    assert {Path(p).name for p in batch} == {"saved.py"}

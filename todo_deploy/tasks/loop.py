@@ -53,11 +53,13 @@ def watch(
         )
         threading.Thread(target=follower.run, daemon=True, name="logs").start()
     roots = watch_roots()
-    t.console.print(
-        f"watching {', '.join(r.name for r in roots)} (Ctrl-C stops; the release stays deployed)"
-    )
+
+    def armed() -> None:
+        names = ", ".join(r.name for r in roots)
+        t.console.print(f"watching {names} (Ctrl-C stops; the release stays deployed)")
+
     try:
-        watcher.run(file_batches(roots), t.console.print)
+        watcher.run(file_batches(roots, ready=armed), t.console.print)
     except KeyboardInterrupt:
         t.console.print("interrupted during a roll: `invoke deploy` converges the release")
     finally:
