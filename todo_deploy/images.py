@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from docker.utils.build import exclude_paths
@@ -123,45 +123,89 @@ def build_images(
     parallel: bool = True,
 ) -> dict[str, BuiltImage]:
     """Build the named images into the engine `docker_env` points at; reuse existing tags."""
-    docker = docker_cli(runner, docker_env)
-    specs = [SPECS[name] for name in names]
-    # Only the bases these images use: each check is a docker call, and `invoke watch` pays
-    # them on every save.
-    bases = ensure_base_images(docker, only={arg for spec in specs for arg in spec.base_args})
-    base_ids = {arg: docker.image_id(ref) or ref for arg, ref in bases.items()}
-
-    def one(spec: ImageSpec) -> BuiltImage:
-        return _build_one(docker, spec, bases, base_ids)
-
-    if parallel and len(specs) > 1:
-        # Two at a time: BuildKit parallelises inside a build too, and the CPU is shared.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            built = list(pool.map(one, specs))
-    else:
-        built = [one(spec) for spec in specs]
-    return {image.name: image for image in built}
+    return Builder(docker_cli(runner, docker_env)).build(names, parallel=parallel)
 
 
-def _build_one(
-    docker: DockerCli, spec: ImageSpec, bases: Mapping[str, str], base_ids: Mapping[str, str]
-) -> BuiltImage:
-    tag = content_tag(spec, base_ids)
-    ref = f"{spec.image}:{tag}"
-    reused = docker.image_id(ref) is not None
-    seconds = 0.0
-    if not reused:
-        build_args = [f"--build-arg={arg}={bases[arg]}" for arg in spec.base_args]
-        secret = [f"--secret=id=ca,src={CA_BUNDLE}"] if CA_BUNDLE.exists() else []
-        result = docker.runner.run(
-            [docker.cli, "build", "--file", REPO_ROOT / spec.dockerfile, "--tag", ref,
-             *build_args, *secret, REPO_ROOT / spec.context],
-            env={**docker.env, "DOCKER_BUILDKIT": "1"},
-            step=f"build {ref}", timeout=BUILD_TIMEOUT,
-        )  # fmt: skip
-        seconds = result.seconds
-    size = docker.image_size(ref)
-    base_size = docker.image_size(bases[spec.runtime_base])
-    return BuiltImage(spec.name, ref, tag, seconds, size, reused, max(size - base_size, 0))
+@dataclass
+class Builder:
+    """Builds our images into one engine, asking it about each base image once.
+
+    A deploy makes one for its run; `invoke watch` keeps one (through BuildSession) so a save
+    costs the build and one inspect, not a round of base-image checks. A base pulled anew
+    during a watch is seen at the next `invoke watch`.
+    """
+
+    docker: DockerCli
+    bases: dict[str, str] = field(default_factory=dict)  # ARG: the base ref builds use
+    base_ids: dict[str, str] = field(default_factory=dict)
+    base_sizes: dict[str, int] = field(default_factory=dict)
+
+    def build(self, names: Iterable[str], *, parallel: bool = True) -> dict[str, BuiltImage]:
+        specs = [SPECS[name] for name in names]
+        self._resolve({arg for spec in specs for arg in spec.base_args})
+        if parallel and len(specs) > 1:
+            # Two at a time: BuildKit parallelises inside a build too, and the CPU is shared.
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                built = list(pool.map(self._build_one, specs))
+        else:
+            built = [self._build_one(spec) for spec in specs]
+        return {image.name: image for image in built}
+
+    def _resolve(self, args: set[str]) -> None:
+        """Only the bases these images use, and only once: each check is a docker call."""
+        missing = args - self.bases.keys()
+        if not missing:
+            return
+        found = ensure_base_images(self.docker, only=missing)
+        for arg, ref in found.items():
+            image_id, size = self._id_and_size(ref)
+            self.bases[arg], self.base_ids[arg], self.base_sizes[arg] = ref, image_id or ref, size
+
+    def _id_and_size(self, ref: str) -> tuple[str | None, int]:
+        found = self.docker.inspect(ref, "{{.Id}} {{.Size}}")
+        if not found:
+            return None, 0
+        image_id, size = found.split()
+        return image_id, int(size)
+
+    def _build_one(self, spec: ImageSpec) -> BuiltImage:
+        tag = content_tag(spec, self.base_ids)
+        ref = f"{spec.image}:{tag}"
+        image_id, size = self._id_and_size(ref)
+        seconds = 0.0
+        if image_id is None:
+            build_args = [f"--build-arg={arg}={self.bases[arg]}" for arg in spec.base_args]
+            secret = [f"--secret=id=ca,src={CA_BUNDLE}"] if CA_BUNDLE.exists() else []
+            result = self.docker.runner.run(
+                [self.docker.cli, "build", "--file", REPO_ROOT / spec.dockerfile, "--tag", ref,
+                 *build_args, *secret, REPO_ROOT / spec.context],
+                env={**self.docker.env, "DOCKER_BUILDKIT": "1"},
+                step=f"build {ref}", timeout=BUILD_TIMEOUT,
+            )  # fmt: skip
+            seconds = result.seconds
+            size = self._id_and_size(ref)[1]
+        added = max(size - self.base_sizes[spec.runtime_base], 0)
+        return BuiltImage(spec.name, ref, tag, seconds, size, image_id is not None, added)
+
+
+class BuildSession:
+    """`build_images` for a long run (`invoke watch`): one Builder per engine, kept."""
+
+    def __init__(self) -> None:
+        self._builders: dict[tuple[tuple[str, str], ...], Builder] = {}
+
+    def __call__(
+        self,
+        names: Iterable[str],
+        *,
+        docker_env: Mapping[str, str] | None,
+        runner: Runner,
+        parallel: bool = True,
+    ) -> dict[str, BuiltImage]:
+        key = tuple(sorted((docker_env or {}).items()))
+        if key not in self._builders:
+            self._builders[key] = Builder(docker_cli(runner, docker_env))
+        return self._builders[key].build(names, parallel=parallel)
 
 
 def report_rows(

@@ -58,16 +58,26 @@ class Kube:
         return self.run("apply", "-f", "-", step=step, namespaced=False, stdin=text)
 
     def apply_server_side(
-        self, manifest: dict[str, Any], *, step: str, output: Sequence[str] = ()
+        self,
+        manifest: dict[str, Any],
+        *,
+        step: str,
+        output: Sequence[str] = (),
+        manager: str = FIELD_MANAGER,
+        force: bool = True,
+        check: bool = True,
     ) -> Result:
-        """Server-side apply under the suite's own field manager, through stdin.
+        """Server-side apply, through stdin, as `manager` (the suite's own by default).
 
         Unlike client-side apply, it writes no last-applied-configuration annotation, which
-        would hold a Secret's values in plain text (kubernetes#23564). `output` adds `-o ...`.
+        would hold a Secret's values in plain text (kubernetes#23564). `output` adds `-o ...`;
+        without `force`, a field another manager owns is a refusal, not a take-over.
         """
+        forced = ["--force-conflicts"] if force else []
         return self.run(
-            "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts",
+            "apply", "--server-side", f"--field-manager={manager}", *forced,
             *output, "-f", "-", step=step, namespaced=False, stdin=json.dumps(manifest),
+            check=check,
         )  # fmt: skip
 
     def rollout_status(self, workload: str, timeout: int) -> Result:

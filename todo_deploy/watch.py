@@ -3,18 +3,26 @@
 The files watched are the ones each image's content tag hashes (todo_deploy/images.py, which
 honours each image's .dockerignore). A batch of changes (debounced) recomputes the tags of the
 images whose build context holds a changed file; an image whose tag is unchanged (an ignored file)
-is left alone. A changed one is built, loaded, set on the release with `helm upgrade
---reset-then-reuse-values` (the chart's defaults, then every value as deployed, then the new
-tag), and only its workload is waited for.
+is left alone. A changed one is built and loaded, and the release's values get the new tag.
+
+The roll starts before helm records it: the chart renders the new values (`helm template`, a
+tenth of a second) and the changed workload alone is applied server-side as helm's own field
+manager, the way `helm upgrade` would apply it. Once that workload's rollout is done, `helm
+upgrade` with the same values records it: it finds the workload already as rendered, so it
+rolls nothing again. Only the changed workload is waited for.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from todo_deploy import flow, images
 from todo_deploy.live import live_step
@@ -26,6 +34,7 @@ STEP_MS = 150  # quiet time that ends a batch (an editor's save is several write
 ARMED_POLL_MS = 200  # how soon after the watches are armed we learn it (then an idle wake-up)
 ROLLOUT_SECONDS = 120  # an inner loop reports a stuck rollout sooner than a deploy does
 WATCH_MAX_UNAVAILABLE = "50%"  # rounded down: a one-replica workload keeps its pod until replaced
+HELM_FIELD_MANAGER = "helm"  # the field manager of helm's server-side apply
 # A save here needs the back end's migrations run; any other leaves the schema at head.
 MIGRATIONS = images.REPO_ROOT / "backend" / "alembic"
 
@@ -66,12 +75,16 @@ def images_touched(
     return [name for name in now if changed & (before.get(name, set()) | now[name])]
 
 
-def deployed_refs(target: Target) -> dict[str, str]:
-    """Image refs the release runs now, by component (from its user-supplied values)."""
+def release_values(target: Target) -> dict[str, Any]:
+    """The values the release was given (`helm get values`): what a roll keeps."""
     result = target.helm.run(
         "get", "values", target.config.release, "-o", "json", step="helm get values", mutating=False
     )
-    values = json.loads(result.stdout or "{}") or {}
+    return json.loads(result.stdout or "{}") or {}
+
+
+def image_refs(values: dict[str, Any], target: Target) -> dict[str, str]:
+    """Image refs the values set, by component."""
     refs = {}
     for name, component in target.catalogue.components.items():
         image = (values.get("images") or {}).get(component.image_key) or {}
@@ -84,7 +97,7 @@ def deployed_refs(target: Target) -> dict[str, str]:
 class Watcher:
     target: Target
     hooks: flow.Hooks = field(default_factory=flow.Hooks)
-    deployed: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)  # the release's values as rolled
     files: dict[str, set[Path]] = field(default_factory=hashed_files)
     migrations_pending: bool = False  # a migration was saved and has not been rolled out yet
 
@@ -92,10 +105,15 @@ class Watcher:
         if self.target.config.image_tag_policy != "content":
             # A git tag names the commit: a saved file changes no tag, so nothing would roll.
             raise RuntimeError("invoke watch needs image_tag_policy: content (content tags)")
-        self.deployed = self.deployed or deployed_refs(self.target)
+        self.values = self.values or release_values(self.target)
         if not self.deployed:
             release = self.target.config.release
             raise RuntimeError(f"release {release} sets no image tags: run `invoke deploy` first")
+
+    @property
+    def deployed(self) -> dict[str, str]:
+        """Image refs the release runs now, by component."""
+        return image_refs(self.values, self.target)
 
     def handle(self, paths: Iterable[str | Path]) -> list[Rolled]:
         """One batch of changed paths: rebuild and roll what changed; what was rolled."""
@@ -104,54 +122,98 @@ class Watcher:
         if any(Path(p).resolve().is_relative_to(MIGRATIONS.resolve()) for p in paths):
             self.migrations_pending = True
         now = hashed_files()
-        names = [n for n in images_touched(paths, self.files, now) if n in self.deployed]
+        deployed = self.deployed
+        names = [n for n in images_touched(paths, self.files, now) if n in deployed]
         self.files = now
         if not names:
             return []
         console, runner = self.target.console, self.target.runner
         with live_step(f"checking {', '.join(names)}", console, runner):
             refs = flow.build_and_load(self.target, self.hooks, names)
-        changed = {n: ref for n, ref in refs.items() if ref != self.deployed[n]}
+        changed = {n: ref for n, ref in refs.items() if ref != deployed[n]}
         if not changed:
             return []
+        values = self._values_with(changed)
         with live_step(f"rolling {', '.join(changed)}", console, runner):
-            self._upgrade(changed)
-            for name in changed:
-                workload = self.target.catalogue[name].workload
-                self.target.kube.rollout_status(workload, ROLLOUT_SECONDS)
-        self.deployed.update(changed)
+            seconds = self._roll(changed, values, started)
+        self.values = values
         if any(self.target.catalogue[name].migrates for name in changed):
             self.migrations_pending = False
-        seconds = time.monotonic() - started
         return [Rolled(name, ref, seconds) for name, ref in changed.items()]
 
-    def _upgrade(self, changed: dict[str, str]) -> None:
-        config, helm = self.target.config, self.target.helm
-        sets = []
-        for name, ref in sorted(changed.items()):
+    def _values_with(self, changed: dict[str, str]) -> dict[str, Any]:
+        """The release's values with the new image refs and the watch's roll settings."""
+        values = copy.deepcopy(self.values)
+        for name, ref in changed.items():
             repository, tag = ref.rsplit(":", 1)
             key = self.target.catalogue[name].image_key
-            sets += ["--set-string", f"images.{key}.repository={repository}",
-                     "--set-string", f"images.{key}.tag={tag}"]  # fmt: skip
+            values.setdefault("images", {}).setdefault(key, {}).update(
+                repository=repository, tag=tag
+            )
         # Half the replicas may restart at once (never a single one): two back ends take one
         # pod start, not two in a row. The migration init container runs only when a migration
         # was saved. `invoke deploy` puts the chart's defaults back.
-        sets += [
-            "--set-string",
-            f"rollingUpdate.maxUnavailable={WATCH_MAX_UNAVAILABLE}",
-            "--set",
-            f"migrateOnStart={str(self.migrations_pending).lower()}",
+        values.setdefault("rollingUpdate", {})["maxUnavailable"] = WATCH_MAX_UNAVAILABLE
+        values["migrateOnStart"] = self.migrations_pending
+        return values
+
+    def _roll(self, changed: dict[str, str], values: dict[str, Any], started: float) -> float:
+        """Roll the changed workloads and record the release; seconds from save to serving."""
+        workloads = [self.target.catalogue[name].workload for name in changed]
+        early = self._apply_rendered(values, workloads)
+        if not early:
+            self._upgrade(values)
+        try:
+            for workload in workloads:
+                self.target.kube.rollout_status(workload, ROLLOUT_SECONDS)
+            return time.monotonic() - started
+        finally:
+            if early:
+                # Recorded once the pods are up, failed or not, rather than while they start:
+                # on two cores, helm's second of CPU slowed their start about as much.
+                self._upgrade(values)
+
+    def _apply_rendered(self, values: dict[str, Any], workloads: list[str]) -> bool:
+        """Apply the chart's render of `workloads` as helm would; False when it cannot."""
+        config, helm = self.target.config, self.target.helm
+        rendered = helm.run(
+            "template", config.release, config.chart, "--values", "-",
+            step="helm template (watch)", stdin=json.dumps(values), mutating=False, check=False,
+        )  # fmt: skip
+        if not rendered.ok:
+            return False  # the upgrade reports the chart's error
+        wanted = {workload.split("/", 1)[1]: workload.split("/", 1)[0] for workload in workloads}
+        docs = [
+            doc
+            for doc in yaml.safe_load_all(rendered.stdout)
+            if doc and wanted.get(doc["metadata"]["name"]) == doc["kind"].lower()
         ]
-        # No --wait: only the changed workload is waited for, by its rollout.
-        helm.run(
-            "upgrade",
-            config.release,
-            config.chart,
-            "--reset-then-reuse-values",
-            *sets,
-            step="helm upgrade (watch)",
-            timeout=120,
+        if len(docs) != len(workloads):
+            return False
+        # Helm adds these to every object it owns; left out, the apply would remove them.
+        owner = {
+            "meta.helm.sh/release-name": config.release,
+            "meta.helm.sh/release-namespace": config.namespace,
+        }
+        for doc in docs:
+            doc["metadata"].setdefault("annotations", {}).update(owner)
+        applied = self.target.kube.apply_server_side(
+            {"apiVersion": "v1", "kind": "List", "items": docs},
+            step="apply the new image (watch)",
+            manager=HELM_FIELD_MANAGER,
+            force=False,
+            check=False,
         )
+        # Refused (someone else owns a field): the upgrade applies it and says why if it fails.
+        return applied.ok
+
+    def _upgrade(self, values: dict[str, Any]) -> None:
+        """Record the values on the release: `helm upgrade` with exactly them, no --wait."""
+        config = self.target.config
+        self.target.helm.run(
+            "upgrade", config.release, config.chart, "--reset-values", "--values", "-",
+            step="helm upgrade (watch)", stdin=json.dumps(values), timeout=120,
+        )  # fmt: skip
 
     def run(
         self, batches: Iterable[Iterable[str | Path]], say: Callable[[str], None]

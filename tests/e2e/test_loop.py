@@ -298,6 +298,7 @@ def test_watch_rolls_a_back_end_save_and_ctrl_c_leaves_it_deployed(stack: Stack,
             watch.lines[-40:]
         )
         before = _backend_images(stack)
+        generation, revision = _backend_generation(stack), _helm_status(stack)["version"]
         saved = time.monotonic()
         change.write_text(f'"""Changes the back-end image (e2e watch)."""\nSTAMP = {saved!r}\n')
         try:
@@ -316,6 +317,14 @@ def test_watch_rolls_a_back_end_save_and_ctrl_c_leaves_it_deployed(stack: Stack,
                 )
             )
             assert watch.wait_for(lambda line: line.startswith("backend: "), timeout=30)
+            # The roll was applied ahead of helm, then recorded: one new revision holding the
+            # new tag, and helm's own apply of the same render rolled nothing a second time.
+            status = _helm_status(stack)
+            assert status["version"] == revision + 1, status["info"]
+            [rolled] = [line for line in watch.lines if line.startswith("backend: ")]
+            tag = rolled.split()[1].rsplit(":", 1)[1]
+            assert status["config"]["images"]["backend"]["tag"] == tag
+            assert _backend_generation(stack) == generation + 1
         finally:
             change.unlink()
         # Deleting the file brings the previous content tag back: rolled again, no build.
@@ -324,6 +333,13 @@ def test_watch_rolls_a_back_end_save_and_ctrl_c_leaves_it_deployed(stack: Stack,
     status = _helm_status(stack)
     assert status["info"]["status"] == "deployed", status["info"]
     assert _health_ok(stack)
+
+
+def _backend_generation(stack: Stack) -> int:
+    workload = catalogue.default()["backend"].workload
+    deployment = stack.kube.get_json(workload, step="read the back end's Deployment")
+    assert deployment is not None
+    return deployment["metadata"]["generation"]
 
 
 def _health_ok(stack: Stack) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,9 @@ class Call:
         return shlex.join(self.argv)
 
 
+Answer = Callable[[tuple[str, ...], "str | None"], Result]
+
+
 def _has_in_order(argv: Sequence[str], tokens: Sequence[str]) -> bool:
     it = iter(argv)
     return all(any(token == arg for arg in it) for token in tokens)
@@ -55,7 +58,7 @@ def _has_in_order(argv: Sequence[str], tokens: Sequence[str]) -> bool:
 
 @dataclass
 class FakeExec:
-    rules: list[tuple[tuple[str, ...], Result]] = field(default_factory=list)
+    rules: list[tuple[tuple[str, ...], Result | Answer]] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
 
     def on(self, *tokens: str, rc: int = 0, stdout: Any = "", stderr: str = "") -> None:
@@ -63,11 +66,16 @@ class FakeExec:
         text = stdout if isinstance(stdout, str) else json.dumps(stdout)
         self.rules.insert(0, (tokens, Result(tokens, rc, text, stderr)))
 
+    def answer(self, *tokens: str, by: Answer) -> None:
+        """Answer argv containing `tokens` with `by(argv, stdin)`: a real tool, for one."""
+        self.rules.insert(0, (tokens, by))
+
     def __call__(self, argv, env, timeout, stdin, on_line=None) -> Result:
         self.calls.append(Call(tuple(argv), dict(env), stdin))
-        result = next((r for tokens, r in self.rules if _has_in_order(argv, tokens)), None)
-        if result is None:
+        rule = next((r for tokens, r in self.rules if _has_in_order(argv, tokens)), None)
+        if rule is None:
             return Result(tuple(argv), 0)
+        result = rule if isinstance(rule, Result) else rule(tuple(argv), stdin)
         for line in (result.stdout + result.stderr).splitlines() if on_line else ():
             on_line(line)
         return Result(tuple(argv), result.returncode, result.stdout, result.stderr)

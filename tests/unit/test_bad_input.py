@@ -269,10 +269,10 @@ def test_image_that_fails_to_build(engine) -> None:
         "bad-input-broken", str(context), f"{context}/Dockerfile", base_args=(), runtime_base=""
     )
     runner = Runner()
-    docker = images.docker_cli(runner, {})
+    builder = images.Builder(images.docker_cli(runner, {}))
     # The one-image build the suite runs for every image (no base images needed: FROM scratch).
     with pytest.raises(Exit) as refused, failures():
-        images._build_one(docker, spec, {}, {})
+        builder._build_one(spec)
     message = str(refused.value.message)
     assert refused.value.code == 1
     assert "step failed: build todo-bad-input-broken:" in message

@@ -6,12 +6,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from tests.support.fakes import FakeHostProvider, Harness
+from tests.support.fakes import CHART, FakeHostProvider, Harness
 from todo_deploy import images
-from todo_deploy.run import CommandError
+from todo_deploy.run import CommandError, Result
+from todo_deploy.tools import Tools
 from todo_deploy.watch import Watcher, file_batches, hashed_files, images_touched, watch_roots
 
 ROOT = images.REPO_ROOT
@@ -27,10 +30,23 @@ DEPLOYED = {
 
 
 @pytest.fixture
-def watcher(harness: Harness) -> Watcher:
+def watcher(harness: Harness, tools: Tools) -> Watcher:
     harness.fake.on("helm", "get", "values", stdout=DEPLOYED)
+
+    def helm_template(argv: tuple[str, ...], stdin: str | None) -> Result:
+        """The pinned helm renders the real chart with the values the watcher sent."""
+        real = [str(tools.path("helm")), "template", "todo", str(CHART), "--values", "-"]
+        return tools.runner.run(real, stdin=stdin, mutating=False)
+
+    harness.fake.answer("helm", "template", by=helm_template)
     provider = FakeHostProvider()
     return Watcher(harness.target(harness.config(provider="host"), provider), harness.hooks())
+
+
+def _stdin(harness: Harness, *tokens: str) -> list[Any]:
+    """What each call holding `tokens` was given on stdin, parsed."""
+    calls = [c for c in harness.fake.calls if all(t in c.argv for t in tokens)]
+    return [yaml.safe_load(c.stdin or "null") for c in calls]
 
 
 def test_a_back_end_save_rolls_the_back_end_only(watcher: Watcher, harness: Harness) -> None:
@@ -40,19 +56,46 @@ def test_a_back_end_save_rolls_the_back_end_only(watcher: Watcher, harness: Harn
     assert [(r.image, r.ref) for r in rolled] == [("backend", "todo-backend:c0ffee0")]
     assert h.builder.calls[-1]["names"] == ["backend"]  # the MCP image holds no API module
     chart = h.paths()["chart"]
-    assert h.fake.lines[-2:] == [
-        f"helm --namespace todo-app --kube-context todo-host upgrade todo {chart} "
-        "--reset-then-reuse-values "
-        "--set-string images.backend.repository=todo-backend "
-        "--set-string images.backend.tag=c0ffee0 "
-        "--set-string rollingUpdate.maxUnavailable=50% --set migrateOnStart=false",
-        "kubectl --context todo-host -n todo-app rollout status deployment/todo-backend "
-        "--timeout=120s",
+    helm = "helm --namespace todo-app --kube-context todo-host"
+    kubectl = "kubectl --context todo-host"
+    # The chart's render of the back end alone is applied as helm's field manager, then the
+    # release records the same values while the rollout is waited for.
+    assert h.fake.lines[-4:-2] == [
+        f"{helm} template todo {chart} --values -",
+        f"{kubectl} apply --server-side --field-manager=helm -f -",
     ]
+    assert sorted(h.fake.lines[-2:]) == sorted([
+        f"{helm} upgrade todo {chart} --reset-values --values -",
+        f"{kubectl} -n todo-app rollout status deployment/todo-backend --timeout=120s",
+    ])  # fmt: skip
+    [applied] = _stdin(h, "apply")
+    assert [(d["kind"], d["metadata"]["name"]) for d in applied["items"]] == [
+        ("Deployment", "todo-backend")
+    ]
+    annotations = applied["items"][0]["metadata"]["annotations"]
+    assert annotations["meta.helm.sh/release-name"] == "todo"  # as helm's apply leaves them
+    assert annotations["meta.helm.sh/release-namespace"] == "todo-app"
+    [container] = applied["items"][0]["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "todo-backend:c0ffee0"
+    [template_values] = _stdin(h, "template")
+    [upgrade_values] = _stdin(h, "upgrade")
+    assert template_values == upgrade_values  # one render, so helm rolls nothing again
+    assert upgrade_values["images"]["backend"] == {"repository": "todo-backend", "tag": "c0ffee0"}
+    assert upgrade_values["images"]["mcp"] == DEPLOYED["images"]["mcp"]
+    assert upgrade_values["rollingUpdate"] == {"maxUnavailable": "50%"}
+    assert upgrade_values["migrateOnStart"] is False
     assert watcher.deployed["backend"] == "todo-backend:c0ffee0"
     before = list(h.fake.lines)
     assert watcher.handle([main]) == []  # same tag
     assert not [line for line in h.fake.lines[len(before) :] if "upgrade" in line]
+
+
+def test_a_refused_apply_leaves_the_roll_to_helm(watcher: Watcher, harness: Harness) -> None:
+    harness.fake.on("apply", "--server-side", rc=1, stderr="Apply failed with 1 conflict")
+    watcher.handle([ROOT / "backend" / "todo_backend" / "main.py"])
+    upgrade, rollout = harness.fake.lines[-2:]
+    assert " upgrade todo " in upgrade and " rollout status " in rollout  # in that order
+    assert watcher.deployed["backend"] == "todo-backend:c0ffee0"
 
 
 def test_the_migrations_run_only_once_a_migration_is_saved(watcher: Watcher, harness: Harness):
@@ -60,21 +103,21 @@ def test_the_migrations_run_only_once_a_migration_is_saved(watcher: Watcher, har
     migration = sorted((ROOT / "backend" / "alembic" / "versions").glob("*.py"))[0]
     main = ROOT / "backend" / "todo_backend" / "main.py"
 
-    def last_upgrade() -> str:
-        return [line for line in h.fake.lines if " upgrade " in line][-1]
+    def last_upgrade() -> bool:
+        return _stdin(h, "upgrade")[-1]["migrateOnStart"]
 
     # The roll fails: the migration is still pending for the next save, whatever it touches.
     h.fake.on("rollout", "status", "deployment/todo-backend", rc=1, stderr="timed out")
     with pytest.raises(CommandError):
         watcher.handle([migration])
-    assert last_upgrade().endswith("--set migrateOnStart=true")
+    assert last_upgrade() is True
     h.fake.on("rollout", "status", "deployment/todo-backend")
     assert watcher.handle([main])
-    assert last_upgrade().endswith("--set migrateOnStart=true")
+    assert last_upgrade() is True
     assert not watcher.migrations_pending
-    watcher.deployed["backend"] = "todo-backend:another"  # so the next save rolls again
+    watcher.values["images"]["backend"]["tag"] = "another"  # so the next save rolls again
     assert watcher.handle([main])
-    assert last_upgrade().endswith("--set migrateOnStart=false")
+    assert last_upgrade() is False
 
 
 def test_a_domain_save_checks_both_images_that_hold_it(watcher: Watcher, harness: Harness):
@@ -85,7 +128,7 @@ def test_a_domain_save_checks_both_images_that_hold_it(watcher: Watcher, harness
 
 def test_a_save_that_changes_no_tag_rolls_nothing(watcher: Watcher, harness: Harness) -> None:
     harness.fake.on("helm", "get", "values", stdout=DEPLOYED)
-    watcher.deployed["frontend"] = "todo-frontend:c0ffee0"  # what the builder will answer
+    watcher.values["images"]["frontend"]["tag"] = "c0ffee0"  # what the builder will answer
     page = next(p for p in watcher.files["frontend"] if p.suffix == ".tsx")
     assert watcher.handle([page]) == []
     assert not [line for line in harness.fake.lines if " upgrade " in line]

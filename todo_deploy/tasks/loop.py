@@ -6,7 +6,7 @@ import threading
 
 from invoke import Context
 
-from todo_deploy import flow
+from todo_deploy import flow, images
 from todo_deploy.follow import LogFollower, app_selector, console_emitter
 from todo_deploy.tasks.common import (
     ALLOW_HELP,
@@ -42,9 +42,11 @@ def watch(
     flags = {"provider": provider, "namespace": namespace, "kube_context": kube_context}
     t = target(c, flags, verbose=verbose)
     guard_context(t, allow_context, "deploy to")
+    # One builder for the whole run: the engine is asked about the base images once.
+    hooks = flow.Hooks(build_images=images.BuildSession())
     with failures():
-        flow.deploy(t)  # from wherever the sources are now; a no-op when nothing changed
-        watcher = Watcher(t)
+        flow.deploy(t, hooks=hooks)  # from wherever the sources are now; a no-op when unchanged
+        watcher = Watcher(t, hooks)
     follower = None
     if logs:
         emit = console_emitter(t.console, t.catalogue.names())
