@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from todo_deploy.kube import Kube
 
-# Names the local distributions give their contexts.
+# Names the local distributions give their contexts: for this guard and for provider `auto`.
 LOCAL_NAMES = (
     "minikube",
     "docker-desktop",
@@ -56,11 +56,14 @@ def is_loopback(server: str) -> bool:
     return address.is_loopback or address.is_unspecified
 
 
+def named_local(context: str) -> bool:
+    """Named as a local distribution names its context (minikube, kind-*, ...)."""
+    return any(fnmatch.fnmatchcase(context, pattern) for pattern in LOCAL_NAMES)
+
+
 def looks_local(provider: str, context: str) -> bool:
     """Made by one of the suite's providers, or named as a local distribution names it."""
-    return provider not in FOREIGN_PROVIDERS or any(
-        fnmatch.fnmatchcase(context, pattern) for pattern in LOCAL_NAMES
-    )
+    return provider not in FOREIGN_PROVIDERS or named_local(context)
 
 
 def ensure_allowed(

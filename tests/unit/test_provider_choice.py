@@ -59,7 +59,19 @@ def _choose(ctx: KubeContext | None, *, minikube: bool = False, root: bool = Fal
 
 @pytest.mark.parametrize(
     "name",
-    ["kind-dev", "k3d-lab", "minikube", "docker-desktop", "rancher-desktop", "orbstack", "colima"],
+    # The context guard's list of local names (guard.LOCAL_NAMES), one each.
+    [
+        "kind-dev",
+        "k3d-lab",
+        "minikube",
+        "docker-desktop",
+        "docker-for-desktop",
+        "rancher-desktop",
+        "orbstack",
+        "colima",
+        "microk8s",
+        "crc-admin",
+    ],
 )
 def test_a_running_local_cluster_in_the_current_context_is_used_as_it_is(name, api_server):
     choice = _choose(KubeContext(name, api_server), minikube=True, root=True)

@@ -20,20 +20,11 @@ from urllib.parse import urlsplit
 import yaml
 
 from todo_deploy.config import DeployConfig
+from todo_deploy.guard import named_local
 from todo_deploy.providers.base import Provider
 from todo_deploy.run import Runner
 from todo_deploy.tools import Tools
 
-# Context names the local cluster tools give their clusters.
-LOCAL_CONTEXTS = {
-    "minikube",
-    "docker-desktop",
-    "docker-for-desktop",
-    "rancher-desktop",
-    "orbstack",
-    "colima",
-}
-LOCAL_CONTEXT_PREFIXES = ("kind-", "k3d-")
 PROBE_SECONDS = 1.0
 HOST_FIRST_BUILD = "about 15-30 min on 2 cores"
 ALTERNATIVES = (
@@ -84,7 +75,7 @@ def current_context(env: Mapping[str, str] = os.environ) -> KubeContext | None:
 
 
 def is_local(context: KubeContext) -> bool:
-    return context.name in LOCAL_CONTEXTS or context.name.startswith(LOCAL_CONTEXT_PREFIXES)
+    return named_local(context.name)
 
 
 def server_answers(server: str, timeout: float = PROBE_SECONDS) -> bool:
