@@ -162,7 +162,7 @@ def _release(
             if target.config.method == "helm":
                 install.helm_release(target, refs, cluster, external_database, digest)
             else:
-                install.kubectl_release(target, refs, cluster.ingress_class, digest)
+                install.kubectl_release(target, refs, cluster, digest)
         except CommandError as exc:
             raise watch.explain(exc, lambda: _outcome(target)) from None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -15,6 +17,10 @@ from todo_deploy.target import Target
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 SECRET_DIGEST_ANNOTATION = "checksum/existing-secret"  # the chart's, from existingSecretDigest
+CONFIG_DIGEST_ANNOTATION = "checksum/config"  # the chart's: a config change rolls the pods
+# ConfigMap keys holding the public URL (the chart's configmap.yaml): the first as it is, the
+# others as one entry of a comma-separated list.
+PUBLIC_URL_KEY, ORIGIN_LIST_KEYS = "BETTER_AUTH_URL", ("TRUSTED_ORIGINS", "ALLOWED_ORIGINS")
 
 
 def helm_argv(
@@ -122,12 +128,17 @@ def retarget(
     image_refs: Mapping[str, str],
     ingress_class: str,
     secret_digest: str = "",
+    *,
+    host: str = "",
+    public_port: int = 0,
 ) -> list[dict[str, Any]]:
-    """Point the rendered manifests at the images just built and this cluster's ingress class.
+    """Point the rendered manifests at the images just built and this cluster's ingress.
 
     With a digest of the Secret's values, the app's pods carry it, as the chart's
     `existingSecretDigest` does: the app's workloads are the Deployments (the database is a
-    StatefulSet whose password is set once, at initdb).
+    StatefulSet whose password is set once, at initdb). With `host`, the Ingress and the
+    public URL (sign-in's origin checks) name it, and `public_port` when the cluster's
+    ingress is not on 80, as the chart's `ingress.host` and `ingress.publicPort` do.
     """
     by_repository = {ref.rsplit(":", 1)[0].rsplit("/", 1)[-1]: ref for ref in image_refs.values()}
     for doc in docs:
@@ -137,9 +148,40 @@ def retarget(
         if doc.get("kind") == "Ingress":
             doc["spec"]["ingressClassName"] = ingress_class
         if secret_digest and doc.get("kind") == "Deployment":
-            pod = doc["spec"]["template"].setdefault("metadata", {})
-            pod.setdefault("annotations", {})[SECRET_DIGEST_ANNOTATION] = secret_digest
+            _pod_annotations(doc)[SECRET_DIGEST_ANNOTATION] = secret_digest
+    if host:
+        _retarget_public_url(docs, host, public_port)
     return docs
+
+
+def public_url(host: str, port: int = 0) -> str:
+    """The chart's todo-app.publicUrl for plain HTTP (k8s/ is rendered without TLS)."""
+    return f"http://{host}" + (f":{port}" if port and port != 80 else "")
+
+
+def _pod_annotations(doc: dict[str, Any]) -> dict[str, str]:
+    return doc["spec"]["template"].setdefault("metadata", {}).setdefault("annotations", {})
+
+
+def _retarget_public_url(docs: list[dict[str, Any]], host: str, port: int) -> None:
+    configs = [d for d in docs if d["kind"] == "ConfigMap" and PUBLIC_URL_KEY in d.get("data", {})]
+    for config in configs:
+        data = config["data"]
+        rendered, wanted = data[PUBLIC_URL_KEY], public_url(host, port)
+        if rendered == wanted:
+            continue
+        data[PUBLIC_URL_KEY] = wanted
+        for key in ORIGIN_LIST_KEYS:
+            origins = data.get(key, "").split(",")
+            data[key] = ",".join(wanted if o == rendered else o for o in origins)
+        # The pods read the ConfigMap at start: a new digest rolls those that use it.
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+        for doc in docs:
+            if doc["kind"] in WORKLOAD_KINDS and CONFIG_DIGEST_ANNOTATION in _pod_annotations(doc):
+                _pod_annotations(doc)[CONFIG_DIGEST_ANNOTATION] = digest
+    for ingress in (d for d in docs if d["kind"] == "Ingress"):
+        for rule in ingress["spec"].get("rules", []):
+            rule["host"] = host
 
 
 def rendered_namespaces(docs: list[dict[str, Any]]) -> set[str]:
@@ -150,11 +192,18 @@ def rendered_namespaces(docs: list[dict[str, Any]]) -> set[str]:
 
 
 def kubectl_release(
-    target: Target, image_refs: Mapping[str, str], ingress_class: str, secret_digest: str = ""
+    target: Target, image_refs: Mapping[str, str], cluster: ClusterFacts, secret_digest: str = ""
 ) -> None:
     config, kube = target.config, target.kube
     docs = load_manifests(config.manifests_dir)
-    docs = retarget(docs, image_refs, ingress_class, secret_digest)
+    docs = retarget(
+        docs,
+        image_refs,
+        cluster.ingress_class,
+        secret_digest,
+        host=config.ingress_host,
+        public_port=cluster.public_port,
+    )
     # The namespace must exist before anything placed in it, hence two applies.
     namespaces = [d for d in docs if d["kind"] == "Namespace"]
     rest = [d for d in docs if d["kind"] != "Namespace"]

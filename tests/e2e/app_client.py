@@ -15,10 +15,10 @@ class AppClient:
     session: requests.Session = field(default_factory=requests.Session)
     user_id: str = ""
     token: str = ""
+    origin: str = ""  # the page's origin a browser sends; default http://<host>
 
-    @property
-    def origin(self) -> str:
-        return f"http://{self.host}"
+    def __post_init__(self) -> None:
+        self.origin = self.origin or f"http://{self.host}"
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
         headers = {"Host": self.host, "Origin": self.origin, **kwargs.pop("headers", {})}

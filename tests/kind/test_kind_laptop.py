@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -208,6 +209,24 @@ def test_registry_path_pods_pull_from_the_local_registry(laptop: Laptop, figures
     ]
     assert pulled, "no pod pulled an image from the registry"
     assert _client(laptop).request("GET", "/health").status_code == 200
+
+
+def test_kubectl_method_keeps_the_ingress_port_in_the_public_url(laptop: Laptop, figures) -> None:
+    """k8s/ is rendered for todo.local on port 80; kind's ingress is on 8080 here."""
+    seconds, proc = laptop.invoke("deploy", "--method", "kubectl")
+    laptop.outputs["invoke deploy --method kubectl"] = proc.stdout + proc.stderr
+    _ok(proc)
+    figures.record(Figure("deploy --method kubectl (over the helm release)", seconds, "s"))
+    port = urlsplit(laptop.access.url).port
+    assert port not in (None, 80), laptop.access.url  # else this test proves nothing
+    page = f"http://{laptop.access.host}:{port}"
+    # A request with the session cookie gets its Origin checked against the trusted origins:
+    # the page's (with the port) passes, the port-less one k8s/ was rendered with does not.
+    for origin, status in ((page, 200), (f"http://{laptop.access.host}", 403)):
+        client = AppClient(laptop.access.url, laptop.access.host, origin=origin)
+        client.sign_up()
+        signed_out = client.request("POST", "/api/auth/sign-out", json={})
+        assert signed_out.status_code == status, f"{origin}: {signed_out.text}"
 
 
 def test_no_secret_in_what_the_user_saw_or_the_pod_logs(laptop: Laptop) -> None:
