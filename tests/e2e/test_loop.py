@@ -28,6 +28,7 @@ import requests
 from tests.e2e import openai_mode
 from tests.e2e.figures import Figure
 from tests.e2e.test_deploy_flow import _app_pods, _client
+from tests.support.podwatch import PodWatch, ready_images
 from tests.support.secret_scan import scan_texts
 from tests.support.signals import default_sigint
 from tests.support.stack import ROOT, Stack
@@ -287,27 +288,28 @@ def test_openai_replies_stream_through_the_front_end_and_the_ingress(
 def _backend_images(stack: Stack) -> set[str]:
     """Images of the back-end pods that are Ready and not going away."""
     pods = [p for p in _app_pods(stack) if p["metadata"]["labels"].get("component") == "backend"]
-    ready = [p for p in pods if all(c.get("ready") for c in p["status"]["containerStatuses"])]
-    return {c["image"] for p in ready for c in p["spec"]["containers"]}
+    return ready_images(pods)
 
 
 def test_watch_rolls_a_back_end_save_and_ctrl_c_leaves_it_deployed(stack: Stack, figures):
     change = ROOT / "backend" / "todo_backend" / "e2e_watch_change.py"
-    with running(stack, "watch", "--no-logs") as watch:
+    backend = f"component={catalogue.default()['backend'].name}"
+    with running(stack, "watch", "--no-logs") as watch, PodWatch(stack.kube, backend) as pods:
         assert watch.wait_for(lambda line: line.startswith("watching "), timeout=300), "\n".join(
             watch.lines[-40:]
         )
         before = _backend_images(stack)
+        assert pods.wait_for(lambda: pods.ready_images() == before, timeout=30)  # in step
         generation, revision = _backend_generation(stack), _helm_status(stack)["version"]
         saved = time.monotonic()
         change.write_text(f'"""Changes the back-end image (e2e watch)."""\nSTAMP = {saved!r}\n')
         try:
             # Serving: every ready back-end pod runs a new image and the ingress answers.
             def serving() -> bool:
-                now = _backend_images(stack)
+                now = pods.ready_images()
                 return bool(now) and now.isdisjoint(before) and _health_ok(stack)
 
-            assert wait_until(serving, timeout=180, interval=0.2), "\n".join(watch.lines[-40:])
+            assert pods.wait_for(serving, timeout=180), "\n".join(watch.lines[-40:])
             figures.record(
                 Figure(
                     "watch: back-end save to new pods serving",

@@ -29,6 +29,7 @@ import yaml
 
 from tests.support.baseimages import ensure_stand_ins
 from tests.support.bench_tools import BenchTools, ensure_tools
+from tests.support.podwatch import PodWatch, ready_images
 from tests.support.signals import default_sigint
 from todo_deploy import catalogue
 from todo_deploy.config import DeployConfig
@@ -113,10 +114,13 @@ class Bench:
         )
 
     def one_service_change(self) -> None:
+        """Each tool from its own deployed state: it sees one image change, not the other's tags."""
         marker = ROOT / "mcp" / "todo_mcp" / "bench_change.py"
         try:
+            self.invoke("deploy")
             marker.write_text(f"STAMP = {time.time()!r}\n")
             self.record("one-service code change", "invoke deploy", self.invoke("deploy"))
+            self.skaffold("run")
             marker.write_text(f"STAMP = {time.time()!r}\n")
             self.record("one-service code change", "skaffold run", self.skaffold("run"))
         finally:
@@ -176,15 +180,15 @@ class Bench:
                 print("".join(lines[-40:]))
                 return None
             time.sleep(2)  # let the watcher settle after its own first deploy
-            before = self._backend_images()
-            saved = time.monotonic()
-            change.write_text(f"STAMP = {saved!r}\n")
-            serving = self._serving(before)
-            return (
-                time.monotonic() - saved
-                if wait_until(serving, timeout=SERVING_TIMEOUT, interval=0.1)
-                else None
-            )
+            with PodWatch(self.kube, "app.kubernetes.io/component=backend") as pods:
+                before = self._backend_images()
+                pods.wait_for(lambda: pods.ready_images() == before, timeout=30)
+                saved = time.monotonic()
+                change.write_text(f"STAMP = {saved!r}\n")
+                serving = self._serving(pods, before)
+                if not pods.wait_for(serving, timeout=SERVING_TIMEOUT):
+                    return None
+                return time.monotonic() - saved
         finally:
             change.unlink(missing_ok=True)
             proc.send_signal(signal.SIGINT)
@@ -194,23 +198,14 @@ class Bench:
                 proc.kill()
 
     def _backend_images(self) -> set[str]:
-        pods = (
-            self.kube.get_json(
-                "pods", "-l", "app.kubernetes.io/component=backend", step="back-end pods"
-            )
-            or {}
+        pods = self.kube.get_json(
+            "pods", "-l", "app.kubernetes.io/component=backend", step="back-end pods"
         )
-        return {
-            c["image"]
-            for p in pods.get("items", [])
-            if not p["metadata"].get("deletionTimestamp")
-            and all(s.get("ready") for s in p["status"].get("containerStatuses") or [])
-            for c in p["spec"]["containers"]
-        }
+        return ready_images((pods or {}).get("items", []))
 
-    def _serving(self, before: set[str]) -> Callable[[], bool]:
+    def _serving(self, pods: PodWatch, before: set[str]) -> Callable[[], bool]:
         def check() -> bool:
-            now = self._backend_images()
+            now = pods.ready_images()
             if not now or not now.isdisjoint(before):
                 return False
             try:
