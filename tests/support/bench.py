@@ -179,7 +179,7 @@ class Bench:
             if not wait_until(lambda: any(ready in x for x in lines), timeout=900, interval=0.5):
                 print("".join(lines[-40:]))
                 return None
-            time.sleep(2)  # let the watcher settle after its own first deploy
+            self._settle()  # the deploys before left pods terminating: not on the clock
             with PodWatch(self.kube, "app.kubernetes.io/component=backend") as pods:
                 before = self._backend_images()
                 pods.wait_for(lambda: pods.ready_images() == before, timeout=30)
@@ -196,6 +196,16 @@ class Bench:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+    def _settle(self) -> None:
+        """Until no pod of the namespace is terminating (a preStop hook holds each for 5 s)."""
+
+        def settled() -> bool:
+            pods = self.kube.get_json("pods", step="pods") or {}
+            return not [p for p in pods.get("items", []) if p["metadata"].get("deletionTimestamp")]
+
+        wait_until(settled, timeout=120, interval=0.5)
+        time.sleep(1)
 
     def _backend_images(self) -> set[str]:
         pods = self.kube.get_json(
