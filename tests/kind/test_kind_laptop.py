@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from tests.e2e.app_client import AppClient
 from tests.e2e.figures import Figure
@@ -211,22 +212,28 @@ def test_registry_path_pods_pull_from_the_local_registry(laptop: Laptop, figures
     assert _client(laptop).request("GET", "/health").status_code == 200
 
 
-def test_kubectl_method_keeps_the_ingress_port_in_the_public_url(laptop: Laptop, figures) -> None:
-    """k8s/ is rendered for todo.local on port 80; kind's ingress is on 8080 here."""
-    seconds, proc = laptop.invoke("deploy", "--method", "kubectl")
+def test_kubectl_method_serves_the_configured_host(laptop: Laptop, figures) -> None:
+    """k8s/ is rendered for todo.local: the kubectl method points the Ingress and sign-in's
+    trusted origins at the configured host (and port), as the chart's values would."""
+    host = "todo-kubectl.test"
+    env = {**laptop.env, "INVOKE_DEPLOY_INGRESS_HOST": host}
+    seconds, proc = laptop.user.invoke("deploy", "--provider", "kind", "--method", "kubectl",
+                                       env=env)  # fmt: skip
     laptop.outputs["invoke deploy --method kubectl"] = proc.stdout + proc.stderr
     _ok(proc)
-    figures.record(Figure("deploy --method kubectl (over the helm release)", seconds, "s"))
-    port = urlsplit(laptop.access.url).port
-    assert port not in (None, 80), laptop.access.url  # else this test proves nothing
-    page = f"http://{laptop.access.host}:{port}"
-    # A request with the session cookie gets its Origin checked against the trusted origins:
-    # the page's (with the port) passes, the port-less one k8s/ was rendered with does not.
-    for origin, status in ((page, 200), (f"http://{laptop.access.host}", 403)):
-        client = AppClient(laptop.access.url, laptop.access.host, origin=origin)
-        client.sign_up()
-        signed_out = client.request("POST", "/api/auth/sign-out", json={})
-        assert signed_out.status_code == status, f"{origin}: {signed_out.text}"
+    figures.record(Figure("deploy --method kubectl, another host (over the helm release)",
+                          seconds, "s"))  # fmt: skip
+    port = urlsplit(laptop.access.url).port or 80
+    suffix = "" if port == 80 else f":{port}"
+    page = AppClient(laptop.access.url, host, origin=f"http://{host}{suffix}")
+    page.sign_up()
+    page.fetch_token()
+    assert page.request("GET", page.tasks_path()).status_code == 200
+    # The origin k8s/ was rendered with is no longer trusted: better-auth refuses it.
+    rendered = AppClient(laptop.access.url, host, origin=f"http://todo.local{suffix}")
+    with pytest.raises(requests.HTTPError) as refused:
+        rendered.sign_up()
+    assert refused.value.response.status_code == 403
 
 
 def test_no_secret_in_what_the_user_saw_or_the_pod_logs(laptop: Laptop) -> None:
