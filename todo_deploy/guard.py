@@ -8,25 +8,12 @@ server is on a loopback address. Anything else needs `allowed_contexts` in invok
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
 from urllib.parse import urlsplit
 
 from todo_deploy.kube import Kube
+from todo_deploy.providers import named_local
 
-# Names the local distributions give their contexts: for this guard and for provider `auto`.
-LOCAL_NAMES = (
-    "minikube",
-    "docker-desktop",
-    "docker-for-desktop",
-    "rancher-desktop",
-    "orbstack",
-    "colima",
-    "microk8s",
-    "kind-*",
-    "k3d-*",
-    "crc-*",
-)
 # Only `existing` points at a cluster the suite did not make.
 FOREIGN_PROVIDERS = ("existing",)
 
@@ -54,11 +41,6 @@ def is_loopback(server: str) -> bool:
     except ValueError:
         return False
     return address.is_loopback or address.is_unspecified
-
-
-def named_local(context: str) -> bool:
-    """Named as a local distribution names its context (minikube, kind-*, ...)."""
-    return any(fnmatch.fnmatchcase(context, pattern) for pattern in LOCAL_NAMES)
 
 
 def looks_local(provider: str, context: str) -> bool:

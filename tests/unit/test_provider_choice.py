@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from todo_deploy import guard, providers
+from todo_deploy import providers
 from todo_deploy.config import DeployConfig
 from todo_deploy.providers import Choice, KubeContext, ProviderError, choose, current_context
 from todo_deploy.run import Runner
@@ -58,7 +58,7 @@ def _choose(ctx: KubeContext | None, *, minikube: bool = False, root: bool = Fal
 
 
 # One context name per pattern of the list the context guard also uses (kind-* -> kind-dev).
-@pytest.mark.parametrize("name", [pattern.replace("*", "dev") for pattern in guard.LOCAL_NAMES])
+@pytest.mark.parametrize("name", [pattern.replace("*", "dev") for pattern in providers.LOCAL_NAMES])
 def test_a_running_local_cluster_in_the_current_context_is_used_as_it_is(name, api_server):
     choice = _choose(KubeContext(name, api_server), minikube=True, root=True)
     assert choice == Choice("existing", f"auto: the current context {name} is a local cluster")

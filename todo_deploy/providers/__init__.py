@@ -7,6 +7,7 @@ single-node `host` cluster, announced first because its first build takes a long
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import os
 import platform
@@ -20,11 +21,24 @@ from urllib.parse import urlsplit
 import yaml
 
 from todo_deploy.config import DeployConfig
-from todo_deploy.guard import named_local
 from todo_deploy.providers.base import Provider
 from todo_deploy.run import Runner
 from todo_deploy.tools import Tools
 
+# Names the local distributions give their contexts: for provider `auto` and the
+# context guard (todo_deploy/guard.py).
+LOCAL_NAMES = (
+    "minikube",
+    "docker-desktop",
+    "docker-for-desktop",
+    "rancher-desktop",
+    "orbstack",
+    "colima",
+    "microk8s",
+    "kind-*",
+    "k3d-*",
+    "crc-*",
+)
 PROBE_SECONDS = 1.0
 HOST_FIRST_BUILD = "about 15-30 min on 2 cores"
 ALTERNATIVES = (
@@ -72,6 +86,11 @@ def current_context(env: Mapping[str, str] = os.environ) -> KubeContext | None:
         return None
     cluster = clusters.get(str(contexts[current].get("cluster")), {})
     return KubeContext(current, str(cluster.get("server", "")))
+
+
+def named_local(context: str) -> bool:
+    """Named as a local distribution names its context (minikube, kind-*, ...)."""
+    return any(fnmatch.fnmatchcase(context, pattern) for pattern in LOCAL_NAMES)
 
 
 def is_local(context: KubeContext) -> bool:
