@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from todo_deploy import flow, images
+from todo_deploy.catalogue import Component
 from todo_deploy.live import live_step
 from todo_deploy.run import CommandError
 from todo_deploy.target import Target
@@ -159,13 +160,13 @@ class Watcher:
 
     def _roll(self, changed: dict[str, str], values: dict[str, Any], started: float) -> float:
         """Roll the changed workloads and record the release; seconds from save to serving."""
-        workloads = [self.target.catalogue[name].workload for name in changed]
-        early = self._apply_rendered(values, workloads)
+        components = [self.target.catalogue[name] for name in changed]
+        early = self._apply_rendered(values, components)
         if not early:
             self._upgrade(values)
         try:
-            for workload in workloads:
-                self.target.kube.rollout_status(workload, ROLLOUT_SECONDS)
+            for component in components:
+                self.target.kube.rollout_status(component.workload, ROLLOUT_SECONDS)
             return time.monotonic() - started
         finally:
             if early:
@@ -173,8 +174,8 @@ class Watcher:
                 # on two cores, helm's second of CPU slowed their start about as much.
                 self._upgrade(values)
 
-    def _apply_rendered(self, values: dict[str, Any], workloads: list[str]) -> bool:
-        """Apply the chart's render of `workloads` as helm would; False when it cannot."""
+    def _apply_rendered(self, values: dict[str, Any], components: list[Component]) -> bool:
+        """Apply the chart's render of their workloads as helm would; False when it cannot."""
         config, helm = self.target.config, self.target.helm
         rendered = helm.run(
             "template", config.release, config.chart, "--values", "-",
@@ -182,13 +183,13 @@ class Watcher:
         )  # fmt: skip
         if not rendered.ok:
             return False  # the upgrade reports the chart's error
-        wanted = {workload.split("/", 1)[1]: workload.split("/", 1)[0] for workload in workloads}
+        wanted = {c.object_name: c.kind for c in components}
         docs = [
             doc
             for doc in yaml.safe_load_all(rendered.stdout)
             if doc and wanted.get(doc["metadata"]["name"]) == doc["kind"].lower()
         ]
-        if len(docs) != len(workloads):
+        if len(docs) != len(components):
             return False
         # Helm adds these to every object it owns; left out, the apply would remove them.
         owner = {
