@@ -55,8 +55,11 @@ class Supervisor:
             executable = os.readlink(f"/proc/{pid}/exe")
         except (OSError, ValueError):
             return None
+        # The kernel names the resolved file: a symlink anywhere on the cache path (a cache on
+        # another disk, a HOME linked to a shared one) must not hide our own process.
         # A rebuilt binary shows as "<path> (deleted)" while the old process runs.
-        return pid if executable.startswith(daemon.argv[0]) else None
+        ours = os.path.realpath(daemon.argv[0])
+        return pid if executable.removesuffix(" (deleted)") == ours else None
 
     def start(self, daemon: Daemon) -> bool:
         """Start `daemon` unless it runs already; True when it was started now."""
@@ -109,13 +112,17 @@ class Supervisor:
             # Right after the fork the pid is start-stop-daemon's until it execs: allow a moment.
             gone = state == "not running" and waited > EXEC_GRACE
             if gone or waited > timeout:
-                raise DaemonError(self.failure(daemon.name, state, timeout))
+                raise DaemonError(self.failure(daemon.name, state, waited, timeout))
             time.sleep(0.5)
             state = self.healthy(daemon)
 
-    def failure(self, name: str, state: str, timeout: float) -> str:
+    def failure(self, name: str, state: str, waited: float, timeout: float) -> str:
+        if state == "not running":
+            state = f"exited {waited:.1f} s after its start (it had up to {timeout:.0f} s)"
+        else:
+            state = f"{state} after {waited:.0f} s"
         return (
-            f"{name}: {state} (waited up to {timeout:.0f} s)\n"
+            f"{name}: {state}\n"
             f"  log: {self.log(name)}\n  last lines:\n{self.log_tail(name)}"
         )
 
