@@ -89,7 +89,6 @@ def manifests(session: nox.Session) -> None:
 def images(session: nox.Session) -> None:
     """Build every image, smoke-test them together, print sizes and cold starts vs budgets."""
     install_locked(session)
-    session.run("python", "-m", "tests.support.testenv", "bases")
     pytest(session, "tests/images", "-s")
 
 
@@ -97,7 +96,7 @@ def images(session: nox.Session) -> None:
 def e2e(session: nox.Session) -> None:
     """Deploy to a real cluster, use the app through the ingress and a browser, time it all."""
     install_locked(session)
-    session.run("python", "-m", "tests.support.testenv", "chromium", "bases")
+    session.run("python", "-m", "tests.support.testenv", "chromium")
     # In order, stopping at the first failure: invoke dev in a browser (no cluster), the host
     # cluster's own acceptance tests, then the chart and the whole deploy flow on a cluster.
     pytest(session, "tests/dev", "tests/host", "tests/e2e", "-s", "-x")
@@ -107,7 +106,6 @@ def e2e(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The suite against Skaffold v2.16.1 on the same cluster; build/bench.md (not in `nox`)."""
     install_locked(session)
-    session.run("python", "-m", "tests.support.testenv", "bases")
     session.run("python", "-m", "tests.support.bench", *session.posargs)
 
 
@@ -123,5 +121,5 @@ def kind_infra(session: nox.Session) -> None:
 def kind(session: nox.Session) -> None:
     """A normal user's path on kind: non-root, fresh clone, no npm; deploy to delete, timed."""
     install_locked(session)
-    session.run("python", "-m", "tests.support.testenv", "chromium", "bases")
+    session.run("python", "-m", "tests.support.testenv", "chromium")
     pytest(session, "tests/kind", "-s", "-x")

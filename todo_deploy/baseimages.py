@@ -1,8 +1,10 @@
-"""The base images our Dockerfiles build FROM: the official ones, pulled by the engine.
+"""The base images our Dockerfiles build FROM, and how each is found.
 
-A machine whose engine cannot reach a registry may provide an equivalent under each base's
-stand-in tag (`docker tag <image> todo-base-python:3.11-bookworm`, or the CI's own, built from
-Debian packages by tests/support/baseimages.py); it is used when the official image is absent.
+In order: the official image on the engine; an equivalent already under the base's stand-in tag
+(`docker tag <image> todo-base-python:3.11-bookworm`, or one this suite built); the official
+image pulled; else, on a root Debian/Ubuntu machine that reaches its packages but no registry,
+a stand-in built here from Debian packages (todo_deploy/standins.py), announced first. Where
+none of these works, one message names the images and the way out.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from todo_deploy import standins
 from todo_deploy.engine import DockerCli
 
 
@@ -29,7 +32,7 @@ BASES = (
 
 
 class BaseImageError(RuntimeError):
-    """A base image is neither on the engine nor pullable."""
+    """A base image is neither on the engine nor pullable nor buildable here."""
 
 
 def selected(only: Collection[str] | None = None) -> list[BaseImage]:
@@ -38,9 +41,10 @@ def selected(only: Collection[str] | None = None) -> list[BaseImage]:
 
 def present(docker: DockerCli, base: BaseImage) -> str | None:
     """The ref to build from when the engine already has one: the official image first."""
-    for ref in (base.official, base.stand_in):
-        if docker.image_id(ref):
-            return ref
+    if docker.image_id(base.official):
+        return base.official
+    if standins.is_current(docker, base.stand_in):
+        return base.stand_in
     return None
 
 
@@ -50,7 +54,7 @@ def pull(docker: DockerCli, ref: str) -> bool:
 
 
 def ensure_base_images(docker: DockerCli, *, only: Collection[str] | None = None) -> dict[str, str]:
-    """Build args naming the base for each ARG (or those in `only`), pulling what is missing."""
+    """Build args naming the base for each ARG (or those in `only`): found, pulled or built."""
     chosen: dict[str, str] = {}
     missing: list[BaseImage] = []
     for base in selected(only):
@@ -62,16 +66,61 @@ def ensure_base_images(docker: DockerCli, *, only: Collection[str] | None = None
         else:
             chosen[base.arg] = ref
     if missing:
-        raise BaseImageError(_cannot_pull(missing))
+        chosen.update(_build_stand_ins(docker, missing))
     return chosen
 
 
-def _cannot_pull(missing: list[BaseImage]) -> str:
-    names = ", ".join(sorted({b.official for b in missing}))
+def _build_stand_ins(docker: DockerCli, missing: list[BaseImage]) -> dict[str, str]:
+    wanted = [standins.Wanted(b.arg, b.stand_in) for b in missing]
+    reason = standins.why_not(wanted)
+    if reason:
+        raise BaseImageError(f"{_cannot_pull(missing)} (not built here: {reason})")
+    printer = docker.runner.printer
+    printer(standins.plan(wanted, _officials(missing)))
+    try:
+        seconds = standins.build(docker, wanted)
+    except Exception as exc:  # a failed debootstrap or npm pack: name it, keep the way out
+        failed = f"building stand-in base images failed: {exc}. {_way_out(missing)}"
+        raise BaseImageError(failed) from exc
+    printer(f"Built {', '.join(w.tag for w in wanted)} in {seconds:.0f} s.")
+    return {b.arg: b.stand_in for b in missing}
+
+
+def plan_lines(docker: DockerCli, only: Collection[str] | None = None) -> list[str]:
+    """What `ensure_base_images` would do, for a dry run: nothing is pulled or built."""
+    lines = []
+    for base in selected(only):
+        ref = present(docker, base)
+        if ref:
+            lines.append(f"{base.arg}: {ref} (on the engine)")
+            continue
+        reason = standins.why_not([standins.Wanted(base.arg, base.stand_in)])
+        fallback = (
+            f"else this machine cannot build a stand-in ({reason})"
+            if reason
+            else f"else build {base.stand_in} from Debian packages ({standins.FIRST_BUILD} "
+            "the first time)"
+        )
+        lines.append(f"{base.arg}: pull {base.official}, {fallback}")
+    return lines
+
+
+def _officials(bases: list[BaseImage]) -> list[str]:
+    return sorted({b.official for b in bases})
+
+
+def _way_out(missing: list[BaseImage]) -> str:
     tags = "; ".join(f"docker tag <image> {b.stand_in}" for b in missing)
     return (
-        f"the engine could not pull the base images {names} (the docker pull output is above): "
-        "check it reaches Docker Hub or its registry mirror (`docker pull "
+        f"Check the engine reaches Docker Hub or its registry mirror (`docker pull "
         f"{missing[0].official}`). Offline, give it an equivalent image under the stand-in "
         f"tag: {tags}"
+    )
+
+
+def _cannot_pull(missing: list[BaseImage]) -> str:
+    names = ", ".join(_officials(missing))
+    return (
+        f"the engine could not pull the base images {names} (the docker pull output is "
+        f"above). {_way_out(missing)}"
     )

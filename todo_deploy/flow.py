@@ -26,11 +26,18 @@ def _build_images(names: list[str], *, docker_env: dict[str, str], runner: Runne
     return build_images(names, docker_env=docker_env, runner=runner, parallel=True)
 
 
+def _plan_images(names: list[str], *, docker_env: dict[str, str], runner: Runner) -> list[str]:
+    from todo_deploy.images import Builder, docker_cli
+
+    return Builder(docker_cli(runner, docker_env)).plan(names)
+
+
 @dataclass
 class Hooks:
     """What a test swaps: image builds, HTTP checks and host facts."""
 
     build_images: BuildImages = _build_images
+    plan_images: Callable[..., list[str]] = _plan_images
     http_get: Callable[[str, str], int] = http_get
     preflight: dict[str, Any] = field(default_factory=dict)  # extra preflight() keywords
 
@@ -123,7 +130,9 @@ def _images(target: Target, hooks: Hooks, names: list[str] | None = None) -> dic
     docker_env = provider.docker_env()
     if runner.dry_run:
         where = runner.describe([], docker_env).strip() or "the host's engine"
-        runner.printer(f"[dry-run] build images {' '.join(names)} with {where}")
+        runner.printer(f"[dry-run] build images {' '.join(names)} with {where}:")
+        for line in hooks.plan_images(names, docker_env=docker_env, runner=runner):
+            runner.printer(f"[dry-run]   {line}")
         refs = {name: f"{target.catalogue[name].repository}:CONTENT-TAG" for name in names}
     else:
         built = hooks.build_images(names, docker_env=docker_env, runner=runner)

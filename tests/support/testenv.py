@@ -1,9 +1,8 @@
 """Make sure the system programs and images a test session needs are there.
 
 `python -m tests.support.testenv postgres chromium` installs what is missing (root on Debian) or
-names what to install; `bases` makes sure the engine has every base image our Dockerfiles use
-(pulled, or else stand-ins built from Debian packages: this CI reaches no registry). The Nox
-sessions call it so a fresh machine needs no other setup.
+names what to install. The Nox sessions call it so a fresh machine needs no other setup. Base
+images are not prepared here: the product's own deploy path finds, pulls or builds them.
 """
 
 from __future__ import annotations
@@ -21,29 +20,13 @@ NEEDS: dict[str, dict[str, str]] = {
 }
 
 
-def bases(runner: Runner) -> None:
-    from tests.support.baseimages import ensure_stand_ins
-    from todo_deploy.engine import ensure_engine
-    from todo_deploy.images import docker_cli
-
-    print(ensure_engine(runner))
-    chosen = ensure_stand_ins(docker_cli(runner, {}))
-    print("bases: " + ", ".join(sorted(set(chosen.values()))))
-
-
 def main(argv: list[str]) -> int:
-    unknown = [name for name in argv if name not in {*NEEDS, "bases"}]
+    unknown = [name for name in argv if name not in NEEDS]
     if unknown:
-        print(
-            f"unknown test needs {unknown}: choose from {sorted({*NEEDS, 'bases'})}",
-            file=sys.stderr,
-        )
+        print(f"unknown test needs {unknown}: choose from {sorted(NEEDS)}", file=sys.stderr)
         return 2
     runner = Runner()
     for name in argv:
-        if name == "bases":
-            bases(runner)
-            continue
         try:
             installed = ensure_packages(runner, NEEDS[name])
         except MissingPackages as error:

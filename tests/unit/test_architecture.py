@@ -28,6 +28,7 @@ LAYERS = {
         "todo_deploy.failures",
         "todo_deploy.images",
         "todo_deploy.baseimages",
+        "todo_deploy.standins",
         "todo_deploy.volumes",
         "todo_deploy.report",
         "todo_deploy.manifests",

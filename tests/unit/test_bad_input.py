@@ -45,6 +45,8 @@ READ_VERBS = {
     "status",
     "docker-env",
     "ip",
+    "inspect",  # docker image inspect / image ls: the dry run's plan of the images
+    "ls",
 }
 WRITE_VERBS = {
     "upgrade",
@@ -272,7 +274,7 @@ def test_image_that_fails_to_build(engine) -> None:
     builder = images.Builder(images.docker_cli(runner, {}))
     # The one-image build the suite runs for every image (no base images needed: FROM scratch).
     with pytest.raises(Exit) as refused, failures():
-        builder._build_one(spec)
+        builder._build_one(spec, images.source_digest(spec))
     message = str(refused.value.message)
     assert refused.value.code == 1
     assert "step failed: build todo-bad-input-broken:" in message

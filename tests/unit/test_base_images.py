@@ -1,20 +1,28 @@
-"""Which base image a build uses: the official one, present or pulled, else a stand-in by tag."""
+"""Which base image a build uses: the official one, present or pulled, else a stand-in by tag,
+else one built here (announced first), else one message with the way out; and an image whose
+sources are unchanged needs no base at all."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.support.fakes import Harness
-from todo_deploy.baseimages import BaseImageError, ensure_base_images
+from todo_deploy import standins
+from todo_deploy.baseimages import BaseImageError, ensure_base_images, plan_lines
 from todo_deploy.engine import DockerCli
+from todo_deploy.images import SOURCE_LABEL, SPECS, Builder, source_digest
 
 ID = "{{.Id}}"
+LABEL = f'{{{{index .Config.Labels "{standins.RECIPE_LABEL}"}}}}'
+OFFLINE = "dial tcp: lookup registry-1.docker.io: no such host"
 
 
 def _docker(h: Harness, *present: str) -> DockerCli:
     h.fake.on("docker", "image", "inspect", rc=1, stderr="No such image")
-    for ref in present:
+    for ref in present:  # later rules win: the general one first
+        h.fake.on("docker", "image", "inspect", ref, stdout="sha256:1 1000\n")
         h.fake.on("docker", "image", "inspect", "--format", ID, ref, stdout="sha256:1\n")
+        h.fake.on("docker", "image", "inspect", "--format", LABEL, ref, stdout="\n")
     return DockerCli(h.runner)
 
 
@@ -28,7 +36,9 @@ def test_the_official_image_is_used_when_present_or_pulled(harness: Harness) -> 
     assert [line for line in h.fake.lines if "pull" in line] == ["docker pull debian:bookworm-slim"]
 
 
-def test_a_stand_in_is_used_only_when_the_official_image_is_absent(harness: Harness) -> None:
+def test_a_stand_in_someone_tagged_is_used_when_the_official_image_is_absent(
+    harness: Harness,
+) -> None:
     h = harness
     docker = _docker(h, "todo-base-python:3.11-bookworm")
     assert ensure_base_images(docker, only={"PYTHON_IMAGE"}) == {
@@ -37,14 +47,111 @@ def test_a_stand_in_is_used_only_when_the_official_image_is_absent(harness: Harn
     assert not [line for line in h.fake.lines if "pull" in line]
 
 
-def test_nothing_pullable_names_the_images_and_the_way_out(harness: Harness) -> None:
+def test_a_stand_in_of_an_older_recipe_is_not_used(harness: Harness) -> None:
+    h = harness
+    docker = _docker(h, "todo-base-python:3.11-bookworm")
+    h.fake.on("inspect", "--format", LABEL, "todo-base-python:3.11-bookworm", stdout="0ld\n")
+    assert not standins.is_current(docker, "todo-base-python:3.11-bookworm")
+    h.fake.on("inspect", "--format", LABEL, "todo-base-python:3.11-bookworm",
+              stdout=f"{standins.recipe_digest()}\n")  # fmt: skip
+    assert standins.is_current(docker, "todo-base-python:3.11-bookworm")
+
+
+def test_nothing_pullable_and_nothing_buildable_names_the_images_and_the_way_out(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     h = harness
     docker = _docker(h)
-    h.fake.on("docker", "pull", rc=1, stderr="dial tcp: lookup registry-1.docker.io: no such host")
+    h.fake.on("docker", "pull", rc=1, stderr=OFFLINE)
+    monkeypatch.setattr(standins, "why_not", lambda wanted: "building them needs root")
     with pytest.raises(BaseImageError) as raised:
         ensure_base_images(docker, only={"NODE_IMAGE", "NODE_RUNTIME_IMAGE"})
     message = str(raised.value)
     assert "could not pull the base images node:20-slim " in message
     assert "docker tag <image> todo-base-node:20-bookworm" in message
     assert "docker tag <image> todo-base-node-runtime:20-bookworm" in message
+    assert "not built here: building them needs root" in message
     assert not [line for line in h.fake.lines if "import" in line or "debootstrap" in line]
+
+
+def test_offline_on_a_machine_that_can_the_stand_ins_are_announced_then_built(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    docker = _docker(h)
+    h.fake.on("docker", "pull", rc=1, stderr=OFFLINE)
+    built: list[list[str]] = []
+    monkeypatch.setattr(standins, "why_not", lambda wanted: None)
+    monkeypatch.setattr(
+        standins, "build", lambda docker, wanted: built.append([w.tag for w in wanted]) or 42.0
+    )
+    chosen = ensure_base_images(docker, only={"PYTHON_IMAGE", "DEBIAN_IMAGE"})
+    assert chosen == {
+        "PYTHON_IMAGE": "todo-base-python:3.11-bookworm",
+        "DEBIAN_IMAGE": "todo-base-debian:bookworm",
+    }
+    assert built == [["todo-base-debian:bookworm", "todo-base-python:3.11-bookworm"]]
+    said = "\n".join(h.printed)
+    assert "cannot be pulled" in said and "building todo-base-debian:bookworm" in said
+    assert standins.FIRST_BUILD in said and "Built todo-base-debian:bookworm" in said
+    assert said.index("cannot be pulled") < said.index("Built ")
+
+
+def test_a_failed_stand_in_build_says_what_failed_and_the_way_out(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    docker = _docker(h)
+    h.fake.on("docker", "pull", rc=1, stderr=OFFLINE)
+    monkeypatch.setattr(standins, "why_not", lambda wanted: None)
+
+    def broken(docker: DockerCli, wanted: object) -> float:
+        raise RuntimeError("debootstrap: E: Failed getting release file")
+
+    monkeypatch.setattr(standins, "build", broken)
+    with pytest.raises(BaseImageError) as raised:
+        ensure_base_images(docker, only={"DEBIAN_IMAGE"})
+    assert "Failed getting release file" in str(raised.value)
+    assert "docker tag <image> todo-base-debian:bookworm" in str(raised.value)
+
+
+def test_the_dry_run_plan_says_pull_else_build_without_doing_either(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    docker = _docker(h, "python:3.11-slim")
+    monkeypatch.setattr(standins, "why_not", lambda wanted: None)
+    lines = plan_lines(docker, {"PYTHON_IMAGE", "DEBIAN_IMAGE"})
+    assert lines[0] == "DEBIAN_IMAGE: pull debian:bookworm-slim, else build " + (
+        f"todo-base-debian:bookworm from Debian packages ({standins.FIRST_BUILD} the first time)"
+    )
+    assert lines[1] == "PYTHON_IMAGE: python:3.11-slim (on the engine)"
+    assert not [line for line in h.fake.lines if "pull" in line or "import" in line]
+
+
+def test_unchanged_sources_are_reused_with_no_base_on_the_engine(harness: Harness) -> None:
+    """A pruned engine that still holds the app's images: nothing pulled, built or refused."""
+    h = harness
+    docker = _docker(h)
+    spec = SPECS["backend"]
+    source = source_digest(spec)
+    h.fake.on(
+        "docker", "image", "ls", f"--filter=label={SOURCE_LABEL}={source}",
+        stdout=f"{spec.image}:<none>\n{spec.image}:0123456789ab\n",
+    )  # fmt: skip
+    h.fake.on("inspect", f"{spec.image}:0123456789ab", stdout="sha256:2 241000000\n")
+    built = Builder(docker).build(["backend"])
+    assert built["backend"].ref == f"{spec.image}:0123456789ab"
+    assert built["backend"].reused and built["backend"].size_bytes == 241000000
+    assert not [line for line in h.fake.lines if " pull " in line or " build " in line]
+
+
+def test_a_changed_source_with_no_base_needs_the_base(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    docker = _docker(h)
+    h.fake.on("docker", "pull", rc=1, stderr=OFFLINE)
+    monkeypatch.setattr(standins, "why_not", lambda wanted: "building them needs root")
+    with pytest.raises(BaseImageError, match=r"python:3\.11-slim"):
+        Builder(docker).build(["backend"])

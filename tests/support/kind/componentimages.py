@@ -16,13 +16,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.support.baseimages import MIRROR, RootfsMaker, trim
 from tests.support.kind import gobuild, paths
 from todo_deploy.engine import DockerCli
 from todo_deploy.providers.host import build
 from todo_deploy.providers.host.images import import_scratch_image
 from todo_deploy.providers.host.layout import Layout
 from todo_deploy.run import Runner
+from todo_deploy.standins import RootfsMaker, mirror, trim
 from todo_deploy.versions import KUBERNETES as KUBERNETES_VERSION
 
 INPUTS_LABEL = "todo.ci.inputs"
@@ -127,7 +127,7 @@ def _import_kube_proxy(docker: DockerCli, ref: str, binary: Path, label: str) ->
     cache = paths.cache_dir() / "debs-cache"
     (cache / "debs").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="todo-kind-proxy-", dir="/var/tmp") as tmp:
-        root = RootfsMaker(runner, Path(tmp), cache, MIRROR).debootstrap(
+        root = RootfsMaker(runner, Path(tmp), cache, mirror()).debootstrap(
             "kube-proxy", KUBE_PROXY_PACKAGES
         )
         trim(root)

@@ -26,13 +26,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.support.baseimages import MIRROR, RootfsMaker, trim
 from tests.support.kind import componentimages, gobuild, paths, storage
 from todo_deploy.debian import ensure_packages
 from todo_deploy.engine import DockerCli, buildkit_cli
 from todo_deploy.providers.host import build
 from todo_deploy.providers.host.layout import Layout
 from todo_deploy.run import Runner
+from todo_deploy.standins import RootfsMaker, mirror, trim
 from todo_deploy.versions import KUBERNETES as KUBERNETES_VERSION
 
 NODE_IMAGE = f"local/kind-node:{KUBERNETES_VERSION}"  # what clusters are made from
@@ -175,7 +175,7 @@ def ensure_base(docker: DockerCli) -> str:
     cache = paths.cache_dir() / "debs-cache"
     (cache / "debs").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="todo-kind-base-", dir="/var/tmp") as tmp:
-        maker = RootfsMaker(runner, Path(tmp), cache, MIRROR)
+        maker = RootfsMaker(runner, Path(tmp), cache, mirror())
         root = maker.debootstrap("node", NODE_PACKAGES)
         _apply_kind_dockerfile(runner, root, files)
         _node_settings(runner, root)
