@@ -121,10 +121,7 @@ class Supervisor:
             state = f"exited {waited:.1f} s after its start (it had up to {timeout:.0f} s)"
         else:
             state = f"{state} after {waited:.0f} s"
-        return (
-            f"{name}: {state}\n"
-            f"  log: {self.log(name)}\n  last lines:\n{self.log_tail(name)}"
-        )
+        return f"{name}: {state}\n  log: {self.log(name)}\n  last lines:\n{self.log_tail(name)}"
 
     def log_tail(self, name: str) -> str:
         try:
