@@ -117,6 +117,18 @@ ExecStart=/usr/sbin/iptables -w -I FORWARD -d {SERVICE_SUBNET} -p tcp \\
 WantedBy=multi-user.target
 """
 
+# kind's entrypoint makes the kubelet's cgroups (`kubelet`, `kubelet.slice`) in every cgroup v1
+# hierarchy mounted when the node starts. systemd then mounts the controllers the host left
+# unmounted (some hosts mount no hugetlb hierarchy), and the kubelet refuses to start with
+# "cgroup [kubelet] has some missing paths". Making them before each kubelet start, in whatever
+# is mounted by then, holds on hosts with and without such a hierarchy.
+KUBELET_CGROUPS_DROP_IN = r"""[Service]
+ExecStartPre=/bin/sh -c 'test -f /sys/fs/cgroup/cgroup.controllers && exit 0; \
+  for d in /sys/fs/cgroup/*/; do \
+  test -L "$${d%%/}" || mkdir -p "$${d}kubelet" "$${d}kubelet.slice"; done'
+"""
+KUBELET_CGROUPS_PATH = "etc/systemd/system/kubelet.service.d/05-cgroup-v1-paths.conf"
+
 
 class NodeImageError(RuntimeError):
     pass
@@ -162,7 +174,10 @@ def ensure_base(docker: DockerCli) -> str:
     files = kind_files(docker.runner)
     inputs = _recipe_digest(
         (_apply_kind_dockerfile, _node_settings),
-        json.dumps([NODE_PACKAGES, UNWANTED_UNITS, PTP_CONFLIST, ENTRYPOINT, SERVICE_GUARD_UNIT]),
+        json.dumps(
+            [NODE_PACKAGES, UNWANTED_UNITS, PTP_CONFLIST, ENTRYPOINT, SERVICE_GUARD_UNIT,
+             KUBELET_CGROUPS_DROP_IN]  # fmt: skip
+        ),
         _tree_digest(files),
     )
     base_image = f"{BASE_REPOSITORY}-{inputs}"
@@ -256,6 +271,9 @@ def _node_settings(runner: Runner, root: Path) -> None:
         ["systemctl", f"--root={root}", "enable", "service-range-guard.service"],
         step="enable service-range-guard",
     )
+    drop_in = root / KUBELET_CGROUPS_PATH
+    drop_in.parent.mkdir(parents=True, exist_ok=True)
+    drop_in.write_text(KUBELET_CGROUPS_DROP_IN)
     cni = root / "etc/cni/net.d"
     cni.mkdir(parents=True, exist_ok=True)
     (cni / "10-kind-ptp.conflist").write_text(json.dumps(PTP_CONFLIST, indent=2) + "\n")
