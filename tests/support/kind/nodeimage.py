@@ -128,6 +128,15 @@ ExecStartPre=/bin/sh -c 'test -f /sys/fs/cgroup/cgroup.controllers && exit 0; \
   test -L "$${d%%/}" || mkdir -p "$${d}kubelet" "$${d}kubelet.slice"; done'
 """
 KUBELET_CGROUPS_PATH = "etc/systemd/system/kubelet.service.d/05-cgroup-v1-paths.conf"
+# What the base is made of besides code: a change rebuilds it.
+BASE_INPUTS = (
+    NODE_PACKAGES,
+    UNWANTED_UNITS,
+    PTP_CONFLIST,
+    ENTRYPOINT,
+    SERVICE_GUARD_UNIT,
+    KUBELET_CGROUPS_DROP_IN,
+)
 
 
 class NodeImageError(RuntimeError):
@@ -174,10 +183,7 @@ def ensure_base(docker: DockerCli) -> str:
     files = kind_files(docker.runner)
     inputs = _recipe_digest(
         (_apply_kind_dockerfile, _node_settings),
-        json.dumps(
-            [NODE_PACKAGES, UNWANTED_UNITS, PTP_CONFLIST, ENTRYPOINT, SERVICE_GUARD_UNIT,
-             KUBELET_CGROUPS_DROP_IN]  # fmt: skip
-        ),
+        json.dumps(BASE_INPUTS),
         _tree_digest(files),
     )
     base_image = f"{BASE_REPOSITORY}-{inputs}"
