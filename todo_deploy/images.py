@@ -184,7 +184,8 @@ class Builder:
             if image:
                 lines.append(f"{spec.name}: reuse {image.ref}")
             else:
-                lines.append(f"{spec.name}: build {spec.image}:CONTENT-TAG")
+                bases = ", ".join(self.bases.get(arg, arg) for arg in spec.base_args)
+                lines.append(f"{spec.name}: build {spec.image}:CONTENT-TAG from {bases}")
                 needed.update(arg for arg in spec.base_args if arg not in self.bases)
         return lines + (ensure_base_plan(self.docker, needed) if needed else [])
 

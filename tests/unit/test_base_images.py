@@ -155,3 +155,19 @@ def test_a_changed_source_with_no_base_needs_the_base(
     monkeypatch.setattr(standins, "why_not", lambda wanted: "building them needs root")
     with pytest.raises(BaseImageError, match=r"python:3\.11-slim"):
         Builder(docker).build(["backend"])
+
+
+def test_the_dry_run_plans_each_image_and_the_bases_it_lacks(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    docker = _docker(h, "python:3.11-slim")
+    monkeypatch.setattr(standins, "why_not", lambda wanted: "building them needs root")
+    lines = Builder(docker).plan(["backend", "postgres"])
+    assert lines == [
+        "backend: build todo-backend:CONTENT-TAG from python:3.11-slim",
+        "postgres: build todo-postgres:CONTENT-TAG from DEBIAN_IMAGE",
+        "DEBIAN_IMAGE: pull debian:bookworm-slim, else this machine cannot build a stand-in "
+        "(building them needs root)",
+    ]
+    assert not [line for line in h.fake.lines if " pull " in line or " build " in line]
