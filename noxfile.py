@@ -44,6 +44,14 @@ def pytest(session: nox.Session, *args: str) -> None:
 
 
 @nox.session(python=PYTHON)
+def quickstart(session: nox.Session) -> None:
+    """README's first line as a newcomer runs it: fresh clone and HOME, no uv, deploy, teardown."""
+    install_locked(session)
+    # Nothing is prepared: the product's own deploy path brings what it needs.
+    pytest(session, "tests/quickstart", "-s", "-x")
+
+
+@nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff (check and format), mypy on the suite, its tests and this file, hadolint, yamllint."""
     install_locked(session)
