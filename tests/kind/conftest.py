@@ -17,6 +17,8 @@ import yaml
 from tests.e2e.figures import Figure, Figures
 from tests.kind import infra
 from tests.support import nonroot
+from todo_deploy.baseimages import ensure_base_images
+from todo_deploy.images import docker_cli
 from todo_deploy.kube import Kube
 from todo_deploy.providers.base import IngressAccess
 from todo_deploy.run import Runner
@@ -84,6 +86,10 @@ def laptop(figures) -> Laptop:
     runner = Runner()
     started = time.monotonic()
     ci = infra.prepare(runner)
+    # This engine pulls nothing, and a normal user cannot build stand-in bases (debootstrap
+    # needs root): root's own product path makes them, as a root `invoke deploy` would. In the
+    # default run the sessions before made them already, and this only finds them.
+    ensure_base_images(docker_cli(runner, {}))
     figures.record(
         Figure(
             "CI support ready (kind, node image, add-on images)", time.monotonic() - started, "s"
