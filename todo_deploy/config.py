@@ -34,6 +34,20 @@ class MinikubeSettings(_Strict):
     memory_mb: int = Field(4096, ge=2048)
     cpus: int = Field(2, ge=2)
     profile: str = "todo"
+    cni: str = Field(
+        "calico",
+        min_length=1,
+        description="minikube start --cni: calico, bridge, cilium, flannel, kindnet, auto, "
+        "false, or the path of a CNI manifest",
+    )
+    ingress: Literal["addon", "traefik"] = Field(
+        "addon", description="the ingress addon (ingress-nginx), or the suite's in-cluster Traefik"
+    )
+    force: bool = Field(
+        False,
+        description="pass --force to minikube start: needed to run the docker driver as root, "
+        "which Minikube refuses (DRV_AS_ROOT)",
+    )
 
 
 class KindSettings(_Strict):
@@ -97,6 +111,10 @@ OPTIONAL_KEYS = (
     "kind.registry_endpoint",
 )
 
+# Booleans registered as text: Invoke casts an INVOKE_* value for a bool key itself, and reads any
+# word but "0" and "" as true, "false" too; as text it reaches pydantic, which knows false/no/off.
+TEXT_BOOL_KEYS = ("minikube.force",)
+
 
 def collection_defaults() -> dict[str, Any]:
     """The `deploy` section registered on the Invoke collection (every key, so env can override).
@@ -107,6 +125,8 @@ def collection_defaults() -> dict[str, Any]:
     data = DeployConfig().model_dump()
     for key in OPTIONAL_KEYS:
         _set_dotted(data, key, "")
+    for key in TEXT_BOOL_KEYS:
+        _set_dotted(data, key, str(_get_dotted(data, key)).lower())
     return data
 
 
@@ -138,6 +158,12 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
+
+
+def _get_dotted(data: dict[str, Any], key: str) -> Any:
+    for part in key.split("."):
+        data = data[part]
+    return data
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:

@@ -62,6 +62,7 @@ def deploy(
     with timer.step("cluster up"):
         up = may_run(target, "up: start the cluster and wait for its ingress")
         cluster = provider.up() if up else provider.planned()
+        report.notes.extend(cluster.notes)  # e.g. a CNI that enforces no NetworkPolicy
     with timer.step("images"):
         refs = _images(target, hooks)
     with timer.step("secrets"):

@@ -16,13 +16,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from todo_deploy.config import MinikubeSettings
 from todo_deploy.kube import wait_until
+from todo_deploy.providers.minikube import isolation_hint
 from todo_deploy.target import Target
 
 CONNECT_TIMEOUT = 3  # seconds; a refused policy drop never answers, a live port answers in ms
 POD_TIMEOUT = 90
 RESULT_PREFIX = "probe "
 PRIVATE = ("mcp", "postgres")  # the components only the app's pods may reach
+UNKNOWN_CLUSTER_FIX = (
+    "minikube: `minikube delete -p todo`, then `invoke deploy` (it starts Minikube with "
+    "--cni=calico); kind: v0.24 or newer (kindnet enforces); other clusters: install "
+    "Calico or Cilium"
+)
 
 # Runs inside the probe pod: one line per address, "probe host:port open|blocked".
 SCRIPT = f"""
@@ -129,7 +136,10 @@ def protected_components(policies: dict[str, Any], components: Iterable[str]) ->
     return selected
 
 
-def failure_message(verdicts: list[Verdict], protected: set[str]) -> str:
+def failure_message(
+    verdicts: list[Verdict], protected: set[str], *, minikube: MinikubeSettings | None = None
+) -> str:
+    """What failed and the fix; `minikube`: the settings of the minikube cluster probed."""
     failed = [v for v in verdicts if not v.ok]
     unprotected = [
         v.target for v in failed if v.source == "outside the app" and v.target not in protected
@@ -143,12 +153,11 @@ def failure_message(verdicts: list[Verdict], protected: set[str]) -> str:
             "to true in your values (the default) and run `invoke deploy`"
         )
     if leaks:
+        # On minikube the configured CNI is the likely reason; elsewhere, each cluster's fix.
+        fix = isolation_hint(minikube) if minikube else UNKNOWN_CLUSTER_FIX
         lines.append(
             f"{' and '.join(leaks)} answered a pod outside the app although NetworkPolicies "
-            "select it: this cluster's network plugin does not enforce NetworkPolicy. Fix: "
-            "minikube: `minikube delete -p todo`, then `invoke deploy` (it starts Minikube with "
-            "--cni=calico); kind: v0.24 or newer (kindnet enforces); other clusters: install "
-            "Calico or Cilium"
+            f"select it: this cluster's network plugin does not enforce NetworkPolicy. Fix: {fix}"
         )
     if refused:
         lines.append(
@@ -165,12 +174,18 @@ class IsolationCheck:
         self.kube = target.kube
         self.release = target.config.release
         self.catalogue = target.catalogue
+        on_minikube = target.provider.name == "minikube"
+        self.minikube = target.config.minikube if on_minikube else None
         # Its own name each run: the last run's namespace may still be terminating.
         self.outside_namespace = f"{self.kube.namespace}-probe-{secrets.token_hex(3)}"
 
     def protected(self) -> set[str]:
         policies = self.kube.get_json("networkpolicies", step="policies") or {}
         return protected_components(policies, self.catalogue.names())
+
+    def explain(self, verdicts: list[Verdict]) -> str:
+        """failure_message() for this cluster: on minikube, naming its configured CNI."""
+        return failure_message(verdicts, self.protected(), minikube=self.minikube)
 
     def run(self) -> list[Verdict]:
         image = self._probe_image()

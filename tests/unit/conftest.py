@@ -16,6 +16,7 @@ from tests.support.fakes import (
     healthy_cluster,
     write_project,
 )
+from todo_deploy.providers import minikube
 from todo_deploy.run import Runner
 
 
@@ -25,6 +26,8 @@ def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Harness:
         monkeypatch.delenv(name, raising=False)
     # Values kept by a data-keeping teardown go to the user's state directory: here, tmp.
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    # A laptop's user, not CI's root: minikube refuses root unless minikube.force is set.
+    monkeypatch.setattr(minikube, "current_euid", lambda: 1000)
     fake = healthy_cluster(FakeExec())
     printed: list[str] = []
     out = io.StringIO()

@@ -175,6 +175,15 @@ def test_unknown_provider_or_method(invoke, flag: str, value: str, message: str)
     assert outcome.commands == [] and outcome.steps == []  # refused before any command
 
 
+def test_unknown_minikube_ingress(invoke) -> None:
+    outcome = invoke("deploy", "-v", env={"INVOKE_DEPLOY_MINIKUBE_INGRESS": "nginx"})
+    outcome.assert_refused(
+        "error: invalid deploy configuration:",
+        "minikube.ingress: Input should be 'addon' or 'traefik'; got 'nginx'",
+    )
+    assert outcome.commands == [] and outcome.steps == []  # refused before any command
+
+
 def test_missing_tool(invoke, tmp_path: Path) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()
@@ -348,7 +357,9 @@ def stand_in_minikube(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("task", ["deploy", "teardown"])
 def test_invokes_own_dry_flag_is_a_dry_run(invoke, engine, stand_in_minikube, task: str) -> None:
     path = f"{stand_in_minikube.parent}{os.pathsep}{os.environ['PATH']}"
-    outcome = invoke("--dry", task, "--provider", "minikube", env={"PATH": path})
+    # CI runs as root, which minikube refuses unless asked to (minikube.force).
+    env = {"PATH": path, "INVOKE_DEPLOY_MINIKUBE_FORCE": "true"}
+    outcome = invoke("--dry", task, "--provider", "minikube", env=env)
     shown = f"exit {outcome.code}\n{outcome.stdout}\n{outcome.stderr}"
     assert outcome.code == 0 and "Traceback" not in shown, shown
     assert outcome.commands, f"no command was echoed:\n{shown}"  # --dry echoes like --dry-run

@@ -82,9 +82,12 @@ def test_offline_on_a_machine_that_can_the_stand_ins_are_announced_then_built(
     h.fake.on("docker", "pull", rc=1, stderr=OFFLINE)
     built: list[list[str]] = []
     monkeypatch.setattr(standins, "why_not", lambda wanted: None)
-    monkeypatch.setattr(
-        standins, "build", lambda docker, wanted: built.append([w.tag for w in wanted]) or 42.0
-    )
+
+    def build(docker: DockerCli, wanted: list[standins.Wanted]) -> float:
+        built.append([w.tag for w in wanted])
+        return 42.0
+
+    monkeypatch.setattr(standins, "build", build)
     chosen = ensure_base_images(docker, only={"PYTHON_IMAGE", "DEBIAN_IMAGE"})
     assert chosen == {
         "PYTHON_IMAGE": "todo-base-python:3.11-bookworm",

@@ -98,7 +98,7 @@ def test_minikube_helm_first_deploy_chain(harness: Harness) -> None:
         "deployment/ingress-nginx-controller --timeout=300s",
         "kubectl --context todo -n ingress-nginx get endpoints "
         "ingress-nginx-controller-admission -o json",
-        "minikube docker-env -o json -p todo",
+        "minikube docker-env --shell none -o json -p todo",
         "kubectl --context todo -n todo-app get secret todo-secrets -o json",
         "kubectl --context todo apply -f -",
         apply_secret("todo"),
@@ -143,7 +143,9 @@ def test_kubectl_method_applies_namespace_first_then_waits_for_each_rollout(
     h = harness
     config = h.config(method="kubectl")
     flow.deploy(h.target(config, MinikubeProvider(config, h.runner)), hooks=h.hooks())
-    after_secret = h.fake.lines[h.fake.lines.index("minikube docker-env -o json -p todo") + 4 :]
+    after_secret = h.fake.lines[
+        h.fake.lines.index("minikube docker-env --shell none -o json -p todo") + 4 :
+    ]
     assert after_secret == [
         "kubectl --context todo apply -f -",
         "kubectl --context todo apply -f -",
@@ -349,3 +351,14 @@ def test_a_failing_helm_test_fails_the_verify_step(harness: Harness) -> None:
     assert "step failed: helm test" in failed.value.block()
     assert "pod todo-test-health failed" in failed.value.block()
     assert (report.steps[-1].name, report.steps[-1].status) == ("verify", "failed")
+
+
+def test_a_minikube_cni_that_enforces_no_policy_is_said_in_the_report(harness: Harness) -> None:
+    h = harness
+    config = h.config(minikube={"cni": "bridge"})
+    report = flow.deploy(h.target(config, MinikubeProvider(config, h.runner)), hooks=h.hooks())
+    warned = [note for note in report.notes if note.startswith("warning: Minikube's CNI bridge")]
+    assert len(warned) == 1 and "invoke isolation" in warned[0]
+    calico = h.config()
+    report = flow.deploy(h.target(calico, MinikubeProvider(calico, h.runner)), hooks=h.hooks())
+    assert not [note for note in report.notes if "CNI" in note]

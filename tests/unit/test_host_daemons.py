@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,11 +23,18 @@ def linked_cache(tmp_path: Path) -> Path:
     """A cache reached through a symlink, as with a HOME whose ~/.cache links to a shared one."""
     real = tmp_path / "disk" / "cache"
     (real / "bin").mkdir(parents=True)
-    for name in ("sleep", "false"):
-        shutil.copy2(shutil.which(name) or f"/bin/{name}", real / "bin" / f"todo-test-{name}")
+    shutil.copy2(shutil.which("sleep") or "/bin/sleep", real / "bin" / "todo-test-sleep")
     linked = tmp_path / "home-cache"
     linked.symlink_to(real)
     return linked
+
+
+@pytest.fixture
+def closed_url() -> Iterator[str]:
+    # Bound but never listening: connections are refused at once.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/healthz"
 
 
 def supervisor(tmp_path: Path) -> Supervisor:
@@ -48,9 +57,12 @@ def test_a_daemon_started_through_a_symlinked_cache_is_recognised(
 
 
 def test_a_daemon_that_exits_says_so_with_the_time_it_waited(
-    tmp_path: Path, linked_cache: Path
+    tmp_path: Path, linked_cache: Path, closed_url: str
 ) -> None:
-    daemon = Daemon("quitter", (str(linked_cache / "bin" / "todo-test-false"),))
+    # Alive for a moment but never healthy (its health URL is a closed port), then gone.
+    daemon = Daemon(
+        "quitter", (str(linked_cache / "bin" / "todo-test-sleep"), "0.5"), health_url=closed_url
+    )
     sup = supervisor(tmp_path)
     sup.start(daemon)
     started = time.monotonic()

@@ -103,6 +103,33 @@ def test_macos_up_starts_the_tunnel_in_the_background_once(mac, harness, fake_mi
     assert harness.fake.lines.count("sudo -v") == 1
 
 
+def test_macos_with_traefik_the_tunnel_starts_once_traefik_is_rolled_out(
+    harness, tmp_path, tunnel_port, fake_minikube
+):
+    harness.fake.on(
+        "minikube",
+        "status",
+        stdout={"Host": "Running", "Kubelet": "Running", "APIServer": "Running"},
+    )
+    mac = MinikubeProvider(
+        harness.config(**{"minikube.ingress": "traefik"}),
+        harness.runner,
+        platform=Platform("darwin", "arm64"),
+        state_dir=tmp_path / "state",
+    )
+    mac.tunnel_port = tunnel_port
+    assert mac.tunnel
+    mac.tunnel.runner = Runner(printer=harness.printed.append)
+    try:
+        mac.up()
+        assert mac.tunnel.pid()
+    finally:
+        mac.tunnel.stop()
+    rollout = "kubectl --context todo -n traefik rollout status deployment/traefik --timeout=300s"
+    assert harness.fake.lines.index("sudo -v") > harness.fake.lines.index(rollout)
+    assert "minikube addons enable ingress -p todo" not in harness.fake.lines
+
+
 def test_a_tunnel_that_no_longer_serves_is_replaced(mac, fake_minikube, monkeypatch):
     mac.up()
     assert mac.tunnel

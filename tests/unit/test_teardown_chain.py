@@ -153,7 +153,7 @@ def test_cluster_images_and_delete_flags(harness: Harness) -> None:
     harness.fake.on("docker", "image", "ls", stdout="todo-backend:c0ffee1\ntodo-mcp:c0ffee2\n")
     lines = _teardown(harness, images=True, delete_cluster=True)
     assert lines[-4:] == [
-        "minikube docker-env -o json -p todo",
+        "minikube docker-env --shell none -o json -p todo",
         "docker image ls --format '{{.Repository}}:{{.Tag}}' --filter=reference=todo-frontend "
         "--filter=reference=todo-backend --filter=reference=todo-mcp "
         "--filter=reference=todo-postgres",

@@ -25,6 +25,9 @@ class ClusterFacts:
     # The host port people reach the ingress on when it is not the scheme's own (kind mapping
     # the node's :80 to :8080): the app's public URL, which sign-in checks origins against.
     public_port: int = 0
+    # Warnings for the deploy report about the cluster as configured, which do not stop the
+    # deploy (e.g. a network plugin that ignores NetworkPolicy).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -205,10 +205,7 @@ class KindProvider:
         if chosen:
             return chosen
         self._load_missing([traefik.IMAGE], only_local=True)
-        self.kube.apply(
-            {"apiVersion": "v1", "kind": "List", "items": traefik.objects()}, step="install Traefik"
-        )
-        self.kube.rollout_status(traefik.WORKLOAD, self.config.timeouts.rollout)
+        traefik.install(self.kube, self.config.timeouts.rollout)
         return traefik.INGRESS_CLASS
 
     def down(self, delete: bool = False) -> None:

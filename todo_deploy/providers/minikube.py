@@ -1,5 +1,10 @@
 """Minikube with the docker driver: the default provider for users' laptops.
 
+`minikube start --driver=docker --cni=<minikube.cni>`, then the ingress: the ingress addon
+(ingress-nginx, class `nginx`), or with `minikube.ingress: traefik` the suite's in-cluster
+Traefik, as the kind provider installs it. As root Minikube refuses the docker driver unless
+`minikube.force` passes it `--force`.
+
 On macOS and Windows the docker driver's node IP cannot be reached from the host, so the suite
 keeps `minikube tunnel` running in the background (pid and log in the state folder): it
 publishes the ingress on 127.0.0.1:80/443. `down()` stops it.
@@ -8,15 +13,20 @@ publishes the ingress on 127.0.0.1:80/443. `down()` stops it.
 from __future__ import annotations
 
 import json
+import os
+import re
+import shlex
 import socket
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from todo_deploy import paths
 from todo_deploy.background import Background
-from todo_deploy.config import DeployConfig
+from todo_deploy.config import DeployConfig, MinikubeSettings
 from todo_deploy.kube import Kube, wait_until
 from todo_deploy.platforms import Platform
+from todo_deploy.providers import traefik
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 from todo_deploy.run import Runner
 
@@ -27,6 +37,103 @@ ADMISSION_SERVICE = "ingress-nginx-controller-admission"
 TUNNEL_OSES = ("darwin", "windows")
 TUNNEL_PORT = 80
 TUNNEL_WAIT_SECONDS = 60
+# `export K="V"` (a shell's script) or `K=V` (`--shell none` without `-o json`).
+ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+
+# Minikube's own --cni values by NetworkPolicy enforcement (anything else is a manifest's path).
+# auto: bridge on one node with the docker runtime. kindnet: Minikube's docs say it ignores
+# NetworkPolicy, its manifest (since v1.34) grants it policy access: not known either way.
+ENFORCING_CNIS = ("calico", "cilium")
+IGNORING_CNIS = ("bridge", "false", "auto", "flannel")
+UNKNOWN_CNIS = ("kindnet", "true")  # true: kindnet
+Enforcement = Literal["yes", "no", "unknown"]
+
+
+def enforcement(cni: str) -> Enforcement:
+    """Whether Minikube's CNI `cni` enforces NetworkPolicy by itself."""
+    if cni in ENFORCING_CNIS:
+        return "yes"
+    return "no" if cni in IGNORING_CNIS else "unknown"
+
+
+def _enforcers() -> str:
+    return " or ".join(ENFORCING_CNIS)
+
+
+def policy_note(settings: MinikubeSettings) -> str | None:
+    """The deploy report's warning when the configured CNI may leave NetworkPolicy unenforced."""
+    state = enforcement(settings.cni)
+    if state == "yes":
+        return None
+    verdict = "does not enforce" if state == "no" else "may not enforce"
+    return (
+        f"warning: Minikube's CNI {settings.cni} (deploy.minikube.cni) {verdict} NetworkPolicy: "
+        "the chart's policies (MCP and PostgreSQL for the app's pods only) hold only if "
+        "something else enforces them; `invoke isolation` proves whether they do. For the CNI "
+        f"to enforce them: set deploy.minikube.cni to {_enforcers()}, then "
+        f"`minikube delete -p {settings.profile}` and `invoke deploy`"
+    )
+
+
+def isolation_hint(settings: MinikubeSettings) -> str:
+    """Why a minikube cluster let a pod outside the app through, and the fix."""
+    state, cni, profile = enforcement(settings.cni), settings.cni, settings.profile
+    recreate = f"`minikube delete -p {profile}`, then `invoke deploy`"
+    if state == "yes":
+        # `minikube start` on an existing profile leaves the CNI it was created with running.
+        return (
+            f"minikube: deploy.minikube.cni is {cni}, which enforces NetworkPolicy, but the "
+            f"cluster may have been created with another CNI: {recreate}"
+        )
+    verdict = "does not enforce" if state == "no" else "may not enforce"
+    return (
+        f"minikube: its CNI {cni} (deploy.minikube.cni) {verdict} NetworkPolicy. Fix: set "
+        f"deploy.minikube.cni to {_enforcers()}, then {recreate}; or install a NetworkPolicy "
+        "enforcer (e.g. kube-network-policies) in the cluster"
+    )
+
+
+def parse_docker_env(output: str, command: str) -> dict[str, str]:
+    """`docker-env`'s variables from its JSON object or, failing that, its shell lines."""
+    found = _env_from_json(output)
+    if found is None:
+        found = _env_from_lines(output)
+    if "DOCKER_HOST" not in found:
+        # Building on the host's engine instead would leave images the node never sees.
+        raise RuntimeError(
+            f"could not read Minikube's Docker environment: `{command}` printed neither a JSON "
+            "object nor KEY=VALUE lines with DOCKER_HOST; it printed:\n"
+            f"{output.strip() or '(nothing)'}"
+        )
+    return found
+
+
+def _env_from_json(output: str) -> dict[str, str] | None:
+    try:
+        data = json.loads(output)
+    except json.JSONDecodeError:
+        return None
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else None
+
+
+def _env_from_lines(output: str) -> dict[str, str]:
+    found = {}
+    for line in output.splitlines():
+        match = ENV_LINE.match(line.strip())  # comments (the usage hint) and blanks do not
+        if match:
+            found[match[1]] = _unquote(match[2].strip())
+    return found
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def current_euid() -> int | None:
+    """This process's effective user id; None where there is none (Windows)."""
+    return os.geteuid() if hasattr(os, "geteuid") else None
 
 
 class MinikubeProvider:
@@ -42,10 +149,14 @@ class MinikubeProvider:
         minikube: str = "minikube",
         platform: Platform | None = None,
         state_dir: Path | None = None,
+        euid: Callable[[], int | None] | None = None,
     ):
         self.config = config
+        self.settings = config.minikube
         self.runner = runner
         self.profile = config.minikube.profile
+        # Looked up here, not bound as a default: a test may replace current_euid.
+        self.euid = euid or current_euid
         self.minikube = minikube
         # minikube names the kubeconfig context after the profile
         self.kube_context = self.profile
@@ -83,29 +194,86 @@ class MinikubeProvider:
         return all(status.get(k) == "Running" for k in ("Host", "Kubelet", "APIServer"))
 
     def preflight(self) -> list[str]:
-        return []
+        return [p for p in (self._root_problem(), self._cni_problem()) if p]
+
+    def _root_problem(self) -> str | None:
+        # Minikube would refuse only once `minikube start` runs, after preflight said all is well.
+        if self.euid() != 0 or self.settings.force:
+            return None
+        return (
+            "this runs as root, and Minikube refuses its docker driver as root (DRV_AS_ROOT): "
+            "run it as a normal user in the `docker` group (`sudo usermod -aG docker USER`, "
+            "then log in again), or pass --force to minikube start with "
+            "deploy.minikube.force: true (INVOKE_DEPLOY_MINIKUBE_FORCE=true)"
+        )
+
+    def _cni_problem(self) -> str | None:
+        cni = self.settings.cni  # a name of Minikube's, or else a manifest's path
+        if enforcement(cni) != "unknown" or cni in UNKNOWN_CNIS or Path(cni).is_file():
+            return None
+        names = ", ".join((*ENFORCING_CNIS, *IGNORING_CNIS, "kindnet"))
+        return (
+            f"deploy.minikube.cni {cni!r} is neither one of Minikube's CNIs ({names}) nor a CNI "
+            "manifest file: fix deploy.minikube.cni"
+        )
 
     def planned(self) -> ClusterFacts:
-        return ClusterFacts(ingress_class="nginx")  # the ingress addon's ingress-nginx
+        note = policy_note(self.settings)
+        return ClusterFacts(ingress_class=self._ingress_class(), notes=(note,) if note else ())
+
+    def _ingress_class(self) -> str:
+        if self.settings.ingress == "traefik":
+            return traefik.INGRESS_CLASS
+        return "nginx"  # the ingress addon's ingress-nginx
 
     def up(self) -> ClusterFacts:
         if not self._running(self._status()):
-            cfg = self.config.minikube
-            # Calico: Minikube's default bridge CNI ignores NetworkPolicy, so the chart's
-            # policies (MCP and PostgreSQL reachable from the app only) would be decoration.
-            start = ["start", "--driver=docker", "--cni=calico"]
             self.runner.run(
-                self._minikube(*start, f"--memory={cfg.memory_mb}", f"--cpus={cfg.cpus}"),
+                self._minikube(*self._start_args()),
                 step="minikube start",
                 timeout=self.config.timeouts.deploy,
             )
+        if self.settings.ingress == "traefik":
+            self._install_traefik()
+        else:
+            self._enable_ingress_addon()
+        if self.tunnel:
+            self._start_tunnel(self.tunnel)
+        return self.planned()
+
+    def _start_args(self) -> list[str]:
+        cfg = self.settings
+        args = ["start", "--driver=docker", f"--cni={cfg.cni}"]
+        args += [f"--memory={cfg.memory_mb}", f"--cpus={cfg.cpus}"]
+        # Only when asked for: --force also skips Minikube's other validations.
+        return [*args, "--force"] if cfg.force else args
+
+    def _enable_ingress_addon(self) -> None:
         self.runner.run(self._minikube("addons", "enable", "ingress"), step="ingress addon")
         # An Ingress applied before the controller and its admission webhook serve is rejected.
         self.kube.rollout_status(CONTROLLER, self.config.timeouts.rollout)
         self._wait_for_webhook()
-        if self.tunnel:
-            self._start_tunnel(self.tunnel)
-        return self.planned()
+
+    def _install_traefik(self) -> None:
+        # The addon's controller holds the node's ports 80/443 (hostPort) that Traefik needs.
+        if self.kube.get_json(CONTROLLER, step="ingress addon"):
+            raise RuntimeError(
+                f"deploy.minikube.ingress is traefik, but the ingress addon of minikube profile "
+                f"{self.profile} runs ingress-nginx on the node's ports 80/443: run `minikube "
+                f"addons disable ingress -p {self.profile}`, or set deploy.minikube.ingress: addon"
+            )
+        self._label_ingress_node()
+        traefik.install(self.kube, self.config.timeouts.rollout)
+
+    def _label_ingress_node(self) -> None:
+        """Traefik runs on the node labelled ingress-ready=true: Minikube's first node."""
+        node = self.kube.get_json("node", self.profile, step="minikube node", namespaced=False)
+        labels = (node or {}).get("metadata", {}).get("labels", {})
+        if labels.get("ingress-ready") != "true":
+            self.kube.run(
+                "label", "node", self.profile, "ingress-ready=true", "--overwrite",
+                step="label the ingress node", namespaced=False,
+            )  # fmt: skip
 
     def _start_tunnel(self, tunnel: Background) -> None:
         if tunnel.pid():
@@ -160,15 +328,15 @@ class MinikubeProvider:
             self.runner.run(self._minikube("stop"), step="minikube stop")
 
     def docker_env(self) -> dict[str, str]:
+        # JSON needs `--shell none`: with a shell (detected when not given) Minikube prints that
+        # shell's script and ignores `-o json`.
+        argv = self._minikube("docker-env", "--shell", "none", "-o", "json")
         result = self.runner.run(
-            self._minikube("docker-env", "-o", "json"),
-            step="minikube docker-env",
-            check=not self.runner.dry_run,
-            mutating=False,
+            argv, step="minikube docker-env", check=not self.runner.dry_run, mutating=False
         )
-        if not result.ok or not result.stdout.strip():
+        if self.runner.dry_run and (not result.ok or not result.stdout.strip()):
             return {}  # dry run before the cluster exists
-        return {k: str(v) for k, v in json.loads(result.stdout).items()}
+        return parse_docker_env(result.stdout, shlex.join(argv))
 
     def load_images(self, refs: list[str]) -> None:
         """Nothing to do: images are built inside minikube's own Docker engine."""

@@ -2,11 +2,15 @@
 
 The same Traefik version, IngressClass and RBAC rules as the host provider's Traefik, which runs
 as a node process instead. Here it is a pod on the node labelled `ingress-ready=true`, holding
-the node's ports 80 and 443 (hostPort), which kind maps to the host's loopback.
+the node's ports 80 and 443 (hostPort), which kind maps to the host's loopback. The kind and
+minikube providers install it with `install()`.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from todo_deploy.kube import Kube
 from todo_deploy.providers.host.addons import (
     INGRESS_CLASS,
     TRAEFIK_INGRESS_CLASS,
@@ -24,6 +28,12 @@ PING_PORT = 9000
 # Unprivileged container ports; the node's 80/443 reach them through hostPort.
 CONTAINER_PORTS = {"web": (8000, 80), "websecure": (8443, 443)}
 LABELS = {"app.kubernetes.io/name": NAME}
+
+
+def install(kube: Kube, timeout: int) -> None:
+    """Apply Traefik's objects and wait until it is rolled out (`kube`: any namespace)."""
+    kube.apply({"apiVersion": "v1", "kind": "List", "items": objects()}, step="install Traefik")
+    replace(kube, namespace=NAMESPACE).rollout_status(WORKLOAD, timeout)
 
 
 def objects() -> list[dict]:

@@ -14,7 +14,7 @@ from rich.table import Table
 from todo_deploy.catalogue import CatalogueError, Component
 from todo_deploy.doctor import Finding, diagnose
 from todo_deploy.follow import COMPONENT_LABEL, LogFollower, app_selector, console_emitter
-from todo_deploy.isolation import IsolationCheck, Verdict, failure_message
+from todo_deploy.isolation import IsolationCheck, Verdict
 from todo_deploy.portforward import ReconnectingForward, service_target
 from todo_deploy.target import Target
 from todo_deploy.tasks.common import (
@@ -379,7 +379,7 @@ def isolation(
         verdicts = check.run()
         t.console.print(_verdict_table(verdicts))
         if not all(v.ok for v in verdicts):
-            raise Exit(failure_message(verdicts, check.protected()), 1)
+            raise Exit(check.explain(verdicts), 1)
     t.console.print("isolation: enforced (MCP and PostgreSQL answer the app's pods only)")
 
 
