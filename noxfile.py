@@ -107,7 +107,7 @@ def e2e(session: nox.Session) -> None:
     session.run("python", "-m", "tests.support.testenv", "chromium")
     # In order, stopping at the first failure: invoke dev in a browser (no cluster), the host
     # cluster's own acceptance tests, then the chart and the whole deploy flow on a cluster.
-    pytest(session, "tests/dev", "tests/host", "tests/e2e", "-s", "-x")
+    pytest(session, "tests/dev", "tests/host", "tests/e2e", "-s", "-x", "--durations=15")
 
 
 @nox.session(python=PYTHON, default=False)
@@ -129,5 +129,4 @@ def kind_infra(session: nox.Session) -> None:
 def kind(session: nox.Session) -> None:
     """A normal user's path on kind: non-root, fresh clone, no npm; deploy to delete, timed."""
     install_locked(session)
-    session.run("python", "-m", "tests.support.testenv", "chromium")
-    pytest(session, "tests/kind", "-s", "-x")
+    pytest(session, "tests/kind", "-s", "-x", "--durations=10")

@@ -11,17 +11,23 @@ A laptop that pulls the official bases never comes here. What is made, once per 
   which is what keeps the front end image far under its size budget.
 
 Each image carries a label with the hash of its recipe: an image of an older recipe is rebuilt,
-an image someone else tagged (no label) is used as it is.
+an image someone else tagged (no label) is used as it is. The same recipe and the same Debian
+packages give the same bytes and so the same image id (times clamped, host files emptied, the
+image config written here): a stand-in rebuilt after a prune is the image it was, and the app
+images built on it are still current.
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
+import io
+import json
 import os
 import platform
 import re
 import shutil
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -58,14 +64,21 @@ TRIM = (
 NODE_RUNTIME_DEBS = ("libc6", "libgcc-s1", "libstdc++6", "gcc-12-base")
 PASSWD = "root:x:0:0:root:/root:/sbin/nologin\napp:x:10001:10001:app:/tmp:/sbin/nologin\n"
 GROUP = "root:x:0:\napp:x:10001:\n"
-PATH_ENV = "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# Dockerfile instructions applied by `docker import --change`, per base (by its Dockerfile ARG).
-CHANGES = {
-    "DEBIAN_IMAGE": (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["bash"]'),
-    "PYTHON_IMAGE": (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["python3"]'),
-    "NODE_IMAGE": (PATH_ENV, "ENV LANG=C.UTF-8", 'CMD ["node"]'),
-    "NODE_RUNTIME_IMAGE": (PATH_ENV, "ENV LANG=C.UTF-8", "ENV HOME=/tmp", 'CMD ["node"]'),
+PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Each base's image config (by its Dockerfile ARG): environment and command.
+IMAGE_CONFIG = {
+    "DEBIAN_IMAGE": ((PATH_ENV, "LANG=C.UTF-8"), ("bash",)),
+    "PYTHON_IMAGE": ((PATH_ENV, "LANG=C.UTF-8"), ("python3",)),
+    "NODE_IMAGE": ((PATH_ENV, "LANG=C.UTF-8"), ("node",)),
+    "NODE_RUNTIME_IMAGE": ((PATH_ENV, "LANG=C.UTF-8", "HOME=/tmp"), ("node",)),
 }
+# Every file time later than this is set to it, and it is the images' creation time: the same
+# packages then give the same bytes whenever they are built.
+CLAMP_EPOCH = 1796083200  # 2026-12-01T00:00:00Z
+CREATED = "2026-12-01T00:00:00Z"
+SHADOW_DAY = "20788"  # /etc/shadow's "last changed" field (days since 1970) at CLAMP_EPOCH
+# Written at install time with this machine's or this moment's values; containers get their own.
+HOST_FILES = ("etc/hostname", "etc/resolv.conf", "etc/machine-id")
 NEEDS_NODE = ("NODE_IMAGE", "NODE_RUNTIME_IMAGE")
 # Emptied, not removed: apt-get refuses to run without them.
 APT_DIRS = ("var/log/apt", "var/cache/apt/archives/partial", "var/lib/apt/lists/partial")
@@ -112,7 +125,7 @@ def mirror(sources: Sequence[Path] = (Path("/etc/apt/sources.list"),)) -> str:
 
 def why_not(wanted: Sequence[Wanted]) -> str | None:
     """Why this machine cannot build `wanted` itself, or None when it can."""
-    unknown = [w.arg for w in wanted if w.arg not in CHANGES]
+    unknown = [w.arg for w in wanted if w.arg not in IMAGE_CONFIG]
     if unknown:
         return f"there is no stand-in recipe for {', '.join(unknown)}"
     if platform.system() != "Linux":
@@ -135,7 +148,9 @@ def why_not(wanted: Sequence[Wanted]) -> str | None:
 def recipe_digest() -> str:
     """A hash of the code and settings that make the stand-ins: a change rebuilds them."""
     parts = [inspect.getsource(RootfsMaker), inspect.getsource(_recipes), inspect.getsource(trim)]
-    parts += [repr(CHANGES), repr(TRIM), repr(NODE_RUNTIME_DEBS), PASSWD, GROUP, NPM_PACKAGE, SUITE]
+    parts += [inspect.getsource(settle), inspect.getsource(pack), inspect.getsource(load)]
+    parts += [repr(IMAGE_CONFIG), repr(TRIM), repr(NODE_RUNTIME_DEBS), repr(HOST_FILES)]
+    parts += [PASSWD, GROUP, NPM_PACKAGE, SUITE, CREATED, SHADOW_DAY, str(CLAMP_EPOCH)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -174,16 +189,76 @@ def build(docker: DockerCli, wanted: Sequence[Wanted]) -> float:
         for item in sorted(wanted, key=lambda w: w.arg == "NODE_RUNTIME_IMAGE"):
             root = recipes[item.arg]()
             trim(root)
+            settle(root)
             tarball = Path(tmp) / f"{item.arg}.tar"
-            runner.run(
-                ["tar", "--numeric-owner", "-C", root, "-cf", tarball, "."],
-                step=f"pack {item.tag}",
-            )
-            changes = [*CHANGES[item.arg], f"LABEL {RECIPE_LABEL}={digest}"]
-            flags = [arg for change in changes for arg in ("--change", change)]
-            docker.run("import", *flags, tarball, item.tag, step=f"import {item.tag}")
+            pack(runner, root, tarball)
             shutil.rmtree(root, ignore_errors=True)  # a root is ~100-300 MB: free it at once
+            load(docker, tarball, item, digest)
+            tarball.unlink()
     return time.monotonic() - started
+
+
+def settle(root: Path) -> None:
+    """Make what the install wrote for this machine and this day the same on every run."""
+    shutil.rmtree(root / "var/cache/ldconfig", ignore_errors=True)  # inode numbers, times
+    for rel in HOST_FILES:
+        if (root / rel).exists():
+            (root / rel).write_text("")
+    for rel in ("etc/shadow", "etc/shadow-"):
+        shadow = root / rel
+        if shadow.exists():
+            lines = [line.split(":") for line in shadow.read_text().splitlines()]
+            fixed = [
+                [*f[:2], SHADOW_DAY if f[2] else "", *f[3:]] if len(f) > 2 else f for f in lines
+            ]
+            shadow.write_text("".join(":".join(f) + "\n" for f in fixed))
+
+
+def pack(runner: Runner, root: Path, tarball: Path) -> None:
+    """The root as one layer: names sorted, times clamped, owners by number."""
+    runner.run(
+        ["tar", "--sort=name", f"--mtime=@{CLAMP_EPOCH}", "--clamp-mtime", "--numeric-owner",
+         "--format=gnu", "-C", root, "-cf", tarball, "."],
+        step=f"pack {tarball.stem}",
+    )  # fmt: skip
+
+
+def load(docker: DockerCli, layer: Path, item: Wanted, digest: str) -> None:
+    """Load `layer` as the image `item.tag` with a config written here (so a fixed id)."""
+    layer_id = _sha256(layer)
+    env, cmd = IMAGE_CONFIG[item.arg]
+    config = {
+        "architecture": cpu()[0],
+        "os": "linux",
+        "created": CREATED,
+        "config": {"Env": list(env), "Cmd": list(cmd), "Labels": {RECIPE_LABEL: digest}},
+        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{layer_id}"]},
+        "history": [{"created": CREATED, "created_by": f"todo-deploy stand-in {item.tag}"}],
+    }
+    blob = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
+    config_name = f"{hashlib.sha256(blob).hexdigest()}.json"
+    manifest = [
+        {"Config": config_name, "RepoTags": [item.tag], "Layers": [f"{layer_id}/layer.tar"]}
+    ]
+    archive = layer.with_suffix(".image.tar")
+    with tarfile.open(archive, "w") as out:
+        out.add(layer, arcname=f"{layer_id}/layer.tar")
+        for name, data in ((config_name, blob), ("manifest.json", json.dumps(manifest).encode())):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            out.addfile(info, io.BytesIO(data))
+    try:
+        docker.run("load", "--input", archive, step=f"load {item.tag}", timeout=600)
+    finally:
+        archive.unlink(missing_ok=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _ensure_debootstrap(runner: Runner) -> None:

@@ -4,11 +4,14 @@ Dockerfiles ask of them; a second call finds them without building anything."""
 
 from __future__ import annotations
 
+import shutil
+import time
+
 import pytest
 
 from todo_deploy.baseimages import BASES, ensure_base_images
 from todo_deploy.images import BUILD_TIMEOUT
-from todo_deploy.standins import trim
+from todo_deploy.standins import SHADOW_DAY, Wanted, load, pack, settle, trim
 
 
 def test_trim_drops_docs_keeps_copyright_and_apt_folders(tmp_path) -> None:
@@ -69,3 +72,36 @@ def test_node_runtime_base_has_no_shell(docker) -> None:
         pytest.skip(f"{ref} is an official image, not our distroless-style one")
     result = docker.run("run", "--rm", ref, "sh", "-c", "true", check=False, step="shell")
     assert not result.ok
+
+
+def test_settle_empties_host_files_and_fixes_the_shadow_day(tmp_path) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/hostname").write_text("build-machine\n")
+    (tmp_path / "etc/shadow").write_text("root:*:20794:0:99999:7:::\nnobody:!::0:99999:7:::\n")
+    (tmp_path / "var/cache/ldconfig").mkdir(parents=True)
+    (tmp_path / "var/cache/ldconfig/aux-cache").write_bytes(b"inodes")
+    settle(tmp_path)
+    assert (tmp_path / "etc/hostname").read_text() == ""
+    assert (tmp_path / "etc/shadow").read_text() == (
+        f"root:*:{SHADOW_DAY}:0:99999:7:::\nnobody:!::0:99999:7:::\n"
+    )
+    assert not (tmp_path / "var/cache/ldconfig").exists()
+
+
+@pytest.mark.docker
+def test_a_stand_in_made_again_is_the_same_image(docker, tmp_path) -> None:
+    """Same files, made at another moment: the same bytes, so the same image id."""
+    root, item = tmp_path / "root", Wanted("DEBIAN_IMAGE", "todo-test-stand-in:reproducible")
+    ids = []
+    for attempt in range(2):
+        shutil.rmtree(root, ignore_errors=True)
+        (root / "etc").mkdir(parents=True)
+        (root / "etc/hostname").write_text(f"machine-{attempt}\n")  # as debootstrap copies it
+        (root / "etc/os-release").write_text("ID=debian\n")  # written now: a new mtime each time
+        settle(root)
+        pack(docker.runner, root, tmp_path / "layer.tar")
+        load(docker, tmp_path / "layer.tar", item, "test")
+        ids.append(docker.image_id(item.tag))
+        docker.run("rmi", item.tag, step="remove the test image")
+        time.sleep(1.1)  # a later second: unclamped times would differ
+    assert ids[0] and ids[0] == ids[1]

@@ -119,16 +119,6 @@ def test_dns_and_the_app_through_the_ingress(laptop: Laptop) -> None:
     assert titles == ["buy milk"]
 
 
-def test_browser_journey(laptop: Laptop, tmp_path: Path) -> None:
-    """The journey (reloads, sign-ins, the conversation list) and axe, through kind's ingress."""
-    from tests.e2e.browser import ingress_app
-    from tests.support.ui_checks import accessible_at_desktop_and_phone_sizes, journey
-
-    with ingress_app(laptop.access, tmp_path) as app:
-        journey(app)
-        accessible_at_desktop_and_phone_sizes(app)
-
-
 def test_one_service_change_rolls_only_it(laptop: Laptop, figures) -> None:
     before = _pod_uids(laptop)
     marker = laptop.user.clone / "mcp" / "todo_mcp" / "e2e_change.py"
