@@ -140,6 +140,8 @@ def _images(target: Target, hooks: Hooks, names: list[str] | None = None) -> dic
         refs = {name: image.ref for name, image in built.items()}
         for image in built.values():
             state = "reused" if image.reused else f"built in {image.seconds:.0f} s"
+            if getattr(image, "base_absent", False):
+                state += " (built from these sources before: its base image is not needed)"
             target.console.print(f"  {image.ref} {image.size_bytes / 1e6:.0f} MB {state}")
     if config.image_tag_policy == "git":
         refs = _git_tags(refs, runner, docker_env)

@@ -83,6 +83,7 @@ class BuiltImage:
     size_bytes: int
     reused: bool
     added_bytes: int  # size of the layers we add on top of the runtime base image
+    base_absent: bool = False  # reused by its sources while its base is not on the engine
 
 
 def context_files(spec: ImageSpec, root: Path = REPO_ROOT) -> list[Path]:
@@ -245,12 +246,14 @@ class Builder:
         if not refs:
             return None
         size = self._id_and_size(refs[0])[1]
-        return self._reused(spec, refs[0], size, self.base_sizes.get(spec.runtime_base, 0))
+        return self._reused(spec, refs[0], size, 0, base_absent=True)
 
     @staticmethod
-    def _reused(spec: ImageSpec, ref: str, size: int, base_size: int) -> BuiltImage:
-        tag = ref.rsplit(":", 1)[1]
-        return BuiltImage(spec.name, ref, tag, 0.0, size, True, max(size - base_size, 0))
+    def _reused(
+        spec: ImageSpec, ref: str, size: int, base_size: int, *, base_absent: bool = False
+    ) -> BuiltImage:
+        tag, added = ref.rsplit(":", 1)[1], max(size - base_size, 0)
+        return BuiltImage(spec.name, ref, tag, 0.0, size, True, added, base_absent)
 
     def _build_one(self, spec: ImageSpec, source: str) -> BuiltImage:
         found = self._existing(spec, source)

@@ -28,6 +28,7 @@ from tests.e2e.app_client import AppClient
 from tests.quickstart.readme import ROOT, quick_start
 from todo_deploy import paths
 from todo_deploy.baseimages import BASES
+from todo_deploy.images import SPECS
 from todo_deploy.providers.host.layout import API_PORT
 
 HOST = "todo.local"
@@ -210,9 +211,13 @@ def test_the_first_run_works_exactly_as_readme_says() -> None:
             run_as_newcomer(teardown, clone, env)
         assert not api_listening(), "teardown --cluster left the API server running"
         assert "Traceback" not in shown
-        # Here no registry answers: the deploy itself must have said it builds the stand-ins.
+        # Here no registry answers: the deploy itself built the stand-ins (and said so first),
+        # or it built nothing and reused images made from these very sources without a base.
         built_bases = "cannot be pulled" in shown and "Built todo-base-" in shown
-        assert built_bases or official_bases_present(), "no base images, and none announced"
+        no_base_needed = shown.count("its base image is not needed") == len(SPECS)
+        how = "built stand-ins" if built_bases else "no base needed" if no_base_needed else "?"
+        print(f"base images in this first run: {how}")
+        assert built_bases or no_base_needed or official_bases_present(), shown[-3000:]
     finally:
         stop_what_was_left(clone, env)
         print(phases.table())

@@ -146,6 +146,7 @@ def test_unchanged_sources_are_reused_with_no_base_on_the_engine(harness: Harnes
     built = Builder(docker).build(["backend"])
     assert built["backend"].ref == f"{spec.image}:0123456789ab"
     assert built["backend"].reused and built["backend"].size_bytes == 241000000
+    assert built["backend"].base_absent
     assert not [line for line in h.fake.lines if " pull " in line or " build " in line]
 
 
