@@ -6,16 +6,18 @@ import contextlib
 import os
 import secrets as random
 import signal
+import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from todo_deploy import catalogue
+from todo_deploy import catalogue, listeners
 from todo_deploy.run import Runner
 
 DEV_DIR = ".dev"
@@ -95,6 +97,18 @@ def dev_services(repo: Path) -> list[DevService]:
     ]
 
 
+class DevError(RuntimeError):
+    """`invoke dev` cannot start (a port is taken): nothing was started."""
+
+
+class _Stopped(Exception):
+    """A stop signal (SIGTERM, SIGHUP) arrived: stop the services as Ctrl-C does."""
+
+
+# What a closed terminal, a process manager or an IDE's stop button sends.
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
 def run_dev(
     runner: Runner,
     repo: Path,
@@ -102,12 +116,14 @@ def run_dev(
     poll: float = 1.0,
     show: Callable[[str, str, str], None] | None = None,
 ) -> None:
-    """Migrate, start every service, print URLs; stop them all on Ctrl-C or when one exits.
+    """Migrate, start every service, print URLs; stop them all on Ctrl-C, SIGTERM or SIGHUP,
+    or when one exits.
 
     Each service's output comes through `show(service, label, line)`, masked (default: `say`
     with a `service | ` prefix).
     """
-    show = show or (lambda _, label, line: say(f"{label} | {line}"))
+    services = dev_services(repo)
+    refuse_taken_ports(services, runner)
     env = dev_env(repo, dev_secrets(repo / DEV_DIR))
     runner.add_secrets([env["BETTER_AUTH_SECRET"], env["MCP_API_TOKEN"]])
     runner.run(
@@ -116,33 +132,92 @@ def run_dev(
     if not (repo / "frontend" / "node_modules").is_dir():
         frontend = str(repo / "frontend")
         runner.run(["npm", "ci", "--prefix", frontend], step="npm ci (frontend)", timeout=900)
+    supervise(services, env, runner, say, poll, show)
+
+
+def refuse_taken_ports(services: list[DevService], runner: Runner) -> None:
+    """Name each port a service needs that something else holds, and how to free it."""
+    taken = []
+    for svc in services:
+        port = urlsplit(svc.url).port
+        if port is None or _free(port):
+            continue
+        found = listeners.holders(port, runner)
+        who = ", ".join(h.describe() for h in found) or "a process this user cannot see"
+        stop = f"`kill {' '.join(str(h.pid) for h in found)}`" if found else "stop it"
+        taken.append(f"port {port} ({svc.name}) is in use by {who}: {stop}")
+    if taken:
+        raise DevError(
+            "invoke dev needs its ports free, nothing was started:\n"
+            + "\n".join(f"  - {line}" for line in taken)
+            + "\n(an earlier `invoke dev` still running? stop it, then run `invoke dev` again)"
+        )
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def supervise(
+    services: list[DevService],
+    env: dict[str, str],
+    runner: Runner,
+    say: Callable[[str], None],
+    poll: float = 1.0,
+    show: Callable[[str, str, str], None] | None = None,
+) -> None:
+    """Start `services`, relay their output, and stop them all when told to or one exits."""
+    show = show or (lambda _, label, line: say(f"{label} | {line}"))
     procs: dict[str, subprocess.Popen] = {}
+    with _stop_signals_raise():
+        try:
+            for svc in services:
+                say(f"starting {svc.name}: {runner.describe(svc.argv)}")
+                # Own process group: Ctrl-C reaches only us, and stopping a service stops its
+                # children too (npm -> next -> next-server).
+                procs[svc.name] = subprocess.Popen(
+                    svc.argv,
+                    cwd=svc.cwd,
+                    env={**runner.base_env, **env, **svc.env},
+                    start_new_session=True,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    text=True,
+                    bufsize=1,
+                )
+                _relay(procs[svc.name], svc.name, runner, show)
+            say("\n".join(f"{s.name}: {s.url}" for s in services) + "\nCtrl-C stops all")
+            while all(p.poll() is None for p in procs.values()):
+                time.sleep(poll)
+            exited = [n for n, p in procs.items() if p.poll() is not None]
+            raise RuntimeError(f"{', '.join(exited)} exited; stopped the others (see its output)")
+        except KeyboardInterrupt:
+            say("stopping")
+        except _Stopped as stopped:
+            say(f"stopping ({stopped})")
+        finally:
+            _stop_all(list(procs.values()))
+
+
+@contextlib.contextmanager
+def _stop_signals_raise() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop the services as Ctrl-C does (main thread only: Python's rule)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise _Stopped(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
     try:
-        for svc in dev_services(repo):
-            say(f"starting {svc.name}: {runner.describe(svc.argv)}")
-            # Own process group: Ctrl-C reaches only us, and stopping a service stops its
-            # children too (npm -> next -> next-server).
-            procs[svc.name] = subprocess.Popen(
-                svc.argv,
-                cwd=svc.cwd,
-                env={**runner.base_env, **env, **svc.env},
-                start_new_session=True,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                text=True,
-                bufsize=1,
-            )
-            _relay(procs[svc.name], svc.name, runner, show)
-        say("\n".join(f"{s.name}: {s.url}" for s in dev_services(repo)) + "\nCtrl-C stops all")
-        while all(p.poll() is None for p in procs.values()):
-            time.sleep(poll)
-        exited = [n for n, p in procs.items() if p.poll() is not None]
-        raise RuntimeError(f"{', '.join(exited)} exited; stopped the others (see its output)")
-    except KeyboardInterrupt:
-        say("stopping")
+        yield
     finally:
-        _stop_all(list(procs.values()))
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _relay(

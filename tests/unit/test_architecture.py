@@ -51,6 +51,7 @@ LAYERS = {
         "todo_deploy.versions",
         "todo_deploy.engine",
         "todo_deploy.debian",
+        "todo_deploy.listeners",
     ],
 }
 ORDER = list(LAYERS)

@@ -14,7 +14,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from todo_deploy.devserver import UV_RUN, _relay, dev_env, dev_secrets, dev_services
+from todo_deploy.devserver import (
+    UV_RUN,
+    DevError,
+    DevService,
+    _relay,
+    dev_env,
+    dev_secrets,
+    dev_services,
+    refuse_taken_ports,
+)
 from todo_deploy.kube import wait_until
 from todo_deploy.run import Runner
 
@@ -116,3 +125,76 @@ def test_service_output_is_relayed_masked_and_prefixed() -> None:
     proc.wait(timeout=10)
     assert wait_until(lambda: bool(shown), timeout=5, interval=0.05)
     assert shown == [("mcp", "mcp", "token ******")]
+
+
+def _listener(port: int) -> subprocess.Popen:
+    code = (
+        "import socket, time\n"
+        "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        f"s.bind(('127.0.0.1', {port})); s.listen(); print('ready', flush=True); time.sleep(120)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def test_a_taken_port_is_named_with_the_process_holding_it(tmp_path: Path) -> None:
+    port = _free_port()
+    holder = _listener(port)
+    try:
+        services = [DevService("backend", ["true"], tmp_path, f"http://127.0.0.1:{port}/health")]
+        with pytest.raises(DevError) as refused:
+            refuse_taken_ports(services, Runner())
+        message = str(refused.value)
+        assert f"port {port} (backend) is in use by pid {holder.pid} (" in message
+        assert f"`kill {holder.pid}`" in message and "nothing was started" in message
+        assert "-c import socket" in message  # the holder's own command line
+    finally:
+        holder.kill()
+        holder.wait()
+    refuse_taken_ports(services, Runner())  # free again: no complaint
+
+
+SUPERVISE = """
+import sys
+from pathlib import Path
+from todo_deploy.devserver import DevService, supervise
+from todo_deploy.run import Runner
+ports = sys.argv[1:]
+services = [
+    DevService(f"web{i}", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", port],
+               Path("."), f"http://127.0.0.1:{port}/")
+    for i, port in enumerate(ports)
+]
+supervise(services, {}, Runner(), lambda line: print(line, flush=True), poll=0.2)
+print("supervise returned", flush=True)
+"""
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_stops_every_service_as_ctrl_c_does(tmp_path: Path, stop) -> None:
+    """A closed terminal (SIGHUP) or a process manager (SIGTERM) leaves no server behind."""
+    ports = [_free_port(), _free_port()]
+    parent = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISE, *map(str, ports)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(parent.stdout or ()), daemon=True).start()
+    try:
+        assert wait_until(lambda: all(_answers(p) for p in ports), timeout=30), output
+        parent.send_signal(stop)
+        parent.wait(timeout=30)
+        assert wait_until(lambda: not any(_answers(p) for p in ports), timeout=10), output
+        assert any(f"stopping ({stop.name})" in line for line in output), output
+        assert any("supervise returned" in line for line in output), output
+    finally:
+        parent.kill()

@@ -9,6 +9,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from todo_deploy.listeners import listening_sockets
 from todo_deploy.providers.host.layout import (
     API_PORT,
     ETCD_PORT,
@@ -25,7 +26,6 @@ PORTS = {
     KUBELET_PORT: "kubelet",
     INGRESS_PORT: "traefik",
 }
-TCP_LISTEN = "0A"
 # Addresses where a listener stops ours from binding: ours, and the wildcards.
 CLASHING = {ipaddress.ip_address(a) for a in ("127.0.0.1", NODE_IP, "0.0.0.0", "::")}
 
@@ -48,29 +48,11 @@ def listening_ports(proc_net: Path = Path("/proc/net")) -> frozenset[int]:
 
     A listener on another address (kind's 127.0.0.2:80, say) does not stop ours binding.
     """
-    ports: set[int] = set()
-    for name in ("tcp", "tcp6"):
-        try:
-            lines = (proc_net / name).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if len(fields) > 3 and fields[3] == TCP_LISTEN:
-                address, port = fields[1].rsplit(":", 1)
-                if _kernel_address(address) in CLASHING:
-                    ports.add(int(port, 16))
-    return frozenset(ports)
-
-
-def _kernel_address(hex_address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    """/proc/net/tcp{,6} addresses: 32-bit words in host (little-endian) byte order."""
-    raw = bytes.fromhex(hex_address)
-    host_order = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
-    found = ipaddress.ip_address(host_order)
-    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped:
-        return found.ipv4_mapped
-    return found
+    return frozenset(
+        port
+        for address, port, _ in listening_sockets(proc_net)
+        if ipaddress.ip_address(address) in CLASHING
+    )
 
 
 def gather(needs_build: bool) -> Facts:
