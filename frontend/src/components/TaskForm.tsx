@@ -16,21 +16,36 @@ export function TaskForm({
   const [description, setDescription] = useState("");
   const [busy, setBusy] = useState(false);
   const titleInput = useRef<HTMLInputElement>(null);
+  // One save at a time, known at once (state would only be seen on the next render).
+  const saving = useRef(false);
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
+    if (saving.current) return; // Enter pressed again while saving: the task is added once
     // Read the submitted fields, not state: text typed before hydration is in the DOM only.
     const fields = new FormData(event.currentTarget);
+    const sent = {
+      title: String(fields.get("title") ?? ""),
+      description: String(fields.get("description") ?? ""),
+    };
+    saving.current = true;
     setBusy(true);
-    const added = await onAdd(
-      String(fields.get("title") ?? "").trim(),
-      String(fields.get("description") ?? "").trim(),
-    );
-    setBusy(false);
+    // Empty at once: whatever is typed while this saves is the next task, and stays.
+    setTitle("");
+    setDescription("");
+    let added = false;
+    try {
+      added = await onAdd(sent.title.trim(), sent.description.trim());
+    } finally {
+      saving.current = false;
+      setBusy(false);
+    }
     if (added) {
-      setTitle("");
-      setDescription("");
       titleInput.current?.focus();
+    } else {
+      // Not saved: the text comes back, unless something new was typed meanwhile.
+      setTitle((typed) => typed || sent.title);
+      setDescription((typed) => typed || sent.description);
     }
   }
 
