@@ -48,35 +48,41 @@ def present(docker: DockerCli, base: BaseImage) -> str | None:
     return None
 
 
-def pull(docker: DockerCli, ref: str) -> bool:
+def pull(docker: DockerCli, ref: str) -> str | None:
+    """None when `ref` was pulled, else the engine's reason (its last line of output)."""
     result = docker.run("pull", ref, step=f"pull {ref}", check=False, timeout=300)
-    return result.ok or docker.runner.dry_run
+    if result.ok or docker.runner.dry_run:
+        return None
+    lines = (result.stderr or result.stdout).strip().splitlines()
+    return lines[-1].removeprefix("Error response from daemon: ") if lines else "no reason given"
 
 
 def ensure_base_images(docker: DockerCli, *, only: Collection[str] | None = None) -> dict[str, str]:
     """Build args naming the base for each ARG (or those in `only`): found, pulled or built."""
     chosen: dict[str, str] = {}
     missing: list[BaseImage] = []
+    why = ""
     for base in selected(only):
         ref = present(docker, base)
-        if ref is None and pull(docker, base.official):
-            ref = base.official
+        if ref is None:
+            failed = pull(docker, base.official)
+            ref, why = (base.official, why) if failed is None else (None, failed)
         if ref is None:
             missing.append(base)
         else:
             chosen[base.arg] = ref
     if missing:
-        chosen.update(_build_stand_ins(docker, missing))
+        chosen.update(_build_stand_ins(docker, missing, why))
     return chosen
 
 
-def _build_stand_ins(docker: DockerCli, missing: list[BaseImage]) -> dict[str, str]:
+def _build_stand_ins(docker: DockerCli, missing: list[BaseImage], why: str) -> dict[str, str]:
     wanted = [standins.Wanted(b.arg, b.stand_in) for b in missing]
     reason = standins.why_not(wanted)
     if reason:
-        raise BaseImageError(f"{_cannot_pull(missing)} (not built here: {reason})")
+        raise BaseImageError(f"{_cannot_pull(missing, why)} (not built here: {reason})")
     printer = docker.runner.printer
-    printer(standins.plan(wanted, _officials(missing)))
+    printer(standins.plan(wanted, _officials(missing), why))
     try:
         seconds = standins.build(docker, wanted)
     except Exception as exc:  # a failed debootstrap or npm pack: name it, keep the way out
@@ -118,9 +124,6 @@ def _way_out(missing: list[BaseImage]) -> str:
     )
 
 
-def _cannot_pull(missing: list[BaseImage]) -> str:
+def _cannot_pull(missing: list[BaseImage], why: str) -> str:
     names = ", ".join(_officials(missing))
-    return (
-        f"the engine could not pull the base images {names} (the docker pull output is "
-        f"above). {_way_out(missing)}"
-    )
+    return f"the engine could not pull the base images {names} ({why}). {_way_out(missing)}"

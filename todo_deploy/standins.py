@@ -162,12 +162,12 @@ def is_current(docker: DockerCli, tag: str) -> bool:
     return label in ("<no value>", recipe_digest())
 
 
-def plan(wanted: Sequence[Wanted], official: Sequence[str]) -> str:
+def plan(wanted: Sequence[Wanted], official: Sequence[str], why: str) -> str:
     """What `build` will do, why, and how long it takes: said before it starts."""
     names = ", ".join(w.tag for w in wanted)
     return (
-        f"The official base images ({', '.join(official)}) cannot be pulled (no registry "
-        f"reachable: the docker pull output is above). This machine can make equivalents from "
+        f"The official base images ({', '.join(official)}) cannot be pulled ({why}). "
+        "This machine can make equivalents from "
         f"its distribution's packages ({mirror()}, debootstrap as root): building {names}. "
         f"This takes {FIRST_BUILD} the first time; they are kept on the engine and reused, and "
         "rebuilt only when their recipe changes."

@@ -71,6 +71,7 @@ def test_nothing_pullable_and_nothing_buildable_names_the_images_and_the_way_out
     assert "docker tag <image> todo-base-node:20-bookworm" in message
     assert "docker tag <image> todo-base-node-runtime:20-bookworm" in message
     assert "not built here: building them needs root" in message
+    assert f"({OFFLINE})" in message  # the engine's own reason
     assert not [line for line in h.fake.lines if "import" in line or "debootstrap" in line]
 
 
@@ -95,7 +96,7 @@ def test_offline_on_a_machine_that_can_the_stand_ins_are_announced_then_built(
     }
     assert built == [["todo-base-debian:bookworm", "todo-base-python:3.11-bookworm"]]
     said = "\n".join(h.printed)
-    assert "cannot be pulled" in said and "building todo-base-debian:bookworm" in said
+    assert f"cannot be pulled ({OFFLINE})" in said and "building todo-base-debian:bookworm" in said
     assert standins.FIRST_BUILD in said and "Built todo-base-debian:bookworm" in said
     assert said.index("cannot be pulled") < said.index("Built ")
 
