@@ -28,6 +28,11 @@ class Timeouts(_Strict):
     deploy: int = Field(900, gt=0, description="whole deploy, seconds")
     rollout: int = Field(300, gt=0, description="helm --timeout and each rollout wait, seconds")
     teardown: int = Field(300, gt=0, description="uninstall and namespace deletion, seconds")
+    lock: int = Field(
+        900,
+        ge=0,
+        description="wait for another run holding the release's lock, seconds (0: refuse)",
+    )
 
 
 class MinikubeSettings(_Strict):

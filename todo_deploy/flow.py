@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Any
 
 from todo_deploy import evidence, install, secrets, volumes
 from todo_deploy.live import RolloutProgress, Timings
+from todo_deploy.lock import ReleaseLock
 from todo_deploy.preflight import preflight
 from todo_deploy.providers.base import ClusterFacts, IngressAccess
 from todo_deploy.report import DeployReport, StepTimer
@@ -42,14 +44,27 @@ class Hooks:
     preflight: dict[str, Any] = field(default_factory=dict)  # extra preflight() keywords
 
 
+def release_lock(target: Target, task: str, *, make_namespace: bool = True) -> ReleaseLock:
+    """The release's lock for `task`: a second run waits (timeouts.lock) or refuses (0)."""
+    config = target.config
+    return ReleaseLock(
+        target.kube, config.release, task, target.console.print,
+        wait_seconds=config.timeouts.lock, make_namespace=make_namespace,
+    )  # fmt: skip
+
+
 def deploy(
     target: Target,
     *,
     openai: bool = False,
     hooks: Hooks | None = None,
     report: DeployReport | None = None,
+    locked: bool = False,
 ) -> DeployReport:
-    """Run every step, timed into `report` (pass one to keep the timings when a step fails)."""
+    """Run every step, timed into `report` (pass one to keep the timings when a step fails).
+
+    The release's lock is held from the images on (`locked`: the caller holds it already).
+    """
     config, provider, runner = target.config, target.provider, target.runner
     hooks = hooks or Hooks()
     report = report or DeployReport(config.budgets.deploy_seconds)
@@ -65,20 +80,24 @@ def deploy(
         report.notes.extend(cluster.notes)  # e.g. a CNI that enforces no NetworkPolicy
     with timer.step("images"):
         refs = _images(target, hooks)
-    with timer.step("secrets"):
-        app_secrets = _secrets(target, openai)
-        sources = ", ".join(f"{k} from {v}" for k, v in app_secrets.sources.items())
-        target.console.print(f"  {sources}")
-    with timer.step("release", progress=RolloutProgress(target.kube)):
-        _release(target, refs, cluster, app_secrets)
-    access = provider.ingress(config.ingress_host)
-    if runner.dry_run:
-        runner.printer("[dry-run] verify: workloads ready, then GET /health through the ingress")
-    else:
-        with timer.step("verify"):
-            report.urls["health"] = verify(target, access, get=hooks.http_get).health_url
-            if config.method == "helm":
-                helm_test(target.helm, config.release)
+    lock = contextlib.nullcontext() if locked else release_lock(target, "deploy").held()
+    with lock:
+        with timer.step("secrets"):
+            app_secrets = _secrets(target, openai)
+            sources = ", ".join(f"{k} from {v}" for k, v in app_secrets.sources.items())
+            target.console.print(f"  {sources}")
+        with timer.step("release", progress=RolloutProgress(target.kube)):
+            _release(target, refs, cluster, app_secrets)
+        access = provider.ingress(config.ingress_host)
+        if runner.dry_run:
+            runner.printer(
+                "[dry-run] verify: workloads ready, then GET /health through the ingress"
+            )
+        else:
+            with timer.step("verify"):
+                report.urls["health"] = verify(target, access, get=hooks.http_get).health_url
+                if config.method == "helm":
+                    helm_test(target.helm, config.release)
     _describe_access(report, access)
     return report
 
@@ -197,9 +216,11 @@ def teardown(target: Target, *, options: TeardownOptions) -> None:
     """Remove the release; every step tolerates an absent target, so a second run is a no-op."""
     provider, console = target.provider, target.console
     if provider.status().running:
-        _uninstall(target)
-        kept_file = secrets.kept_path(provider.kube_context, target.config.namespace)
-        _remove_namespace(target, kept_file, options.purge_data)
+        # The namespace goes, and the lease in it: nothing is left to release.
+        with release_lock(target, "teardown", make_namespace=False).held():
+            _uninstall(target)
+            kept_file = secrets.kept_path(provider.kube_context, target.config.namespace)
+            _remove_namespace(target, kept_file, options.purge_data)
     else:
         console.print("cluster not running: nothing deployed to remove")
     if options.images:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,10 @@ class Call:
         return shlex.join(self.argv)
 
 
+# The release lock's calls: its namespace, and its Lease taken, renewed, read and deleted.
+LOCK_CALL = re.compile(
+    r" (get|create) namespace \S+( -o json)?$| (create|replace) -f -$| lease \S+-release-lock"
+)
 Answer = Callable[[tuple[str, ...], "str | None"], Result]
 
 
@@ -83,6 +88,11 @@ class FakeExec:
     @property
     def lines(self) -> list[str]:
         return [c.line for c in self.calls]
+
+    @property
+    def unlocked_lines(self) -> list[str]:
+        """`lines` without the release lock's own kubectl calls (tests/unit/test_lock.py)."""
+        return [line for line in self.lines if not LOCK_CALL.search(line)]
 
 
 def ready_workloads() -> dict[str, Any]:

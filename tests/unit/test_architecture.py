@@ -37,6 +37,7 @@ LAYERS = {
         "todo_deploy.follow",
         "todo_deploy.guard",
         "todo_deploy.live",
+        "todo_deploy.lock",
     ],
     "providers": ["todo_deploy.providers"],
     "base": [

@@ -84,7 +84,7 @@ def test_rollback_runs_helm_rollback_and_waits(task_target: Harness):
     )
     assert "revision 5 (Rollback to 3)" in h.out.getvalue()
     day2.rollback(MockContext())  # no revision: helm's "the previous one"
-    assert h.fake.lines[-2].endswith("rollback todo --wait --timeout 300s")
+    assert h.fake.unlocked_lines[-2].endswith("rollback todo --wait --timeout 300s")
 
 
 def test_rollback_refuses_a_missing_release(task_target: Harness):

@@ -99,6 +99,10 @@ def test_minikube_helm_first_deploy_chain(harness: Harness) -> None:
         "kubectl --context todo -n ingress-nginx get endpoints "
         "ingress-nginx-controller-admission -o json",
         "minikube docker-env --shell none -o json -p todo",
+        # The release's lock, held from here to the end (tests/unit/test_lock.py).
+        "kubectl --context todo get namespace todo-app -o json",
+        "kubectl --context todo create namespace todo-app",
+        "kubectl --context todo create -f -",
         "kubectl --context todo -n todo-app get secret todo-secrets -o json",
         "kubectl --context todo apply -f -",
         apply_secret("todo"),
@@ -107,6 +111,7 @@ def test_minikube_helm_first_deploy_chain(harness: Harness) -> None:
         "minikube ip -p todo",
         "kubectl --context todo -n todo-app get deployments,statefulsets -o json",
         helm_test("todo"),
+        "kubectl --context todo -n todo-app get lease todo-release-lock -o json",
     ]
     # The build ran against minikube's engine, with its environment passed explicitly.
     assert h.builder.calls[0]["docker_env"]["DOCKER_HOST"] == "tcp://192.168.49.2:2376"
@@ -143,9 +148,8 @@ def test_kubectl_method_applies_namespace_first_then_waits_for_each_rollout(
     h = harness
     config = h.config(method="kubectl")
     flow.deploy(h.target(config, MinikubeProvider(config, h.runner)), hooks=h.hooks())
-    after_secret = h.fake.lines[
-        h.fake.lines.index("minikube docker-env --shell none -o json -p todo") + 4 :
-    ]
+    lines = h.fake.unlocked_lines
+    after_secret = lines[lines.index("minikube docker-env --shell none -o json -p todo") + 4 :]
     assert after_secret == [
         "kubectl --context todo apply -f -",
         "kubectl --context todo apply -f -",
@@ -191,7 +195,7 @@ def test_existing_kind_context_loads_each_image_with_kind(harness: Harness) -> N
     config = h.config(provider="existing")
     provider = ExistingProvider(config, h.runner, which=installed)
     flow.deploy(h.target(config, provider), hooks=h.hooks())
-    lines = h.fake.lines
+    lines = h.fake.unlocked_lines
     assert lines[:5] == [
         "kubectl config current-context",
         "docker --version",
@@ -242,7 +246,7 @@ def test_host_provider_chain_uses_traefik_and_its_context(harness: Harness) -> N
     report = flow.deploy(h.target(config, provider), hooks=h.hooks())
     assert provider.events == ["preflight", "up", "docker_env", "load 4"]
     values = "CHART/values-dev.yaml"
-    assert _normalise(h, h.fake.lines) == [
+    assert _normalise(h, h.fake.unlocked_lines) == [
         "docker --version",
         "kubectl version --client -o json",
         "helm version --short",

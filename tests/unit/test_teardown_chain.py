@@ -23,7 +23,7 @@ def _teardown(h: Harness, **options: bool) -> list[str]:
         h.target(config, MinikubeProvider(config, h.runner)),
         options=flow.TeardownOptions(**options),
     )
-    return h.fake.lines
+    return h.fake.unlocked_lines
 
 
 def _volume(phase: str = "Bound", kept_policy: str | None = None) -> dict:
@@ -171,12 +171,14 @@ def test_kubectl_method_teardown_deletes_the_rendered_objects(harness: Harness) 
     flow.teardown(
         h.target(config, MinikubeProvider(config, h.runner)), options=flow.TeardownOptions()
     )
-    assert h.fake.lines[1] == (
+    lines = h.fake.unlocked_lines
+    assert lines[1] == (
         "kubectl --context todo -n todo-app delete -f - --ignore-not-found --wait --timeout=300s"
     )
     # The namespace goes last, after the PVC check.
-    assert "Namespace" not in (h.fake.calls[1].stdin or "")
-    assert h.fake.lines[-1] == DELETE_NS
+    deleting = next(c for c in h.fake.calls if c.line == lines[1])
+    assert "Namespace" not in (deleting.stdin or "")
+    assert lines[-1] == DELETE_NS
 
 
 def test_images_of_a_stopped_minikube_are_left_with_a_message(harness: Harness) -> None:

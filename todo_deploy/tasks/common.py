@@ -33,6 +33,10 @@ TARGET_HELP = {
 ALLOW_HELP = {
     "allow_context": "change this kube context although it does not look local (its name)",
 }
+LOCK_HELP = {
+    "no_wait": "refuse at once when another run holds the release's lock (default: wait, "
+    "naming who holds it)",
+}
 RUN_HELP = {
     "dry_run": "print every command with its environment (secrets masked); change nothing",
     "verbose": "echo each command as it runs",

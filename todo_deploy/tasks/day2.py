@@ -11,6 +11,7 @@ from typing import Any
 from invoke import Context, Exit
 from rich.table import Table
 
+from todo_deploy import flow
 from todo_deploy.catalogue import CatalogueError, Component
 from todo_deploy.doctor import Finding, diagnose
 from todo_deploy.follow import COMPONENT_LABEL, LogFollower, app_selector, console_emitter
@@ -19,6 +20,7 @@ from todo_deploy.portforward import ReconnectingForward, service_target
 from todo_deploy.target import Target
 from todo_deploy.tasks.common import (
     ALLOW_HELP,
+    LOCK_HELP,
     TARGET_HELP,
     Lines,
     Port,
@@ -329,6 +331,7 @@ def _doctor_json(t: Target, pods: dict[str, Any], findings: list[Finding]) -> di
         "verbose": "echo each command as it runs",
         **TARGET_HELP,
         **ALLOW_HELP,
+        **LOCK_HELP,
     },
 )
 def rollback(
@@ -339,13 +342,15 @@ def rollback(
     kube_context: str | None = None,
     allow_context: str | None = None,
     verbose: bool = False,
+    no_wait: bool = False,
 ) -> None:
     """Return the Helm release to an earlier revision and wait until it is ready."""
     wanted = [str(int(revision))] if int(revision) else []
-    t = _target(c, provider, namespace, kube_context, verbose)
+    flags = {"provider": provider, "namespace": namespace, "kube_context": kube_context}
+    t = target(c, {**flags, "timeouts.lock": 0 if no_wait else None}, verbose=verbose)
     guard_context(t, allow_context, "roll back")
     release, timeout = t.config.release, t.config.timeouts.rollout
-    with failures():
+    with failures(), flow.release_lock(t, "rollback", make_namespace=False).held():
         if not t.helm.status(release):
             raise Exit(
                 f"release {release} is not installed in {t.config.namespace}: "

@@ -8,6 +8,7 @@ from todo_deploy import flow
 from todo_deploy.report import DeployReport, render
 from todo_deploy.tasks.common import (
     ALLOW_HELP,
+    LOCK_HELP,
     RUN_HELP,
     TARGET_HELP,
     Seconds,
@@ -24,6 +25,7 @@ from todo_deploy.tasks.common import (
         **RUN_HELP,
         **TARGET_HELP,
         **ALLOW_HELP,
+        **LOCK_HELP,
         "method": "helm (default) or kubectl (applies k8s/ and waits for each rollout)",
         "values": "extra Helm values file (repeatable)",
         "registry": "push images to this registry (HOST/PATH) instead of loading them",
@@ -44,6 +46,7 @@ def deploy(
     openai: bool = False,
     timeout: int = Seconds(0),
     allow_context: str | None = None,
+    no_wait: bool = False,
 ) -> None:
     """Build, release and verify the whole stack on a local cluster, each step timed."""
     flags = {
@@ -53,6 +56,7 @@ def deploy(
         "kube_context": kube_context,
         "registry": registry,
         "timeouts.rollout": int(timeout) or None,
+        "timeouts.lock": 0 if no_wait else None,
     }
     t = target(c, flags, dry_run=dry_run, verbose=verbose, values=values or ())
     guard_context(t, allow_context, "deploy to")
@@ -75,6 +79,7 @@ def deploy(
         **RUN_HELP,
         **TARGET_HELP,
         **ALLOW_HELP,
+        **LOCK_HELP,
         "method": "how it was deployed: helm (default) or kubectl",
         "purge_data": "also delete the database volume (kept by default)",
         "cluster": "also stop the cluster",
@@ -95,6 +100,7 @@ def teardown(
     delete: bool = False,
     images: bool = False,
     allow_context: str | None = None,
+    no_wait: bool = False,
 ) -> None:
     """Remove the release and its namespace (keeping the database unless --purge-data)."""
     flags = {
@@ -102,6 +108,7 @@ def teardown(
         "method": method,
         "namespace": namespace,
         "kube_context": kube_context,
+        "timeouts.lock": 0 if no_wait else None,
     }
     t = target(c, flags, dry_run=dry_run, verbose=verbose)
     guard_context(t, allow_context, "tear down")

@@ -8,8 +8,10 @@ from invoke import Context
 
 from todo_deploy import flow, images
 from todo_deploy.follow import LogFollower, app_selector, console_emitter
+from todo_deploy.target import Target
 from todo_deploy.tasks.common import (
     ALLOW_HELP,
+    LOCK_HELP,
     TARGET_HELP,
     failures,
     guard_context,
@@ -24,6 +26,7 @@ from todo_deploy.watch import Watcher, file_batches, watch_roots
     help={
         **TARGET_HELP,
         **ALLOW_HELP,
+        **LOCK_HELP,
         "logs": "stream every component's logs meanwhile (default on; --no-logs for quiet)",
         "verbose": "echo each command as it runs",
     }
@@ -36,16 +39,23 @@ def watch(
     allow_context: str | None = None,
     logs: bool = True,
     verbose: bool = False,
+    no_wait: bool = False,
 ) -> None:
     """Deploy, then on each save rebuild and roll only the changed image; Ctrl-C stops."""
     refuse_dry(c, "watch", "it rebuilds and rolls on each save")
     flags = {"provider": provider, "namespace": namespace, "kube_context": kube_context}
-    t = target(c, flags, verbose=verbose)
+    t = target(c, {**flags, "timeouts.lock": 0 if no_wait else None}, verbose=verbose)
     guard_context(t, allow_context, "deploy to")
+    with failures(), flow.release_lock(t, "watch").held():  # for the whole watch
+        _watch(t, logs)
+
+
+def _watch(t: Target, logs: bool) -> None:
     # One builder for the whole run: the engine is asked about the base images once.
     hooks = flow.Hooks(build_images=images.BuildSession())
     with failures():
-        flow.deploy(t, hooks=hooks)  # from wherever the sources are now; a no-op when unchanged
+        # From wherever the sources are now; a no-op when unchanged.
+        flow.deploy(t, hooks=hooks, locked=True)
         watcher = Watcher(t, hooks)
     follower = None
     if logs:
