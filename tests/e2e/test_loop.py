@@ -233,6 +233,56 @@ def test_rollback_returns_to_the_previous_revision(stack: Stack):
     assert _client(stack).request("GET", "/ready").status_code == 200
 
 
+def _history(stack: Stack) -> list[dict]:
+    listed = stack.kube.runner.run(
+        _helm(stack, "history", stack.config.release, "-o", "json"), step="history"
+    )
+    return json.loads(listed.stdout)
+
+
+def _deploy_process(stack: Stack) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "invoke", "deploy", "--provider", stack.config.provider]
+    return subprocess.Popen(
+        argv, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+
+
+def _lock_held(stack: Stack) -> bool:
+    lease = f"{stack.config.release}-release-lock"
+    return stack.kube.get_json("lease", lease, step="the release lock") is not None
+
+
+def test_two_deploys_at_once_one_waits_and_neither_undoes_the_other(stack: Stack, figures):
+    """Two real `invoke deploy` processes after an MCP change: the second waits for the release
+    lock (naming the first), helm's history gains no rollback, and the new image serves."""
+    before = _history(stack)[-1]["revision"]
+    marker = ROOT / "mcp" / "todo_mcp" / "e2e_concurrent_change.py"
+    marker.write_text(f'"""Changes the MCP image (e2e)."""\nSTAMP = {time.time()!r}\n')
+    started = time.monotonic()
+    try:
+        first = _deploy_process(stack)
+        # The second starts once the first holds the lock, as a second terminal would.
+        assert wait_until(lambda: _lock_held(stack) or first.poll() is not None, timeout=300)
+        second = _deploy_process(stack)
+        outputs = [proc.communicate(timeout=600)[0] for proc in (first, second)]
+    finally:
+        marker.unlink()
+    seconds = time.monotonic() - started
+    for name, proc, output in zip(("first", "second"), (first, second), outputs, strict=True):
+        stack.outputs[f"concurrent deploy ({name})"] = output
+        assert proc.returncode == 0, f"{name} deploy:\n{output[-3000:]}"
+    waited = [out for out in outputs if "waiting: release todo is being changed by" in out]
+    assert len(waited) == 1, "neither deploy waited for the other:\n" + "\n".join(outputs)
+    assert "`invoke deploy` of " in waited[0]
+    history = [entry for entry in _history(stack) if entry["revision"] > before]
+    assert history and not [e for e in history if "Rollback" in e.get("description", "")], history
+    mcp = [p for p in _app_pods(stack) if p["metadata"]["labels"].get("component") == "mcp"]
+    served = ready_images(mcp)
+    built = [line.split()[0] for out in outputs for line in out.splitlines() if "todo-mcp:" in line]
+    assert served and served <= {ref.strip() for ref in built}, (served, built)
+    figures.record(Figure("two deploys at once (one waits for the other)", seconds, "s"))
+
+
 STUB_KEY = "sk-e2e-stub-key-not-a-real-one"
 STUB_PAUSE = 0.6  # seconds between the stub's streamed chunks
 
