@@ -232,21 +232,36 @@ def teardown(target: Target, *, options: TeardownOptions) -> None:
 
 
 def _uninstall(target: Target) -> None:
+    """Delete the release's objects, then end its pods at once: the namespace's deletion (next)
+    waits for them, and with the release gone no traffic is left to drain."""
     config, kube, helm = target.config, target.kube, target.helm
     timeout = f"{config.timeouts.teardown}s"
     if config.method == "kubectl":
         docs = [d for d in install.load_manifests(config.manifests_dir) if d["kind"] != "Namespace"]
         listing = json.dumps({"apiVersion": "v1", "kind": "List", "items": docs})
-        delete = ("delete", "-f", "-", "--ignore-not-found", "--wait", f"--timeout={timeout}")
+        delete = ("delete", "-f", "-", "--ignore-not-found", "--wait=false")
         kube.run(*delete, step="kubectl delete", stdin=listing)
-        return
-    installed = helm.run("status", config.release, step="helm status", check=False, mutating=False)
-    if not installed.ok and not target.runner.dry_run:
-        target.console.print(f"release {config.release} is not installed")
-        return
-    helm.run(
-        "uninstall", config.release, "--wait", "--timeout", timeout,
-        step="helm uninstall", timeout=config.timeouts.teardown + 60,
+    else:
+        installed = helm.run(
+            "status", config.release, step="helm status", check=False, mutating=False
+        )
+        if not installed.ok and not target.runner.dry_run:
+            target.console.print(f"release {config.release} is not installed")
+            return
+        helm.run(
+            "uninstall", config.release, "--timeout", timeout,
+            step="helm uninstall", timeout=config.timeouts.teardown + 60,
+        )  # fmt: skip
+    _end_app_pods(target)
+
+
+def _end_app_pods(target: Target) -> None:
+    """The app's pods skip their preStop drain; the database's shuts down as it always does."""
+    release, database = target.config.release, target.catalogue.database
+    selector = f"app.kubernetes.io/instance={release},app.kubernetes.io/component!={database}"
+    target.kube.run(
+        "delete", "pods", "-l", selector, "--grace-period=1", "--wait=false",
+        "--ignore-not-found", step="end the app's pods", check=False,
     )  # fmt: skip
 
 

@@ -12,6 +12,11 @@ from todo_deploy.providers.minikube import MinikubeProvider
 RUNNING = {"Host": "Running", "Kubelet": "Running", "APIServer": "Running"}
 PVC = {"items": [{"metadata": {"name": "data-todo-postgres-0"}}]}
 HELM = "helm --namespace todo-app --kube-context todo"
+END_APP_PODS = (
+    "kubectl --context todo -n todo-app delete pods -l "
+    "'app.kubernetes.io/instance=todo,app.kubernetes.io/component!=postgres' "
+    "--grace-period=1 --wait=false --ignore-not-found"
+)
 DELETE_NS = (
     "kubectl --context todo delete namespace todo-app --ignore-not-found --wait=true --timeout=300s"
 )
@@ -75,7 +80,9 @@ def test_teardown_deletes_the_namespace_but_keeps_the_database_volume(harness: H
     ] == [
         "minikube status -o json -p todo",
         f"{HELM} status todo",
-        f"{HELM} uninstall todo --wait --timeout 300s",
+        f"{HELM} uninstall todo --timeout 300s",
+        # Nothing to drain once the release is gone: the app's pods end at once.
+        END_APP_PODS,
         "kubectl --context todo -n todo-app get pvc -o json",
         "kubectl --context todo -n todo-app get secret todo-secrets -o json",
         "kubectl --context todo get pv -o json",
@@ -173,7 +180,7 @@ def test_kubectl_method_teardown_deletes_the_rendered_objects(harness: Harness) 
     )
     lines = h.fake.unlocked_lines
     assert lines[1] == (
-        "kubectl --context todo -n todo-app delete -f - --ignore-not-found --wait --timeout=300s"
+        "kubectl --context todo -n todo-app delete -f - --ignore-not-found --wait=false"
     )
     # The namespace goes last, after the PVC check.
     deleting = next(c for c in h.fake.calls if c.line == lines[1])
