@@ -61,6 +61,10 @@ class LeaseServer:
         lease["metadata"]["resourceVersion"] = str(self.version)
         self.lease = lease
 
+    @property
+    def holder(self) -> str | None:
+        return None if self.lease is None else self.lease["spec"]["holderIdentity"]
+
     def held_by(self, identity: str, *, renewed_seconds_ago: float, user: str = "alice") -> None:
         renewed = datetime.datetime.now(datetime.UTC) - datetime.timedelta(
             seconds=renewed_seconds_ago
@@ -99,8 +103,7 @@ def server(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> LeaseServer:
 def test_a_free_lock_is_taken_held_and_released(harness: Harness, server: LeaseServer) -> None:
     held = _lock(harness)
     with held.held():
-        assert server.lease is not None
-        assert server.lease["spec"]["holderIdentity"] == held.identity
+        assert server.lease is not None and server.holder == held.identity
         notes = server.lease["metadata"]["annotations"]
         assert notes["todo-deploy/task"] == "deploy" and notes["todo-deploy/host"]
     assert server.lease is None
@@ -115,7 +118,7 @@ def test_a_held_lock_is_refused_at_once_with_no_wait_naming_the_holder(
     message = str(refused.value)
     assert "`invoke deploy` of alice on laptop-2 (since 2026-12-07T10:00:00Z)" in message
     assert "without --no-wait" in message
-    assert server.lease["spec"]["holderIdentity"] == "laptop-2/4242"  # left alone
+    assert server.holder == "laptop-2/4242"  # left alone
 
 
 def test_a_second_run_waits_saying_who_holds_it_then_goes_on(
@@ -125,7 +128,7 @@ def test_a_second_run_waits_saying_who_holds_it_then_goes_on(
     threading.Timer(0.3, lambda: server.delete((), None)).start()  # the holder finishes
     held = _lock(harness)
     with held.held():
-        assert server.lease["spec"]["holderIdentity"] == held.identity
+        assert server.holder == held.identity
     waiting = [line for line in harness.printed if line.startswith("waiting:")]
     assert waiting == [
         "waiting: release todo is being changed by `invoke deploy` of alice on laptop-2 "
@@ -139,7 +142,7 @@ def test_a_crashed_holders_lease_lapses_and_is_taken_over(
     server.held_by("laptop-2/4242", renewed_seconds_ago=45)  # past its 30 s
     held = _lock(harness, wait=0)
     with held.held():
-        assert server.lease["spec"]["holderIdentity"] == held.identity
+        assert server.holder == held.identity
     assert any("took over the release lock" in line for line in harness.printed)
 
 
@@ -150,7 +153,7 @@ def test_a_lock_taken_away_meanwhile_is_not_deleted_and_is_said(
     with _lock(harness).held():
         server.held_by("laptop-2/4242", renewed_seconds_ago=0)  # someone forced it
         threading.Event().wait(0.3)
-    assert server.lease["spec"]["holderIdentity"] == "laptop-2/4242"
+    assert server.holder == "laptop-2/4242"
     assert any("was taken away" in line for line in harness.printed)
 
 
