@@ -38,6 +38,19 @@ def helm_argv(
         "--rollback-on-failure", "--wait", "--timeout", f"{config.timeouts.rollout}s",
         *target.helm.context_flags(),
     ]  # fmt: skip
+    return argv + value_flags(target, image_refs, cluster, external_database, secret_digest)
+
+
+def value_flags(
+    target: Target,
+    image_refs: Mapping[str, str],
+    cluster: ClusterFacts,
+    external_database: bool,
+    secret_digest: str = "",
+) -> list[str]:
+    """The release's values: the values files, then what this deploy sets."""
+    config = target.config
+    argv: list[str] = []
     for values in config.values_files:
         argv += ["-f", values]
     for name, ref in sorted(image_refs.items()):
@@ -73,24 +86,75 @@ def helm_release(
     cluster: ClusterFacts,
     external_database: bool = False,
     secret_digest: str = "",
-) -> None:
+) -> bool:
+    """Install or upgrade the release; False when it is deployed as rendered (nothing to do)."""
     argv = helm_argv(target, image_refs, cluster, external_database, secret_digest)
-    _recover_interrupted(target.helm, target.config.release)
+    status = _recover_interrupted(target.helm, target.config.release)
+    values = value_flags(target, image_refs, cluster, external_database, secret_digest)
+    if status.get("info", {}).get("status") == "deployed" and _as_rendered(target, values):
+        target.console.print(
+            f"  release {target.config.release} unchanged (revision {status.get('version')}): "
+            "the cluster already runs exactly this"
+        )
+        return False
     # A failed upgrade is rolled back, so a re-run starts from a known state.
     timeout = target.config.timeouts.rollout + 60
     target.runner.run(argv, step="helm upgrade --install", timeout=timeout)
+    return True
 
 
-def _recover_interrupted(helm: Helm, release: str) -> None:
-    """Unlock a release left pending by a killed helm (Ctrl-C twice), so the re-run converges.
+def tested(helm: Helm, release: str) -> bool:
+    """The deployed revision's chart test already passed (helm keeps each hook's last run)."""
+    hooks = helm.status(release).get("hooks") or []
+    tests = [h for h in hooks if "test" in (h.get("events") or [])]
+    return bool(tests) and all((h.get("last_run") or {}).get("phase") == "Succeeded" for h in tests)
 
-    Helm refuses to upgrade while a previous operation is marked in progress.
+
+def _as_rendered(target: Target, values: list[str]) -> bool:
+    """The deployed revision's objects are exactly what these values render (hooks aside)."""
+    config, helm = target.config, target.helm
+    rendered = target.runner.run(
+        [helm.helm, "template", config.release, config.chart, "--namespace", config.namespace,
+         *helm.context_flags(), *values],
+        step="render the release", check=False, mutating=False,
+    )  # fmt: skip
+    deployed = helm.run(
+        "get", "manifest", config.release, step="deployed manifest", check=False, mutating=False
+    )
+    if not (rendered.ok and deployed.ok):
+        return False
+    objects = _objects(rendered.stdout)
+    return bool(objects) and objects == _objects(deployed.stdout)
+
+
+def _objects(manifest: str) -> dict[tuple[str, str], Any]:
+    """Each object by kind and name, its hooks (helm test pods) left out."""
+    found = {}
+    for doc in yaml.safe_load_all(manifest):
+        if not doc:
+            continue
+        if "helm.sh/hook" in (doc.get("metadata", {}).get("annotations") or {}):
+            continue
+        found[(doc.get("kind", ""), doc.get("metadata", {}).get("name", ""))] = doc
+    return found
+
+
+def _recover_interrupted(helm: Helm, release: str) -> dict[str, Any]:
+    """Unlock a release left pending by a killed helm (Ctrl-C twice), so the re-run converges;
+    returns the release's status (as it is now, when nothing was pending).
+
+    Helm refuses to upgrade while a previous operation is marked in progress. Another run's
+    operation in progress never looks pending here: it holds the release's lock.
     """
-    state = helm.status(release).get("info", {}).get("status", "")
+    status = helm.status(release)
+    state = status.get("info", {}).get("status", "")
     if state == "pending-install":
         helm.run("uninstall", release, "--wait", step="remove interrupted install")
-    elif state in ("pending-upgrade", "pending-rollback"):
+        return {}
+    if state in ("pending-upgrade", "pending-rollback"):
         helm.run("rollback", release, "--wait", step="roll back interrupted upgrade")
+        return {}
+    return status
 
 
 def rollback_outcome(helm: Helm, release: str) -> str:

@@ -290,18 +290,19 @@ def test_verify_failure_names_the_workload_and_doctor(harness: Harness) -> None:
     [
         ("pending-upgrade", "rollback todo --wait"),
         ("pending-install", "uninstall todo --wait"),
-        ("deployed", None),
+        # Deployed: compared with what these values render (here it differs), then upgraded.
+        ("deployed", "get manifest todo"),
     ],
 )
 def test_a_release_left_pending_by_an_interrupted_run_is_unlocked_first(
-    harness: Harness, state: str, unlock: str | None
+    harness: Harness, state: str, unlock: str
 ) -> None:
     h = harness
     h.fake.on("helm", "status", stdout={"name": "todo", "info": {"status": state}})
     flow.deploy(h.target(h.config(provider="host"), FakeHostProvider()), hooks=h.hooks())
     helm = [line for line in h.fake.lines if line.startswith("helm") and " test " not in line][-2:]
     prefix = "helm --namespace todo-app --kube-context todo-host "
-    assert helm[0] == prefix + (unlock or "status todo -o json")
+    assert helm[0] == prefix + unlock
     assert helm[1].startswith("helm upgrade --install")
 
 

@@ -1,0 +1,56 @@
+"""A deploy whose release would render exactly what is deployed changes nothing: no upgrade,
+and the chart's test runs once per revision, not on every such deploy."""
+
+from __future__ import annotations
+
+import yaml
+
+from tests.support.fakes import FakeHostProvider, Harness
+from todo_deploy import flow
+
+DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "todo-mcp"}}
+TEST_POD = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "todo-test-health", "annotations": {"helm.sh/hook": "test"}},
+}
+
+
+def _status(phase: str) -> dict:
+    hooks = [{"name": "todo-test-health", "events": ["test"], "last_run": {"phase": phase}}]
+    return {"name": "todo", "version": 7, "info": {"status": "deployed"}, "hooks": hooks}
+
+
+def _deploy(h: Harness, rendered: list[dict], deployed: list[dict], phase: str = "Succeeded"):
+    h.fake.on("helm", "status", stdout=_status(phase))
+    h.fake.on("helm", "template", stdout=yaml.safe_dump_all(rendered))
+    h.fake.on("helm", "get", "manifest", stdout=yaml.safe_dump_all(deployed))
+    config = h.config(provider="host")
+    return flow.deploy(h.target(config, FakeHostProvider()), hooks=h.hooks())
+
+
+def _ran(h: Harness, verb: str) -> bool:
+    return any(line.startswith("helm") and f" {verb} " in f"{line} " for line in h.fake.lines)
+
+
+def test_a_release_deployed_as_rendered_is_not_upgraded_nor_tested_again(
+    harness: Harness,
+) -> None:
+    h = harness
+    report = _deploy(h, [DEPLOYMENT, TEST_POD], [DEPLOYMENT])  # hooks are not in the manifest
+    assert not _ran(h, "upgrade") and not _ran(h, "test")
+    assert "release todo unchanged (revision 7)" in h.everything_shown()
+    assert [s.name for s in report.steps][-1] == "verify"  # still checked through the ingress
+
+
+def test_an_unchanged_release_whose_test_did_not_pass_is_tested(harness: Harness) -> None:
+    h = harness
+    _deploy(h, [DEPLOYMENT], [DEPLOYMENT], phase="Failed")
+    assert not _ran(h, "upgrade") and _ran(h, "test")
+
+
+def test_any_difference_upgrades_and_tests(harness: Harness) -> None:
+    h = harness
+    changed = {**DEPLOYMENT, "spec": {"replicas": 2}}
+    _deploy(h, [changed], [DEPLOYMENT])
+    assert _ran(h, "upgrade") and _ran(h, "test")
