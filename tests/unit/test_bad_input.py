@@ -23,7 +23,7 @@ import pytest
 from invoke import Exit
 
 from tests.support.fakes import SECRET_ENV, Harness
-from todo_deploy import baseimages, flow, images
+from todo_deploy import baseimages, catalogue, flow, images
 from todo_deploy.engine import EngineError, ensure_engine
 from todo_deploy.providers.existing import ExistingProvider
 from todo_deploy.report import render
@@ -415,3 +415,21 @@ def test_short_flags_mean_the_same_in_every_task() -> None:
                 meanings.setdefault(short, set()).add(arg.name)
     assert {k: v for k, v in meanings.items() if len(v) > 1} == {}
     assert meanings["p"] == {"provider"}
+
+
+def test_invoke_dev_with_a_port_held_by_another_process(invoke, require) -> None:
+    """The back end's port is taken (say, by an `invoke dev` still running): named, not raced."""
+    port = catalogue.default()["backend"].port
+    with socket.socket() as held:
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            held.bind(("127.0.0.1", port))
+        except OSError:
+            require(False, f"port {port} free for this test")
+        held.listen()
+        outcome = invoke("dev")
+    outcome.assert_refused(
+        f"port {port} (backend) is in use by pid {os.getpid()} (",
+        f"`kill {os.getpid()}`",
+        "nothing was started",
+    )
