@@ -2,10 +2,11 @@
 
 A fresh clone, a fresh HOME (no suite state or cache, no .venv, the user's own tool settings of
 this machine kind copied: pip's, Go's and npm's), a PATH without uv, and the stand-in base tags
-removed from the engine. Then README's first quick-start line as it stands, `/health` and a
-sign-up through the ingress, and `invoke teardown --cluster`. Reused, as README says a second
-run may: the host cluster's built binaries (the new HOME's cache links to them), Go's module and
-build caches, Docker's build cache. Each phase's time is printed.
+removed from the engine (put back afterwards when the run did not make them again, so the
+sessions after find the machine as it was). Then README's first quick-start line as it stands,
+`/health` and a sign-up through the ingress, and `invoke teardown --cluster`. Reused, as README
+says a second run may: the host cluster's built binaries (the new HOME's cache links to them),
+Go's module and build caches, Docker's build cache. Each phase's time is printed.
 """
 
 from __future__ import annotations
@@ -144,13 +145,33 @@ def run_as_newcomer(command: str, cwd: Path, env: dict[str, str]) -> str:
     return output
 
 
-def remove_stand_in_tags() -> list[str]:
-    removed = []
+SET_ASIDE = "todo-quickstart-set-aside"
+
+
+def _docker(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], capture_output=True, text=True)
+
+
+def remove_stand_in_tags() -> dict[str, str]:
+    """Untag the stand-in bases; their images stay under a set-aside tag, to be put back."""
+    kept = {}
     for base in BASES:
-        done = subprocess.run(["docker", "rmi", base.stand_in], capture_output=True, text=True)
-        if done.returncode == 0:
-            removed.append(base.stand_in)
-    return removed
+        found = _docker("image", "inspect", "--format", "{{.Id}}", base.stand_in)
+        if found.returncode != 0:
+            continue
+        aside = f"{SET_ASIDE}:{base.arg.lower()}"
+        _docker("tag", found.stdout.strip(), aside)
+        assert _docker("rmi", base.stand_in).returncode == 0, f"could not untag {base.stand_in}"
+        kept[base.stand_in] = aside
+    return kept
+
+
+def put_back(kept: dict[str, str]) -> None:
+    """The machine as found: a stand-in the run did not make again gets its tag back."""
+    for tag, aside in kept.items():
+        if _docker("image", "inspect", tag).returncode != 0:
+            _docker("tag", aside, tag)
+        _docker("rmi", aside)
 
 
 def api_listening() -> bool:
@@ -189,6 +210,7 @@ def test_the_first_run_works_exactly_as_readme_says() -> None:
     work = Path(tempfile.mkdtemp(prefix="todo-quickstart-", dir="/var/tmp"))
     deploy, teardown = session_commands()
     clone, env = work / "clone", dict(os.environ)
+    kept: dict[str, str] = {}
     try:
         with phases("fresh clone"):
             subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
@@ -199,7 +221,8 @@ def test_the_first_run_works_exactly_as_readme_says() -> None:
         env = newcomer_env(home, tools)
         assert shutil.which("uv", path=env["PATH"]) is None, "uv is still on the newcomer's PATH"
         with phases("stand-in base tags removed"):
-            print(f"removed: {', '.join(remove_stand_in_tags()) or 'none were there'}")
+            kept = remove_stand_in_tags()
+            print(f"removed: {', '.join(kept) or 'none were there'}")
         with phases("README, line 1 (get uv, deploy)"):
             shown = run_as_newcomer(deploy, clone, env)
         assert (home / ".local" / "bin" / "uv").exists(), "README's line did not install uv"
@@ -220,5 +243,6 @@ def test_the_first_run_works_exactly_as_readme_says() -> None:
         assert built_bases or no_base_needed or official_bases_present(), shown[-3000:]
     finally:
         stop_what_was_left(clone, env)
+        put_back(kept)
         print(phases.table())
         shutil.rmtree(work, ignore_errors=True)
