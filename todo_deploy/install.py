@@ -23,22 +23,16 @@ CONFIG_DIGEST_ANNOTATION = "checksum/config"  # the chart's: a config change rol
 PUBLIC_URL_KEY, ORIGIN_LIST_KEYS = "BETTER_AUTH_URL", ("TRUSTED_ORIGINS", "ALLOWED_ORIGINS")
 
 
-def helm_argv(
-    target: Target,
-    image_refs: Mapping[str, str],
-    cluster: ClusterFacts,
-    external_database: bool,
-    secret_digest: str = "",
-) -> list[str]:
+def helm_argv(target: Target, values: list[str]) -> list[str]:
+    """`helm upgrade --install` of the release with `values` (from `value_flags`)."""
     config = target.config
-    argv = [
+    return [
         target.helm.helm, "upgrade", "--install", config.release, config.chart,
         "--namespace", config.namespace, "--create-namespace",
         # Helm 4's name for --atomic (deprecated there): roll back a failed upgrade.
         "--rollback-on-failure", "--wait", "--timeout", f"{config.timeouts.rollout}s",
-        *target.helm.context_flags(),
+        *target.helm.context_flags(), *values,
     ]  # fmt: skip
-    return argv + value_flags(target, image_refs, cluster, external_database, secret_digest)
 
 
 def value_flags(
@@ -88,9 +82,8 @@ def helm_release(
     secret_digest: str = "",
 ) -> bool:
     """Install or upgrade the release; False when it is deployed as rendered (nothing to do)."""
-    argv = helm_argv(target, image_refs, cluster, external_database, secret_digest)
-    status = _recover_interrupted(target.helm, target.config.release)
     values = value_flags(target, image_refs, cluster, external_database, secret_digest)
+    status = _recover_interrupted(target.helm, target.config.release)
     if status.get("info", {}).get("status") == "deployed" and _as_rendered(target, values):
         target.console.print(
             f"  release {target.config.release} unchanged (revision {status.get('version')}): "
@@ -99,7 +92,7 @@ def helm_release(
         return False
     # A failed upgrade is rolled back, so a re-run starts from a known state.
     timeout = target.config.timeouts.rollout + 60
-    target.runner.run(argv, step="helm upgrade --install", timeout=timeout)
+    target.runner.run(helm_argv(target, values), step="helm upgrade --install", timeout=timeout)
     return True
 
 

@@ -225,7 +225,7 @@ def pack(runner: Runner, root: Path, tarball: Path) -> None:
 
 def load(docker: DockerCli, layer: Path, item: Wanted, digest: str) -> None:
     """Load `layer` as the image `item.tag` with a config written here (so a fixed id)."""
-    layer_id = _sha256(layer)
+    layer_id = file_digest(layer)
     env, cmd = IMAGE_CONFIG[item.arg]
     config = {
         "architecture": cpu()[0],
@@ -253,7 +253,8 @@ def load(docker: DockerCli, layer: Path, item: Wanted, digest: str) -> None:
         archive.unlink(missing_ok=True)
 
 
-def _sha256(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """sha256 of a file, read a MiB at a time (layers are hundreds of MB)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

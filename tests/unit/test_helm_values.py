@@ -55,7 +55,8 @@ def _render(
     config = build_config(layered)
     provider = FakeHostProvider(kube_context="ctx")
     target = Target(config, Runner(), provider, Tools(helm=helm, kubectl="kubectl"), Console())
-    argv = install.helm_argv(target, refs, cluster, external_database, secret_digest)
+    values = install.value_flags(target, refs, cluster, external_database, secret_digest)
+    argv = install.helm_argv(target, values)
     # Same chart, values and --set flags; `template` instead of talking to a cluster.
     install_only = {"--create-namespace", "--rollback-on-failure", "--wait"}
     flags, skip = [], False

@@ -32,7 +32,7 @@ from todo_deploy.engine import DockerCli, buildkit_cli
 from todo_deploy.providers.host import build
 from todo_deploy.providers.host.layout import Layout
 from todo_deploy.run import Runner
-from todo_deploy.standins import RootfsMaker, mirror, trim
+from todo_deploy.standins import RootfsMaker, file_digest, mirror, trim
 from todo_deploy.versions import KUBERNETES as KUBERNETES_VERSION
 
 NODE_IMAGE = f"local/kind-node:{KUBERNETES_VERSION}"  # what clusters are made from
@@ -158,14 +158,6 @@ def _tree_digest(folder: Path) -> str:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(path.relative_to(folder).as_posix().encode())
         digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
     return digest.hexdigest()
 
 
@@ -308,7 +300,7 @@ def ensure_node_image(docker: DockerCli, layout: Layout | None = None) -> str:
     inputs = _recipe_digest(
         (_assemble,),
         docker.image_id(base) or "",
-        *(f"{name}={_file_digest(path)}" for name, path in binaries.items()),
+        *(f"{name}={file_digest(path)}" for name, path in binaries.items()),
         *(f"{ref}={docker.image_id(ref)}" for ref in images),
         *(f"{path}={text}" for path, text in files.items()),
     )
