@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -89,6 +90,8 @@ def deploy(
         with timer.step("release", progress=RolloutProgress(target.kube)):
             changed = _release(target, refs, cluster, app_secrets)
         access = provider.ingress(config.ingress_host)
+        if not cluster.has_ingress:
+            access = dataclasses.replace(access, reachable=False)
         if runner.dry_run:
             runner.printer(
                 "[dry-run] verify: workloads ready, then GET /health through the ingress"
@@ -128,9 +131,12 @@ def _secrets(target: Target, openai: bool) -> secrets.AppSecrets:
 
 
 def _describe_access(report: DeployReport, access: IngressAccess) -> None:
+    report.next_commands = ["invoke status", "invoke logs", "invoke doctor"]
+    if not access.reachable:  # no ingress controller: the report's note says how to open it
+        report.next_commands.insert(0, "invoke port-forward -c frontend")
+        return
     report.urls["app"] = f"http://{access.host}/"
     report.hosts_line = access.hosts_line
-    report.next_commands = ["invoke status", "invoke logs", "invoke doctor"]
 
 
 def build_and_load(target: Target, hooks: Hooks, names: list[str]) -> dict[str, str]:

@@ -65,11 +65,15 @@ def verify(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Verified:
     """Every workload ready, then /health of the back end through the ingress (or, when the
-    ingress is not reachable from here, through a port-forward to its Service)."""
+    ingress is not reachable from here or the cluster has none, through a port-forward to its
+    Service)."""
     kube, backend = target.kube, target.catalogue["backend"]
     workloads = check_workloads(kube)
     url = f"{access.url}/health"
-    if wait_until(lambda: get(url, access.host) == 200, timeout=health_timeout, sleep=sleep):
+    through_ingress = access.reachable and wait_until(
+        lambda: get(url, access.host) == 200, timeout=health_timeout, sleep=sleep
+    )
+    if through_ingress:
         return Verified(workloads, url, "ingress")
     # The ingress may be unreachable from this host (e.g. no tunnel); the Service still answers.
     with port_forward(kube, backend.service, backend.port) as port:

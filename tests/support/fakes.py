@@ -141,6 +141,8 @@ def healthy_cluster(fake: FakeExec, *, minikube_running: bool = False) -> FakeEx
     fake.on("get", "secret", rc=1, stderr='Error from server (NotFound): secrets "todo-secrets"')
     fake.on("get", "deployments,statefulsets", stdout=ready_workloads())
     fake.on("get", "pvc", stdout={"items": []})
+    # A cluster with an ingress controller (kind-kind's defaults have none: tested apart).
+    fake.on("get", "ingressclass", stdout={"items": [{"metadata": {"name": "nginx"}}]})
     return fake
 
 

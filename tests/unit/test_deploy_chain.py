@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -367,3 +368,22 @@ def test_a_minikube_cni_that_enforces_no_policy_is_said_in_the_report(harness: H
     calico = h.config()
     report = flow.deploy(h.target(calico, MinikubeProvider(calico, h.runner)), hooks=h.hooks())
     assert not [note for note in report.notes if "CNI" in note]
+
+
+def test_a_kind_cluster_made_with_defaults_has_no_ingress_and_says_how_to_open_the_app(
+    harness: Harness,
+) -> None:
+    """`kind create cluster` (context kind-kind): no IngressClass, no published ports."""
+    h = harness
+    h.fake.on("config", "current-context", stdout="kind-kind\n")
+    h.fake.on("get", "ingressclass", stdout={"items": []})
+    provider = ExistingProvider(h.config(provider="existing"), h.runner, which=installed)
+    facts = provider.up()
+    assert not facts.has_ingress
+    assert "has no ingress controller" in facts.notes[0]
+    assert "invoke port-forward -c frontend" in facts.notes[0]
+    report = DeployReport(300)
+    access = dataclasses.replace(provider.ingress("todo.local"), reachable=False)
+    flow._describe_access(report, access)
+    assert report.next_commands[0] == "invoke port-forward -c frontend"
+    assert "app" not in report.urls and not report.hosts_line

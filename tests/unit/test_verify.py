@@ -69,3 +69,22 @@ def test_no_workloads_is_an_error(harness: Harness) -> None:
     target = harness.target(harness.config(), FakeHostProvider(kube_context="todo"))
     with pytest.raises(VerifyError, match="no Deployment or StatefulSet found in namespace"):
         verify(target, _closed_ingress(), get=lambda url, host: 200)
+
+
+def test_a_cluster_without_an_ingress_controller_goes_straight_to_a_port_forward(
+    harness: Harness, stand_in_kubectl: str
+) -> None:
+    """A kind cluster made with defaults: nothing serves the Ingress, so verify does not wait
+    on it (the ingress URL here would answer 200, and is never asked)."""
+    target = harness.target(harness.config(), FakeHostProvider(kube_context="todo"))
+    target.kube.kubectl = stand_in_kubectl
+    asked: list[str] = []
+
+    def get(url: str, host: str) -> int:
+        asked.append(url)
+        return http_get(url, host)
+
+    access = IngressAccess("http://127.0.0.1:9", "todo.local", "", reachable=False)
+    verified = verify(target, access, get=get, health_timeout=5, sleep=lambda s: None)
+    assert verified.via == "port-forward"
+    assert asked and not [url for url in asked if url.startswith("http://127.0.0.1:9/")]

@@ -28,6 +28,9 @@ class ClusterFacts:
     # Warnings for the deploy report about the cluster as configured, which do not stop the
     # deploy (e.g. a network plugin that ignores NetworkPolicy).
     notes: tuple[str, ...] = ()
+    # False when the cluster runs no ingress controller (a kind cluster made with defaults):
+    # the app is then reached through a port-forward, not through `ingress_class`.
+    has_ingress: bool = True
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class IngressAccess:
     url: str  # e.g. "http://127.0.0.1:80"
     host: str  # e.g. "todo.local"
     hosts_line: str  # the /etc/hosts line a user adds, e.g. "127.0.0.1 todo.local"
+    reachable: bool = True  # False: no ingress controller serves it (use a port-forward)
 
 
 class Provider(Protocol):

@@ -97,11 +97,19 @@ class ExistingProvider:
                 "start it, or choose another with --kube-context NAME "
                 "(`kubectl config get-contexts` lists them)"
             )
-        return ClusterFacts(ingress_class=self._ingress_class())
-
-    def _ingress_class(self) -> str:
         classes = self.kube.get_json("ingressclass", step="ingress classes", namespaced=False)
-        return default_ingress_class(classes) or FALLBACK_CLASS
+        found = default_ingress_class(classes)
+        if found:
+            return ClusterFacts(ingress_class=found)
+        return ClusterFacts(FALLBACK_CLASS, notes=(self._no_ingress_note(),), has_ingress=False)
+
+    def _no_ingress_note(self) -> str:
+        return (
+            f"context {self.kube_context} has no ingress controller (no IngressClass), so "
+            "nothing serves the app's Ingress: open it with `invoke port-forward -c frontend` "
+            "(it prints the 127.0.0.1 URL), or install a controller (ingress-nginx, Traefik); "
+            "with kind, `--provider kind` makes a cluster with Traefik and ports 80/443"
+        )
 
     def down(self, delete: bool = False) -> None:
         # We did not create this cluster, so we never stop or delete it.
