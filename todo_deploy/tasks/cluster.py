@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from invoke import Context
 
-from todo_deploy.flow import may_run
 from todo_deploy.tasks.common import RUN_HELP, failures, target, task
 
 PROVIDER_HELP = "cluster provider: auto, minikube, kind, existing or host"
@@ -15,6 +14,8 @@ def up(
     c: Context, dry_run: bool = False, verbose: bool = False, provider: str | None = None
 ) -> None:
     """Start the cluster and its ingress controller (idempotent)."""
+    from todo_deploy.flow import may_run
+
     t = target(c, {"provider": provider}, dry_run=dry_run, verbose=verbose)
     with failures():
         if not may_run(t, "up: start the cluster and wait for its ingress"):
@@ -32,6 +33,8 @@ def down(
     delete: bool = False,
 ) -> None:
     """Stop (or --delete) the cluster; nothing running is not an error."""
+    from todo_deploy.flow import may_run
+
     t = target(c, {"provider": provider}, dry_run=dry_run, verbose=verbose)
     with failures():
         if may_run(t, f"down (delete={delete})"):

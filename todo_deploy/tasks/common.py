@@ -8,18 +8,17 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke import Argument, Context, Exit, ParseError, Task
 from invoke import task as invoke_task
 from rich.console import Console
 
-from todo_deploy import guard
 from todo_deploy.config import DeployConfig, build_config
-from todo_deploy.providers import get_provider
 from todo_deploy.run import CommandError, Runner
-from todo_deploy.target import Target
-from todo_deploy.tools import resolve_tools
+
+if TYPE_CHECKING:  # imported when a task runs, not at start: `invoke --list` stays quick
+    from todo_deploy.target import Target
 
 # Paths in invoke.yaml (chart, k8s/, values files) are relative to the repository root.
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -114,6 +113,10 @@ def target(
 
     `machine_output`: stdout is kept for the task's JSON, so messages go to stderr.
     """
+    from todo_deploy.providers import get_provider
+    from todo_deploy.target import Target
+    from todo_deploy.tools import resolve_tools
+
     console = make_console(stderr=machine_output)
     os.chdir(REPO_ROOT)
     dry_run = dry_run or dry(c)
@@ -133,6 +136,8 @@ def guard_context(t: Target, allow_context: str | None, action: str) -> None:
 
     A dry run changes nothing, so it may look at any cluster.
     """
+    from todo_deploy import guard
+
     if t.runner.dry_run:
         return
     context = t.provider.kube_context

@@ -6,18 +6,12 @@ import json as json_module
 import shutil
 import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke import Context, Exit
 from rich.table import Table
 
-from todo_deploy import flow
 from todo_deploy.catalogue import CatalogueError, Component
-from todo_deploy.doctor import Finding, diagnose
-from todo_deploy.follow import COMPONENT_LABEL, LogFollower, app_selector, console_emitter
-from todo_deploy.isolation import IsolationCheck, Verdict
-from todo_deploy.portforward import ReconnectingForward, service_target
-from todo_deploy.target import Target
 from todo_deploy.tasks.common import (
     ALLOW_HELP,
     LOCK_HELP,
@@ -32,6 +26,11 @@ from todo_deploy.tasks.common import (
     target,
     task,
 )
+
+if TYPE_CHECKING:  # the modules a task uses are imported when it runs: `invoke --list` is quick
+    from todo_deploy.doctor import Finding
+    from todo_deploy.isolation import Verdict
+    from todo_deploy.target import Target
 
 JSON_HELP = {"json": "print one JSON document instead of tables (for scripts)"}
 
@@ -121,6 +120,8 @@ def latest_releases(records: dict) -> list[tuple[str, int, str]]:
 
 
 def _pod_row(pod: dict[str, Any]) -> dict[str, Any]:
+    from todo_deploy.follow import COMPONENT_LABEL
+
     statuses = pod["status"].get("containerStatuses") or []
     return {
         "name": pod["metadata"]["name"],
@@ -169,6 +170,8 @@ def logs(
     kube_context: str | None = None,
 ) -> None:
     """Show a component's logs; with no component, follow every component's, colour-prefixed."""
+    from todo_deploy.follow import app_selector
+
     t = _target(c, provider, namespace, kube_context)
     if component and not follow:
         selector = app_selector(t.config.release, [_component(t, component).name])
@@ -184,6 +187,8 @@ def logs(
 
 def follow_logs(t: Target, components: list[str], *, tail: int) -> None:
     """Merged, coloured logs of `components` until Ctrl-C, new pods included."""
+    from todo_deploy.follow import LogFollower, app_selector, console_emitter
+
     emit = console_emitter(t.console, t.catalogue.names())
     follower = LogFollower(t.kube, app_selector(t.config.release, components), emit, tail=tail)
     t.console.print(f"following {', '.join(components)} in {t.config.namespace} (Ctrl-C stops)")
@@ -211,6 +216,8 @@ def port_forward(
     port: int = Port(0),
 ) -> None:
     """Forward a component's Service to 127.0.0.1 until Ctrl-C, following its pods."""
+    from todo_deploy.portforward import ReconnectingForward, service_target
+
     t = _target(c, provider, namespace, kube_context)
     service = _component(t, component)
     local = int(port) or service.port
@@ -266,6 +273,8 @@ def doctor(
     json: bool = False,
 ) -> None:
     """Read pod and event state and name the likely cause and fix of each failure."""
+    from todo_deploy.doctor import diagnose
+
     t = _target(c, provider, namespace, kube_context, machine_output=json)
     kube = t.kube
 
@@ -345,6 +354,8 @@ def rollback(
     no_wait: bool = False,
 ) -> None:
     """Return the Helm release to an earlier revision and wait until it is ready."""
+    from todo_deploy import flow
+
     wanted = [str(int(revision))] if int(revision) else []
     flags = {"provider": provider, "namespace": namespace, "kube_context": kube_context}
     t = target(c, {**flags, "timeouts.lock": 0 if no_wait else None}, verbose=verbose)
@@ -376,6 +387,8 @@ def isolation(
     kube_context: str | None = None,
 ) -> None:
     """Prove the NetworkPolicies hold: MCP and PostgreSQL refuse pods outside the app."""
+    from todo_deploy.isolation import IsolationCheck
+
     refuse_dry(c, "isolation", "its probes are real connections from pods it starts")
     t = _target(c, provider, namespace, kube_context)
     t.console.print("probing with real connections from throwaway pods (about 15 s) ...")

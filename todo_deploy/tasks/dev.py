@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from invoke import Context
 
-from todo_deploy.devserver import run_dev
-from todo_deploy.follow import prefixed_printer
-from todo_deploy.run import Runner
 from todo_deploy.tasks.common import REPO_ROOT, failures, make_console, refuse_dry, task
 
 
 @task(help={"verbose": "echo each command as it runs"})
 def dev(c: Context, verbose: bool = False) -> None:
     """Run the three services locally on SQLite (.dev/), reloading on save; Ctrl-C stops."""
+    from todo_deploy.devserver import run_dev
+    from todo_deploy.follow import prefixed_printer
+    from todo_deploy.run import Runner
+
     refuse_dry(c, "dev", "it only starts local servers")
     console = make_console()
     with failures():

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from invoke import Context
-from rich.table import Table
 
-from todo_deploy.flow import Hooks
 from todo_deploy.tasks.common import failures, refuse_dry, target, task
 
 NAMES_HELP = "image to build (repeatable; default all: frontend, backend, mcp, postgres)"
@@ -13,6 +11,9 @@ PROVIDER_HELP = "build where this provider's cluster sees images (default from i
 
 
 def _build(c: Context, name: list[str] | None, provider: str | None, verbose: bool) -> None:
+    from rich.table import Table
+
+    from todo_deploy.flow import Hooks
     from todo_deploy.images import report_rows
 
     refuse_dry(

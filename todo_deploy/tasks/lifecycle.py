@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from invoke import Context
 
-from todo_deploy import flow
-from todo_deploy.report import DeployReport, render
 from todo_deploy.tasks.common import (
     ALLOW_HELP,
     LOCK_HELP,
@@ -49,6 +47,9 @@ def deploy(
     no_wait: bool = False,
 ) -> None:
     """Build, release and verify the whole stack on a local cluster, each step timed."""
+    from todo_deploy import flow
+    from todo_deploy.report import DeployReport, render
+
     flags = {
         "provider": provider,
         "method": method,
@@ -103,6 +104,8 @@ def teardown(
     no_wait: bool = False,
 ) -> None:
     """Remove the release and its namespace (keeping the database unless --purge-data)."""
+    from todo_deploy import flow
+
     flags = {
         "provider": provider,
         "method": method,

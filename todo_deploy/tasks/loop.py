@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from invoke import Context
 
-from todo_deploy import flow, images
-from todo_deploy.follow import LogFollower, app_selector, console_emitter
-from todo_deploy.target import Target
 from todo_deploy.tasks.common import (
     ALLOW_HELP,
     LOCK_HELP,
@@ -19,7 +17,9 @@ from todo_deploy.tasks.common import (
     target,
     task,
 )
-from todo_deploy.watch import Watcher, file_batches, watch_roots
+
+if TYPE_CHECKING:
+    from todo_deploy.target import Target
 
 
 @task(
@@ -42,6 +42,8 @@ def watch(
     no_wait: bool = False,
 ) -> None:
     """Deploy, then on each save rebuild and roll only the changed image; Ctrl-C stops."""
+    from todo_deploy import flow
+
     refuse_dry(c, "watch", "it rebuilds and rolls on each save")
     flags = {"provider": provider, "namespace": namespace, "kube_context": kube_context}
     t = target(c, {**flags, "timeouts.lock": 0 if no_wait else None}, verbose=verbose)
@@ -51,6 +53,10 @@ def watch(
 
 
 def _watch(t: Target, logs: bool) -> None:
+    from todo_deploy import flow, images
+    from todo_deploy.follow import LogFollower, app_selector, console_emitter
+    from todo_deploy.watch import Watcher, file_batches, watch_roots
+
     # One builder for the whole run: the engine is asked about the base images once.
     hooks = flow.Hooks(build_images=images.BuildSession())
     with failures():
