@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from todo_backend.db.models import DESCRIPTION_MAX, TITLE_MAX
+from todo_backend.domain.text import unstorable
 
 # Ids are 32-bit integer columns (PostgreSQL `integer`): a larger one cannot name a row.
 ID_MAX = 2**31 - 1
@@ -54,9 +55,17 @@ class TaskOut(BaseModel):
     updated_at: datetime
 
 
+def _storable(text: str) -> str:
+    reason = unstorable(text)
+    if reason:
+        raise ValueError(reason)
+    return text
+
+
 class ChatRequest(BaseModel):
     conversation_id: Id | None = None
-    message: str = Field(min_length=1, max_length=2000)
+    # Checked before the turn begins: a message the database refuses stores nothing at all.
+    message: Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_storable)]
 
 
 class ToolCallOut(BaseModel):

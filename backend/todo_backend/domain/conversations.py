@@ -66,6 +66,27 @@ def get_or_create_conversation(
     return created
 
 
+def begin_turn(
+    session: Session, user_id: str, conversation_id: int | None, message: str
+) -> tuple[Conversation, list[dict[str, Any]]]:
+    """The conversation (new when no id is given) and its history before this turn, with the
+    user's message stored: all in one transaction, so a turn that fails leaves no conversation
+    without its message behind."""
+    if conversation_id is not None:
+        conversation = get_conversation(session, user_id, conversation_id)
+    else:
+        conversation = Conversation(user_id=user_id)
+        session.add(conversation)
+        session.flush()  # its id, for the message; committed with it
+    past = history(session, conversation)
+    try:
+        add_message(session, conversation, "user", message)
+    except Exception:
+        session.rollback()
+        raise
+    return conversation, past
+
+
 def list_conversations(
     session: Session, user_id: str, limit: int = 20, before: int | None = None
 ) -> Page:

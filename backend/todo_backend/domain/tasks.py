@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from todo_backend.db.models import DESCRIPTION_MAX, TITLE_MAX, Task
+from todo_backend.domain.text import unstorable
 
 TaskStatus = Literal["all", "pending", "completed"]
 TaskSort = Literal["created", "title"]
@@ -32,10 +33,17 @@ class InvalidTask(ValueError):
         self.reason = message
 
 
+def _storable(field: str, text: str) -> str:
+    reason = unstorable(text)
+    if reason:
+        raise InvalidTask(field, reason)
+    return text
+
+
 def clean_title(title: str) -> str:
     if not isinstance(title, str):
         raise InvalidTask("title", "must be text")
-    title = title.strip()
+    title = _storable("title", title).strip()
     if not title:
         raise InvalidTask("title", "must not be empty")
     if len(title) > TITLE_MAX:
@@ -49,7 +57,7 @@ def clean_description(description: str | None) -> str | None:
         return None
     if not isinstance(description, str):
         raise InvalidTask("description", "must be text")
-    description = description.strip()
+    description = _storable("description", description).strip()
     if len(description) > DESCRIPTION_MAX:
         raise InvalidTask("description", f"must be at most {DESCRIPTION_MAX} characters")
     return description or None

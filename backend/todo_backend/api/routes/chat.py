@@ -126,10 +126,7 @@ def _begin_turn(
     session: Session, user_id: str, body: ChatRequest
 ) -> tuple[Conversation, list[dict]]:
     """The conversation and its history before this turn; the user's message is then stored."""
-    conversation = conversations.get_or_create_conversation(session, user_id, body.conversation_id)
-    past = conversations.history(session, conversation)
-    conversations.add_message(session, conversation, "user", body.message)
-    return conversation, past
+    return conversations.begin_turn(session, user_id, body.conversation_id, body.message)
 
 
 def _store_reply(session: Session, conversation: Conversation, reply: AgentReply) -> None:
