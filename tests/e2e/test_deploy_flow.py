@@ -265,6 +265,10 @@ def test_sign_up_sign_in_and_task_lifecycle(stack: Stack):
     task_id = created.json()["id"]
     listed = client.request("GET", client.tasks_path()).json()
     assert [t["title"] for t in listed] == ["write e2e"]
+    # Text the database cannot store is refused by name through the ingress, not a 500.
+    refused = client.request("POST", client.tasks_path(), json={"title": "nul \u0000 byte"})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"][0]["loc"][-1] == "title"
     updated = client.request(
         "PUT",
         client.tasks_path(f"/{task_id}"),
