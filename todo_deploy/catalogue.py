@@ -95,11 +95,24 @@ def _table(text: str, name: str, chart: Path) -> dict[str, Any]:
 
 
 def _values(chart: Path, values_files: Iterable[str | Path]) -> dict[str, Any]:
-    """The chart's values.yaml with the top-level keys of each values file laid over it."""
+    """The chart's values.yaml with each values file laid over it, deeply, as helm does: a
+    file that sets `images.backend.repository` keeps the other images and the backend's tag."""
     merged: dict[str, Any] = {}
     for path in [chart / "values.yaml", *map(Path, values_files)]:
         if path.is_file():
-            merged.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+            merged = deep_merge(merged, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    return merged
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` laid on `base`: maps merge key by key, anything else (lists too) replaces."""
+    merged = dict(base)
+    for key, value in over.items():
+        below = merged.get(key)
+        if isinstance(below, dict) and isinstance(value, dict):
+            merged[key] = deep_merge(below, value)
+        else:
+            merged[key] = value
     return merged
 
 

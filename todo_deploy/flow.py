@@ -23,10 +23,18 @@ from todo_deploy.verify import helm_test, http_get, verify
 BuildImages = Callable[..., Mapping[str, Any]]  # todo_deploy.images.build_images
 
 
-def _build_images(names: list[str], *, docker_env: dict[str, str], runner: Runner) -> Mapping:
+def _build_images(
+    names: list[str],
+    *,
+    docker_env: dict[str, str],
+    runner: Runner,
+    repositories: Mapping[str, str] | None = None,
+) -> Mapping:
     from todo_deploy.images import build_images
 
-    return build_images(names, docker_env=docker_env, runner=runner, parallel=True)
+    return build_images(
+        names, docker_env=docker_env, runner=runner, parallel=True, repositories=repositories
+    )
 
 
 def _plan_images(names: list[str], *, docker_env: dict[str, str], runner: Runner) -> list[str]:
@@ -167,7 +175,11 @@ def _images(target: Target, hooks: Hooks, names: list[str] | None = None) -> dic
             runner.printer(f"[dry-run]   {line}")
         refs = {name: f"{target.catalogue[name].repository}:CONTENT-TAG" for name in names}
     else:
-        built = hooks.build_images(names, docker_env=docker_env, runner=runner)
+        # Each image under the repository the release will name (a values file may rename it).
+        repositories = {name: target.catalogue[name].repository for name in names}
+        built = hooks.build_images(
+            names, docker_env=docker_env, runner=runner, repositories=repositories
+        )
         refs = {name: image.ref for name, image in built.items()}
         for image in built.values():
             state = "reused" if image.reused else f"built in {image.seconds:.0f} s"

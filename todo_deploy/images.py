@@ -134,9 +134,14 @@ def build_images(
     docker_env: Mapping[str, str] | None,
     runner: Runner,
     parallel: bool = True,
+    repositories: Mapping[str, str] | None = None,
 ) -> dict[str, BuiltImage]:
-    """Build the named images into the engine `docker_env` points at; reuse existing tags."""
-    return Builder(docker_cli(runner, docker_env)).build(names, parallel=parallel)
+    """Build the named images into the engine `docker_env` points at; reuse existing tags.
+
+    `repositories` names each image's repository (the release's values: a user's values file
+    may rename one); by default the chart's own."""
+    builder = Builder(docker_cli(runner, docker_env), repositories=dict(repositories or {}))
+    return builder.build(names, parallel=parallel)
 
 
 @dataclass
@@ -153,6 +158,10 @@ class Builder:
     base_ids: dict[str, str] = field(default_factory=dict)
     base_sizes: dict[str, int] = field(default_factory=dict)
     absent: set[str] = field(default_factory=set)  # ARGs whose base the engine lacks
+    repositories: dict[str, str] = field(default_factory=dict)  # name -> repository to tag
+
+    def repository(self, spec: ImageSpec) -> str:
+        return self.repositories.get(spec.name) or spec.image
 
     def build(self, names: Iterable[str], *, parallel: bool = True) -> dict[str, BuiltImage]:
         specs = [SPECS[name] for name in names]
@@ -186,7 +195,7 @@ class Builder:
                 lines.append(f"{spec.name}: reuse {image.ref}")
             else:
                 bases = ", ".join(self.bases.get(arg, arg) for arg in spec.base_args)
-                lines.append(f"{spec.name}: build {spec.image}:CONTENT-TAG from {bases}")
+                lines.append(f"{spec.name}: build {self.repository(spec)}:CONTENT-TAG from {bases}")
                 needed.update(arg for arg in spec.base_args if arg not in self.bases)
         return lines + (ensure_base_plan(self.docker, needed) if needed else [])
 
@@ -229,7 +238,7 @@ class Builder:
         return image_id, int(size)
 
     def _existing(self, spec: ImageSpec, source: str) -> BuiltImage | None:
-        ref = f"{spec.image}:{_tag(source, spec, self.base_ids)}"
+        ref = f"{self.repository(spec)}:{_tag(source, spec, self.base_ids)}"
         image_id, size = self._id_and_size(ref)
         if image_id is None:
             return None
@@ -239,8 +248,9 @@ class Builder:
         """An image of ours built from exactly these sources, whatever its bases were."""
         listing = self.docker.run(
             "image", "ls", f"--filter=label={SOURCE_LABEL}={source}",
-            f"--filter=reference={spec.image}", "--format", "{{.Repository}}:{{.Tag}}",
-            step=f"find {spec.image} built from these sources", check=False, mutating=False,
+            f"--filter=reference={self.repository(spec)}", "--format", "{{.Repository}}:{{.Tag}}",
+            step=f"find {self.repository(spec)} built from these sources", check=False,
+            mutating=False,
         )  # fmt: skip
         refs = [ref for ref in listing.stdout.split() if not ref.endswith(":<none>")]
         if not refs:
@@ -259,7 +269,7 @@ class Builder:
         found = self._existing(spec, source)
         if found:
             return found
-        ref = f"{spec.image}:{_tag(source, spec, self.base_ids)}"
+        ref = f"{self.repository(spec)}:{_tag(source, spec, self.base_ids)}"
         build_args = [f"--build-arg={arg}={self.bases[arg]}" for arg in spec.base_args]
         secret = [f"--secret=id=ca,src={CA_BUNDLE}"] if CA_BUNDLE.exists() else []
         result = self.docker.runner.run(
@@ -286,10 +296,12 @@ class BuildSession:
         docker_env: Mapping[str, str] | None,
         runner: Runner,
         parallel: bool = True,
+        repositories: Mapping[str, str] | None = None,
     ) -> dict[str, BuiltImage]:
         key = tuple(sorted((docker_env or {}).items()))
         if key not in self._builders:
             self._builders[key] = Builder(docker_cli(runner, docker_env))
+        self._builders[key].repositories = dict(repositories or {})
         return self._builders[key].build(names, parallel=parallel)
 
 

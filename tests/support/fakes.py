@@ -160,9 +160,15 @@ class FakeImage:
 class FakeBuilder:
     calls: list[dict[str, Any]] = field(default_factory=list)
 
-    def __call__(self, names, *, docker_env, runner):
-        self.calls.append({"names": list(names), "docker_env": dict(docker_env)})
-        return {n: FakeImage(n, f"todo-{n}:c0ffee{i}", f"c0ffee{i}") for i, n in enumerate(names)}
+    def __call__(self, names, *, docker_env, runner, repositories=None):
+        repositories = repositories or {}
+        self.calls.append(
+            {"names": list(names), "docker_env": dict(docker_env), "repositories": repositories}
+        )
+        return {
+            n: FakeImage(n, f"{repositories.get(n, f'todo-{n}')}:c0ffee{i}", f"c0ffee{i}")
+            for i, n in enumerate(names)
+        }
 
 
 @dataclass
