@@ -37,11 +37,21 @@ def address_pods_reach(stack: Stack) -> str | None:
     return None
 
 
+# A user's values file may rename an image's repository: the deploy builds and runs that name.
+RENAMED_BACKEND = "e2e/todo-backend"
+
+
 def openai_values(tmp: Path, base_url: str) -> Path:
-    """A values file (`invoke deploy --values`) pointing the agent at the stub."""
+    """A values file (`invoke deploy --values`) pointing the agent at the stub, and renaming
+    the back end's repository as a user's own values file might."""
     values = tmp / "openai-values.yaml"
     values.write_text(
-        json.dumps({"config": {"openaiBaseUrl": base_url, "openaiModel": "stub-model"}})
+        json.dumps(
+            {
+                "config": {"openaiBaseUrl": base_url, "openaiModel": "stub-model"},
+                "images": {"backend": {"repository": RENAMED_BACKEND}},
+            }
+        )
     )
     return values
 

@@ -308,6 +308,10 @@ def test_openai_replies_stream_through_the_front_end_and_the_ingress(
     try:
         _, proc = stack.invoke("deploy", "--openai", "--values", str(values))
         assert proc.returncode == 0, proc.stderr[-3000:]
+        # The values file's repository, honoured by the build and the release alike.
+        assert {image.rsplit(":", 1)[0] for image in _backend_images(stack)} == {
+            openai_mode.RENAMED_BACKEND
+        }
         assert client.request("GET", f"/api/{client.user_id}/assistant").json()["mode"] == "openai"
         with client.request("POST", f"/api/{client.user_id}/chat/stream",
                             json={"message": "add stream milk"}, stream=True) as reply:  # fmt: skip
