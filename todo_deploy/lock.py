@@ -82,6 +82,8 @@ class Holder:
 
 # Who "holds" a namespace that a teardown is deleting: wait until it is gone.
 TERMINATING = Holder("namespace-terminating", "?", "?", "teardown", "now", None, 0)
+# A lease released between our create and our read.
+VANISHED = Holder("vanished", "?", "?", "?", "?", None, 0)
 
 
 @dataclass
@@ -126,6 +128,9 @@ class ReleaseLock:
             holder = self._try()
             if holder is None:
                 return
+            if holder is VANISHED and time.monotonic() < deadline + POLL_SECONDS * 5:
+                time.sleep(POLL_SECONDS)  # released between our create and our read: again
+                continue
             if self.wait_seconds <= 0 or time.monotonic() > deadline:
                 raise LockBusy(
                     f"release {self.release} is being changed by {holder.describe()}: "
@@ -152,7 +157,7 @@ class ReleaseLock:
             raise LockBusy(f"could not take the release lock: {created.stderr.strip()}")
         current = self.kube.get_json("lease", self.name, step="read the release lock")
         if current is None:
-            return Holder("", "?", "?", "?", "?", None, 0)  # gone meanwhile: try again
+            return VANISHED
         holder = Holder.of(current)
         if holder.identity == self.identity:
             return None
