@@ -163,3 +163,24 @@ def test_the_dry_run_takes_no_lock(harness: Harness) -> None:
         pass
     assert not harness.fake.calls
     assert harness.printed == ["[dry-run] hold the release lock (Lease todo-release-lock)"]
+
+
+def test_a_deploy_waits_for_a_teardown_deleting_the_namespace(
+    harness: Harness, server: LeaseServer
+) -> None:
+    h = harness
+    asked = {"times": 0}
+
+    def namespace(argv: tuple[str, ...], stdin: str | None) -> Result:
+        asked["times"] += 1
+        if asked["times"] <= 2:  # terminating twice, then gone
+            return Result(argv, 0, json.dumps({"status": {"phase": "Terminating"}}))
+        return Result(argv, 1, "", 'Error from server (NotFound): namespaces "todo-app"')
+
+    h.fake.answer("get", "namespace", by=namespace)
+    with _lock(h).held():
+        assert server.lease is not None
+    assert "kubectl --context todo create namespace todo-app" in h.fake.lines
+    assert [line for line in h.printed if line.startswith("waiting:")] == [
+        "waiting: release todo is being changed by a teardown (its namespace is being deleted)"
+    ]
