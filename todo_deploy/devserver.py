@@ -67,6 +67,7 @@ def dev_env(repo: Path, secrets: dict[str, str]) -> dict[str, str]:
         "TRUSTED_ORIGINS": browsers,
         "BACKEND_URL": f"http://127.0.0.1:{port['backend']}",
         "ALLOWED_ORIGINS": browsers,
+        "API_DOCS": "true",  # the API's own docs, for development only
         **secrets,
     }
 

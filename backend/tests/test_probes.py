@@ -57,3 +57,11 @@ def test_pooled_connections_survive_a_database_restart(
         assert killed is not None and killed[0] >= 1
         assert client.get("/api/alice/tasks", headers=auth("alice")).status_code == 200
         assert client.get("/ready").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/openapi.json"])
+def test_api_docs_are_off_unless_asked(settings, path):
+    """The deployed back end maps nothing for strangers; `invoke dev` asks for the docs."""
+    assert TestClient(create_app(settings)).get(path).status_code == 404
+    asked = settings.model_copy(update={"api_docs": True})
+    assert TestClient(create_app(asked)).get(path).status_code == 200

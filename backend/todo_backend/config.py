@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     allowed_origins: Annotated[list[str], NoDecode] = []
     log_level: str = "INFO"
+    # /docs, /redoc and /openapi.json: on for `invoke dev` (API_DOCS=true), off in the cluster,
+    # where they would map the API for anyone who reaches it.
+    api_docs: bool = False
 
     @field_validator("database_url")
     @classmethod
