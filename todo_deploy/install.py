@@ -104,7 +104,8 @@ def tested(helm: Helm, release: str) -> bool:
 
 
 def _as_rendered(target: Target, values: list[str]) -> bool:
-    """The deployed revision's objects are exactly what these values render (hooks aside)."""
+    """The deployed revision's objects are exactly what these values render (hooks aside), and
+    each of them is in the cluster."""
     config, helm = target.config, target.helm
     rendered = target.runner.run(
         [helm.helm, "template", config.release, config.chart, "--namespace", config.namespace,
@@ -117,7 +118,16 @@ def _as_rendered(target: Target, values: list[str]) -> bool:
     if not (rendered.ok and deployed.ok):
         return False
     objects = _objects(rendered.stdout)
-    return bool(objects) and objects == _objects(deployed.stdout)
+    if not objects or objects != _objects(deployed.stdout):
+        return False
+    # Helm's record matches; the cluster must still hold every object (one deleted by hand, a
+    # NetworkPolicy say, is put back by an upgrade).
+    listing = json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects.values())})
+    present = target.kube.run(
+        "get", "-f", "-", "-o", "name", step="deployed objects", stdin=listing,
+        check=False, mutating=False,
+    )  # fmt: skip
+    return present.ok
 
 
 def _objects(manifest: str) -> dict[tuple[str, str], Any]:

@@ -3,6 +3,8 @@ and the chart's test runs once per revision, not on every such deploy."""
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from tests.support.fakes import FakeHostProvider, Harness
@@ -54,3 +56,13 @@ def test_any_difference_upgrades_and_tests(harness: Harness) -> None:
     changed = {**DEPLOYMENT, "spec": {"replicas": 2}}
     _deploy(h, [changed], [DEPLOYMENT])
     assert _ran(h, "upgrade") and _ran(h, "test")
+
+
+def test_an_object_deleted_from_the_cluster_is_put_back_by_an_upgrade(harness: Harness) -> None:
+    """Helm's record matches the render, but someone deleted an object (a NetworkPolicy)."""
+    h = harness
+    h.fake.on("get", "-f", "-", "-o", "name", rc=1, stderr='networkpolicies "todo-mcp" not found')
+    _deploy(h, [DEPLOYMENT], [DEPLOYMENT])
+    assert _ran(h, "upgrade")
+    asked = next(c for c in h.fake.calls if c.line.endswith("get -f - -o name"))
+    assert json.loads(asked.stdin or "{}")["items"] == [DEPLOYMENT]
