@@ -15,7 +15,11 @@ HELM = "helm --namespace todo-app --kube-context todo"
 END_APP_PODS = (
     "kubectl --context todo -n todo-app delete pods -l "
     "'app.kubernetes.io/instance=todo,app.kubernetes.io/component!=postgres' "
-    "--grace-period=1 --wait=false --ignore-not-found"
+    "--grace-period=0 --force --wait=false --ignore-not-found"
+)
+PODS_GONE = (
+    "kubectl --context todo -n todo-app wait --for=delete pods -l app.kubernetes.io/instance=todo "
+    "--timeout=300s"
 )
 DELETE_NS = (
     "kubectl --context todo delete namespace todo-app --ignore-not-found --wait=true --timeout=300s"
@@ -83,6 +87,7 @@ def test_teardown_deletes_the_namespace_but_keeps_the_database_volume(harness: H
         f"{HELM} uninstall todo --timeout 300s",
         # Nothing to drain once the release is gone: the app's pods end at once.
         END_APP_PODS,
+        PODS_GONE,
         "kubectl --context todo -n todo-app get pvc -o json",
         "kubectl --context todo -n todo-app get secret todo-secrets -o json",
         "kubectl --context todo get pv -o json",
