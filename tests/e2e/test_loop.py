@@ -216,11 +216,14 @@ def test_status_and_doctor_speak_json(stack: Stack):
     assert report["healthy"] is True, report["findings"]
 
 
-def test_rollback_returns_to_the_previous_revision(stack: Stack):
-    before = stack.kube.runner.run(
-        _helm(stack, "history", stack.config.release, "-o", "json"), step="history"
-    )
-    last = json.loads(before.stdout)[-1]["revision"]
+def test_rollback_returns_to_the_previous_revision(stack: Stack, tmp_path: Path):
+    # A deploy that changes only the Ingress's annotations: a new revision, no pod rolled (an
+    # unchanged deploy makes none, so the loop's deploys may have left just one).
+    change = tmp_path / "annotated.yaml"
+    change.write_text('ingress:\n  annotations:\n    e2e.todo-deploy/rollback: "1"\n')
+    _, proc = stack.invoke("deploy", "--values", str(change))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    last = _history(stack)[-1]["revision"]
     _, proc = stack.invoke("rollback")
     assert proc.returncode == 0, proc.stderr[-2000:]
     after = json.loads(

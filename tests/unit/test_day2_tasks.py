@@ -87,6 +87,15 @@ def test_rollback_runs_helm_rollback_and_waits(task_target: Harness):
     assert h.fake.unlocked_lines[-2].endswith("rollback todo --wait --timeout 300s")
 
 
+def test_rollback_of_a_first_revision_says_there_is_none_before_it(task_target: Harness):
+    task_target.fake.on("helm", "status", stdout={"version": 1, "info": {"status": "deployed"}})
+    with pytest.raises(Exit) as refused:
+        day2.rollback(MockContext())
+    assert "has only revision 1: there is no earlier one" in str(refused.value.message)
+    assert refused.value.code == 1
+    assert not [line for line in task_target.fake.lines if " rollback " in line]
+
+
 def test_rollback_refuses_a_missing_release(task_target: Harness):
     task_target.fake.on("helm", "status", rc=1, stderr="Error: release: not found")
     with pytest.raises(Exit) as missing:

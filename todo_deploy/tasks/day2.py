@@ -362,10 +362,18 @@ def rollback(
     guard_context(t, allow_context, "roll back")
     release, timeout = t.config.release, t.config.timeouts.rollout
     with failures(), flow.release_lock(t, "rollback", make_namespace=False).held():
-        if not t.helm.status(release):
+        status = t.helm.status(release)
+        if not status:
             raise Exit(
                 f"release {release} is not installed in {t.config.namespace}: "
                 "nothing to roll back (`invoke deploy` installs it)",
+                1,
+            )
+        if not wanted and int(status.get("version") or 0) <= 1:
+            # An unchanged deploy makes no revision, so a release may have only its first.
+            raise Exit(
+                f"release {release} has only revision {status.get('version', 1)}: there is no "
+                "earlier one to roll back to (`helm history` lists them; `--revision N` names one)",
                 1,
             )
         t.helm.run(
