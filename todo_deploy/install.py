@@ -14,6 +14,7 @@ import yaml
 from todo_deploy.kube import Helm
 from todo_deploy.providers.base import ClusterFacts
 from todo_deploy.target import Target
+from todo_deploy.verify import wait_ready
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 SECRET_DIGEST_ANNOTATION = "checksum/existing-secret"  # the chart's, from existingSecretDigest
@@ -89,6 +90,7 @@ def helm_release(
             f"  release {target.config.release} unchanged (revision {status.get('version')}): "
             "the cluster already runs exactly this"
         )
+        wait_ready(target.kube, target.config.timeouts.rollout, target.console.print)
         return False
     # A failed upgrade is rolled back, so a re-run starts from a known state.
     timeout = target.config.timeouts.rollout + 60

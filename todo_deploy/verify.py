@@ -46,6 +46,22 @@ def workload_readiness(kube: Kube) -> dict[str, tuple[int, int]]:
     return readiness
 
 
+def wait_ready(kube: Kube, timeout: float, say: Callable[[str], None]) -> None:
+    """Wait (as `helm upgrade --wait` would) until every workload is ready: after a cluster
+    restart an unchanged release's pods are still starting."""
+    if kube.runner.dry_run:
+        return
+
+    def ready() -> bool:
+        readiness = workload_readiness(kube)
+        return bool(readiness) and all(r >= w for r, w in readiness.values())
+
+    if ready():
+        return
+    say(f"  waiting up to {timeout:.0f} s for the workloads to be ready")
+    wait_until(ready, timeout=timeout, interval=1.0)
+
+
 def check_workloads(kube: Kube) -> dict[str, str]:
     readiness = workload_readiness(kube)
     if not readiness:

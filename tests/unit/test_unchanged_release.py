@@ -9,6 +9,7 @@ import yaml
 
 from tests.support.fakes import FakeHostProvider, Harness
 from todo_deploy import flow
+from todo_deploy.run import Result
 
 DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "todo-mcp"}}
 TEST_POD = {
@@ -66,3 +67,28 @@ def test_an_object_deleted_from_the_cluster_is_put_back_by_an_upgrade(harness: H
     assert _ran(h, "upgrade")
     asked = next(c for c in h.fake.calls if c.line.endswith("get -f - -o name"))
     assert json.loads(asked.stdin or "{}")["items"] == [DEPLOYMENT]
+
+
+def test_an_unchanged_release_still_waits_for_its_pods_after_a_cluster_restart(
+    harness: Harness,
+) -> None:
+    """As `helm upgrade --wait` did: the pods of a restarted cluster are still starting."""
+    h = harness
+    seen = {"polls": 0}
+
+    def readiness(argv: tuple[str, ...], stdin: str | None) -> Result:
+        seen["polls"] += 1
+        ready = 2 if seen["polls"] > 2 else 0
+        item = {
+            "kind": "Deployment",
+            "metadata": {"name": "todo-backend"},
+            "spec": {"replicas": 2},
+            "status": {"readyReplicas": ready},
+        }
+        return Result(argv, 0, json.dumps({"items": [item]}))
+
+    h.fake.answer("get", "deployments,statefulsets", by=readiness)
+    report = _deploy(h, [DEPLOYMENT], [DEPLOYMENT])
+    assert not _ran(h, "upgrade")
+    assert seen["polls"] >= 3 and all(step.status == "ok" for step in report.steps)
+    assert "waiting up to 300 s for the workloads to be ready" in h.everything_shown()
