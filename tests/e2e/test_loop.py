@@ -388,6 +388,11 @@ def test_watch_rolls_a_back_end_save_and_ctrl_c_leaves_it_deployed(stack: Stack,
             change.unlink()
         # Deleting the file brings the previous content tag back: rolled again, no build.
         assert wait_until(lambda: _backend_images(stack) == before, timeout=180, interval=0.5)
+        # Its line comes once helm has recorded it: a Ctrl-C before that would stop helm midway.
+        assert wait_until(
+            lambda: sum(line.startswith("backend: ") for line in list(watch.lines)) == 2,
+            timeout=60,
+        ), "\n".join(watch.lines[-40:])
         assert watch.interrupt() == 0
     status = _helm_status(stack)
     assert status["info"]["status"] == "deployed", status["info"]
