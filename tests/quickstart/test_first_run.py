@@ -29,8 +29,10 @@ from tests.e2e.app_client import AppClient
 from tests.quickstart.readme import ROOT, quick_start
 from todo_deploy import paths
 from todo_deploy.baseimages import BASES
+from todo_deploy.engine import engine_answers, ensure_engine
 from todo_deploy.images import SPECS
 from todo_deploy.providers.host.layout import API_PORT
+from todo_deploy.run import Runner
 
 HOST = "todo.local"
 INGRESS = "http://127.0.0.1"
@@ -152,6 +154,27 @@ def _docker(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *args], capture_output=True, text=True)
 
 
+@contextmanager
+def an_engine_meanwhile(work: Path) -> Iterator[bool]:
+    """An engine for the set-aside; one started here is stopped again (yields: one was running).
+
+    A machine just booted has no engine running: README's line must start it itself, so the
+    run only borrows one to untag the stand-ins and leaves the machine as it found it.
+    """
+    if engine_answers():
+        yield True
+        return
+    state = work / "engine-for-the-set-aside"
+    print(ensure_engine(Runner(), state_dir=state), flush=True)
+    try:
+        yield False
+    finally:
+        stop = ["start-stop-daemon", "--stop", "--pidfile", str(state / "dockerd.pid")]
+        subprocess.run([*stop, "--retry", "TERM/60/KILL/5"], check=True)
+        assert not engine_answers(), "the engine started for the set-aside still answers"
+        print("engine stopped again: README's line finds none, as after a boot", flush=True)
+
+
 def remove_stand_in_tags() -> dict[str, str]:
     """Untag the stand-in bases; their images stay under a set-aside tag, to be put back."""
     kept = {}
@@ -220,7 +243,7 @@ def test_the_first_run_works_exactly_as_readme_says() -> None:
         (tools / "python3").symlink_to(machine_python())
         env = newcomer_env(home, tools)
         assert shutil.which("uv", path=env["PATH"]) is None, "uv is still on the newcomer's PATH"
-        with phases("stand-in base tags removed"):
+        with phases("stand-in base tags removed"), an_engine_meanwhile(work) as was_running:
             kept = remove_stand_in_tags()
             print(f"removed: {', '.join(kept) or 'none were there'}")
         with phases("README, line 1 (get uv, deploy)"):
@@ -234,6 +257,8 @@ def test_the_first_run_works_exactly_as_readme_says() -> None:
             run_as_newcomer(teardown, clone, env)
         assert not api_listening(), "teardown --cluster left the API server running"
         assert "Traceback" not in shown
+        if not was_running:
+            assert "No Docker engine was running: " in shown, "the deploy did not start the engine"
         # Here no registry answers: the deploy itself built the stand-ins (and said so first),
         # or it built nothing and reused images made from these very sources without a base.
         built_bases = "cannot be pulled" in shown and "Built todo-base-" in shown
