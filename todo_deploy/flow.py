@@ -53,12 +53,15 @@ class Hooks:
     preflight: dict[str, Any] = field(default_factory=dict)  # extra preflight() keywords
 
 
-def release_lock(target: Target, task: str, *, make_namespace: bool = True) -> ReleaseLock:
+def release_lock(
+    target: Target, task: str, *, make_namespace: bool = True, deletes_namespace: bool = False
+) -> ReleaseLock:
     """The release's lock for `task`: a second run waits (timeouts.lock) or refuses (0)."""
     config = target.config
     return ReleaseLock(
         target.kube, config.release, task, target.console.print,
         wait_seconds=config.timeouts.lock, make_namespace=make_namespace,
+        deletes_namespace=deletes_namespace,
     )  # fmt: skip
 
 
@@ -242,7 +245,8 @@ def teardown(target: Target, *, options: TeardownOptions) -> None:
     provider, console = target.provider, target.console
     if provider.status().running:
         # The namespace goes, and the lease in it: nothing is left to release.
-        with release_lock(target, "teardown", make_namespace=False).held():
+        lock = release_lock(target, "teardown", make_namespace=False, deletes_namespace=True)
+        with lock.held():
             _uninstall(target)
             kept_file = secrets.kept_path(provider.kube_context, target.config.namespace)
             _remove_namespace(target, kept_file, options.purge_data)

@@ -96,6 +96,7 @@ class ReleaseLock:
     say: Callable[[str], None]
     wait_seconds: float = 900  # 0: refuse at once (--no-wait)
     make_namespace: bool = True  # teardown: an absent namespace has nothing to lock
+    deletes_namespace: bool = False  # teardown: the lease goes with the namespace, as expected
     identity: str = field(default_factory=lambda: f"{socket.gethostname()}/{os.getpid()}")
     _stop: threading.Event = field(default_factory=threading.Event)
     _lost: str = ""
@@ -212,6 +213,8 @@ class ReleaseLock:
     def _renew(self) -> None:
         while not self._stop.wait(RENEW_SECONDS):
             current = self.kube.get_json("lease", self.name, step="read the release lock")
+            if current is None and self.deletes_namespace:
+                return  # our own teardown deleted the namespace, and the lease with it
             if current is None or Holder.of(current).identity != self.identity:
                 self._lost = "the release lock was taken away"
                 return

@@ -157,6 +157,23 @@ def test_a_lock_taken_away_meanwhile_is_not_deleted_and_is_said(
     assert any("was taken away" in line for line in harness.printed)
 
 
+@pytest.mark.parametrize(("deletes_namespace", "warned"), [(True, False), (False, True)])
+def test_a_lease_gone_with_the_namespace_is_said_unless_the_run_deleted_it(
+    harness: Harness,
+    server: LeaseServer,
+    monkeypatch: pytest.MonkeyPatch,
+    deletes_namespace: bool,
+    warned: bool,
+) -> None:
+    monkeypatch.setattr(lock, "RENEW_SECONDS", 0.05)
+    held = _lock(harness)
+    held.deletes_namespace = deletes_namespace
+    with held.held():
+        server.delete((), None)  # the namespace went, and the lease in it
+        threading.Event().wait(0.3)
+    assert any("was taken away" in line for line in harness.printed) is warned
+
+
 def test_the_dry_run_takes_no_lock(harness: Harness) -> None:
     harness.runner.dry_run = True
     with _lock(harness).held():
