@@ -56,6 +56,26 @@ def test_a_daemon_started_through_a_symlinked_cache_is_recognised(
     assert sup.pid(daemon) is None
 
 
+def test_a_daemon_running_with_other_flags_is_restarted_with_the_new_ones(
+    tmp_path: Path, linked_cache: Path
+) -> None:
+    binary = str(linked_cache / "bin" / "todo-test-sleep")
+    sup = supervisor(tmp_path)
+    sup.start(Daemon("sleeper", (binary, "60")))
+    first = sup.pid(Daemon("sleeper", (binary, "60")))
+    changed = Daemon("sleeper", (binary, "61"))
+    try:
+        assert sup.start(changed) is True
+        sup.wait_healthy(changed, timeout=10)
+        second = sup.pid(changed)
+        assert second is not None and second != first
+        cmdline = Path(f"/proc/{second}/cmdline").read_bytes().split(b"\0")
+        assert cmdline[1] == b"61"
+        assert sup.start(changed) is False  # the same flags: left running
+    finally:
+        sup.stop(changed)
+
+
 def test_a_daemon_that_exits_says_so_with_the_time_it_waited(
     tmp_path: Path, linked_cache: Path, closed_url: str
 ) -> None:

@@ -62,9 +62,17 @@ class Supervisor:
         return pid if executable.removesuffix(" (deleted)") == ours else None
 
     def start(self, daemon: Daemon) -> bool:
-        """Start `daemon` unless it runs already; True when it was started now."""
-        if self.pid(daemon):
+        """Start `daemon` unless it runs already as asked; True when it was started now.
+
+        One running with other flags (an earlier version of the suite started it) is
+        restarted: otherwise a new flag, e.g. a provider Traefik now serves, never takes effect.
+        """
+        pid = self.pid(daemon)
+        if pid and _arguments(pid) in (None, list(daemon.argv[1:])):
             return False
+        if pid:
+            self.runner.printer(f"  restarting {daemon.name}: it runs with other flags")
+            self.stop(daemon)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         argv = [
@@ -129,6 +137,15 @@ class Supervisor:
         except OSError:
             return "    (no log written)"
         return "\n".join(f"    {line}" for line in lines[-LOG_TAIL_LINES:])
+
+
+def _arguments(pid: int) -> list[str] | None:
+    """The process's arguments after its program (None when they cannot be read)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return [part.decode(errors="replace") for part in raw.split(b"\0")[1:-1]]
 
 
 def socket_ok(path: Path) -> bool:
