@@ -86,11 +86,24 @@ def verify(
     kube, backend = target.kube, target.catalogue["backend"]
     workloads = check_workloads(kube)
     url = f"{access.url}/health"
-    through_ingress = access.reachable and wait_until(
-        lambda: get(url, access.host) == 200, timeout=health_timeout, sleep=sleep
-    )
-    if through_ingress:
+    answers: list[int] = []
+
+    def healthy_through_ingress() -> bool:
+        answers.append(get(url, access.host))
+        return answers[-1] == 200
+
+    if access.reachable and wait_until(
+        healthy_through_ingress, timeout=health_timeout, sleep=sleep
+    ):
         return Verified(workloads, url, "ingress")
+    if answers and answers[-1]:
+        # The controller answers, but not with the app: a route it does not serve (a missing
+        # middleware, another class) is a failure a port-forward would hide.
+        raise VerifyError(
+            f"the ingress answered {answers[-1]} for {url} (Host {access.host}), not the app's "
+            "200: its controller does not serve the app's routes; its log says why "
+            "(`invoke doctor` shows the Ingress and its events)"
+        )
     # The ingress may be unreachable from this host (e.g. no tunnel); the Service still answers.
     with port_forward(kube, backend.service, backend.port) as port:
         local = f"http://127.0.0.1:{port}/health"

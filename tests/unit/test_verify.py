@@ -88,3 +88,16 @@ def test_a_cluster_without_an_ingress_controller_goes_straight_to_a_port_forward
     verified = verify(target, access, get=get, health_timeout=5, sleep=lambda s: None)
     assert verified.via == "port-forward"
     assert asked and not [url for url in asked if url.startswith("http://127.0.0.1:9/")]
+
+
+def test_an_ingress_that_answers_but_not_with_the_app_fails_without_a_port_forward(
+    harness: Harness,
+) -> None:
+    """Traefik answering 404 (a route it does not serve, e.g. a middleware it cannot find) is
+    the deploy's failure: a port-forward to the Service would report the app healthy."""
+    target = harness.target(harness.config(), FakeHostProvider(kube_context="todo"))
+    access = IngressAccess("http://127.0.0.1:9", "todo.local", "")
+    with pytest.raises(VerifyError, match="the ingress answered 404") as failed:
+        verify(target, access, get=lambda url, host: 404, health_timeout=1, sleep=lambda s: None)
+    assert "invoke doctor" in str(failed.value)
+    assert not [line for line in harness.fake.lines if "port-forward" in line]
