@@ -68,6 +68,8 @@ def value_flags(
     ]  # fmt: skip
     if cluster.public_port:
         argv += ["--set", f"ingress.publicPort={cluster.public_port}"]
+    if cluster.traefik_middleware:
+        argv += ["--set", "ingress.traefikMiddleware=true"]
     if external_database:
         argv += ["--set", "postgresql.enabled=false"]
     if secret_digest:

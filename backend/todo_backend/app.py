@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from todo_backend.api.body_limit import BodyLimit
 from todo_backend.api.errors import install_error_handlers
 from todo_backend.api.routes import chat, conversations, health, tasks
 from todo_backend.auth import TokenVerifier
@@ -35,6 +36,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.verifier = TokenVerifier(settings)
+    # Added first, so CORS (added next) wraps it: a browser can read the 413 too.
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,

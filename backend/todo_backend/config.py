@@ -21,6 +21,7 @@ HINTS = {
     "openai_base_url": "set it to an OpenAI-compatible endpoint, e.g. https://api.openai.com/v1",
     "allowed_origins": "set it to a comma list of origins, e.g. http://todo.local,http://localhost:3000",
     "log_level": "set it to DEBUG, INFO, WARNING or ERROR",
+    "max_body_bytes": "set it to a whole number of bytes, e.g. 65536",
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DRIVER_PREFIXES = {"postgresql://": "postgresql+psycopg://", "postgres://": "postgresql+psycopg://"}
@@ -83,6 +84,9 @@ class Settings(BaseSettings):
     # /docs, /redoc and /openapi.json: on for `invoke dev` (API_DOCS=true), off in the cluster,
     # where they would map the API for anyone who reaches it.
     api_docs: bool = False
+    # The largest request body read (bytes): the chart's limits.bodyBytes, the same number the
+    # ingress and the front end hold to.
+    max_body_bytes: int = Field(default=65536, gt=0)
 
     @field_validator("database_url")
     @classmethod

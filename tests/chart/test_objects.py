@@ -172,19 +172,37 @@ def test_ingress_routes_api_to_backend_but_auth_to_frontend(render):
     assert ingress["spec"]["ingressClassName"] == "nginx"
     (rule,) = ingress["spec"]["rules"]
     assert rule["host"] == "todo.local"
-    routes = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
-    assert routes == {
-        "/api/auth": "todo-frontend",
-        "/api/health": "todo-frontend",
-        "/api": "todo-backend",
-        "/health": "todo-backend",
-        "/ready": "todo-backend",
-        "/": "todo-frontend",
+    routes = {
+        p["path"]: (p["pathType"], p["backend"]["service"]["name"]) for p in rule["http"]["paths"]
     }
-    assert {p["pathType"] for p in rule["http"]["paths"]} == {"Prefix"}
+    assert routes == {
+        "/api/auth/": ("Prefix", "todo-frontend"),
+        "/api/health": ("Exact", "todo-frontend"),
+        "/api/": ("Prefix", "todo-backend"),
+        "/health": ("Exact", "todo-backend"),
+        "/ready": ("Exact", "todo-backend"),
+        "/": ("Prefix", "todo-frontend"),
+    }
     assert not any("rewrite" in k for k in ingress["metadata"].get("annotations") or {})
     traefik = render(DEV, {"ingress.ingressClassName": "traefik"})
     assert by_kind(traefik, "Ingress")["todo-ingress"]["spec"]["ingressClassName"] == "traefik"
+
+
+def test_one_body_limit_reaches_the_ingress_and_both_servers(render):
+    default = render(DEV)
+    assert by_kind(default, "ConfigMap")["todo-config"]["data"]["MAX_BODY_BYTES"] == "65536"
+    notes = by_kind(default, "Ingress")["todo-ingress"]["metadata"]["annotations"]
+    assert notes == {"nginx.ingress.kubernetes.io/proxy-body-size": "64k"}
+    assert not by_kind(default, "Middleware")  # Traefik without its CRDs has no such kind
+    traefik = render(DEV, {"ingress.traefikMiddleware": "true", "limits.bodyBytes": "10240"})
+    (middleware,) = by_kind(traefik, "Middleware").values()
+    assert middleware["spec"] == {"buffering": {"maxRequestBodyBytes": 10240}}
+    notes = by_kind(traefik, "Ingress")["todo-ingress"]["metadata"]["annotations"]
+    assert notes["traefik.ingress.kubernetes.io/router.middlewares"] == (
+        f"{middleware['metadata']['namespace']}-{middleware['metadata']['name']}@kubernetescrd"
+    )
+    assert notes["nginx.ingress.kubernetes.io/proxy-body-size"] == "10k"
+    assert by_kind(traefik, "ConfigMap")["todo-config"]["data"]["MAX_BODY_BYTES"] == "10240"
 
 
 def test_embedded_postgres_keeps_its_data(render):

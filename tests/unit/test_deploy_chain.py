@@ -387,3 +387,25 @@ def test_a_kind_cluster_made_with_defaults_has_no_ingress_and_says_how_to_open_t
     flow._describe_access(report, access)
     assert report.next_commands[0] == "invoke port-forward -c frontend"
     assert "app" not in report.urls and not report.hosts_line
+
+
+@pytest.mark.parametrize(
+    ("versions", "middleware"),
+    [("v1\ntraefik.io/v1alpha1\napps/v1\n", True), ("v1\napps/v1\n", False)],
+)
+def test_a_traefik_cluster_with_its_crds_gets_the_body_limit_middleware(
+    harness: Harness, versions: str, middleware: bool
+) -> None:
+    """k3d's bundled Traefik serves its CRDs: the chart then limits bodies there too."""
+    h = harness
+    h.fake.on("config", "current-context", stdout="k3d-dev\n")
+    default = {"ingressclass.kubernetes.io/is-default-class": "true"}
+    classes = {"items": [{"metadata": {"name": "traefik", "annotations": default}}]}
+    h.fake.on("get", "ingressclass", stdout=classes)
+    h.fake.on("api-versions", stdout=versions)
+    config = h.config(provider="existing")
+    flow.deploy(
+        h.target(config, ExistingProvider(config, h.runner, which=installed)), hooks=h.hooks()
+    )
+    helm = next(line for line in h.fake.lines if line.startswith("helm upgrade"))
+    assert ("ingress.traefikMiddleware=true" in helm) is middleware

@@ -31,6 +31,8 @@ class ClusterFacts:
     # False when the cluster runs no ingress controller (a kind cluster made with defaults):
     # the app is then reached through a port-forward, not through `ingress_class`.
     has_ingress: bool = True
+    # The controller is Traefik serving its CRDs: the chart adds a body-limit Middleware.
+    traefik_middleware: bool = False
 
 
 @dataclass(frozen=True)

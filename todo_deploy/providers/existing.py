@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from todo_deploy.config import DeployConfig
 from todo_deploy.kube import Kube
+from todo_deploy.providers import traefik
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 from todo_deploy.run import Result, Runner
 
@@ -100,7 +101,9 @@ class ExistingProvider:
         classes = self.kube.get_json("ingressclass", step="ingress classes", namespaced=False)
         found = default_ingress_class(classes)
         if found:
-            return ClusterFacts(ingress_class=found)
+            return ClusterFacts(
+                found, traefik_middleware=traefik.serves_middlewares(self.kube, found)
+            )
         return ClusterFacts(FALLBACK_CLASS, notes=(self._no_ingress_note(),), has_ingress=False)
 
     def _no_ingress_note(self) -> str:

@@ -30,6 +30,17 @@ CONTAINER_PORTS = {"web": (8000, 80), "websecure": (8443, 443)}
 LABELS = {"app.kubernetes.io/name": NAME}
 
 
+def serves_middlewares(kube: Kube, ingress_class: str) -> bool:
+    """The class is Traefik's and the cluster knows Traefik's CRDs (k3d's and k3s's bundled
+    Traefik serves them): the chart's body-limit Middleware will be used."""
+    if ingress_class != INGRESS_CLASS:
+        return False
+    versions = kube.run(
+        "api-versions", step="API groups", namespaced=False, check=False, mutating=False
+    )
+    return versions.ok and "traefik.io/v1alpha1" in versions.stdout.split()
+
+
 def install(kube: Kube, timeout: int) -> None:
     """Apply Traefik's objects and wait until it is rolled out (`kube`: any namespace)."""
     kube.apply({"apiVersion": "v1", "kind": "List", "items": objects()}, step="install Traefik")

@@ -80,12 +80,18 @@ def _user(name: str) -> dict:
     return {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": name}
 
 
-# What Traefik's Kubernetes Ingress provider reads and writes, wherever Traefik runs.
+# Traefik's own kinds, which its CRD provider watches all of (the chart uses a Middleware).
+TRAEFIK_CRD_KINDS = [
+    "middlewares", "middlewaretcps", "ingressroutes", "ingressroutetcps", "ingressrouteudps",
+    "traefikservices", "tlsoptions", "tlsstores", "serverstransports", "serverstransporttcps",
+]  # fmt: skip
+# What Traefik's Kubernetes Ingress (and, where it runs, CRD) provider reads and writes.
 TRAEFIK_RULES = [
-    _rule([""], ["services", "secrets", "nodes"], READ),
+    _rule([""], ["services", "secrets", "configmaps", "nodes"], READ),
     _rule(["discovery.k8s.io"], ["endpointslices"], READ),
     _rule(["networking.k8s.io"], ["ingresses", "ingressclasses"], READ),
     _rule(["networking.k8s.io"], ["ingresses/status"], ["update"]),
+    _rule(["traefik.io"], TRAEFIK_CRD_KINDS, READ),
 ]
 TRAEFIK_INGRESS_CLASS = default_class(
     "networking.k8s.io/v1", "IngressClass", INGRESS_CLASS, spec={"controller": TRAEFIK_CONTROLLER}

@@ -41,6 +41,10 @@ ALL_BINARIES = (
     NETWORK_POLICY_BINARY,
     "pause",
 )
+TRAEFIK_CRDS = "traefik-crds.yaml"
+TRAEFIK_CRDS_IN_MODULE = (
+    "docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml"
+)
 BUILD_TIMEOUT = 3 * 3600
 BUILD_RECORD = "build-seconds.json"
 # Kubernetes' go.mod points its staging modules at local directories the module zip leaves out.
@@ -214,6 +218,19 @@ def _build_traefik(runner: Runner, layout: Layout) -> None:
     args = ["build", "-mod=mod", "-trimpath", "-ldflags", ldflags]
     out = layout.binary("traefik")
     _go(runner, [*args, "-o", str(out), "./cmd/traefik"], cwd=work, step="build traefik")
+
+
+def traefik_crds(runner: Runner, layout: Layout) -> Path:
+    """Traefik's CRDs (Middleware among them), from the same module as its binary; kept beside
+    the binaries, so a cache built before they were needed gets them without a rebuild."""
+    kept = layout.bin / TRAEFIK_CRDS
+    if kept.exists():
+        return kept
+    source = layout.cache / f"src-traefik-{TRAEFIK_VERSION}"
+    if not (source / TRAEFIK_CRDS_IN_MODULE).exists():
+        source = module_dir(runner, "github.com/traefik/traefik/v3", TRAEFIK_VERSION)
+    shutil.copyfile(source / TRAEFIK_CRDS_IN_MODULE, kept)
+    return kept
 
 
 def _build_network_policies(runner: Runner, layout: Layout) -> None:

@@ -197,6 +197,8 @@ def traefik(layout: Layout, pki: Pki) -> Daemon:
             "--providers.kubernetesingress.ingressclass=traefik",
             # Ingress status shows where it is served, for tools that wait for an address.
             "--providers.kubernetesingress.ingressendpoint.ip=127.0.0.1",
+            # The chart's body-limit Middleware (a Traefik CRD) is served by this provider.
+            "--providers.kubernetescrd=true",
             "--global.checkNewVersion=false",
             "--global.sendAnonymousUsage=false",
             "--log.level=INFO",

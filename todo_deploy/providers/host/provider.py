@@ -12,6 +12,8 @@ import shutil
 import time
 from pathlib import Path
 
+import yaml
+
 from todo_deploy.config import DeployConfig
 from todo_deploy.debian import ensure_packages
 from todo_deploy.engine import ensure_engine
@@ -83,7 +85,7 @@ class HostProvider:
         return checks.problems(checks.gather(needs_build), running)
 
     def planned(self) -> ClusterFacts:
-        return ClusterFacts(ingress_class=addons.INGRESS_CLASS)
+        return ClusterFacts(ingress_class=addons.INGRESS_CLASS, traefik_middleware=True)
 
     def up(self) -> ClusterFacts:
         started = time.monotonic()
@@ -105,6 +107,7 @@ class HostProvider:
         storage.prepare_dirs(self.layout)
         manifest = addons.as_list([*addons.all_objects(), *storage.objects(self.layout)])
         self._apply(manifest, step="cluster add-ons (CoreDNS, IngressClass, StorageClass)")
+        self._ensure_traefik_crds()
         self._recycle_volumes()
         self._wait_ready()
         self.runner.printer(f"host cluster: up in {time.monotonic() - started:.0f} s")
@@ -173,6 +176,19 @@ class HostProvider:
                 self.supervisor.wait_healthy(daemon, timeout=90)
         for daemon in daemons:
             self.supervisor.wait_healthy(daemon, timeout=90)
+
+    def _ensure_traefik_crds(self) -> None:
+        """Traefik's CRDs, once: its CRD provider serves the chart's body-limit Middleware."""
+        names = [f"{kind}.traefik.io" for kind in addons.TRAEFIK_CRD_KINDS]
+        found = self.runner.run(
+            self.kube.argv("get", "crd", *names, "-o", "name", namespaced=False),
+            step="Traefik's CRDs", check=False, mutating=False,
+        )  # fmt: skip
+        if found.ok:
+            return
+        crds = build.traefik_crds(self.runner, self.layout)
+        documents = [doc for doc in yaml.safe_load_all(crds.read_text()) if doc]
+        self._apply(addons.as_list(documents), step="Traefik's CRDs (Middleware and the rest)")
 
     def _apply(self, manifest: dict, *, step: str) -> None:
         argv = self.kube.argv(

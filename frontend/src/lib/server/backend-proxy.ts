@@ -1,4 +1,5 @@
 import "server-only";
+import { bodyTooLarge, maxBodyBytes, readBody } from "./body-limit";
 import { backendUrl } from "./settings";
 
 // Headers the back end needs; hop-by-hop and cookie headers never cross the proxy.
@@ -10,6 +11,9 @@ const FORWARDED_RESPONSE_HEADERS = [
   "x-request-id",
   "x-accel-buffering",
 ];
+// The back end's route groups under /api/{userId}/ (backend/tests/test_proxy_routes.py compares
+// them with its app): anything else is answered here, never forwarded.
+export const BACKEND_ROUTES = ["assistant", "chat", "conversations", "tasks"];
 // A chat turn may wait on a language model; anything slower is treated as the back end down.
 const TIMEOUT_MS = 120_000;
 
@@ -30,19 +34,23 @@ function unavailable(reason: string): Response {
 /** Forwards one `/api/{userId}/...` request to BACKEND_URL and relays the answer. */
 export async function proxyToBackend(request: Request, segments: string[]): Promise<Response> {
   // A decoded "." or ".." would climb out of /api/{userId}/ once the URL is normalised.
-  if (segments.some((segment) => segment === "." || segment === "..")) {
+  const known = segments.length > 1 && BACKEND_ROUTES.includes(segments[1] ?? "");
+  if (!known || segments.some((segment) => segment === "." || segment === "..")) {
     return Response.json({ detail: "Not Found" }, { status: 404 });
   }
   const incoming = new URL(request.url);
   const path = segments.map(encodeURIComponent).join("/");
   const target = `${backendUrl()}/api/${path}${incoming.search}`;
   const hasBody = !["GET", "HEAD"].includes(request.method);
+  const limit = maxBodyBytes();
+  const body = hasBody ? await readBody(request, limit) : undefined;
+  if (body === null) return bodyTooLarge(limit);
   let response: Response;
   try {
     response = await fetch(target, {
       method: request.method,
       headers: pick(request.headers, FORWARDED_REQUEST_HEADERS),
-      body: hasBody ? await request.arrayBuffer() : undefined,
+      body,
       redirect: "manual",
       cache: "no-store",
       // A reader who goes away stops the back end's work too.
@@ -52,7 +60,7 @@ export async function proxyToBackend(request: Request, segments: string[]): Prom
     return unavailable(error instanceof Error ? error.message : String(error));
   }
   // A Response with a null-body status must be built without a body.
-  const body = [204, 304].includes(response.status) ? null : response.body;
+  const relayed = [204, 304].includes(response.status) ? null : response.body;
   const headers = pick(response.headers, FORWARDED_RESPONSE_HEADERS);
   if (headers.get("content-type")?.startsWith("text/event-stream")) {
     // Each event goes out as it comes: `no-transform` keeps Next's gzip from holding them back,
@@ -60,5 +68,5 @@ export async function proxyToBackend(request: Request, segments: string[]): Prom
     headers.set("cache-control", "no-cache, no-transform");
     headers.set("x-accel-buffering", "no");
   }
-  return new Response(body, { status: response.status, headers });
+  return new Response(relayed, { status: response.status, headers });
 }
