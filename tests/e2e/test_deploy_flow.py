@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.e2e.app_client import AppClient
 from tests.e2e.cold_start import ReadyWatch, precise_cold_start
@@ -281,6 +282,58 @@ def test_sign_up_sign_in_and_task_lifecycle(stack: Stack):
     assert pending == []
     assert client.request("DELETE", client.tasks_path(f"/{task_id}")).status_code in (200, 204)
     assert client.request("GET", client.tasks_path(f"/{task_id}")).status_code == 404
+
+
+HUGE = 10 * 1024 * 1024  # what the security review sent: read whole by every layer before
+
+
+def test_a_body_over_the_limit_is_refused_at_every_layer(stack: Stack):
+    """The ingress refuses it first (Traefik's Middleware, here); behind it, the front end's
+    server and the back end each refuse it too, with the API's JSON 413."""
+    client = _signed_in_client(stack)
+    huge = json.dumps({"title": "t", "description": "x" * HUGE})
+    through_ingress = client.request(
+        "POST", client.tasks_path(), data=huge, headers={"Content-Type": "application/json"}
+    )
+    assert through_ingress.status_code == 413, through_ingress.text[:300]
+    # Chunked (no Content-Length) is counted as it comes, not trusted to say its size.
+    chunks = (huge[i : i + 65536].encode() for i in range(0, len(huge), 65536))
+    chunked = client.request("POST", "/api/auth/sign-up/email", data=chunks)
+    assert chunked.status_code == 413, chunked.text[:300]
+    detail = {"detail": "The request body is larger than 65536 bytes"}
+    headers = {"Authorization": f"Bearer {client.token}", "Content-Type": "application/json"}
+    from todo_deploy.portforward import port_forward
+
+    for service, port, path in (
+        ("todo-backend", 8000, client.tasks_path()),
+        ("todo-frontend", 3000, client.tasks_path()),  # the dev proxy
+        ("todo-frontend", 3000, "/api/auth/sign-up/email"),  # better-auth
+    ):
+        with port_forward(stack.kube, f"service/{service}", port) as local:
+            url = f"http://127.0.0.1:{local}{path}"
+            answer = requests.post(url, data=huge, headers=headers, timeout=30)
+        assert (answer.status_code, answer.json()) == (413, detail), f"{service} {path}"
+    assert client.request("GET", client.tasks_path()).json() == []
+
+
+def test_sign_up_refuses_a_name_too_long_for_a_token(stack: Stack):
+    client = _client(stack)
+    answer = client.request(
+        "POST",
+        "/api/auth/sign-up/email",
+        json={"email": "long-name@example.test", "password": "correct-horse", "name": "n" * 101},
+    )
+    assert answer.status_code == 400, answer.text[:300]
+    assert answer.json()["code"] == "NAME_TOO_LONG"
+
+
+def test_routes_are_exact_where_the_front_end_serves_the_api(stack: Stack):
+    client = _client(stack)
+    assert client.request("GET", "/api/health").json().get("status") == "ok"
+    # A look-alike path is the back end's (an API 404), not the front end's health or proxy.
+    for path in ("/api/healthx", "/api/health/x", "/api/authx/session"):
+        answer = client.request("GET", path)
+        assert (answer.status_code, answer.json()) == (404, {"detail": "Not Found"}), path
 
 
 def test_second_user_cannot_see_first_users_tasks(stack: Stack):

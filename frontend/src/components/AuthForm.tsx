@@ -4,6 +4,12 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { type FormEvent, useState } from "react";
 import { authClient, authErrorMessage } from "@/lib/auth-client";
+import {
+  EMAIL_MAX_LENGTH,
+  NAME_MAX_LENGTH,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+} from "@/lib/limits";
 
 type Mode = "sign-in" | "sign-up";
 
@@ -104,14 +110,21 @@ export function AuthForm({ mode }: { mode: Mode }) {
               name="name"
               autoComplete="name"
               required
-              maxLength={100}
+              maxLength={NAME_MAX_LENGTH}
               data-testid="auth-name"
             />
           </label>
         )}
         <label className="field">
           <span>Email</span>
-          <input name="email" type="email" autoComplete="email" required data-testid="auth-email" />
+          <input
+            name="email"
+            type="email"
+            autoComplete="email"
+            required
+            maxLength={EMAIL_MAX_LENGTH}
+            data-testid="auth-email"
+          />
         </label>
         <label className="field">
           <span>Password</span>
@@ -120,8 +133,8 @@ export function AuthForm({ mode }: { mode: Mode }) {
             type="password"
             autoComplete={mode === "sign-in" ? "current-password" : "new-password"}
             required
-            minLength={8}
-            maxLength={128}
+            minLength={PASSWORD_MIN_LENGTH}
+            maxLength={PASSWORD_MAX_LENGTH}
             aria-describedby={mode === "sign-up" ? "password-hint" : undefined}
             data-testid="auth-password"
           />

@@ -2,20 +2,35 @@ import "server-only";
 import { betterAuth } from "better-auth";
 import { APIError, createAuthMiddleware } from "better-auth/api";
 import { jwt } from "better-auth/plugins";
+import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../limits";
 import { type AuthDatabase, openDatabase } from "./database";
 import { type AuthSettings, loadAuthSettings } from "./settings";
 
-const MIN_PASSWORD_LENGTH = 8;
 // better-auth's default (3 per 10 s per client IP) trips over a test suite or a household behind
 // one address; 20 a minute per IP still stops password guessing.
 const CREDENTIAL_ATTEMPTS = { window: 60, max: 20 };
 
-/** better-auth takes any string as a name, blank included: sign-up needs a real one. */
-const requireName = createAuthMiddleware(async (ctx) => {
-  if (ctx.path !== "/sign-up/email") return;
-  const name = (ctx.body as { name?: unknown } | undefined)?.name;
-  if (typeof name !== "string" || !name.trim()) {
-    throw new APIError("BAD_REQUEST", { code: "NAME_REQUIRED", message: "Enter your name" });
+/** better-auth takes any string as a name, blank or 100,000 characters long (it goes into
+ * every token, which the back end would then refuse): a name must be real and fit. */
+const checkProfile = createAuthMiddleware(async (ctx) => {
+  const body = ctx.body as { name?: unknown; email?: unknown } | undefined;
+  if (ctx.path === "/sign-up/email") {
+    if (typeof body?.name !== "string" || !body.name.trim()) {
+      throw new APIError("BAD_REQUEST", { code: "NAME_REQUIRED", message: "Enter your name" });
+    }
+    if (typeof body.email === "string" && body.email.length > EMAIL_MAX_LENGTH) {
+      throw new APIError("BAD_REQUEST", {
+        code: "EMAIL_TOO_LONG",
+        message: `An email address has at most ${EMAIL_MAX_LENGTH} characters`,
+      });
+    }
+  }
+  if (ctx.path !== "/sign-up/email" && ctx.path !== "/update-user") return;
+  if (typeof body?.name === "string" && body.name.length > NAME_MAX_LENGTH) {
+    throw new APIError("BAD_REQUEST", {
+      code: "NAME_TOO_LONG",
+      message: `Your name can have at most ${NAME_MAX_LENGTH} characters`,
+    });
   }
 });
 
@@ -29,7 +44,7 @@ function createAuth(settings: AuthSettings, database: AuthDatabase) {
     emailAndPassword: {
       enabled: true,
       autoSignIn: true,
-      minPasswordLength: MIN_PASSWORD_LENGTH,
+      minPasswordLength: PASSWORD_MIN_LENGTH,
     },
     rateLimit: {
       customRules: {
@@ -37,7 +52,7 @@ function createAuth(settings: AuthSettings, database: AuthDatabase) {
         "/sign-up/email": CREDENTIAL_ATTEMPTS,
       },
     },
-    hooks: { before: requireName },
+    hooks: { before: checkProfile },
     // Issuer and audience default to baseURL; keys are EdDSA/Ed25519 in the `jwks` table.
     plugins: [jwt()],
     telemetry: { enabled: false },
