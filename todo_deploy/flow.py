@@ -99,7 +99,7 @@ def deploy(
             sources = ", ".join(f"{k} from {v}" for k, v in app_secrets.sources.items())
             target.console.print(f"  {sources}")
         with timer.step("release", progress=RolloutProgress(target.kube)):
-            changed = _release(target, refs, cluster, app_secrets)
+            unchanged = _release(target, refs, cluster, app_secrets)
         access = provider.ingress(config.ingress_host)
         if not cluster.has_ingress:
             access = dataclasses.replace(access, reachable=False)
@@ -111,11 +111,7 @@ def deploy(
             with timer.step("verify"):
                 report.urls["health"] = verify(target, access, get=hooks.http_get).health_url
                 # The chart's test runs once per revision: an unchanged one passed it already.
-                tested = (
-                    config.method == "helm"
-                    and not changed
-                    and install.tested(target.helm, config.release)
-                )
+                tested = unchanged is not None and install.tested(unchanged)
                 if config.method == "helm" and not tested:
                     helm_test(target.helm, config.release)
     _describe_access(report, access)
@@ -210,8 +206,8 @@ def _git_tags(refs: dict[str, str], runner: Runner, docker_env: dict[str, str]) 
 
 def _release(
     target: Target, refs: dict[str, str], cluster: ClusterFacts, app_secrets: secrets.AppSecrets
-) -> bool:
-    """Install or upgrade; False when the release was already deployed exactly so."""
+) -> dict[str, Any] | None:
+    """Install or upgrade: None, or the status of the revision already deployed exactly so."""
     external_database, digest = app_secrets.external_database, app_secrets.digest()
     if external_database:
         refs = {n: r for n, r in refs.items() if n != target.catalogue.database}
@@ -221,7 +217,7 @@ def _release(
             if target.config.method == "helm":
                 return install.helm_release(target, refs, cluster, external_database, digest)
             install.kubectl_release(target, refs, cluster, digest)
-            return True
+            return None
         except CommandError as exc:
             raise watch.explain(exc, lambda: _outcome(target)) from None
 

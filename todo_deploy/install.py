@@ -9,12 +9,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from todo_deploy.kube import Helm
 from todo_deploy.providers.base import ClusterFacts
 from todo_deploy.target import Target
 from todo_deploy.verify import wait_ready
+from todo_deploy.yamldocs import documents
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 SECRET_DIGEST_ANNOTATION = "checksum/existing-secret"  # the chart's, from existingSecretDigest
@@ -83,8 +82,9 @@ def helm_release(
     cluster: ClusterFacts,
     external_database: bool = False,
     secret_digest: str = "",
-) -> bool:
-    """Install or upgrade the release; False when it is deployed as rendered (nothing to do)."""
+) -> dict[str, Any] | None:
+    """Install or upgrade the release: None once upgraded, or, when it is deployed as
+    rendered already (nothing to do), that revision's `helm status`."""
     values = value_flags(target, image_refs, cluster, external_database, secret_digest)
     status = _recover_interrupted(target.helm, target.config.release)
     if status.get("info", {}).get("status") == "deployed" and _as_rendered(target, values):
@@ -93,16 +93,16 @@ def helm_release(
             "the cluster already runs exactly this"
         )
         wait_ready(target.kube, target.config.timeouts.rollout, target.console.print)
-        return False
+        return status
     # A failed upgrade is rolled back, so a re-run starts from a known state.
     timeout = target.config.timeouts.rollout + 60
     target.runner.run(helm_argv(target, values), step="helm upgrade --install", timeout=timeout)
-    return True
+    return None
 
 
-def tested(helm: Helm, release: str) -> bool:
-    """The deployed revision's chart test already passed (helm keeps each hook's last run)."""
-    hooks = helm.status(release).get("hooks") or []
+def tested(status: dict[str, Any]) -> bool:
+    """That revision's chart test already passed (helm keeps each hook's last run)."""
+    hooks = status.get("hooks") or []
     tests = [h for h in hooks if "test" in (h.get("events") or [])]
     return bool(tests) and all((h.get("last_run") or {}).get("phase") == "Succeeded" for h in tests)
 
@@ -137,9 +137,7 @@ def _as_rendered(target: Target, values: list[str]) -> bool:
 def _objects(manifest: str) -> dict[tuple[str, str], Any]:
     """Each object by kind and name, its hooks (helm test pods) left out."""
     found = {}
-    for doc in yaml.safe_load_all(manifest):
-        if not doc:
-            continue
+    for doc in documents(manifest):
         if "helm.sh/hook" in (doc.get("metadata", {}).get("annotations") or {}):
             continue
         found[(doc.get("kind", ""), doc.get("metadata", {}).get("name", ""))] = doc
@@ -184,7 +182,7 @@ def rollback_outcome(helm: Helm, release: str) -> str:
 def load_manifests(directory: str) -> list[dict[str, Any]]:
     docs: list[dict[str, Any]] = []
     for path in sorted(Path(directory).glob("*.yaml")):
-        docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+        docs.extend(documents(path.read_text()))
     return docs
 
 

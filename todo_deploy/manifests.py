@@ -17,6 +17,7 @@ import yaml
 from todo_deploy.config import DeployConfig
 from todo_deploy.run import Runner
 from todo_deploy.tools import Tools
+from todo_deploy.yamldocs import documents
 
 REPO = Path(__file__).resolve().parent.parent
 CHART_DIR = REPO / "helm" / "todo-app"
@@ -51,7 +52,7 @@ def template(
     for key, value in (set_values or {}).items():
         argv += ["--set", f"{key}={value}"]
     out = (runner or Runner()).run(argv, step="helm template", mutating=False).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
+    return documents(out)
 
 
 def raw_manifests(objects: Iterable[Manifest]) -> list[Manifest]:

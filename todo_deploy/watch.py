@@ -22,13 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from todo_deploy import flow, images
 from todo_deploy.catalogue import Component
 from todo_deploy.live import live_step
 from todo_deploy.run import CommandError
 from todo_deploy.target import Target
+from todo_deploy.yamldocs import documents
 
 DEBOUNCE_MS = 1600  # the longest a batch may keep growing
 STEP_MS = 150  # quiet time that ends a batch (an editor's save is several writes)
@@ -186,8 +185,8 @@ class Watcher:
         wanted = {c.object_name: c.kind for c in components}
         docs = [
             doc
-            for doc in yaml.safe_load_all(rendered.stdout)
-            if doc and wanted.get(doc["metadata"]["name"]) == doc["kind"].lower()
+            for doc in documents(rendered.stdout)
+            if wanted.get(doc["metadata"]["name"]) == doc["kind"].lower()
         ]
         if len(docs) != len(components):
             return False

@@ -53,6 +53,7 @@ LAYERS = {
         "todo_deploy.engine",
         "todo_deploy.debian",
         "todo_deploy.listeners",
+        "todo_deploy.yamldocs",
     ],
 }
 ORDER = list(LAYERS)

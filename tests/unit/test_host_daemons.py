@@ -61,8 +61,11 @@ def test_a_daemon_running_with_other_flags_is_restarted_with_the_new_ones(
 ) -> None:
     binary = str(linked_cache / "bin" / "todo-test-sleep")
     sup = supervisor(tmp_path)
-    sup.start(Daemon("sleeper", (binary, "60")))
-    first = sup.pid(Daemon("sleeper", (binary, "60")))
+    running = Daemon("sleeper", (binary, "60"))
+    sup.start(running)
+    sup.wait_healthy(running, timeout=10)  # its pid file is written once it has forked
+    first = sup.pid(running)
+    assert first is not None
     changed = Daemon("sleeper", (binary, "61"))
     try:
         assert sup.start(changed) is True

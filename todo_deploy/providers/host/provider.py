@@ -12,8 +12,6 @@ import shutil
 import time
 from pathlib import Path
 
-import yaml
-
 from todo_deploy.config import DeployConfig
 from todo_deploy.debian import ensure_packages
 from todo_deploy.engine import ensure_engine
@@ -40,6 +38,7 @@ from todo_deploy.providers.host.layout import (
 )
 from todo_deploy.providers.host.pki import Pki
 from todo_deploy.run import Runner
+from todo_deploy.yamldocs import documents
 
 PACKAGES = {
     "/usr/bin/etcd": "etcd-server",
@@ -187,8 +186,10 @@ class HostProvider:
         if found.ok:
             return
         crds = build.traefik_crds(self.runner, self.layout)
-        documents = [doc for doc in yaml.safe_load_all(crds.read_text()) if doc]
-        self._apply(addons.as_list(documents), step="Traefik's CRDs (Middleware and the rest)")
+        self._apply(
+            addons.as_list(documents(crds.read_text())),
+            step="Traefik's CRDs (Middleware and the rest)",
+        )
 
     def _apply(self, manifest: dict, *, step: str) -> None:
         argv = self.kube.argv(
