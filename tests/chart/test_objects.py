@@ -178,14 +178,54 @@ def test_ingress_routes_api_to_backend_but_auth_to_frontend(render):
     assert routes == {
         "/api/auth/": ("Prefix", "todo-frontend"),
         "/api/health": ("Exact", "todo-frontend"),
-        "/api/": ("Prefix", "todo-backend"),
-        "/health": ("Exact", "todo-backend"),
-        "/ready": ("Exact", "todo-backend"),
+        "/api": ("Prefix", "todo-backend"),
+        "/health": ("Prefix", "todo-backend"),
+        "/ready": ("Prefix", "todo-backend"),
         "/": ("Prefix", "todo-frontend"),
     }
     assert not any("rewrite" in k for k in ingress["metadata"].get("annotations") or {})
     traefik = render(DEV, {"ingress.ingressClassName": "traefik"})
     assert by_kind(traefik, "Ingress")["todo-ingress"]["spec"]["ingressClassName"] == "traefik"
+
+
+def _served_by(paths: list[dict], host: str, request: str, *, traefik: bool) -> set[str]:
+    """Which Service(s) a request path reaches: Traefik ranks matching routes by the length of
+    their rule (Host("h") && PathPrefix("/p")) and matches prefixes character-wise; nginx (the
+    Ingress spec) prefers an exact match, then the longest prefix, element-wise."""
+    matching = []
+    for p in paths:
+        path, kind = p["path"], p["pathType"]
+        if kind == "Exact":
+            hit = request == path
+        elif traefik:
+            hit = request.startswith(path)
+        else:
+            base = path.rstrip("/")
+            hit = path == "/" or request == base or request.startswith(base + "/")
+        if hit:
+            matcher = "Path" if kind == "Exact" else "PathPrefix"
+            rank = (
+                len(f'Host("{host}") && {matcher}("{path}")')
+                if traefik
+                else (kind == "Exact", len(path.rstrip("/")))
+            )
+            matching.append((rank, p["backend"]["service"]["name"]))
+    best = max(rank for rank, _ in matching)
+    return {service for rank, service in matching if rank == best}
+
+
+@pytest.mark.parametrize("traefik", [True, False], ids=["traefik", "nginx"])
+def test_each_path_reaches_one_service_on_either_controller(render, traefik):
+    (rule,) = by_kind(render(DEV), "Ingress")["todo-ingress"]["spec"]["rules"]
+    paths, host = rule["http"]["paths"], rule["host"]
+    expected = {
+        "/health": "todo-backend", "/ready": "todo-backend", "/api/health": "todo-frontend",
+        "/api/auth/get-session": "todo-frontend", "/api/u1/tasks": "todo-backend",
+        "/api/healthx": "todo-backend", "/api/health/x": "todo-backend",
+        "/api/authx/session": "todo-backend", "/sign-in": "todo-frontend", "/": "todo-frontend",
+    }  # fmt: skip
+    for request, service in expected.items():
+        assert _served_by(paths, host, request, traefik=traefik) == {service}, request
 
 
 def test_one_body_limit_reaches_the_ingress_and_both_servers(render):
