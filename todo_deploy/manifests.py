@@ -31,7 +31,7 @@ HEADER = (
     "# Do not edit: change the chart and re-render (`invoke manifests`).\n"
 )
 # Kinds with one object in the app: their file is named for the kind alone.
-SINGLE_KINDS = {"Namespace", "ConfigMap", "Ingress"}
+SINGLE_KINDS = {"Namespace", "ConfigMap"}
 
 Manifest = dict[str, Any]
 
@@ -71,6 +71,8 @@ def file_name(obj: Manifest) -> str:
     if kind in SINGLE_KINDS:
         return f"{kind.lower()}.yaml"
     short = obj["metadata"]["name"].split("-", 1)[-1]
+    if short == kind.lower() or short.endswith(f"-{kind.lower()}"):
+        return f"{short}.yaml"  # ingress.yaml, api-ingress.yaml: named for their kind already
     return f"{short}-{kind.lower()}.yaml"
 
 

@@ -167,13 +167,23 @@ def test_services_are_wired_by_stable_names(render):
     }
 
 
+def ingress_paths(objects) -> list[dict]:
+    """Every path of the app's Ingresses (one host), as one table."""
+    paths = []
+    for ingress in by_kind(objects, "Ingress").values():
+        (rule,) = ingress["spec"]["rules"]
+        assert rule["host"] == "todo.local"
+        paths += rule["http"]["paths"]
+    return paths
+
+
 def test_ingress_routes_api_to_backend_but_auth_to_frontend(render):
-    ingress = by_kind(render(DEV), "Ingress")["todo-ingress"]
-    assert ingress["spec"]["ingressClassName"] == "nginx"
-    (rule,) = ingress["spec"]["rules"]
-    assert rule["host"] == "todo.local"
+    ingresses = by_kind(render(DEV), "Ingress")
+    assert set(ingresses) == {"todo-ingress", "todo-api-ingress"}
+    assert {i["spec"]["ingressClassName"] for i in ingresses.values()} == {"nginx"}
     routes = {
-        p["path"]: (p["pathType"], p["backend"]["service"]["name"]) for p in rule["http"]["paths"]
+        p["path"]: (p["pathType"], p["backend"]["service"]["name"])
+        for p in ingress_paths(render(DEV))
     }
     assert routes == {
         "/api/auth/": ("Prefix", "todo-frontend"),
@@ -183,9 +193,11 @@ def test_ingress_routes_api_to_backend_but_auth_to_frontend(render):
         "/ready": ("Prefix", "todo-backend"),
         "/": ("Prefix", "todo-frontend"),
     }
-    assert not any("rewrite" in k for k in ingress["metadata"].get("annotations") or {})
+    for ingress in ingresses.values():
+        assert not any("rewrite" in k for k in ingress["metadata"].get("annotations") or {})
     traefik = render(DEV, {"ingress.ingressClassName": "traefik"})
-    assert by_kind(traefik, "Ingress")["todo-ingress"]["spec"]["ingressClassName"] == "traefik"
+    classes = {i["spec"]["ingressClassName"] for i in by_kind(traefik, "Ingress").values()}
+    assert classes == {"traefik"}
 
 
 def _served_by(paths: list[dict], host: str, request: str, *, traefik: bool) -> set[str]:
@@ -216,8 +228,7 @@ def _served_by(paths: list[dict], host: str, request: str, *, traefik: bool) -> 
 
 @pytest.mark.parametrize("traefik", [True, False], ids=["traefik", "nginx"])
 def test_each_path_reaches_one_service_on_either_controller(render, traefik):
-    (rule,) = by_kind(render(DEV), "Ingress")["todo-ingress"]["spec"]["rules"]
-    paths, host = rule["http"]["paths"], rule["host"]
+    paths, host = ingress_paths(render(DEV)), "todo.local"
     expected = {
         "/health": "todo-backend", "/ready": "todo-backend", "/api/health": "todo-frontend",
         "/api/auth/get-session": "todo-frontend", "/api/u1/tasks": "todo-backend",
@@ -231,17 +242,22 @@ def test_each_path_reaches_one_service_on_either_controller(render, traefik):
 def test_one_body_limit_reaches_the_ingress_and_both_servers(render):
     default = render(DEV)
     assert by_kind(default, "ConfigMap")["todo-config"]["data"]["MAX_BODY_BYTES"] == "65536"
-    notes = by_kind(default, "Ingress")["todo-ingress"]["metadata"]["annotations"]
-    assert notes == {"nginx.ingress.kubernetes.io/proxy-body-size": "64k"}
+    for ingress in by_kind(default, "Ingress").values():
+        notes = ingress["metadata"]["annotations"]
+        assert notes == {"nginx.ingress.kubernetes.io/proxy-body-size": "64k"}
     assert not by_kind(default, "Middleware")  # Traefik without its CRDs has no such kind
     traefik = render(DEV, {"ingress.traefikMiddleware": "true", "limits.bodyBytes": "10240"})
     (middleware,) = by_kind(traefik, "Middleware").values()
     assert middleware["spec"] == {"buffering": {"maxRequestBodyBytes": 10240}}
-    notes = by_kind(traefik, "Ingress")["todo-ingress"]["metadata"]["annotations"]
+    pages, api = (by_kind(traefik, "Ingress")[n] for n in ("todo-ingress", "todo-api-ingress"))
+    notes = pages["metadata"]["annotations"]
     assert notes["traefik.ingress.kubernetes.io/router.middlewares"] == (
         f"{middleware['metadata']['namespace']}-{middleware['metadata']['name']}@kubernetescrd"
     )
     assert notes["nginx.ingress.kubernetes.io/proxy-body-size"] == "10k"
+    # Buffering holds the whole response back: the chat's event stream (under /api) goes without.
+    assert [p["path"] for p in api["spec"]["rules"][0]["http"]["paths"]] == ["/api"]
+    assert "traefik.ingress.kubernetes.io/router.middlewares" not in api["metadata"]["annotations"]
     assert by_kind(traefik, "ConfigMap")["todo-config"]["data"]["MAX_BODY_BYTES"] == "10240"
 
 
@@ -330,8 +346,8 @@ def test_prod_autoscales_and_terminates_tls(render):
     hpas = by_kind(objects, "HorizontalPodAutoscaler")
     assert set(hpas) == {"todo-frontend", "todo-backend", "todo-mcp"}
     assert all("replicas" not in d["spec"] for d in by_kind(objects, "Deployment").values())
-    ingress = by_kind(objects, "Ingress")["todo-ingress"]
-    assert ingress["spec"]["tls"][0]["hosts"] == ["todo.example.com"]
+    for ingress in by_kind(objects, "Ingress").values():
+        assert ingress["spec"]["tls"][0]["hosts"] == ["todo.example.com"]
     config = by_kind(objects, "ConfigMap")["todo-config"]["data"]
     assert config["BETTER_AUTH_URL"] == "https://todo.example.com"
     assert all(
