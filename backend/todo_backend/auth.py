@@ -44,8 +44,8 @@ class TokenVerifier:
     def __init__(
         self, settings: Settings, refresh_cooldown: float = JWKS_REFRESH_COOLDOWN_SECONDS
     ) -> None:
-        self.issuer = settings.token_issuer
-        self.audience = settings.token_audience
+        self.issuer = settings.auth_issuer
+        self.audience = settings.auth_audience
         self.keys = jwt.PyJWKClient(
             settings.auth_jwks_url,
             lifespan=JWKS_CACHE_SECONDS,

@@ -74,9 +74,6 @@ class Settings(BaseSettings):
     auth_jwks_url: str
     auth_issuer: str | None = None
     auth_audience: str | None = None
-    # better-auth's base URL (the ConfigMap gives every pod the front end's): its tokens carry
-    # it as issuer and audience, so they are checked against it unless set apart above.
-    better_auth_url: str | None = None
     mcp_server_url: str
     mcp_api_token: SecretStr = Field(min_length=1)
     openai_api_key: SecretStr | None = None
@@ -101,21 +98,7 @@ class Settings(BaseSettings):
     def _urls(cls, value: str | None) -> str | None:
         return None if value is None else _http_url(value.strip())
 
-    @property
-    def token_issuer(self) -> str | None:
-        return self.auth_issuer or self._auth_base_url()
-
-    @property
-    def token_audience(self) -> str | None:
-        return self.auth_audience or self._auth_base_url()
-
-    def _auth_base_url(self) -> str | None:
-        # The front end strips a trailing slash from BETTER_AUTH_URL before signing with it.
-        return self.better_auth_url.rstrip("/") if self.better_auth_url else None
-
-    @field_validator(
-        "auth_issuer", "auth_audience", "better_auth_url", "openai_api_key", mode="before"
-    )
+    @field_validator("auth_issuer", "auth_audience", "openai_api_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # Charts often render optional variables as empty strings.
