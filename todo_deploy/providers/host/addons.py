@@ -85,12 +85,16 @@ TRAEFIK_CRD_KINDS = [
     "middlewares", "middlewaretcps", "ingressroutes", "ingressroutetcps", "ingressrouteudps",
     "traefikservices", "tlsoptions", "tlsstores", "serverstransports", "serverstransporttcps",
 ]  # fmt: skip
-# What Traefik's Kubernetes Ingress (and, where it runs, CRD) provider reads and writes.
+# What Traefik's Kubernetes Ingress provider reads and writes, wherever Traefik runs.
 TRAEFIK_RULES = [
-    _rule([""], ["services", "secrets", "configmaps", "nodes"], READ),
+    _rule([""], ["services", "secrets", "nodes"], READ),
     _rule(["discovery.k8s.io"], ["endpointslices"], READ),
     _rule(["networking.k8s.io"], ["ingresses", "ingressclasses"], READ),
     _rule(["networking.k8s.io"], ["ingresses/status"], ["update"]),
+]
+# What its CRD provider reads besides: only the host cluster's Traefik runs that provider.
+TRAEFIK_CRD_RULES = [
+    _rule([""], ["configmaps"], READ),
     _rule(["traefik.io"], TRAEFIK_CRD_KINDS, READ),
 ]
 TRAEFIK_INGRESS_CLASS = default_class(
@@ -101,7 +105,8 @@ TRAEFIK_INGRESS_CLASS = default_class(
 def traefik_objects() -> list[dict]:
     name = "todo-host:traefik"
     user = _user(TRAEFIK_USER)
-    return [_cluster_role(name, TRAEFIK_RULES), _binding(name, user), TRAEFIK_INGRESS_CLASS]
+    rules = [*TRAEFIK_RULES, *TRAEFIK_CRD_RULES]
+    return [_cluster_role(name, rules), _binding(name, user), TRAEFIK_INGRESS_CLASS]
 
 
 def network_policy_objects() -> list[dict]:
