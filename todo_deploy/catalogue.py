@@ -97,11 +97,26 @@ def _table(text: str, name: str, chart: Path) -> dict[str, Any]:
 def _values(chart: Path, values_files: Iterable[str | Path]) -> dict[str, Any]:
     """The chart's values.yaml with each values file laid over it, deeply, as helm does: a
     file that sets `images.backend.repository` keeps the other images and the backend's tag."""
+    return _layered([chart / "values.yaml", *map(Path, values_files)])
+
+
+def _layered(paths: Iterable[Path]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
-    for path in [chart / "values.yaml", *map(Path, values_files)]:
+    for path in paths:
         if path.is_file():
             merged = deep_merge(merged, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
     return merged
+
+
+def set_by_values_files(values_files: Iterable[str | Path], *keys: str) -> bool:
+    """Whether one of the values files (not the chart's defaults) sets `keys[0].keys[1]...`:
+    what a user wrote there is not overridden by what a deploy would set."""
+    found: Any = _layered(map(Path, values_files))
+    for key in keys:
+        if not isinstance(found, dict) or key not in found:
+            return False
+        found = found[key]
+    return True
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

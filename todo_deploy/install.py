@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from todo_deploy import catalogue
 from todo_deploy.kube import Helm
 from todo_deploy.providers.base import ClusterFacts
 from todo_deploy.target import Target
@@ -18,6 +19,8 @@ from todo_deploy.yamldocs import documents
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 SECRET_DIGEST_ANNOTATION = "checksum/existing-secret"  # the chart's, from existingSecretDigest
 CONFIG_DIGEST_ANNOTATION = "checksum/config"  # the chart's: a config change rolls the pods
+# The chart's mark on a NetworkPolicy whose peers after the app's own are the ingress controller.
+CONTROLLER_PEERS_ANNOTATION = "todo-app/ingress-controller-peers"
 # ConfigMap keys holding the public URL (the chart's configmap.yaml): the first as it is, the
 # others as one entry of a comma-separated list.
 PUBLIC_URL_KEY, ORIGIN_LIST_KEYS = "BETTER_AUTH_URL", ("TRUSTED_ORIGINS", "ALLOWED_ORIGINS")
@@ -69,11 +72,25 @@ def value_flags(
         argv += ["--set", f"ingress.publicPort={cluster.public_port}"]
     if cluster.traefik_middleware:
         argv += ["--set", "ingress.traefikMiddleware=true"]
+    peers = ingress_peers(target, cluster)
+    if peers is not None:
+        argv += ["--set-json", f"networkPolicy.ingressControllerPeers={json.dumps(peers)}"]
     if external_database:
         argv += ["--set", "postgresql.enabled=false"]
     if secret_digest:
         argv += ["--set-string", f"existingSecretDigest={secret_digest}"]
     return argv
+
+
+def ingress_peers(target: Target, cluster: ClusterFacts) -> list[dict[str, Any]] | None:
+    """The controller's NetworkPolicy peers this cluster's provider knows, unless a values file
+    names them (None: the chart's or the values files' peers stand)."""
+    files = target.config.values_files
+    if cluster.ingress_peers is None or catalogue.set_by_values_files(
+        files, "networkPolicy", "ingressControllerPeers"
+    ):
+        return None
+    return list(cluster.ingress_peers)
 
 
 def helm_release(
@@ -200,6 +217,7 @@ def retarget(
     *,
     host: str = "",
     public_port: int = 0,
+    peers: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Point the rendered manifests at the images just built and this cluster's ingress.
 
@@ -207,7 +225,8 @@ def retarget(
     `existingSecretDigest` does: the app's workloads are the Deployments (the database is a
     StatefulSet whose password is set once, at initdb). With `host`, the Ingress and the
     public URL (sign-in's origin checks) name it, and `public_port` when the cluster's
-    ingress is not on 80, as the chart's `ingress.host` and `ingress.publicPort` do.
+    ingress is not on 80, as the chart's `ingress.host` and `ingress.publicPort` do. With
+    `peers`, the policies the chart marks admit them as the ingress controller.
     """
     by_repository = {ref.rsplit(":", 1)[0].rsplit("/", 1)[-1]: ref for ref in image_refs.values()}
     for doc in docs:
@@ -220,7 +239,18 @@ def retarget(
             _pod_annotations(doc)[SECRET_DIGEST_ANNOTATION] = secret_digest
     if host:
         _retarget_public_url(docs, host, public_port)
+    if peers is not None:
+        _retarget_controller_peers(docs, peers)
     return docs
+
+
+def _retarget_controller_peers(docs: list[dict[str, Any]], peers: list[dict[str, Any]]) -> None:
+    for doc in docs:
+        marked = doc.get("metadata", {}).get("annotations", {}).get(CONTROLLER_PEERS_ANNOTATION)
+        if doc.get("kind") != "NetworkPolicy" or marked != "true":
+            continue
+        for rule in doc["spec"].get("ingress", []):
+            rule["from"] = [rule["from"][0], *peers]  # the app's own pods come first
 
 
 def public_url(host: str, port: int = 0) -> str:
@@ -272,6 +302,7 @@ def kubectl_release(
         secret_digest,
         host=config.ingress_host,
         public_port=cluster.public_port,
+        peers=ingress_peers(target, cluster),
     )
     # The namespace must exist before anything placed in it, hence two applies.
     namespaces = [d for d in docs if d["kind"] == "Namespace"]

@@ -1,12 +1,13 @@
 """Prove the chart's NetworkPolicies hold on this cluster, with real TCP connects from
 throwaway pods.
 
-The policies say the MCP server and PostgreSQL answer the app's own pods only. Whether that
-holds depends on the cluster's network plugin (a plain bridge ignores NetworkPolicy) and no
-API reports it, so this check tries: a pod outside the app must be refused by both, a pod
-carrying the back end's peer labels must get through. The front end and back end are probed
-from outside too and shown, not judged: who may reach them is a values choice
-(`networkPolicy.ingressControllerPeers`).
+The policies say the MCP server and PostgreSQL answer the app's own pods only, and the front
+end and back end those plus the ingress controller (`networkPolicy.ingressControllerPeers`).
+Whether that holds depends on the cluster's network plugin (a plain bridge ignores
+NetworkPolicy) and no API reports it, so this check tries: a pod outside the app must be
+refused by every component, a pod carrying the back end's peer labels must reach the MCP
+server and PostgreSQL. That the controller gets through, the deploy's verify through the
+ingress proves.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ CONNECT_TIMEOUT = 3  # seconds; a refused policy drop never answers, a live port
 POD_TIMEOUT = 90
 RESULT_PREFIX = "probe "
 PRIVATE = ("mcp", "postgres")  # the components only the app's pods may reach
+PEERS_VALUE = "networkPolicy.ingressControllerPeers"
 UNKNOWN_CLUSTER_FIX = (
     "minikube: `minikube delete -p todo`, then `invoke deploy` (it starts Minikube with "
     "--cni=calico); kind: v0.24 or newer (kindnet enforces); other clusters: install "
@@ -53,11 +55,11 @@ class Verdict:
     source: str  # where the probe ran: "outside the app" or "as the back end"
     target: str  # component
     observed: str  # "open" or "blocked"
-    expected: str | None  # None: shown, not judged
+    expected: str
 
     @property
     def ok(self) -> bool:
-        return self.expected in (None, self.observed)
+        return self.expected == self.observed
 
 
 def probe_pod(
@@ -113,8 +115,7 @@ def parse_results(logs: str, addresses: list[str]) -> dict[str, str]:
 def judge(outside: dict[str, str], inside: dict[str, str]) -> list[Verdict]:
     """Verdicts per component, from results keyed by component name."""
     verdicts = [
-        Verdict("outside the app", target, state, "blocked" if target in PRIVATE else None)
-        for target, state in outside.items()
+        Verdict("outside the app", target, state, "blocked") for target, state in outside.items()
     ]
     verdicts += [Verdict("as the back end", t, state, "open") for t, state in inside.items()]
     return verdicts
@@ -145,6 +146,11 @@ def failure_message(
         v.target for v in failed if v.source == "outside the app" and v.target not in protected
     ]
     leaks = [v.target for v in failed if v.source == "outside the app" and v.target in protected]
+    private_held = not any(t in PRIVATE for t in leaks) and any(
+        v.target in PRIVATE for v in verdicts if v.source == "outside the app"
+    )
+    wide = leaks if private_held else []
+    leaks = [] if private_held else leaks
     refused = [v.target for v in failed if v.source == "as the back end"]
     lines = []
     if unprotected:
@@ -158,6 +164,14 @@ def failure_message(
         lines.append(
             f"{' and '.join(leaks)} answered a pod outside the app although NetworkPolicies "
             f"select it: this cluster's network plugin does not enforce NetworkPolicy. Fix: {fix}"
+        )
+    if wide:
+        lines.append(
+            f"{' and '.join(wide)} answered a pod outside the app and its ingress controller, "
+            f"while the MCP server and PostgreSQL refused it: the peers in {PEERS_VALUE} admit "
+            "more than the controller. Fix: in your values file, narrow them to the "
+            "controller's namespace and pod labels (or remove them: `invoke deploy` then sets "
+            "the peers of the controller it finds), and run `invoke deploy`"
         )
     if refused:
         lines.append(

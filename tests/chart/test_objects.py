@@ -332,7 +332,43 @@ def test_network_policies_isolate_mcp_and_postgres(render):
     assert allowed("todo-mcp") == ["backend"]
     assert sorted(allowed("todo-postgres")) == ["backend", "frontend", "mcp"]
     assert len(policies["todo-mcp"]["spec"]["ingress"][0]["from"]) == 1, "no ingress controller"
-    assert len(policies["todo-backend"]["spec"]["ingress"][0]["from"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("scenario", "controller"),
+    [
+        # The chart's default: ingress-nginx's namespace, never any namespace.
+        (
+            [],
+            [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}
+                    }
+                }
+            ],
+        ),
+        # The host cluster's Traefik runs on the node, which policies always admit.
+        (SCENARIOS["ci/dev-values.yaml"], []),
+    ],
+)
+def test_the_front_end_and_back_end_admit_the_app_and_its_controller_only(
+    render, scenario, controller
+):
+    policies = by_kind(render(scenario), "NetworkPolicy")
+    for name in ("todo-frontend", "todo-backend"):
+        (rule,) = policies[name]["spec"]["ingress"]
+        app, *others = rule["from"]
+        instance = app["podSelector"]["matchExpressions"][0]
+        assert instance == {
+            "key": "app.kubernetes.io/instance",
+            "operator": "In",
+            "values": ["todo"],
+        }
+        assert others == controller, name
+        assert (
+            policies[name]["metadata"]["annotations"]["todo-app/ingress-controller-peers"] == "true"
+        )
 
 
 def test_only_replicated_components_get_disruption_budgets(render):

@@ -237,13 +237,14 @@ class FakeHostProvider:
     kube_context: str = "todo-host"
     dry_run_safe: bool = False
     events: list[str] = field(default_factory=list)
+    facts: ClusterFacts = field(default_factory=lambda: ClusterFacts(ingress_class="traefik"))
 
     def preflight(self) -> list[str]:
         self.events.append("preflight")
         return []
 
     def planned(self) -> ClusterFacts:
-        return ClusterFacts(ingress_class="traefik")
+        return self.facts
 
     def up(self) -> ClusterFacts:
         self.events.append("up")

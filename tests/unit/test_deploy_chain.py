@@ -12,6 +12,7 @@ from tests.support.fakes import FakeHostProvider, Harness
 from todo_deploy import flow, secrets
 from todo_deploy.preflight import PreflightError
 from todo_deploy.providers.existing import ExistingProvider
+from todo_deploy.providers.host.provider import HostProvider
 from todo_deploy.providers.minikube import MinikubeProvider
 from todo_deploy.report import DeployReport
 from todo_deploy.run import CommandError
@@ -409,3 +410,69 @@ def test_a_traefik_cluster_with_its_crds_gets_the_body_limit_middleware(
     )
     helm = next(line for line in h.fake.lines if line.startswith("helm upgrade"))
     assert ("ingress.traefikMiddleware=true" in helm) is middleware
+
+
+def _k3d_with_traefik_pods(h: Harness, pod_namespaces: list[str]) -> None:
+    h.fake.on("config", "current-context", stdout="k3d-dev\n")
+    classes = {"items": [{"metadata": {"name": "traefik"}}]}
+    h.fake.on("get", "ingressclass", stdout=classes)
+    traefik = {"spec": {"controller": "traefik.io/ingress-controller"}}
+    h.fake.on("get", "ingressclass", "traefik", stdout=traefik)
+    pods = {"items": [{"metadata": {"namespace": ns}} for ns in pod_namespaces]}
+    h.fake.on("get", "pods", "app.kubernetes.io/name=traefik", stdout=pods)
+
+
+def _peers_flag(h: Harness) -> list[dict] | None:
+    helm = next(c.argv for c in h.fake.calls if c.argv[:2] == ("helm", "upgrade"))
+    flags = [helm[i + 1] for i, a in enumerate(helm) if a == "--set-json"]
+    peers = [f.split("=", 1)[1] for f in flags if f.startswith("networkPolicy.")]
+    return json.loads(peers[0]) if peers else None
+
+
+def test_the_app_admits_the_ingress_controller_it_finds_and_no_other_pod(harness: Harness) -> None:
+    """k3d's Traefik runs in kube-system: the front end and back end admit its pods only."""
+    h = harness
+    _k3d_with_traefik_pods(h, ["kube-system"])
+    config = h.config(provider="existing")
+    provider = ExistingProvider(config, h.runner, which=installed)
+    flow.deploy(h.target(config, provider), hooks=h.hooks())
+    assert _peers_flag(h) == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "traefik"}},
+        }
+    ]
+
+
+def test_a_controller_not_found_keeps_the_charts_peers_and_says_so(harness: Harness) -> None:
+    h = harness
+    _k3d_with_traefik_pods(h, [])
+    provider = ExistingProvider(h.config(provider="existing"), h.runner, which=installed)
+    facts = provider.up()
+    assert facts.ingress_peers is None
+    assert "networkPolicy.ingressControllerPeers" in facts.notes[0]
+
+
+def test_peers_a_values_file_sets_are_never_overridden(harness: Harness, tmp_path) -> None:
+    h = harness
+    _k3d_with_traefik_pods(h, ["kube-system"])
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(
+        "networkPolicy:\n  ingressControllerPeers:\n    - ipBlock: {cidr: 10.0.0.5/32}\n"
+    )
+    config = h.config(provider="existing")
+    config = config.model_copy(update={"values_files": [*config.values_files, str(mine)]})
+    provider = ExistingProvider(config, h.runner, which=installed)
+    flow.deploy(h.target(config, provider), hooks=h.hooks())
+    assert _peers_flag(h) is None
+
+
+def test_the_host_clusters_traefik_on_the_node_needs_no_peer(harness: Harness) -> None:
+    """NetworkPolicy always admits a pod's own node, where the host cluster's Traefik runs."""
+    h = harness
+    config = h.config(provider="host")
+    facts = HostProvider(config, h.runner).planned()
+    assert facts.ingress_peers == ()
+    provider = FakeHostProvider(facts=facts)
+    flow.deploy(h.target(config, provider), hooks=h.hooks())
+    assert _peers_flag(h) == []

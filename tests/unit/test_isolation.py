@@ -30,13 +30,23 @@ def test_a_probe_that_did_not_answer_for_every_address_is_an_error():
         parse_results(f"probe {MCP} blocked\n", [MCP, DB])
 
 
-def test_private_components_must_refuse_outsiders_and_admit_the_back_end():
+def test_every_component_must_refuse_outsiders_and_the_private_ones_admit_the_back_end():
     outside = {"frontend": "open", "backend": "blocked", "mcp": "blocked", "postgres": "open"}
     verdicts = judge(outside, {"mcp": "open", "postgres": "blocked"})
     failed = {(v.source, v.target) for v in verdicts if not v.ok}
-    assert failed == {("outside the app", "postgres"), ("as the back end", "postgres")}
-    # Who reaches the front end and back end is a values choice: shown, never judged.
-    assert all(v.ok for v in verdicts if v.target in ("frontend", "backend"))
+    assert failed == {
+        ("outside the app", "frontend"),
+        ("outside the app", "postgres"),
+        ("as the back end", "postgres"),
+    }
+
+
+def test_a_front_end_open_to_outsiders_while_the_private_ones_hold_names_the_peers_value():
+    outside = {"frontend": "open", "backend": "open", "mcp": "blocked", "postgres": "blocked"}
+    verdicts = judge(outside, {"mcp": "open", "postgres": "open"})
+    message = failure_message(verdicts, set(ALL))
+    assert "networkPolicy.ingressControllerPeers" in message
+    assert "frontend and backend" in message and "does not enforce" not in message
 
 
 def _policy(selector: dict, types: list[str] | None = None) -> dict:

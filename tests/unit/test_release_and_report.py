@@ -55,6 +55,21 @@ def test_kubectl_method_restarts_the_app_pods_when_the_secret_changes(require) -
     }
 
 
+def test_kubectl_method_admits_this_clusters_ingress_controller_only(require) -> None:
+    require(K8S.is_dir() and any(K8S.glob("*.yaml")), "k8s/ has not been rendered yet")
+    peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}}
+    docs = retarget(load_manifests(str(K8S)), REFS, "traefik", peers=[peer])
+    policies = {d["metadata"]["name"]: d for d in docs if d["kind"] == "NetworkPolicy"}
+    froms = {
+        name: [p for rule in d["spec"].get("ingress", []) for p in rule["from"]]
+        for name, d in policies.items()
+    }
+    for name in ("todo-frontend", "todo-backend"):
+        assert froms[name][1:] == [peer], name  # the rendered ingress-nginx peer is gone
+        assert "podSelector" in froms[name][0]  # the app's own pods still come first
+    assert all(peer not in froms[name] for name in ("todo-mcp", "todo-postgres"))
+
+
 def test_report_times_steps_and_dumps_json(tmp_path: Path) -> None:
     out = io.StringIO()
     console = Console(file=out, width=120)

@@ -8,7 +8,7 @@ and never changes its state: what it learns by starting the cluster comes back f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,9 @@ class ClusterFacts:
     has_ingress: bool = True
     # The controller is Traefik serving its CRDs: the chart adds a body-limit Middleware.
     traefik_middleware: bool = False
+    # Who the front end and back end admit as the ingress controller (NetworkPolicy peers,
+    # see providers.ingress_peers); empty: a controller on the node; None: the chart's default.
+    ingress_peers: tuple[dict[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from todo_deploy.config import DeployConfig
 from todo_deploy.kube import Kube
-from todo_deploy.providers import traefik
+from todo_deploy.providers import ingress_peers, traefik
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 from todo_deploy.run import Result, Runner
 
@@ -101,8 +101,12 @@ class ExistingProvider:
         classes = self.kube.get_json("ingressclass", step="ingress classes", namespaced=False)
         found = default_ingress_class(classes)
         if found:
+            peers = ingress_peers.find(self.kube, found)
             return ClusterFacts(
-                found, traefik_middleware=traefik.serves_middlewares(self.kube, found)
+                found,
+                notes=() if peers is not None else (ingress_peers.unknown_note(found),),
+                traefik_middleware=traefik.serves_middlewares(self.kube, found),
+                ingress_peers=peers,
             )
         return ClusterFacts(FALLBACK_CLASS, notes=(self._no_ingress_note(),), has_ingress=False)
 

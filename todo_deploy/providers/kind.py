@@ -20,7 +20,7 @@ import yaml
 
 from todo_deploy.config import DeployConfig
 from todo_deploy.kube import Kube
-from todo_deploy.providers import traefik
+from todo_deploy.providers import ingress_peers, traefik
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 from todo_deploy.providers.existing import default_ingress_class, push_to_registry
 from todo_deploy.run import Runner
@@ -148,7 +148,9 @@ class KindProvider:
         return merge(ours, yaml.safe_load(Path(s.config_file).read_text()) or {})
 
     def planned(self) -> ClusterFacts:
-        return ClusterFacts(traefik.INGRESS_CLASS, self.settings.http_port)
+        return ClusterFacts(
+            traefik.INGRESS_CLASS, self.settings.http_port, ingress_peers=traefik.PEERS
+        )
 
     def up(self) -> ClusterFacts:
         if not self.exists():
@@ -168,7 +170,8 @@ class KindProvider:
         )  # fmt: skip
         if self.config.registry and on_loopback(self.config.registry):
             self._configure_mirror(self.config.registry)
-        return ClusterFacts(self._ensure_ingress(), self.settings.http_port)
+        ingress_class, peers = self._ensure_ingress()
+        return ClusterFacts(ingress_class, self.settings.http_port, ingress_peers=peers)
 
     def _has_context(self) -> bool:
         contexts = self.kube.runner.run(
@@ -198,15 +201,16 @@ class KindProvider:
                 step=f"registry mirror on {node}", stdin=hosts_toml,
             )  # fmt: skip
 
-    def _ensure_ingress(self) -> str:
-        """The cluster's IngressClass; Traefik's, installed here, when it has none."""
+    def _ensure_ingress(self) -> tuple[str, ingress_peers.Peers | None]:
+        """The cluster's IngressClass and its controller's peers; Traefik's, installed here,
+        when it has none."""
         classes = self.kube.get_json("ingressclass", step="ingress classes", namespaced=False)
         chosen = default_ingress_class(classes)
         if chosen:
-            return chosen
+            return chosen, ingress_peers.find(self.kube, chosen)
         self._load_missing([traefik.IMAGE], only_local=True)
         traefik.install(self.kube, self.config.timeouts.rollout)
-        return traefik.INGRESS_CLASS
+        return traefik.INGRESS_CLASS, traefik.PEERS
 
     def down(self, delete: bool = False) -> None:
         # kind has no stop: a kind cluster is removed with its node container and its data.

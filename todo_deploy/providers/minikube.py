@@ -219,7 +219,11 @@ class MinikubeProvider:
 
     def planned(self) -> ClusterFacts:
         note = policy_note(self.settings)
-        return ClusterFacts(ingress_class=self._ingress_class(), notes=(note,) if note else ())
+        # The addon's ingress-nginx runs in the namespace the chart's default peers name.
+        peers = traefik.PEERS if self.settings.ingress == "traefik" else None
+        return ClusterFacts(
+            ingress_class=self._ingress_class(), notes=(note,) if note else (), ingress_peers=peers
+        )
 
     def _ingress_class(self) -> str:
         if self.settings.ingress == "traefik":

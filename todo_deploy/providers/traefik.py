@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from todo_deploy.kube import Kube
+from todo_deploy.providers import ingress_peers
 from todo_deploy.providers.host.addons import (
     INGRESS_CLASS,
     TRAEFIK_INGRESS_CLASS,
@@ -28,6 +29,7 @@ PING_PORT = 9000
 # Unprivileged container ports; the node's 80/443 reach them through hostPort.
 CONTAINER_PORTS = {"web": (8000, 80), "websecure": (8443, 443)}
 LABELS = {"app.kubernetes.io/name": NAME}
+PEERS = ingress_peers.in_namespace(NAMESPACE, LABELS)  # what the app's policies admit
 
 
 def serves_middlewares(kube: Kube, ingress_class: str) -> bool:

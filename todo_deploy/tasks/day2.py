@@ -406,12 +406,15 @@ def isolation(
         t.console.print(_verdict_table(verdicts))
         if not all(v.ok for v in verdicts):
             raise Exit(check.explain(verdicts), 1)
-    t.console.print("isolation: enforced (MCP and PostgreSQL answer the app's pods only)")
+    t.console.print(
+        "isolation: enforced (MCP and PostgreSQL answer the app's pods only; the front end "
+        "and back end those and the ingress controller)"
+    )
 
 
 def _verdict_table(verdicts: list[Verdict]) -> Table:
     table = Table("from", "to", "connection", "expected", "")
     for v in verdicts:
         mark = "ok" if v.ok else "FAIL"
-        table.add_row(v.source, v.target, v.observed, v.expected or "(values decide)", mark)
+        table.add_row(v.source, v.target, v.observed, v.expected, mark)
     return table

@@ -16,6 +16,7 @@ from todo_deploy.config import DeployConfig
 from todo_deploy.debian import ensure_packages
 from todo_deploy.engine import ensure_engine
 from todo_deploy.kube import Kube, wait_until
+from todo_deploy.providers import ingress_peers
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 from todo_deploy.providers.host import (
     addons,
@@ -84,7 +85,12 @@ class HostProvider:
         return checks.problems(checks.gather(needs_build), running)
 
     def planned(self) -> ClusterFacts:
-        return ClusterFacts(ingress_class=addons.INGRESS_CLASS, traefik_middleware=True)
+        # Traefik runs on the node itself, which NetworkPolicy always admits: no peer needed.
+        return ClusterFacts(
+            ingress_class=addons.INGRESS_CLASS,
+            traefik_middleware=True,
+            ingress_peers=ingress_peers.NODE_ONLY,
+        )
 
     def up(self) -> ClusterFacts:
         started = time.monotonic()
