@@ -1,5 +1,6 @@
 """A normal user's path on kind, from a fresh clone, in order: deploy, use, change one service,
-isolation, teardown keeping data and redeploy, the registry path, delete the cluster.
+isolation, teardown keeping data and redeploy, the registry path, delete the cluster; then a
+kind cluster the user made themselves, used as it is.
 
 The user is not root: it is in the `docker` group, has helm, kubectl and kind on its PATH and no
 npm, and runs `uv run --frozen invoke ... --provider kind` as the README says. Tests share one
@@ -9,6 +10,9 @@ cluster and run in file order (`-x`: each step needs the ones before it).
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import time
 from urllib.parse import urlsplit
 
@@ -241,6 +245,76 @@ def test_teardown_cluster_deletes_it(laptop: Laptop, figures) -> None:
     clusters = laptop.user.run(["kind", "get", "clusters"], env=laptop.env)
     assert CLUSTER not in clusters.stdout.split()
     assert nonroot.fetched_binaries(laptop.user) == []
+
+
+def _forwarded_url(forward: subprocess.Popen, seen: list[str], timeout: float = 60) -> str:
+    """The 127.0.0.1 URL `invoke port-forward` prints once it listens."""
+    deadline = time.monotonic() + timeout
+    assert forward.stdout is not None
+    while time.monotonic() < deadline:
+        line = forward.stdout.readline()
+        if not line:
+            break  # it exited
+        seen.append(line)
+        if line.startswith("http://127.0.0.1:"):
+            return line.split()[0].rstrip("/")
+    raise AssertionError("invoke port-forward printed no URL:\n" + "".join(seen))
+
+
+def test_a_kind_cluster_the_user_made_is_used_as_it_is(laptop: Laptop, figures) -> None:
+    """What most kind users have: `kind create cluster` (name kind, context kind-kind, no port
+    mappings, no ingress controller). `invoke deploy` with no provider must pick it as
+    `existing`, load the images with `kind load`, and the app opens through the port-forward
+    the report names."""
+    env = laptop.env  # CI only: the offline node image and its CNI config
+    image, config = env["INVOKE_DEPLOY_KIND_NODE_IMAGE"], env["INVOKE_DEPLOY_KIND_CONFIG_FILE"]
+    started = time.monotonic()
+    made = laptop.user.run(["kind", "create", "cluster", "--image", image, "--config", config],
+                           env=env, timeout=600)  # fmt: skip
+    _ok(made)
+    figures.record(Figure("the user's own `kind create cluster`", time.monotonic() - started, "s"))
+    try:
+        seconds, proc = laptop.user.invoke("deploy", "-v", env=env)
+        laptop.outputs["invoke deploy (the user's own kind cluster)"] = proc.stdout + proc.stderr
+        print(proc.stdout[-3000:], proc.stderr[-2000:], sep="\n")
+        _ok(proc)
+        figures.record(
+            Figure("deploy to the user's own kind cluster (auto: existing)", seconds, "s")
+        )
+        assert (
+            "provider: existing (auto: the current context kind-kind is a local cluster)"
+            in proc.stdout
+        )
+        loads = _kind_loads(proc.stdout)
+        assert len(loads) == len(COMPONENTS) and all("--name kind " in line for line in loads), (
+            loads
+        )
+        assert "invoke port-forward -c frontend" in proc.stdout  # the report says how to open it
+        _the_app_opens_through_the_port_forward(laptop)
+    finally:
+        deleted = laptop.user.run(["kind", "delete", "cluster", "--name", "kind"], env=env)
+    _ok(deleted)
+
+
+def _the_app_opens_through_the_port_forward(laptop: Laptop) -> None:
+    argv = ["uv", "run", "--frozen", "invoke", "port-forward", "-c", "frontend"]
+    forward = laptop.user.spawn(argv, env=laptop.env)
+    seen: list[str] = []
+    try:
+        url = _forwarded_url(forward, seen)
+        origin = urlsplit(url).netloc
+        page = AppClient(url, origin, origin=url)
+        assert page.request("GET", "/api/health").status_code == 200
+        page.sign_up()
+        page.fetch_token()
+        assert page.request("GET", page.tasks_path()).status_code == 200
+    finally:
+        os.killpg(forward.pid, signal.SIGINT)
+        try:
+            forward.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(forward.pid, signal.SIGKILL)
+            forward.wait()
 
 
 def test_figures_within_budget(figures) -> None:

@@ -111,6 +111,19 @@ class NonRootUser:
             check=False,
         )
 
+    def spawn(self, argv: list[str], *, env: Mapping[str, str] | None = None) -> subprocess.Popen:
+        """Start `argv` as this user in its clone, output on one pipe, in its own session (so
+        a signal to its group reaches uv and what uv started)."""
+        pairs = [f"{k}={v}" for k, v in self.env(env).items()]
+        return subprocess.Popen(
+            ["runuser", "-u", self.name, "--", "env", "-i", *pairs, *argv],
+            cwd=self.clone,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
     def invoke(
         self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 900
     ) -> tuple[float, subprocess.CompletedProcess]:
