@@ -14,10 +14,12 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+import yaml
 
 from tests.e2e.app_client import AppClient
 from tests.e2e.figures import Figure
@@ -266,10 +268,15 @@ def test_a_kind_cluster_the_user_made_is_used_as_it_is(laptop: Laptop, figures) 
     mappings, no ingress controller). `invoke deploy` with no provider must pick it as
     `existing`, load the images with `kind load`, and the app opens through the port-forward
     the report names."""
-    env = laptop.env  # CI only: the offline node image and its CNI config
-    image, config = env["INVOKE_DEPLOY_KIND_NODE_IMAGE"], env["INVOKE_DEPLOY_KIND_CONFIG_FILE"]
+    env = laptop.env
+    # CI only: the offline node image, and its CNI settings in a whole kind config.
+    image = env["INVOKE_DEPLOY_KIND_NODE_IMAGE"]
+    config = laptop.user.home / "kind-own.yaml"
+    ci_settings = yaml.safe_load(Path(env["INVOKE_DEPLOY_KIND_CONFIG_FILE"]).read_text())
+    whole = {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4", **ci_settings}
+    config.write_text(yaml.safe_dump(whole))
     started = time.monotonic()
-    made = laptop.user.run(["kind", "create", "cluster", "--image", image, "--config", config],
+    made = laptop.user.run(["kind", "create", "cluster", "--image", image, "--config", str(config)],
                            env=env, timeout=600)  # fmt: skip
     _ok(made)
     figures.record(Figure("the user's own `kind create cluster`", time.monotonic() - started, "s"))
