@@ -150,7 +150,15 @@ class ReconnectingForward:
         )
         process = self.kube.runner.spawn(argv, step=f"port-forward pod/{pod}")
         output: list[str] = []
-        reader = threading.Thread(target=lambda: output.extend(process.lines()), daemon=True)
+
+        def read() -> None:
+            for line in process.lines():
+                output.append(line)
+                # Said once kubectl listens: before that, the URL printed first refuses.
+                if line.startswith(f"Forwarding from 127.0.0.1:{self.local}"):
+                    self.say(f"ready: http://127.0.0.1:{self.local}/ answers (pod/{pod})")
+
+        reader = threading.Thread(target=read, daemon=True)
         reader.start()
         try:
             while not self.stopping.is_set() and process.poll() is None:

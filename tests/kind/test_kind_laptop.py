@@ -250,7 +250,7 @@ def test_teardown_cluster_deletes_it(laptop: Laptop, figures) -> None:
 
 
 def _forwarded_url(forward: subprocess.Popen, seen: list[str], timeout: float = 60) -> str:
-    """The 127.0.0.1 URL `invoke port-forward` prints once it listens."""
+    """The 127.0.0.1 URL `invoke port-forward` says answers, once kubectl listens."""
     deadline = time.monotonic() + timeout
     assert forward.stdout is not None
     while time.monotonic() < deadline:
@@ -258,8 +258,8 @@ def _forwarded_url(forward: subprocess.Popen, seen: list[str], timeout: float = 
         if not line:
             break  # it exited
         seen.append(line)
-        if line.startswith("http://127.0.0.1:"):
-            return line.split()[0].rstrip("/")
+        if line.startswith("ready: http://127.0.0.1:"):
+            return line.split()[1].rstrip("/")
     raise AssertionError("invoke port-forward printed no URL:\n" + "".join(seen))
 
 

@@ -68,6 +68,13 @@ def test_a_pod_replaced_by_a_rollout_moves_the_forward_to_the_new_pod(harness: H
 
     forward, spawner = _forward(harness, script)
     assert forward.forwarded[:2] == ["todo-backend-a", "todo-backend-b"]
+    # Each forward says when it answers, once kubectl listens (not when it is started).
+    said = forward.say.__self__  # type: ignore[attr-defined]  # the list _forward fills
+    ready = [line for line in said if line.startswith("ready: ")]
+    assert ready[:2] == [
+        "ready: http://127.0.0.1:18000/ answers (pod/todo-backend-a)",
+        "ready: http://127.0.0.1:18000/ answers (pod/todo-backend-b)",
+    ]
     assert _forwards(spawner)[0] == (
         "kubectl", "--context", "ctx", "-n", "todo-app", "port-forward", "--address", "127.0.0.1",
         "pod/todo-backend-a", "18000:http",
