@@ -109,7 +109,9 @@ def deploy(
             )
         else:
             with timer.step("verify"):
-                report.urls["health"] = verify(target, access, get=hooks.http_get).health_url
+                verified = verify(target, access, get=hooks.http_get)
+                if verified.via == "ingress":  # a verify's own port-forward is gone by now
+                    report.urls["health"] = verified.health_url
                 # The chart's test runs once per revision: an unchanged one passed it already.
                 tested = unchanged is not None and install.tested(unchanged)
                 if config.method == "helm" and not tested:

@@ -16,6 +16,7 @@ from todo_deploy.providers.host.provider import HostProvider
 from todo_deploy.providers.minikube import MinikubeProvider
 from todo_deploy.report import DeployReport
 from todo_deploy.run import CommandError
+from todo_deploy.verify import Verified
 
 PREFLIGHT_MINIKUBE = [
     "docker --version",
@@ -388,6 +389,21 @@ def test_a_kind_cluster_made_with_defaults_has_no_ingress_and_says_how_to_open_t
     flow._describe_access(report, access)
     assert report.next_commands[0] == "invoke port-forward -c frontend"
     assert "app" not in report.urls and not report.hosts_line
+
+
+def test_no_url_of_verify_own_port_forward_is_reported(harness: Harness, monkeypatch) -> None:
+    """Without an ingress, verify checks /health through a port-forward that ends with it: the
+    report must not hand the user that dead 127.0.0.1 URL."""
+    h = harness
+    forwarded = Verified({}, "http://127.0.0.1:42499/health", "port-forward")
+    monkeypatch.setattr(flow, "verify", lambda target, access, get: forwarded)
+    h.fake.on("config", "current-context", stdout="kind-kind\n")
+    h.fake.on("get", "ingressclass", stdout={"items": []})
+    config = h.config(provider="existing")
+    provider = ExistingProvider(config, h.runner, which=installed)
+    report = flow.deploy(h.target(config, provider), hooks=h.hooks())
+    assert "health" not in report.urls
+    assert report.next_commands[0] == "invoke port-forward -c frontend"
 
 
 @pytest.mark.parametrize(
