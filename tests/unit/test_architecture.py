@@ -44,6 +44,7 @@ LAYERS = {
         "todo_deploy.kube",
         "todo_deploy.run",
         "todo_deploy.config",
+        "todo_deploy.defaults",
         "todo_deploy.catalogue",
         "todo_deploy.tools",
         "todo_deploy.platforms",

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from invoke import Argument, Context, Exit, ParseError, Task
 from invoke import task as invoke_task
-from rich.console import Console
 
-from todo_deploy.config import DeployConfig, build_config
+from todo_deploy.defaults import collection_defaults
 from todo_deploy.run import CommandError, Runner
 
 if TYPE_CHECKING:  # imported when a task runs, not at start: `invoke --list` stays quick
+    from rich.console import Console
+
     from todo_deploy.target import Target
 
 # Paths in invoke.yaml (chart, k8s/, values files) are relative to the repository root.
@@ -26,7 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Flags shared by the cluster-facing tasks, with their help text.
 TARGET_HELP = {
     "provider": "cluster provider: auto, minikube, kind, existing or host (default: invoke.yaml)",
-    "namespace": f"Kubernetes namespace of the app (default {DeployConfig().namespace})",
+    "namespace": f"Kubernetes namespace of the app (default {collection_defaults()['namespace']})",
     "kube_context": "kubeconfig context for --provider existing (default: the current one)",
 }
 ALLOW_HELP = {
@@ -113,6 +114,7 @@ def target(
 
     `machine_output`: stdout is kept for the task's JSON, so messages go to stderr.
     """
+    from todo_deploy.config import build_config
     from todo_deploy.providers import get_provider
     from todo_deploy.target import Target
     from todo_deploy.tools import resolve_tools
@@ -193,6 +195,8 @@ def refuse_dry(c: Context, name: str, why: str) -> None:
 
 
 def make_console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
     # Piped output (CI logs, e2e captures) gets wide lines rather than truncated pod names.
     stream = sys.stderr if stderr else sys.stdout
     return Console(highlight=False, stderr=stderr, width=None if stream.isatty() else 160)

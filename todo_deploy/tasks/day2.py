@@ -9,9 +9,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from invoke import Context, Exit
-from rich.table import Table
 
-from todo_deploy.catalogue import CatalogueError, Component
 from todo_deploy.tasks.common import (
     ALLOW_HELP,
     LOCK_HELP,
@@ -28,6 +26,9 @@ from todo_deploy.tasks.common import (
 )
 
 if TYPE_CHECKING:  # the modules a task uses are imported when it runs: `invoke --list` is quick
+    from rich.table import Table
+
+    from todo_deploy.catalogue import Component
     from todo_deploy.doctor import Finding
     from todo_deploy.isolation import Verdict
     from todo_deploy.target import Target
@@ -36,6 +37,8 @@ JSON_HELP = {"json": "print one JSON document instead of tables (for scripts)"}
 
 
 def _component(t: Target, name: str) -> Component:
+    from todo_deploy.catalogue import CatalogueError
+
     try:
         return t.catalogue[name]
     except CatalogueError as exc:
@@ -140,6 +143,8 @@ def _print_json(data: Any) -> None:
 
 
 def _pod_table(pods: list[dict[str, Any]]) -> Table:
+    from rich.table import Table
+
     table = Table("pod", "ready", "status", "restarts", "images")
     for pod in pods:
         table.add_row(
@@ -413,6 +418,8 @@ def isolation(
 
 
 def _verdict_table(verdicts: list[Verdict]) -> Table:
+    from rich.table import Table
+
     table = Table("from", "to", "connection", "expected", "")
     for v in verdicts:
         mark = "ok" if v.ok else "FAIL"
