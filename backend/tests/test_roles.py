@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+import yaml
 
-from todo_backend.db.roles import BACKEND, FRONTEND, MCP, RoleError, logins_from_env
+from todo_backend.db.roles import (
+    BACKEND,
+    FRONTEND,
+    LOGIN_URLS,
+    MCP,
+    RoleError,
+    logins_from_env,
+)
 from todo_backend.migrate import upgrade
 
-pytestmark = pytest.mark.postgres
 SERVICES = (BACKEND, MCP, FRONTEND)
+COMPONENTS = Path(__file__).parents[2] / "helm/todo-app/templates/_components.tpl"
 
 
 def as_role(url: str, role: str) -> str:
@@ -43,6 +53,7 @@ def refused(url: str, statement: str) -> bool:
     return False
 
 
+@pytest.mark.postgres
 def test_mcp_role_cannot_read_sessions_or_create_roles(roles_url):
     mcp = as_role(roles_url, MCP)
     assert refused(mcp, "SELECT * FROM session")
@@ -54,6 +65,7 @@ def test_mcp_role_cannot_read_sessions_or_create_roles(roles_url):
     assert not refused(mcp, "INSERT INTO task (user_id, title) VALUES ('u', 'by mcp')")
 
 
+@pytest.mark.postgres
 def test_backend_role_reads_session_ids_never_tokens(roles_url):
     backend = as_role(roles_url, BACKEND)
     assert refused(backend, "SELECT token FROM session")
@@ -65,6 +77,7 @@ def test_backend_role_reads_session_ids_never_tokens(roles_url):
     assert not refused(backend, "SELECT version_num FROM alembic_version")
 
 
+@pytest.mark.postgres
 def test_frontend_role_owns_better_auths_tables_only(roles_url):
     frontend = as_role(roles_url, FRONTEND)
     assert not refused(frontend, "SELECT token FROM session")
@@ -73,6 +86,7 @@ def test_frontend_role_owns_better_auths_tables_only(roles_url):
     assert refused(frontend, "CREATE ROLE x")
 
 
+@pytest.mark.postgres
 def test_no_service_role_is_privileged(roles_url):
     with psycopg.connect(roles_url) as connection:
         rows = connection.execute(
@@ -85,6 +99,7 @@ def test_no_service_role_is_privileged(roles_url):
     }
 
 
+@pytest.mark.postgres
 def test_migrate_sets_passwords_from_the_service_urls(postgres_url):
     env = {
         **os.environ,
@@ -110,3 +125,11 @@ def test_a_url_naming_another_role_is_refused():
         logins_from_env({"MCP_DATABASE_URL": "postgresql://todo:pw@db:5432/todo"})
     with pytest.raises(RoleError, match="BACKEND_DATABASE_URL has no password"):
         logins_from_env({"BACKEND_DATABASE_URL": "postgresql://todo_backend@db:5432/todo"})
+
+
+def test_the_chart_names_the_roles_the_migrations_grant_to():
+    table = re.search(r'define "todo-app.components" -}}(.*?){{- end', COMPONENTS.read_text(), re.S)
+    assert table, f"no todo-app.components table in {COMPONENTS}"
+    components = yaml.safe_load(table.group(1))
+    logins = {c["database"]["urlKey"]: c["database"]["role"] for c in components.values()}
+    assert logins == LOGIN_URLS

@@ -160,11 +160,3 @@ def test_each_service_gets_its_own_role_and_kept_password(tmp_path) -> None:
     passwords = {values[f"POSTGRES_{s}_PASSWORD"] for s in ("BACKEND", "MCP", "FRONTEND")}
     assert len(passwords) == 3 and "pw-0123456789" not in passwords
     assert {"POSTGRES_BACKEND_PASSWORD", "POSTGRES_FRONTEND_PASSWORD"} <= set(secrets.GENERATED)
-
-
-def test_the_charts_database_roles_are_the_ones_the_migrations_grant_to() -> None:
-    from todo_backend.db import roles
-    from todo_deploy import catalogue
-
-    logins = {login.url_key: login.role for login in catalogue.default().logins()}
-    assert logins == roles.LOGIN_URLS
