@@ -133,3 +133,26 @@ def test_the_chart_names_the_roles_the_migrations_grant_to():
     components = yaml.safe_load(table.group(1))
     logins = {c["database"]["urlKey"]: c["database"]["role"] for c in components.values()}
     assert logins == LOGIN_URLS
+
+
+@pytest.mark.postgres
+def test_an_owner_without_createrole_migrates_onto_roles_made_for_it(postgres_server, postgres_url):
+    """An external database's owner with no CREATEROLE: an administrator made the roles first."""
+    owner = f"owner_{urlsplit(postgres_url).path.strip('/')}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        for role in SERVICES:
+            admin.execute(
+                f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
+                f"THEN CREATE ROLE {role} LOGIN; END IF; END $$"
+            )
+        admin.execute(f"CREATE ROLE {owner} LOGIN")
+    database = urlsplit(postgres_url).path.strip("/")
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{database}" OWNER TO {owner}')
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"ALTER SCHEMA public OWNER TO {owner}")
+    owner_url = as_role(postgres_url, owner)
+    upgrade(owner_url, {role: f"{role}-pw" for role in SERVICES})
+    backend = as_role(postgres_url, BACKEND)
+    assert refused(backend, "SELECT token FROM session")
+    assert not refused(backend, "SELECT id FROM session")

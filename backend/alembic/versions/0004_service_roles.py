@@ -35,10 +35,11 @@ GRANTS = (
 
 
 def _create_role(role: str) -> str:
-    # Roles are per server, not per database: another database (a test's, a second install)
-    # may have made it already, possibly at the same moment.
+    # Roles are per server, not per database: another database (a test's, a second install) or
+    # an administrator (an owner without CREATEROLE) may have made it, possibly this moment.
     return (
-        f"DO $$ BEGIN CREATE ROLE {role} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; "
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
+        f"CREATE ROLE {role} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; END IF; "
         "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
     )
 

@@ -28,6 +28,10 @@ LOGIN_URLS = {
 }
 
 
+CAN_MANAGE_ROLES = "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
+ME = "the migrating role (DATABASE_URL's user)"
+
+
 class RoleError(ValueError):
     """A service URL names the wrong role or has no password; the message says which."""
 
@@ -62,6 +66,11 @@ def set_logins(connection: Connection, logins: Mapping[str, str]) -> None:
     appears in a statement the server could log. Run on every migration: a rotated password in
     the Secret takes effect at the next back-end rollout.
     """
+    if not connection.exec_driver_sql(CAN_MANAGE_ROLES).scalar():
+        # An external owner without CREATEROLE: an administrator made the roles and set their
+        # passwords (docs/database-roles.md); failing here would stop every rollout.
+        log.warning("%s may not alter roles: leaving the services' passwords as they are", ME)
+        return
     pgconn = connection.connection.driver_connection.pgconn  # type: ignore[union-attr]
     for role, password in logins.items():
         verifier = pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256")
