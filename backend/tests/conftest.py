@@ -202,7 +202,7 @@ def sign_in(url: str, user_id: str, lifetime: int = 3600) -> str:
     return session_id
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def signed_in() -> Callable[..., str]:
     """`sign_in` for tests that need a session row of their own (an expired one, say)."""
     return sign_in
