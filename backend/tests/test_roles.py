@@ -12,7 +12,9 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 
+from todo_backend.app import create_app
 from todo_backend.db.roles import (
     BACKEND,
     FRONTEND,
@@ -156,3 +158,22 @@ def test_an_owner_without_createrole_migrates_onto_roles_made_for_it(postgres_se
     backend = as_role(postgres_url, BACKEND)
     assert refused(backend, "SELECT token FROM session")
     assert not refused(backend, "SELECT id FROM session")
+
+
+@pytest.mark.postgres
+def test_the_app_serves_and_honours_sign_out_as_the_backend_role(
+    roles_url, unreachable_settings, make_token
+):
+    """The whole request path, the per-request session lookup included, needs no more rights."""
+    settings = unreachable_settings.model_copy(update={"database_url": as_role(roles_url, BACKEND)})
+    token = make_token("alice")
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/ready").status_code == 200
+        created = client.post(
+            "/api/alice/tasks", json={"title": "as the back end"}, headers=headers
+        )
+        assert created.status_code == 201, created.text
+        with psycopg.connect(roles_url, autocommit=True) as owner:
+            owner.execute("DELETE FROM session")  # sign-out, as better-auth does it
+        assert client.get("/api/alice/tasks", headers=headers).status_code == 401
