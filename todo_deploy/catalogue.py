@@ -27,6 +27,15 @@ class CatalogueError(ValueError):
 
 
 @dataclass(frozen=True)
+class DatabaseLogin:
+    """A service's own PostgreSQL role and the Secret keys of its URL and password."""
+
+    role: str
+    url_key: str
+    password_key: str
+
+
+@dataclass(frozen=True)
 class Component:
     name: str  # "backend": the chart's component label
     object_name: str  # "<namePrefix>-backend": its Deployment/StatefulSet and Service
@@ -36,6 +45,7 @@ class Component:
     image_key: str  # its key under the chart's `images`
     repository: str  # the chart's default image repository
     migrates: bool = False  # its pods run the schema migrations (an init container)
+    login: DatabaseLogin | None = None  # its own database role (none for the database itself)
 
     @property
     def workload(self) -> str:
@@ -76,6 +86,10 @@ class Catalogue:
         db = self[self.database]
         user, name = self.database_user, self.database_name
         return f"postgresql://{user}:{password}@{db.object_name}:{db.port}/{name}"
+
+    def logins(self) -> list[DatabaseLogin]:
+        """Every service's database login, in the chart's order."""
+        return [c.login for c in self.components.values() if c.login]
 
     def deployments(self) -> list[str]:
         """The components that run as Deployments (restartable, scalable)."""
@@ -160,9 +174,16 @@ def load(chart: str | Path, values_files: Iterable[str | Path] = ()) -> Catalogu
                 image_key=key,
                 repository=(images.get(key) or {}).get("repository", _object_name(prefix, name)),
                 migrates=bool(spec.get("migrate")),
+                login=_login(spec.get("database")),
             )
     database = values.get("postgresql") or {}
     return Catalogue(prefix, components, database.get("username", ""), database.get("database", ""))
+
+
+def _login(spec: dict[str, str] | None) -> DatabaseLogin | None:
+    if not spec:
+        return None
+    return DatabaseLogin(spec["role"], spec["urlKey"], spec["passwordKey"])
 
 
 @functools.cache

@@ -16,14 +16,20 @@ import secrets as random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from dotenv import dotenv_values
 
 from todo_deploy import catalogue, paths
 from todo_deploy.kube import Kube
 
-GENERATED = ("BETTER_AUTH_SECRET", "MCP_API_TOKEN", "POSTGRES_PASSWORD")
+# Each service's own database role's password too (the chart's `database` entries).
+GENERATED = (
+    "BETTER_AUTH_SECRET",
+    "MCP_API_TOKEN",
+    "POSTGRES_PASSWORD",
+    *(login.password_key for login in catalogue.default().logins()),
+)
 OPTIONAL = ("OPENAI_API_KEY",)
 
 
@@ -160,11 +166,30 @@ def collect(
     if external and sources["DATABASE_URL"] in ("environment", env_file):
         _validate_database_url(external, env_file)
         values["DATABASE_URL"] = external
-        return AppSecrets(values, sources, external_database=True)
-    sources["DATABASE_URL"] = "the in-cluster PostgreSQL"
-    url = in_cluster_url or catalogue.default().database_url
-    values["DATABASE_URL"] = url(values["POSTGRES_PASSWORD"])
-    return AppSecrets(values, sources, external_database=False)
+    else:
+        external = None
+        sources["DATABASE_URL"] = "the in-cluster PostgreSQL"
+        url = in_cluster_url or catalogue.default().database_url
+        values["DATABASE_URL"] = url(values["POSTGRES_PASSWORD"])
+    _add_service_urls(values, sources)
+    return AppSecrets(values, sources, external_database=external is not None)
+
+
+def _add_service_urls(values: dict[str, str], sources: dict[str, str]) -> None:
+    """Each service's URL: the owner's DATABASE_URL with the service's role and password."""
+    for login in catalogue.default().logins():
+        values[login.url_key] = with_login(
+            values["DATABASE_URL"], login.role, values[login.password_key]
+        )
+        sources[login.url_key] = f"DATABASE_URL as {login.role}"
+
+
+def with_login(url: str, user: str, password: str) -> str:
+    """`url` connecting as `user` with `password` (host, database and query kept)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _read_env_file(path: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from jwks_http import serve_json
 from pydantic import SecretStr
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from todo_backend.app import create_app
@@ -172,13 +174,56 @@ def jwks() -> Iterator[JwksServer]:
 
 
 TokenFactory = Callable[..., str]
+# The databases a test may use, in the order a token's session row goes into the first present.
+SESSION_DATABASES = ("migrated_url", "agent_database", "postgres_url")
+
+
+def sign_in(url: str, user_id: str, lifetime: int = 3600) -> str:
+    """What better-auth's sign-in writes: a user and a session row; returns the session id."""
+    session_id = uuid.uuid4().hex
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                'INSERT INTO "user" (id, name, email, "emailVerified") '
+                "VALUES (:id, :id, :email, false) ON CONFLICT (id) DO NOTHING"
+            ),
+            {"id": user_id, "email": f"{user_id}@example.com"},
+        )
+        expires = datetime.now(UTC) + timedelta(seconds=lifetime)
+        connection.execute(
+            text(
+                'INSERT INTO session (id, "expiresAt", token, "updatedAt", "userId") '
+                "VALUES (:id, :expires, :token, :expires, :user_id)"
+            ),
+            {"id": session_id, "expires": expires, "token": uuid.uuid4().hex, "user_id": user_id},
+        )
+    engine.dispose()
+    return session_id
+
+
+@pytest.fixture(scope="session")
+def signed_in() -> Callable[..., str]:
+    """`sign_in` for tests that need a session row of their own (an expired one, say)."""
+    return sign_in
 
 
 @pytest.fixture
-def make_token(jwks: JwksServer) -> TokenFactory:
-    def make(sub: str, lifetime: int = 300, **claims: object) -> str:
+def make_token(jwks: JwksServer, request: pytest.FixtureRequest) -> TokenFactory:
+    """Tokens as better-auth mints them: iss, aud and the `sid` of a live session row.
+
+    `sid=...` signs a token for a given session instead (e.g. one already signed out); a claim
+    given as None is left out.
+    """
+
+    def make(sub: str, lifetime: int = 300, kid: str | None = None, **claims: object) -> str:
+        if "sid" not in claims:
+            database = next(name for name in SESSION_DATABASES if name in request.fixturenames)
+            claims["sid"] = sign_in(request.getfixturevalue(database), sub)
         now = int(time.time())
-        return jwks.sign({"sub": sub, "iat": now, "exp": now + lifetime, **claims})
+        standard = {"iss": "todo-frontend", "aud": "todo-backend"}
+        payload = {"sub": sub, "iat": now, "exp": now + lifetime, **standard, **claims}
+        return jwks.sign({k: v for k, v in payload.items() if v is not None}, kid=kid)
 
     return make
 

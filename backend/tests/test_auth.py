@@ -8,9 +8,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from todo_backend.app import create_app
 from todo_backend.auth import TokenVerifier
+from todo_backend.db.session import make_engine
 
 
 def test_no_token_is_401(client):
@@ -56,8 +58,12 @@ def test_other_users_token_is_403(client, auth):
     assert response.status_code == 403
 
 
-def test_rotated_key_is_fetched_on_unknown_kid_after_cooldown(client, settings, jwks):
+def test_rotated_key_is_fetched_on_unknown_kid_after_cooldown(client, settings, jwks, make_token):
     client.app.state.verifier = TokenVerifier(settings, refresh_cooldown=1.0)
+
+    def bearer(jwks, sub: str, kid: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {make_token(sub, kid=kid)}"}
+
     assert client.get("/api/alice/tasks", headers=bearer(jwks, "alice")).status_code == 200
     kid = jwks.add_key()
     try:
@@ -72,22 +78,55 @@ def test_rotated_key_is_fetched_on_unknown_kid_after_cooldown(client, settings, 
         del jwks.keys[kid]
 
 
-def bearer(jwks, sub: str, kid: str | None = None) -> dict[str, str]:
-    token = jwks.sign({"sub": sub, "exp": int(time.time()) + 300}, kid=kid)
-    return {"Authorization": f"Bearer {token}"}
+def get_tasks(client: TestClient, token: str):
+    return client.get("/api/alice/tasks", headers={"Authorization": f"Bearer {token}"})
 
 
-def test_issuer_and_audience_are_checked_when_configured(settings, migrated_url, make_token):
-    settings = settings.model_copy(
-        update={"auth_issuer": "http://todo.local", "auth_audience": "http://todo.local"}
-    )
-    with TestClient(create_app(settings)) as client:
-        good = make_token("alice", iss="http://todo.local", aud="http://todo.local")
-        wrong_issuer = make_token("alice", iss="http://evil", aud="http://todo.local")
-        wrong_audience = make_token("alice", iss="http://todo.local", aud="http://evil")
-        for token, expected in ((good, 200), (wrong_issuer, 401), (wrong_audience, 401)):
-            response = client.get("/api/alice/tasks", headers={"Authorization": f"Bearer {token}"})
-            assert response.status_code == expected
+def test_valid_token_of_a_live_session_is_200(client, make_token):
+    assert get_tasks(client, make_token("alice")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"iss": "http://todo.local"},  # the public URL: what better-auth signs with by default
+        {"aud": "http://todo.local"},
+        {"aud": "someone-else"},
+        {"iss": None},  # left out
+        {"aud": None},
+    ],
+    ids=["wrong-issuer", "audience-is-the-url", "wrong-audience", "no-issuer", "no-audience"],
+)
+def test_issuer_and_audience_are_always_checked(client, make_token, claims):
+    response = get_tasks(client, make_token("alice", **claims))
+    assert response.status_code == 401
+    assert response.json() == {"detail": "invalid or expired token"}
+
+
+def test_a_signed_out_session_is_401(client, make_token, migrated_url):
+    token = make_token("alice")
+    assert get_tasks(client, token).status_code == 200
+    sid = jwt.decode(token, options={"verify_signature": False})["sid"]
+    engine = make_engine(migrated_url)
+    with engine.begin() as connection:  # what better-auth's sign-out does
+        connection.execute(text("DELETE FROM session WHERE id = :sid"), {"sid": sid})
+    engine.dispose()
+    response = get_tasks(client, token)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "the session was signed out: sign in again"}
+
+
+def test_an_expired_session_is_401(client, make_token, migrated_url, signed_in):
+    token = make_token("alice", sid=signed_in(migrated_url, "alice", lifetime=-1))
+    response = get_tasks(client, token)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "the session has expired: sign in again"}
+
+
+def test_a_token_without_a_session_id_or_for_anothers_session_is_401(client, make_token):
+    bob_session = jwt.decode(make_token("bob"), options={"verify_signature": False})["sid"]
+    assert get_tasks(client, make_token("alice", sid=bob_session)).status_code == 401
+    assert get_tasks(client, make_token("alice", sid=None)).status_code == 401
 
 
 def test_unreachable_jwks_is_503_not_a_pass(settings, migrated_url, make_token, unused_port):

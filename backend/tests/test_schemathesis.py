@@ -66,8 +66,12 @@ def _start(argv: list[str], env: dict[str, str], port: int, log: Path) -> subpro
 
 
 @pytest.fixture(scope="module")
-def api_url(tmp_path_factory: pytest.TempPathFactory, jwks: JwksServer) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("schemathesis")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("schemathesis")
+
+
+@pytest.fixture(scope="module")
+def api_url(home: Path, jwks: JwksServer) -> Iterator[str]:
     database = {"DATABASE_URL": f"sqlite:///{home / 'todo.db'}"}
     subprocess.run(
         [sys.executable, "-m", "todo_backend.migrate"],
@@ -90,9 +94,12 @@ def api_url(tmp_path_factory: pytest.TempPathFactory, jwks: JwksServer) -> Itera
 
 
 @pytest.fixture(scope="module")
-def bearer(jwks: JwksServer) -> dict[str, str]:
+def bearer(jwks: JwksServer, api_url: str, home: Path, signed_in) -> dict[str, str]:
+    """A token of a live session (api_url has migrated the database by now)."""
     now = int(time.time())
-    token = jwks.sign({"sub": USER, "iat": now, "exp": now + 3600})
+    claims = {"iss": "todo-frontend", "aud": "todo-backend"}
+    sid = signed_in(f"sqlite:///{home / 'todo.db'}", USER)
+    token = jwks.sign({"sub": USER, "sid": sid, "iat": now, "exp": now + 3600, **claims})
     return {"Authorization": f"Bearer {token}"}
 
 

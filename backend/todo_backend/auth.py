@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import jwt
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from todo_backend.config import Settings
 
@@ -36,6 +40,16 @@ class InvalidToken(Exception):
     """The token is missing, malformed, badly signed, expired or for someone else's issuer."""
 
 
+class SignedOut(InvalidToken):
+    """The token is sound but its better-auth session was ended (signed out) or has expired."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: str  # `sub`: the better-auth user id
+    session_id: str  # `sid`: the better-auth session the token was minted for
+
+
 class KeysUnavailable(Exception):
     """The JWKS endpoint could not be reached, so no token can be judged right now."""
 
@@ -53,8 +67,8 @@ class TokenVerifier:
             cooldown_duration=refresh_cooldown,
         )
 
-    def subject(self, token: str) -> str:
-        """The verified token's `sub` (the better-auth user id)."""
+    def identity(self, token: str) -> Identity:
+        """The verified token's user and session (not yet checked against the session table)."""
         key = self._signing_key(token)
         try:
             claims = jwt.decode(
@@ -63,11 +77,11 @@ class TokenVerifier:
                 algorithms=ALGORITHMS,
                 issuer=self.issuer,
                 audience=self.audience,
-                options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
+                options={"require": ["exp", "sub", "sid", "iss", "aud"]},
             )
         except jwt.InvalidTokenError as error:
             raise InvalidToken(str(error)) from None
-        return str(claims["sub"])
+        return Identity(user_id=str(claims["sub"]), session_id=str(claims["sid"]))
 
     def _signing_key(self, token: str) -> jwt.PyJWK:
         """The key for the token's `kid`, retrying a failed first fetch with backoff (bounded)."""
@@ -108,3 +122,29 @@ class TokenVerifier:
     def _has_key_set(self) -> bool:
         cache = self.keys.jwk_set_cache
         return cache is not None and cache.get() is not None
+
+
+# The back end's role may read only these columns of better-auth's table (revision 0004).
+SESSION_EXPIRY = text('SELECT "expiresAt" FROM session WHERE id = :sid AND "userId" = :user_id')
+
+
+def check_session(db: Session, identity: Identity, now: datetime | None = None) -> None:
+    """Raise SignedOut unless the token's session still exists and has not expired.
+
+    A token lives minutes after sign-out (better-auth deletes the row at once): this lookup by
+    primary key, once per request, is what makes sign-out take effect immediately.
+    """
+    params = {"sid": identity.session_id, "user_id": identity.user_id}
+    expires = db.execute(SESSION_EXPIRY, params).scalar()
+    if expires is None:
+        raise SignedOut("the session was signed out")
+    if _as_utc(expires) <= (now or datetime.now(UTC)):
+        raise SignedOut("the session has expired")
+
+
+def _as_utc(value: datetime | str | float) -> datetime:
+    """PostgreSQL gives a datetime; on SQLite better-auth stores ISO text or epoch milliseconds."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, UTC)
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

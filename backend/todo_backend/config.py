@@ -14,8 +14,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 HINTS = {
     "database_url": "set it to postgresql://user:pass@host:5432/db or sqlite:////abs/path.db",
     "auth_jwks_url": "set it to better-auth's JWKS endpoint, e.g. http://todo-frontend:3000/api/auth/jwks",
-    "auth_issuer": "set it to better-auth's base URL (BETTER_AUTH_URL) or leave it unset",
-    "auth_audience": "set it to better-auth's base URL (BETTER_AUTH_URL) or leave it unset",
+    "auth_issuer": "leave it unset: better-auth signs with todo-frontend (docs/contract.md)",
+    "auth_audience": "leave it unset: better-auth signs for todo-backend (docs/contract.md)",
     "mcp_server_url": "set it to the MCP server's endpoint, e.g. http://todo-mcp:8001/mcp",
     "mcp_api_token": "set it to the bearer token shared with the MCP server",
     "openai_base_url": "set it to an OpenAI-compatible endpoint, e.g. https://api.openai.com/v1",
@@ -72,8 +72,10 @@ class Settings(BaseSettings):
 
     database_url: str = Field(repr=False)  # holds a password
     auth_jwks_url: str
-    auth_issuer: str | None = None
-    auth_audience: str | None = None
+    # Fixed names, never the public URL: a rollout that moves the host must not make old and
+    # new pods refuse each other's tokens. The front end's settings.ts holds the same pair.
+    auth_issuer: str = Field(default="todo-frontend", min_length=1)
+    auth_audience: str = Field(default="todo-backend", min_length=1)
     mcp_server_url: str
     mcp_api_token: SecretStr = Field(min_length=1)
     openai_api_key: SecretStr | None = None
@@ -98,7 +100,7 @@ class Settings(BaseSettings):
     def _urls(cls, value: str | None) -> str | None:
         return None if value is None else _http_url(value.strip())
 
-    @field_validator("auth_issuer", "auth_audience", "openai_api_key", mode="before")
+    @field_validator("openai_api_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # Charts often render optional variables as empty strings.

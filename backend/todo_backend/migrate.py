@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from alembic import command
@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 from todo_backend.config import ConfigError, database_url_from_env
+from todo_backend.db.roles import RoleError, logins_from_env, set_logins
 from todo_backend.db.schema import alembic_config
 from todo_backend.db.session import make_engine
 from todo_backend.logs import configure_logging
@@ -29,12 +30,18 @@ CONNECT_TIMEOUT_SECONDS = 60.0
 log = logging.getLogger("todo_backend.migrate")
 
 
-def upgrade(url: str) -> None:
-    """Run `alembic upgrade head` against `url`, under the advisory lock on PostgreSQL."""
+def upgrade(url: str, logins: Mapping[str, str] | None = None) -> None:
+    """Run `alembic upgrade head` against `url`, under the advisory lock on PostgreSQL.
+
+    `logins` ({role: password}) then lets the services' roles log in (PostgreSQL only).
+    """
     engine = make_engine(url)
     try:
         with _migration_lock(engine):
             command.upgrade(alembic_config(url), "head")
+            if logins and engine.dialect.name == "postgresql":
+                with engine.begin() as connection:
+                    set_logins(connection, logins)
     finally:
         engine.dispose()
 
@@ -73,11 +80,12 @@ def main() -> int:
     logging.getLogger("alembic").setLevel(logging.INFO)
     try:
         url = database_url_from_env()
-    except ConfigError as error:
+        logins = logins_from_env()
+    except (ConfigError, RoleError) as error:
         print(error, file=sys.stderr)
         return 2
     try:
-        upgrade(url)
+        upgrade(url, logins)
     except Exception as error:
         log.error("migration failed: %s", error)
         return 1

@@ -141,7 +141,23 @@ def test_backend_migrates_in_an_init_container_that_shows_its_error(render):
     assert init["command"] == ["python", "-m", "todo_backend.migrate"]
     assert init["image"] == pod["containers"][0]["image"]
     assert init["terminationMessagePolicy"] == "FallbackToLogsOnError"
-    assert [e["name"] for e in init["env"]] == ["DATABASE_URL"]
+    # The owner's URL, and each service's, whose role it lets log in.
+    assert [e["name"] for e in init["env"]] == [
+        "DATABASE_URL",
+        "BACKEND_DATABASE_URL",
+        "FRONTEND_DATABASE_URL",
+        "MCP_DATABASE_URL",
+    ]
+
+
+def test_each_service_connects_as_its_own_role_never_the_owner(render):
+    pods = by_kind(render(DEV), "Deployment")
+    for component in ("frontend", "backend", "mcp"):
+        (container,) = pods[f"todo-{component}"]["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e.get("valueFrom", {}).get("secretKeyRef", {}) for e in container["env"]}
+        assert env["DATABASE_URL"]["key"] == f"{component.upper()}_DATABASE_URL"
+        assert not any(ref.get("key") == "DATABASE_URL" for ref in env.values())
+        assert "POSTGRES_PASSWORD" not in env
 
 
 def test_invoke_watch_can_leave_the_migrations_out_of_a_roll(render):
@@ -293,9 +309,24 @@ def test_secret_builds_database_url_from_the_generated_password(render):
     secret = by_kind(render([]), "Secret")["todo-secrets"]
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
-    assert set(data) == {"DATABASE_URL", "BETTER_AUTH_SECRET", "MCP_API_TOKEN", "POSTGRES_PASSWORD"}
+    roles = {"BACKEND": "todo_backend", "MCP": "todo_mcp", "FRONTEND": "todo_frontend"}
+    assert set(data) == {
+        "DATABASE_URL",
+        "BETTER_AUTH_SECRET",
+        "MCP_API_TOKEN",
+        "POSTGRES_PASSWORD",
+    } | {
+        key
+        for service in roles
+        for key in (f"{service}_DATABASE_URL", f"POSTGRES_{service}_PASSWORD")
+    }
     password = data["POSTGRES_PASSWORD"]
     assert data["DATABASE_URL"] == f"postgresql://todo:{password}@todo-postgres:5432/todo"
+    for service, role in roles.items():
+        own = data[f"POSTGRES_{service}_PASSWORD"]
+        assert len(own) >= 32 and own != password
+        url = f"postgresql://{role}:{own}@todo-postgres:5432/todo"
+        assert data[f"{service}_DATABASE_URL"] == url
     assert len(data["BETTER_AUTH_SECRET"]) >= 32 and len(data["MCP_API_TOKEN"]) >= 32
 
 
@@ -305,6 +336,8 @@ def test_external_database_runs_no_postgres(render):
     data = by_kind(objects, "Secret")["todo-secrets"]["data"]
     url = base64.b64decode(data["DATABASE_URL"]).decode()
     assert url == "postgresql://todo:secret@db.example.com:5432/todo"
+    mcp = base64.b64decode(data["MCP_DATABASE_URL"]).decode()
+    assert mcp.startswith("postgresql://todo_mcp:") and mcp.endswith("@db.example.com:5432/todo")
 
 
 def test_existing_secret_replaces_the_charts_secret(render):

@@ -79,6 +79,7 @@ def test_upgrade_keeps_generated_secrets(tools, kubectl, namespace):
         "BETTER_AUTH_SECRET": "a" * 40,
         "MCP_API_TOKEN": "b" * 40,
         "POSTGRES_PASSWORD": "c" * 20,
+        "POSTGRES_MCP_PASSWORD": "d" * 32,
     }
     # As an earlier release of the chart left it: owned by Helm, so the upgrade may adopt it.
     owner = {"meta.helm.sh/release-name": "todo", "meta.helm.sh/release-namespace": namespace}
@@ -96,3 +97,4 @@ def test_upgrade_keeps_generated_secrets(tools, kubectl, namespace):
     data = {k: base64.b64decode(v).decode() for k, v in rendered["data"].items()}
     assert {k: data[k] for k in kept} == kept
     assert data["DATABASE_URL"] == f"postgresql://todo:{'c' * 20}@todo-postgres:5432/todo"
+    assert data["MCP_DATABASE_URL"] == f"postgresql://todo_mcp:{'d' * 32}@todo-postgres:5432/todo"

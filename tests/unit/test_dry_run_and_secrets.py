@@ -141,3 +141,22 @@ def test_an_unreadable_cluster_secret_stops_instead_of_regenerating(harness: Har
         secrets.read_cluster_secret(kube, "todo-secrets")
     h.runner.dry_run = True  # a dry run before the cluster exists still shows its plan
     assert secrets.read_cluster_secret(kube, "todo-secrets") == {}
+
+
+def test_each_service_gets_its_own_role_and_kept_password(tmp_path) -> None:
+    kept = {"POSTGRES_MCP_PASSWORD": "kept-mcp-password-1"}
+    external = "postgresql://neon:pw-0123456789@ep-x.neon.tech/todo?sslmode=require"
+    collected = secrets.collect(
+        {}, env={"DATABASE_URL": external}, env_file=str(tmp_path / ".env"), kept=kept
+    )
+    values = collected.values
+    assert values["DATABASE_URL"] == external  # the owner, for the migrations only
+    assert values["MCP_DATABASE_URL"] == (
+        "postgresql://todo_mcp:kept-mcp-password-1@ep-x.neon.tech/todo?sslmode=require"
+    )
+    backend = values["BACKEND_DATABASE_URL"]
+    assert backend.startswith("postgresql://todo_backend:") and backend.endswith("?sslmode=require")
+    assert values["POSTGRES_BACKEND_PASSWORD"] in backend
+    passwords = {values[f"POSTGRES_{s}_PASSWORD"] for s in ("BACKEND", "MCP", "FRONTEND")}
+    assert len(passwords) == 3 and "pw-0123456789" not in passwords
+    assert {"POSTGRES_BACKEND_PASSWORD", "POSTGRES_FRONTEND_PASSWORD"} <= set(secrets.GENERATED)

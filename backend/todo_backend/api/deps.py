@@ -10,7 +10,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from todo_backend.api.schemas import ErrorOut
-from todo_backend.auth import InvalidToken, KeysUnavailable, TokenVerifier
+from todo_backend.auth import (
+    InvalidToken,
+    KeysUnavailable,
+    SignedOut,
+    TokenVerifier,
+    check_session,
+)
 from todo_backend.config import Settings
 
 bearer = HTTPBearer(auto_error=False, description="better-auth JWT from /api/auth/token")
@@ -33,20 +39,25 @@ def current_user(
     user_id: str,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     verifier: Annotated[TokenVerifier, Depends(get_verifier)],
+    db: Annotated[Session, Depends(get_db)],
 ) -> str:
-    """The path's {user_id}, once the bearer token proves the caller is that user."""
+    """The path's {user_id}, once the bearer token proves the caller is that user, signed in."""
     if credentials is None:
         raise _unauthorized("missing bearer token")
     try:
-        subject = verifier.subject(credentials.credentials)
+        identity = verifier.identity(credentials.credentials)
     except InvalidToken:
         raise _unauthorized("invalid or expired token") from None
     except KeysUnavailable:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "cannot verify tokens right now"
         ) from None
-    if subject != user_id:
+    if identity.user_id != user_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "token does not belong to this user")
+    try:
+        check_session(db, identity)
+    except SignedOut as error:
+        raise _unauthorized(f"{error}: sign in again") from None
     return user_id
 
 

@@ -133,15 +133,15 @@ livenessProbe:
 {{- end }}
 
 {{/*
-A Secret key as an env var. Usage:
-include "todo-app.secretEnv" (dict "root" . "name" "DATABASE_URL" "optional" false)
+A Secret key as an env var (named `key`, or the key itself). Usage:
+include "todo-app.secretEnv" (dict "root" . "name" "DATABASE_URL" "key" "MCP_DATABASE_URL" "optional" false)
 */}}
 {{- define "todo-app.secretEnv" -}}
 - name: {{ .name }}
   valueFrom:
     secretKeyRef:
       name: {{ include "todo-app.secretName" .root }}
-      key: {{ .name }}
+      key: {{ .key | default .name }}
       {{- if .optional }}
       optional: true
       {{- end }}

@@ -4,7 +4,7 @@ import { APIError, createAuthMiddleware } from "better-auth/api";
 import { jwt } from "better-auth/plugins";
 import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../limits";
 import { type AuthDatabase, openDatabase } from "./database";
-import { type AuthSettings, loadAuthSettings } from "./settings";
+import { type AuthSettings, loadAuthSettings, TOKEN_AUDIENCE, TOKEN_ISSUER } from "./settings";
 
 // better-auth's default (3 per 10 s per client IP) trips over a test suite or a household behind
 // one address; 20 a minute per IP still stops password guessing.
@@ -53,8 +53,19 @@ function createAuth(settings: AuthSettings, database: AuthDatabase) {
       },
     },
     hooks: { before: checkProfile },
-    // Issuer and audience default to baseURL; keys are EdDSA/Ed25519 in the `jwks` table.
-    plugins: [jwt()],
+    // Keys are EdDSA/Ed25519 in the `jwks` table. A token carries only what the back end reads:
+    // `sub` (the user id, better-auth's default subject) and `sid`, the session it checks on
+    // every request, so a signed-out session's tokens stop working at once. The default payload
+    // (the whole user: name, email) would go to every request for nothing.
+    plugins: [
+      jwt({
+        jwt: {
+          issuer: TOKEN_ISSUER,
+          audience: TOKEN_AUDIENCE,
+          definePayload: ({ session }) => ({ sid: session.id }),
+        },
+      }),
+    ],
     telemetry: { enabled: false },
   });
 }

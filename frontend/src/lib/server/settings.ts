@@ -12,6 +12,12 @@ export interface AuthSettings {
   trustedOrigins: string[];
 }
 
+/** The tokens' `iss` and `aud`, which the back end checks (backend/todo_backend/config.py holds
+ * the same pair, docs/contract.md names them). Fixed names, never the public URL: a rollout that
+ * moves the host must not make old and new pods refuse each other's tokens. */
+export const TOKEN_ISSUER = "todo-frontend";
+export const TOKEN_AUDIENCE = "todo-backend";
+
 const MIN_SECRET_LENGTH = 32;
 const DEFAULT_BACKEND_URL = "http://127.0.0.1:8000";
 
