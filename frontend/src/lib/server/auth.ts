@@ -10,6 +10,21 @@ import { type AuthSettings, loadAuthSettings } from "./settings";
 // one address; 20 a minute per IP still stops password guessing.
 const CREDENTIAL_ATTEMPTS = { window: 60, max: 20 };
 
+// The counts live in the shared database (the `rateLimit` table, Alembic's 0004), so the limit
+// holds across front-end replicas instead of per process (better-auth's memory default).
+const SHARED_RATE_LIMITS = { storage: "database" } as const;
+
+/** Who the client is and whether its cookies need TLS, as seen behind the ingress. */
+function behindTheIngress(settings: AuthSettings) {
+  return {
+    // The ingress controller sets X-Forwarded-For to the client's address (one value; better-auth
+    // skips a list it cannot trust); without it every request would share one bucket.
+    ipAddress: { ipAddressHeaders: ["x-forwarded-for"] },
+    // Said outright rather than left to better-auth's guess from NODE_ENV and the URL.
+    useSecureCookies: settings.baseUrl.startsWith("https://"),
+  };
+}
+
 /** better-auth takes any string as a name, blank or 100,000 characters long (it goes into
  * every token, which the back end would then refuse): a name must be real and fit. */
 const checkProfile = createAuthMiddleware(async (ctx) => {
@@ -51,7 +66,9 @@ function createAuth(settings: AuthSettings, database: AuthDatabase) {
         "/sign-in/email": CREDENTIAL_ATTEMPTS,
         "/sign-up/email": CREDENTIAL_ATTEMPTS,
       },
+      ...SHARED_RATE_LIMITS,
     },
+    advanced: behindTheIngress(settings),
     hooks: { before: checkProfile },
     // Issuer and audience default to baseURL; keys are EdDSA/Ed25519 in the `jwks` table.
     plugins: [jwt()],
