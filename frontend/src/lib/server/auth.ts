@@ -4,6 +4,7 @@ import { APIError, createAuthMiddleware } from "better-auth/api";
 import { jwt } from "better-auth/plugins";
 import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../limits";
 import { type AuthDatabase, openDatabase } from "./database";
+import { ownLoopbackOrigin } from "./origins";
 import { type AuthSettings, loadAuthSettings } from "./settings";
 
 // better-auth's default (3 per 10 s per client IP) trips over a test suite or a household behind
@@ -54,7 +55,7 @@ function createAuth(settings: AuthSettings, database: AuthDatabase) {
     appName: "Todo AI Chatbot",
     baseURL: settings.baseUrl,
     secret: settings.secret,
-    trustedOrigins: settings.trustedOrigins,
+    trustedOrigins: (request) => [...settings.trustedOrigins, ...ownLoopbackOrigin(request)],
     database,
     emailAndPassword: {
       enabled: true,
