@@ -59,7 +59,10 @@ function createAuth(settings: AuthSettings, database: AuthDatabase) {
     database,
     emailAndPassword: {
       enabled: true,
-      autoSignIn: true,
+      // Off so that better-auth answers a sign-up for a taken email exactly as for a new one
+      // (200, no token, a user-shaped body) and creates nothing: the answer no longer tells who
+      // has an account. The form signs in next, as a person who just signed up would.
+      autoSignIn: false,
       minPasswordLength: PASSWORD_MIN_LENGTH,
     },
     rateLimit: {
