@@ -49,3 +49,19 @@ def test_logs_are_json_lines_without_tokens(server, make_token):
 def test_redact_hides_bearer_credentials_and_jwts():
     line = 'auth "Bearer abc.def-ghi" and eyJhbGciOi.eyJzdWIi.c2lnbmF0dXJl done'
     assert redact(line) == 'auth "Bearer [redacted]" and [redacted] done'
+
+
+def test_info_logs_carry_no_sql_parameters_or_tool_arguments(server, make_token):
+    # The deployed level: what a user typed (a task title, a tool's arguments) stays out of the
+    # log, whether SQLAlchemy (its engine logs statements and parameters at INFO) or the agent
+    # and its MCP client would write it.
+    url, log = server
+    headers = {"Authorization": f"Bearer {make_token('alice')}"}
+    task = httpx.post(f"{url}/api/alice/tasks", json={"title": "zebra-title-1"}, headers=headers)
+    assert task.status_code == 201
+    httpx.post(f"{url}/api/alice/chat", json={"message": "add zebra-tool-2"}, headers=headers)
+    time.sleep(0.3)
+    text = log.read_text()
+    assert "zebra-title-1" not in text
+    assert "zebra-tool-2" not in text
+    assert "INSERT INTO" not in text

@@ -19,8 +19,8 @@ from todo_backend.db.schema import alembic_config, current_revision, script_head
 from todo_backend.db.session import make_engine
 from todo_backend.migrate import LOCK_KEY, upgrade
 
-APP_TABLES = {"task", "conversation", "message"}
-AUTH_TABLES = {"user", "session", "account", "verification", "jwks"}
+APP_TABLES = {"task", "conversation", "message", "rate_limit"}
+AUTH_TABLES = {"user", "session", "account", "verification", "jwks", "rateLimit"}
 
 
 def run_migrate(url: str, cwd: str = "/") -> subprocess.CompletedProcess[str]:

@@ -80,8 +80,11 @@ def api_url(home: Path, jwks: JwksServer) -> Iterator[str]:
     mcp_port, api_port = _free_port(), _free_port()
     mcp_env = {**database, "MCP_API_TOKEN": MCP_TOKEN, "HOST": "127.0.0.1",
                "PORT": str(mcp_port), "MCP_ALLOWED_HOSTS": f"127.0.0.1:{mcp_port}"}  # fmt: skip
+    # One user sends every generated case within a minute: the per-user limits (tested in
+    # test_rate_limit) would turn most of them into 429s, so they are out of reach here.
     api_env = {**database, "AUTH_JWKS_URL": jwks.url, "MCP_API_TOKEN": MCP_TOKEN,
-               "MCP_SERVER_URL": f"http://127.0.0.1:{mcp_port}/mcp"}  # fmt: skip
+               "MCP_SERVER_URL": f"http://127.0.0.1:{mcp_port}/mcp",
+               "CHAT_TURNS_PER_MINUTE": "100000", "WRITES_PER_MINUTE": "100000"}  # fmt: skip
     api_argv = ["uvicorn", "todo_backend.main:app", "--host", "127.0.0.1", "--port", str(api_port)]
     processes = [
         _start(["todo_mcp"], mcp_env, mcp_port, home / "mcp.log"),

@@ -22,6 +22,8 @@ HINTS = {
     "allowed_origins": "set it to a comma list of origins, e.g. http://todo.local,http://localhost:3000",
     "log_level": "set it to DEBUG, INFO, WARNING or ERROR",
     "max_body_bytes": "set it to a whole number of bytes, e.g. 65536",
+    "chat_turns_per_minute": "set it to the chat turns a user may send a minute, e.g. 30",
+    "writes_per_minute": "set it to the task and conversation writes a user may make a minute: 120",
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DRIVER_PREFIXES = {"postgresql://": "postgresql+psycopg://", "postgres://": "postgresql+psycopg://"}
@@ -89,6 +91,10 @@ class Settings(BaseSettings):
     # The largest request body read (bytes): the chart's limits.bodyBytes, the same number the
     # ingress and the front end hold to.
     max_body_bytes: int = Field(default=65536, gt=0)
+    # Per-user limits, counted in the shared database so they hold across replicas: the chart's
+    # limits.chatTurnsPerMinute and limits.writesPerMinute (values.yaml says why these numbers).
+    chat_turns_per_minute: int = Field(default=30, gt=0)
+    writes_per_minute: int = Field(default=120, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -433,3 +433,21 @@ def test_helm_test_pod_checks_backend_health_with_our_image(render):
     assert container["image"].startswith("todo-backend:")
     assert "http://todo-backend:8000" in container["command"][-1]
     assert '"/health"' in container["command"][-1]
+
+
+@pytest.mark.parametrize("scenario", ["default", "dev"])
+def test_the_cluster_runs_the_production_profile(render, scenario):
+    # `invoke deploy` renders values-dev.yaml: it too must log at INFO (DEBUG carries SQL
+    # parameters and tool arguments) and trust no localhost origin. `invoke dev` sets its own.
+    config = by_kind(render(SCENARIOS[scenario]), "ConfigMap")["todo-config"]["data"]
+    assert config["LOG_LEVEL"] == "INFO"
+    origins = (config["TRUSTED_ORIGINS"] + "," + config["ALLOWED_ORIGINS"]).split(",")
+    assert not [o for o in origins if "localhost" in o or "127.0.0.1" in o], origins
+
+
+def test_rate_limits_reach_the_back_end_from_values(render):
+    config = by_kind(render(DEV), "ConfigMap")["todo-config"]["data"]
+    assert (config["CHAT_TURNS_PER_MINUTE"], config["WRITES_PER_MINUTE"]) == ("30", "120")
+    changed = {"limits.chatTurnsPerMinute": "5", "limits.writesPerMinute": "7"}
+    config = by_kind(render(DEV, changed), "ConfigMap")["todo-config"]["data"]
+    assert (config["CHAT_TURNS_PER_MINUTE"], config["WRITES_PER_MINUTE"]) == ("5", "7")

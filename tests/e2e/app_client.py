@@ -36,7 +36,8 @@ class AppClient:
             json={"email": email, "password": password, "name": "E2E User"},
         )
         response.raise_for_status()
-        self.user_id = response.json()["user"]["id"]
+        # A sign-up starts no session (it answers a taken email alike): sign in, as the form does.
+        self.sign_in(email, password)
         return {"email": email, "password": password}
 
     def sign_in(self, email: str, password: str) -> None:

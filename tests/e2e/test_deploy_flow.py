@@ -7,8 +7,10 @@ because every later step depends on the earlier ones.
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -282,6 +284,32 @@ def test_sign_up_sign_in_and_task_lifecycle(stack: Stack):
     assert pending == []
     assert client.request("DELETE", client.tasks_path(f"/{task_id}")).status_code in (200, 204)
     assert client.request("GET", client.tasks_path(f"/{task_id}")).status_code == 404
+
+
+def test_sign_up_does_not_tell_whether_an_email_has_an_account(stack: Stack):
+    credentials = _client(stack).sign_up()
+    stranger = _client(stack)
+    answers = [
+        stranger.request("POST", "/api/auth/sign-up/email", json={**who, "name": "Someone"})
+        for who in (credentials, {**credentials, "email": f"fresh-{uuid.uuid4().hex[:8]}@x.test"})
+    ]
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    assert [sorted(a.json()) for a in answers] == [["token", "user"]] * 2
+    assert [a.json()["token"] for a in answers] == [None, None]
+    assert not stranger.session.cookies, "a sign-up must not start a session"
+    owner = _client(stack)
+    owner.sign_in(**credentials)  # the real account is untouched
+
+
+def test_pages_carry_a_nonce_csp_and_no_hsts_over_http(stack: Stack):
+    page = _client(stack).request("GET", "/sign-in")
+    policy = page.headers["Content-Security-Policy"]
+    nonce = re.search(r"'nonce-([^']+)'", policy)
+    assert nonce and "frame-ancestors 'none'" in policy, policy
+    scripts = re.findall(r"<script[^>]*>", page.text)
+    assert scripts and all(f'nonce="{nonce.group(1)}"' in tag for tag in scripts), scripts
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in page.headers  # the e2e app is served over http
 
 
 HUGE = 10 * 1024 * 1024  # what the security review sent: read whole by every layer before

@@ -326,7 +326,7 @@ def _read_until(proc: subprocess.Popen, marker: str, timeout: float) -> str:
 def test_ctrl_c_during_release_then_deploy_converges(stack: Stack, figures, tmp_path: Path):
     # A values change rolls every pod, so helm is mid-wait when the interrupt comes.
     change = tmp_path / "log-level.yaml"
-    change.write_text("config:\n  logLevel: INFO\n")
+    change.write_text("config:\n  logLevel: WARNING\n")
     proc = _deploy_process("--values", str(change), "--provider", stack.config.provider)
     try:
         head = _read_until(proc, "secrets: ok", timeout=300)

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -87,3 +98,15 @@ class Message(Base):
         UTCDateTime(), default=utcnow, server_default=func.now()
     )
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class RateLimit(Base):
+    """A user's request count in one bucket (chat, write) for the window starting at
+    window_start (epoch seconds); api/rate_limit.py moves it with one atomic upsert."""
+
+    __tablename__ = "rate_limit"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(32), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer)

@@ -7,6 +7,10 @@ export const metadata: Metadata = {
   description: "Your tasks, with an assistant that can manage them for you.",
 };
 
+// Rendered per request: the CSP nonce (src/middleware.ts) is new each time, and a page built
+// ahead would carry scripts without it, which the browser would then refuse to run.
+export const dynamic = "force-dynamic";
+
 export const viewport: Viewport = { width: "device-width", initialScale: 1 };
 
 export default function RootLayout({ children }: { children: ReactNode }) {

@@ -52,10 +52,23 @@ function problemWith(mode: Mode, { name }: Credentials): string | null {
   return null;
 }
 
-async function submitCredentials(mode: Mode, { email, password, name }: Credentials) {
+async function signUpThenSignIn({ email, password, name }: Credentials) {
+  const signedUp = await authClient.signUp.email({ email, password, name });
+  if (signedUp.error) return signedUp;
+  const signedIn = await authClient.signIn.email({ email, password });
+  // The sign-up's answer is alike whether or not the email had an account, so a refused
+  // sign-in right after it is worded for both: a typo, or an account made before.
+  if (signedIn.error?.code === "INVALID_EMAIL_OR_PASSWORD") {
+    return { error: { ...signedIn.error, code: "SIGNED_UP_BUT_NOT_SIGNED_IN" } };
+  }
+  return signedIn;
+}
+
+async function submitCredentials(mode: Mode, credentials: Credentials) {
+  const { email, password } = credentials;
   try {
     if (mode === "sign-in") return await authClient.signIn.email({ email, password });
-    return await authClient.signUp.email({ email, password, name });
+    return await signUpThenSignIn(credentials);
   } catch {
     return { error: { status: 0, message: "Cannot reach the server. Try again." } };
   }

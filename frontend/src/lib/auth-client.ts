@@ -11,6 +11,10 @@ const AUTH_ERRORS: Record<string, string> = {
   PASSWORD_TOO_LONG: "Password is too long.",
   INVALID_EMAIL: "Enter a valid email address, like name@example.com.",
   NAME_REQUIRED: "Enter your name.",
+  // AuthForm's: a sign-up never says whether the email had an account; the sign-in after it
+  // then fails for a mistyped password as for an account made before.
+  SIGNED_UP_BUT_NOT_SIGNED_IN:
+    "We could not sign you in with these details. If you already have an account, sign in instead.",
   // The page's origin is not in TRUSTED_ORIGINS (or BETTER_AUTH_URL): a deployment setting.
   INVALID_ORIGIN: "Sign-in is not enabled for this address. Open the app at its usual URL.",
 };

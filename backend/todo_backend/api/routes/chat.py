@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from todo_backend.api.deps import ERROR_RESPONSES, NOT_FOUND, CurrentUser, SessionDep, SettingsDep
+from todo_backend.api.rate_limit import CHAT_LIMIT, TOO_MANY
 from todo_backend.api.schemas import AssistantOut, ChatRequest, ChatResponse, ToolCallOut
 from todo_backend.config import Settings
 from todo_backend.db.models import Conversation
@@ -60,7 +61,12 @@ def assistant(user_id: CurrentUser, settings: SettingsDep) -> AssistantOut:
     return AssistantOut(mode=_agent().mode(settings))
 
 
-@router.post("/chat", response_model=ChatResponse, responses=NOT_FOUND)
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    responses={**NOT_FOUND, **TOO_MANY},
+    dependencies=[CHAT_LIMIT],
+)
 async def chat(
     user_id: CurrentUser, session: SessionDep, settings: SettingsDep, body: ChatRequest
 ) -> ChatResponse:
@@ -77,7 +83,8 @@ async def chat(
 @router.post(
     "/chat/stream",
     response_class=StreamingResponse,
-    responses={**NOT_FOUND, **STREAM_RESPONSES},
+    responses={**NOT_FOUND, **STREAM_RESPONSES, **TOO_MANY},
+    dependencies=[CHAT_LIMIT],
 )
 async def chat_stream(
     request: Request,

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from todo_backend.api.deps import ERROR_RESPONSES, NOT_FOUND, CurrentUser, SessionDep
+from todo_backend.api.rate_limit import TOO_MANY, WRITE_LIMIT
 from todo_backend.api.schemas import (
     ID_MAX,
     ConversationDetail,
@@ -74,7 +75,8 @@ def get_conversation(
     "/{conversation_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, **TOO_MANY},
+    dependencies=[WRITE_LIMIT],
 )
 def delete_conversation(
     user_id: CurrentUser, session: SessionDep, conversation_id: ConversationId

@@ -4,11 +4,27 @@ import { APIError, createAuthMiddleware } from "better-auth/api";
 import { jwt } from "better-auth/plugins";
 import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../limits";
 import { type AuthDatabase, openDatabase } from "./database";
+import { ownLoopbackOrigin } from "./origins";
 import { type AuthSettings, loadAuthSettings, TOKEN_AUDIENCE, TOKEN_ISSUER } from "./settings";
 
 // better-auth's default (3 per 10 s per client IP) trips over a test suite or a household behind
 // one address; 20 a minute per IP still stops password guessing.
 const CREDENTIAL_ATTEMPTS = { window: 60, max: 20 };
+
+// The counts live in the shared database (the `rateLimit` table, Alembic's 0004), so the limit
+// holds across front-end replicas instead of per process (better-auth's memory default).
+const SHARED_RATE_LIMITS = { storage: "database" } as const;
+
+/** Who the client is and whether its cookies need TLS, as seen behind the ingress. */
+function behindTheIngress(settings: AuthSettings) {
+  return {
+    // The ingress controller sets X-Forwarded-For to the client's address (one value; better-auth
+    // skips a list it cannot trust); without it every request would share one bucket.
+    ipAddress: { ipAddressHeaders: ["x-forwarded-for"] },
+    // Said outright rather than left to better-auth's guess from NODE_ENV and the URL.
+    useSecureCookies: settings.baseUrl.startsWith("https://"),
+  };
+}
 
 /** better-auth takes any string as a name, blank or 100,000 characters long (it goes into
  * every token, which the back end would then refuse): a name must be real and fit. */
@@ -39,11 +55,14 @@ function createAuth(settings: AuthSettings, database: AuthDatabase) {
     appName: "Todo AI Chatbot",
     baseURL: settings.baseUrl,
     secret: settings.secret,
-    trustedOrigins: settings.trustedOrigins,
+    trustedOrigins: (request) => [...settings.trustedOrigins, ...ownLoopbackOrigin(request)],
     database,
     emailAndPassword: {
       enabled: true,
-      autoSignIn: true,
+      // Off so that better-auth answers a sign-up for a taken email exactly as for a new one
+      // (200, no token, a user-shaped body) and creates nothing: the answer no longer tells who
+      // has an account. The form signs in next, as a person who just signed up would.
+      autoSignIn: false,
       minPasswordLength: PASSWORD_MIN_LENGTH,
     },
     rateLimit: {
@@ -51,7 +70,9 @@ function createAuth(settings: AuthSettings, database: AuthDatabase) {
         "/sign-in/email": CREDENTIAL_ATTEMPTS,
         "/sign-up/email": CREDENTIAL_ATTEMPTS,
       },
+      ...SHARED_RATE_LIMITS,
     },
+    advanced: behindTheIngress(settings),
     hooks: { before: checkProfile },
     // Keys are EdDSA/Ed25519 in the `jwks` table. A token carries only what the back end reads:
     // `sub` (the user id, better-auth's default subject) and `sid`, the session it checks on
