@@ -197,10 +197,10 @@ def test_network_policies_keep_mcp_and_postgres_private(stack: Stack, figures):
     allowed by NetworkPolicy's rules; no Ingress rule routes to MCP: tests/chart.)"""
     seconds, output = _invoke_ok(stack, "isolation")
     rows = [line for line in output.splitlines() if "outside the app" in line]
-    assert any("mcp" in r and "blocked" in r for r in rows), output
-    assert any("postgres" in r and "blocked" in r for r in rows), output
-    # With dev values any namespace may reach the front end and back end (the ingress's peers).
-    assert any("frontend" in r and " open " in r for r in rows), output
+    # Every component refuses a pod outside the app: the front end and back end admit only the
+    # app's pods and the controller (here Traefik on the node, which needs no peer).
+    for component in ("frontend", "backend", "mcp", "postgres"):
+        assert any(component in r and "blocked" in r for r in rows), output
     figures.record(Figure("faults: isolation check (real connections)", seconds, "s"))
 
     # The check can fail: without MCP's policies it names the gap and the fix.
@@ -212,6 +212,33 @@ def test_network_policies_keep_mcp_and_postgres_private(stack: Stack, figures):
     assert "no NetworkPolicy protects mcp" in proc.stdout + proc.stderr
     _invoke_ok(stack, "deploy")  # Helm puts the deleted policies back
     _invoke_ok(stack, "isolation")
+
+
+MCP_ROLE_PROBE = """
+import os, psycopg
+with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as db:
+    print("role", db.execute("SELECT current_user").fetchone()[0])
+    for sql in ("SELECT * FROM session", "CREATE ROLE todo_probe_role"):
+        try:
+            db.execute(sql)
+            print("ALLOWED", sql)
+        except psycopg.errors.InsufficientPrivilege:
+            print("refused", sql)
+"""
+
+
+def test_the_mcp_servers_role_cannot_read_sessions_or_make_roles(stack: Stack):
+    """Least privilege, from inside the MCP pod with its own DATABASE_URL: whoever takes the
+    MCP server can neither read better-auth's session tokens nor create a role."""
+    proc = stack.kube.run(
+        "exec", "deploy/todo-mcp", "--", "python", "-c", MCP_ROLE_PROBE,
+        step="probe the MCP server's database role", check=False,
+    )  # fmt: skip
+    assert proc.ok, proc.stderr
+    lines = proc.stdout.split("\n")
+    assert "role todo_mcp" in lines, proc.stdout
+    assert "refused SELECT * FROM session" in lines, proc.stdout
+    assert "refused CREATE ROLE todo_probe_role" in lines, proc.stdout
 
 
 def test_failed_upgrade_rolls_back_and_keeps_serving(stack: Stack, figures, tmp_path: Path):
