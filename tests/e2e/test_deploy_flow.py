@@ -355,6 +355,20 @@ def test_sign_up_refuses_a_name_too_long_for_a_token(stack: Stack):
     assert answer.json()["code"] == "NAME_TOO_LONG"
 
 
+def test_a_token_stops_working_when_its_session_signs_out(stack: Stack):
+    """Through the ingress: the back end checks the token's session on every request, so a
+    signed-out session's token is refused at once, not when it expires."""
+    client = _client(stack)
+    client.sign_up()
+    client.fetch_token()
+    assert client.request("GET", client.tasks_path()).status_code == 200
+    signed_out = client.request("POST", "/api/auth/sign-out", json={})
+    assert signed_out.status_code == 200, signed_out.text[:300]
+    refused = client.request("GET", client.tasks_path())
+    assert refused.status_code == 401, refused.text[:300]
+    assert "signed out" in refused.json()["detail"]
+
+
 def test_routes_are_exact_where_the_front_end_serves_the_api(stack: Stack):
     client = _client(stack)
     assert client.request("GET", "/api/health").json().get("status") == "ok"
