@@ -451,3 +451,10 @@ def test_rate_limits_reach_the_back_end_from_values(render):
     changed = {"limits.chatTurnsPerMinute": "5", "limits.writesPerMinute": "7"}
     config = by_kind(render(DEV, changed), "ConfigMap")["todo-config"]["data"]
     assert (config["CHAT_TURNS_PER_MINUTE"], config["WRITES_PER_MINUTE"]) == ("5", "7")
+
+
+def test_the_api_docs_are_served_only_when_asked_for(render):
+    config = by_kind(render(DEV), "ConfigMap")["todo-config"]["data"]
+    assert "API_DOCS" not in config  # the back end's default: no /docs, /openapi.json
+    asked = by_kind(render(DEV, {"config.apiDocs": "true"}), "ConfigMap")["todo-config"]["data"]
+    assert asked["API_DOCS"] == "true"
