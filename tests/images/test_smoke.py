@@ -109,8 +109,24 @@ def signing(tmp_path: Path) -> tuple[Ed25519PrivateKey, Path]:
     return key, folder
 
 
-def _token(key: Ed25519PrivateKey, user_id: str) -> str:
-    claims = {"sub": user_id, "iat": int(time.time()), "exp": int(time.time()) + 300}
+# What better-auth's sign-in writes, run in the back-end image as the schema's owner: the back
+# end accepts a token only while its session row (`sid`) lives.
+SIGN_IN = """
+import os, sys, psycopg
+user, sid = sys.argv[1:3]
+with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as db:
+    db.execute('INSERT INTO "user" (id, name, email, "emailVerified") VALUES (%s, %s, %s, false)',
+               (user, user, user + "@example.test"))
+    db.execute('INSERT INTO session (id, "expiresAt", token, "updatedAt", "userId") '
+               "VALUES (%s, now() + interval '1 hour', %s, now(), %s)", (sid, sid + "-t", user))
+"""
+
+
+def _token(key: Ed25519PrivateKey, user_id: str, sid: str) -> str:
+    now = int(time.time())
+    # The issuer and audience better-auth signs with (docs/contract.md, Tokens).
+    claims = {"sub": user_id, "sid": sid, "iss": "todo-frontend", "aud": "todo-backend",
+              "iat": now, "exp": now + 300}  # fmt: skip
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": KID})
 
 
@@ -208,9 +224,10 @@ def test_stack_serves_a_task_from_rest_to_mcp_and_back(
     page = loopback_session().get(f"http://127.0.0.1:{frontend_port}/sign-in", timeout=30)
     assert page.status_code == 200, f"{page.status_code}\n{stack.logs()}"
 
-    user_id = f"smoke-{stack.suffix}"
+    user_id, sid = f"smoke-{stack.suffix}", f"session-{stack.suffix}"
+    stack.run_once(backend, "python", "-c", SIGN_IN, user_id, sid, env={"DATABASE_URL": database})
     http = loopback_session()
-    http.headers["Authorization"] = f"Bearer {_token(key, user_id)}"
+    http.headers["Authorization"] = f"Bearer {_token(key, user_id, sid)}"
     tasks_url = f"http://127.0.0.1:{backend_port}/api/{user_id}/tasks"
     created = http.post(tasks_url, json={"title": "made through REST"}, timeout=10)
     assert created.status_code == 201, f"{created.status_code} {created.text}\n{stack.logs()}"
@@ -225,5 +242,5 @@ def test_stack_serves_a_task_from_rest_to_mcp_and_back(
     titles = [task["title"] for task in http.get(tasks_url, timeout=10).json()]
     assert titles == ["made through REST", "made via MCP"]
     # Someone else's token is refused: the back end really checks `sub` against the path.
-    other = http.get(tasks_url, headers={"Authorization": f"Bearer {_token(key, 'x')}"})
+    other = http.get(tasks_url, headers={"Authorization": f"Bearer {_token(key, 'x', sid)}"})
     assert other.status_code == 403
