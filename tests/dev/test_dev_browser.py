@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import requests
 
 from tests.support.browser import App, chromium
 from tests.support.require import require
-from tests.support.signals import default_sigint
+from tests.support.signals import default_sigint, stop_group
 from tests.support.ui_checks import journey
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,11 +68,7 @@ def dev_stack() -> Iterator[str]:
             requests.get(APP + path, timeout=300)
         yield APP
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_group(proc, grace=30)
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,6 @@ cluster and run in file order (`-x`: each step needs the ones before it).
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -27,6 +25,7 @@ from tests.kind import infra
 from tests.kind.conftest import CLUSTER, Laptop
 from tests.support import nonroot
 from tests.support.secret_scan import deployed_secrets_and_logs, scan_texts
+from tests.support.signals import stop_group
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
@@ -316,12 +315,7 @@ def _the_app_opens_through_the_port_forward(laptop: Laptop) -> None:
         page.fetch_token()
         assert page.request("GET", page.tasks_path()).status_code == 200
     finally:
-        os.killpg(forward.pid, signal.SIGINT)
-        try:
-            forward.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(forward.pid, signal.SIGKILL)
-            forward.wait()
+        stop_group(forward, grace=20)
 
 
 def test_figures_within_budget(figures) -> None:
