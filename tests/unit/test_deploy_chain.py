@@ -430,10 +430,11 @@ def test_a_traefik_cluster_with_its_crds_gets_the_body_limit_middleware(
 
 def _k3d_with_traefik_pods(h: Harness, pod_namespaces: list[str]) -> None:
     h.fake.on("config", "current-context", stdout="k3d-dev\n")
-    classes = {"items": [{"metadata": {"name": "traefik"}}]}
-    h.fake.on("get", "ingressclass", stdout=classes)
-    traefik = {"spec": {"controller": "traefik.io/ingress-controller"}}
-    h.fake.on("get", "ingressclass", "traefik", stdout=traefik)
+    traefik = {
+        "metadata": {"name": "traefik"},
+        "spec": {"controller": "traefik.io/ingress-controller"},
+    }
+    h.fake.on("get", "ingressclass", stdout={"items": [traefik]})
     pods = {"items": [{"metadata": {"namespace": ns}} for ns in pod_namespaces]}
     h.fake.on("get", "pods", "app.kubernetes.io/name=traefik", stdout=pods)
 

@@ -101,7 +101,7 @@ class ExistingProvider:
         classes = self.kube.get_json("ingressclass", step="ingress classes", namespaced=False)
         found = default_ingress_class(classes)
         if found:
-            peers = ingress_peers.find(self.kube, found)
+            peers = ingress_peers.find(self.kube, classes, found)
             return ClusterFacts(
                 found,
                 notes=() if peers is not None else (ingress_peers.unknown_note(found),),

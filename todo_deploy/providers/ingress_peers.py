@@ -35,11 +35,13 @@ def in_namespace(namespace: str, pod_labels: Mapping[str, str]) -> Peers:
     )
 
 
-def find(kube: Kube, ingress_class: str) -> Peers | None:
-    """The peers of the controller serving `ingress_class`, from its running pods; None when
-    they cannot be told (an unknown controller, or no pod found)."""
-    found = kube.get_json("ingressclass", ingress_class, step="ingress class", namespaced=False)
-    controller = ((found or {}).get("spec") or {}).get("controller", "")
+def find(kube: Kube, classes: dict[str, Any] | None, ingress_class: str) -> Peers | None:
+    """The peers of the controller serving `ingress_class` (one of `classes`, the cluster's
+    IngressClass list), from its running pods; None when they cannot be told (an unknown
+    controller, or no pod found)."""
+    items = (classes or {}).get("items", [])
+    found: dict[str, Any] = next((i for i in items if i["metadata"]["name"] == ingress_class), {})
+    controller = (found.get("spec") or {}).get("controller", "")
     name = CONTROLLER_POD_NAMES.get(controller)
     if not name:
         return None

@@ -207,7 +207,7 @@ class KindProvider:
         classes = self.kube.get_json("ingressclass", step="ingress classes", namespaced=False)
         chosen = default_ingress_class(classes)
         if chosen:
-            return chosen, ingress_peers.find(self.kube, chosen)
+            return chosen, ingress_peers.find(self.kube, classes, chosen)
         self._load_missing([traefik.IMAGE], only_local=True)
         traefik.install(self.kube, self.config.timeouts.rollout)
         return traefik.INGRESS_CLASS, traefik.PEERS
