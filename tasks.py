@@ -2,7 +2,7 @@
 
 from invoke import Collection
 
-from todo_deploy.defaults import collection_defaults
+from todo_deploy.base.defaults import collection_defaults
 from todo_deploy.tasks import cluster, day2, dev, images, lifecycle, loop, manifests
 
 ns = Collection(

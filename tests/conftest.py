@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from tests.support.require import require as _require
-from todo_deploy.run import Runner
-from todo_deploy.tools import SPECS, Tools, cached_path
+from todo_deploy.base.run import Runner
+from todo_deploy.base.tools import SPECS, Tools, cached_path
 
 
 @pytest.fixture

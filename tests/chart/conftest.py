@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from todo_deploy import manifests
-from todo_deploy.tools import Tools
+from todo_deploy.base.tools import Tools
+from todo_deploy.steps import manifests
 
 
 def pytest_configure(config: pytest.Config) -> None:

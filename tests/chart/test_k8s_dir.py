@@ -8,7 +8,7 @@ import shutil
 import yaml
 
 from tests.support import chart_checks
-from todo_deploy import manifests
+from todo_deploy.steps import manifests
 
 K8S = manifests.K8S_DIR
 

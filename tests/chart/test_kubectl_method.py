@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from todo_deploy import manifests
-from todo_deploy.install import (
+from todo_deploy.steps import manifests
+from todo_deploy.steps.install import (
     CONFIG_DIGEST_ANNOTATION,
     load_manifests,
     public_url,

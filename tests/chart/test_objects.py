@@ -7,8 +7,8 @@ import base64
 import pytest
 
 from tests.support import chart_checks
-from todo_deploy import manifests
-from todo_deploy.run import Runner
+from todo_deploy.base.run import Runner
+from todo_deploy.steps import manifests
 
 SCENARIOS = chart_checks.scenarios()
 DEV = SCENARIOS["dev"]

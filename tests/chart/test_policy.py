@@ -8,7 +8,7 @@ import shutil
 import yaml
 
 from tests.support import chart_checks
-from todo_deploy import manifests
+from todo_deploy.steps import manifests
 
 # Reasons sit next to each skip: templates/_helpers.tpl (all workloads), tests/ (the test pod).
 JUSTIFIED = {"CKV_K8S_43", "CKV_K8S_15", "CKV_K8S_35", "CKV_K8S_8", "CKV_K8S_9"}

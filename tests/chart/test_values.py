@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from todo_deploy import manifests
-from todo_deploy.run import CommandError
+from todo_deploy.base.run import CommandError
+from todo_deploy.steps import manifests
 
 BAD = Path(__file__).parent / "bad-values"
 # file -> text the error must contain

@@ -8,11 +8,11 @@ import pytest
 
 from tests.e2e.figures import Figures
 from tests.support.stack import BUILD, Stack
-from todo_deploy.config import DeployConfig
-from todo_deploy.kube import Kube
+from todo_deploy.base.config import DeployConfig
+from todo_deploy.base.kube import Kube
+from todo_deploy.base.run import Runner
+from todo_deploy.base.tools import Tools
 from todo_deploy.providers import get_provider
-from todo_deploy.run import Runner
-from todo_deploy.tools import Tools
 
 
 @pytest.fixture(scope="session")

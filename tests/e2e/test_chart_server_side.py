@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from tests.support import chart_checks
-from todo_deploy import manifests
-from todo_deploy.run import Runner
+from todo_deploy.base.run import Runner
+from todo_deploy.steps import manifests
 
 pytestmark = pytest.mark.cluster
 

@@ -248,7 +248,7 @@ def test_health_through_ingress_and_port_forward(stack: Stack):
     for path in ("/health", "/ready", "/api/health", "/"):
         response = client.request("GET", path)
         assert response.status_code == 200, f"{path} via ingress: {response.status_code}"
-    from todo_deploy.portforward import port_forward
+    from todo_deploy.day2.portforward import port_forward
 
     with port_forward(stack.kube, "service/todo-backend", 8000) as local_port:
         import requests
@@ -330,7 +330,7 @@ def test_a_body_over_the_limit_is_refused_at_every_layer(stack: Stack):
     assert chunked.status_code == 413, chunked.text[:300]
     detail = {"detail": "The request body is larger than 65536 bytes"}
     headers = {"Authorization": f"Bearer {client.token}", "Content-Type": "application/json"}
-    from todo_deploy.portforward import port_forward
+    from todo_deploy.day2.portforward import port_forward
 
     for service, port, path in (
         ("todo-backend", 8000, client.tasks_path()),

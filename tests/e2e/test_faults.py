@@ -35,7 +35,7 @@ from tests.e2e.test_deploy_flow import (
 )
 from tests.support.signals import default_sigint
 from tests.support.stack import ROOT, Stack
-from todo_deploy.kube import wait_until
+from todo_deploy.base.kube import wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 

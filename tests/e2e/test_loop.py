@@ -32,11 +32,11 @@ from tests.support.podwatch import PodWatch, ready_images
 from tests.support.secret_scan import scan_texts
 from tests.support.signals import default_sigint
 from tests.support.stack import ROOT, Stack
-from todo_deploy import catalogue
-from todo_deploy.kube import wait_until
-from todo_deploy.portforward import free_loopback_port
-from todo_deploy.run import Runner
-from todo_deploy.tools import Tools
+from todo_deploy.base import catalogue
+from todo_deploy.base.kube import wait_until
+from todo_deploy.base.run import Runner
+from todo_deploy.base.tools import Tools
+from todo_deploy.day2.portforward import free_loopback_port
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.require import require
-from todo_deploy.config import DeployConfig
+from todo_deploy.base.config import DeployConfig
+from todo_deploy.base.run import Runner
 from todo_deploy.providers.host import HostProvider
-from todo_deploy.run import Runner
 
 
 @pytest.fixture(scope="session")

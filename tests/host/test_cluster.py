@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from todo_deploy.debian import ensure_packages
-from todo_deploy.kube import wait_until
+from todo_deploy.base.debian import ensure_packages
+from todo_deploy.base.kube import wait_until
 from todo_deploy.providers.host import HostClusterError, HostProvider, build
 from todo_deploy.providers.host.images import image_exists, import_scratch_image
 from todo_deploy.providers.host.layout import Layout

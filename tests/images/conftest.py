@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from todo_deploy.engine import DockerCli, EngineError, ensure_engine
-from todo_deploy.images import SPECS, BuiltImage, build_images, docker_cli
-from todo_deploy.run import Runner
+from todo_deploy.base.engine import DockerCli, EngineError, ensure_engine
+from todo_deploy.base.run import Runner
+from todo_deploy.steps.images import SPECS, BuiltImage, build_images, docker_cli
 
 # A cold build of all four images takes minutes on two shared cores.
 

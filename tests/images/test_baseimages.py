@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from todo_deploy.baseimages import BASES, ensure_base_images
-from todo_deploy.images import BUILD_TIMEOUT
-from todo_deploy.standins import SHADOW_DAY, Wanted, load, pack, settle, trim
+from todo_deploy.steps.baseimages import BASES, ensure_base_images
+from todo_deploy.steps.images import BUILD_TIMEOUT
+from todo_deploy.steps.standins import SHADOW_DAY, Wanted, load, pack, settle, trim
 
 
 def test_trim_drops_docs_keeps_copyright_and_apt_folders(tmp_path) -> None:

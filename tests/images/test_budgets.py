@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.support.cold_start import measure_cold_starts
-from todo_deploy.images import BUILD_TIMEOUT, MB, BuiltImage, format_report, report_rows
+from todo_deploy.steps.images import BUILD_TIMEOUT, MB, BuiltImage, format_report, report_rows
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(BUILD_TIMEOUT)]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from todo_deploy.images import SPECS, ImageSpec, content_tag, context_files
+from todo_deploy.steps.images import SPECS, ImageSpec, content_tag, context_files
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from todo_deploy.engine import EngineError, engine_answers, ensure_engine
-from todo_deploy.run import Runner
+from todo_deploy.base.engine import EngineError, engine_answers, ensure_engine
+from todo_deploy.base.run import Runner
 
 
 @pytest.mark.docker

@@ -7,7 +7,7 @@ import tarfile
 
 import pytest
 
-from todo_deploy.images import BUILD_TIMEOUT, SPECS, build_images
+from todo_deploy.steps.images import BUILD_TIMEOUT, SPECS, build_images
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(BUILD_TIMEOUT)]
 

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from tests.support.secret_scan import PRIVATE_KEY_BLOCK, looks_random, scan_patterns
-from todo_deploy.engine import DockerCli
-from todo_deploy.images import BUILD_TIMEOUT, SPECS, BuiltImage
+from todo_deploy.base.engine import DockerCli
+from todo_deploy.steps.images import BUILD_TIMEOUT, SPECS, BuiltImage
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(BUILD_TIMEOUT)]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from todo_deploy.images import BuiltImage, format_report, report_rows
+from todo_deploy.steps.images import BuiltImage, format_report, report_rows
 
 BUILT = {
     "frontend": BuiltImage(

@@ -29,9 +29,9 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.support.cold_start import loopback_session, wait_for_ok
-from todo_deploy.engine import DockerCli
-from todo_deploy.images import BUILD_TIMEOUT, BuiltImage
-from todo_deploy.portforward import free_loopback_port
+from todo_deploy.base.engine import DockerCli
+from todo_deploy.day2.portforward import free_loopback_port
+from todo_deploy.steps.images import BUILD_TIMEOUT, BuiltImage
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(BUILD_TIMEOUT)]
 

@@ -17,11 +17,11 @@ import yaml
 from tests.e2e.figures import Figure, Figures
 from tests.kind import infra
 from tests.support import nonroot
-from todo_deploy.baseimages import ensure_base_images
-from todo_deploy.images import docker_cli
-from todo_deploy.kube import Kube
+from todo_deploy.base.kube import Kube
+from todo_deploy.base.run import Runner
 from todo_deploy.providers.base import IngressAccess
-from todo_deploy.run import Runner
+from todo_deploy.steps.baseimages import ensure_base_images
+from todo_deploy.steps.images import docker_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.kind import addons, gobuild, network, nodeimage, registry, runtime
-from todo_deploy.engine import DockerCli, ensure_engine
-from todo_deploy.kube import Kube
-from todo_deploy.run import Runner
-from todo_deploy.tools import Tools
+from todo_deploy.base.engine import DockerCli, ensure_engine
+from todo_deploy.base.kube import Kube
+from todo_deploy.base.run import Runner
+from todo_deploy.base.tools import Tools
 
 
 @dataclass(frozen=True)

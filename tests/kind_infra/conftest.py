@@ -23,9 +23,9 @@ import yaml
 from tests.support.kind import gobuild, nodeimage, paths, registry, runtime
 from tests.support.kind import network as kind_network
 from tests.support.require import require
-from todo_deploy.engine import DockerCli, ensure_engine
+from todo_deploy.base.engine import DockerCli, ensure_engine
+from todo_deploy.base.run import Runner
 from todo_deploy.providers.host.layout import Layout
-from todo_deploy.run import Runner
 
 USER = "todo-ci"
 CLUSTER = "todo-infra"

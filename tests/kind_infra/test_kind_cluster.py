@@ -20,10 +20,10 @@ import pytest
 
 from tests.kind_infra.conftest import CLUSTER, CONTEXT, CiUser
 from tests.support.kind import addons, nodeimage, registry, runtime
-from todo_deploy.debian import ensure_packages
-from todo_deploy.engine import DockerCli
+from todo_deploy.base.debian import ensure_packages
+from todo_deploy.base.engine import DockerCli
+from todo_deploy.base.run import Runner
 from todo_deploy.providers.host.images import import_scratch_image
-from todo_deploy.run import Runner
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(3600)]
 

@@ -27,12 +27,12 @@ import requests
 
 from tests.e2e.app_client import AppClient
 from tests.quickstart.readme import ROOT, quick_start
-from todo_deploy import paths
-from todo_deploy.baseimages import BASES
-from todo_deploy.engine import engine_answers, ensure_engine
-from todo_deploy.images import SPECS
+from todo_deploy.base import paths
+from todo_deploy.base.engine import engine_answers, ensure_engine
+from todo_deploy.base.run import Runner
 from todo_deploy.providers.host.layout import API_PORT
-from todo_deploy.run import Runner
+from todo_deploy.steps.baseimages import BASES
+from todo_deploy.steps.images import SPECS
 
 HOST = "todo.local"
 INGRESS = "http://127.0.0.1"

@@ -30,14 +30,14 @@ import yaml
 from tests.support.bench_tools import BenchTools, ensure_tools
 from tests.support.podwatch import PodWatch, ready_images
 from tests.support.signals import default_sigint
-from todo_deploy import catalogue
-from todo_deploy.baseimages import ensure_base_images
-from todo_deploy.config import DeployConfig
-from todo_deploy.images import CA_BUNDLE, SPECS, docker_cli
-from todo_deploy.kube import Kube, wait_until
+from todo_deploy.base import catalogue
+from todo_deploy.base.config import DeployConfig
+from todo_deploy.base.kube import Kube, wait_until
+from todo_deploy.base.run import Runner
+from todo_deploy.base.tools import Tools
 from todo_deploy.providers import get_provider
-from todo_deploy.run import Runner
-from todo_deploy.tools import Tools
+from todo_deploy.steps.baseimages import ensure_base_images
+from todo_deploy.steps.images import CA_BUNDLE, SPECS, docker_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "bench"

@@ -13,9 +13,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from todo_deploy.paths import cache_root
+from todo_deploy.base.paths import cache_root
+from todo_deploy.base.run import Runner
 from todo_deploy.providers.host.build import module_dir
-from todo_deploy.run import Runner
 
 SKAFFOLD = ("github.com/GoogleContainerTools/skaffold/v2", "v2.16.1", "./cmd/skaffold")
 HELM3 = ("helm.sh/helm/v3", "v3.19.0", "./cmd/helm")

@@ -1,7 +1,7 @@
 """Checks of the chart and of k8s/ that only the test sessions run (dev dependencies).
 
 `lint()` is `helm lint --strict` for one values set; `validate()` checks manifests offline
-against the Kubernetes API schemas of the version the clusters run (todo_deploy.versions);
+against the Kubernetes API schemas of the version the clusters run (todo_deploy.base.versions);
 `policy_scan()` runs a pinned checkov over them, isolated from the project's lock.
 """
 
@@ -16,10 +16,10 @@ from pathlib import Path
 import kubernetes_validate  # type: ignore[import-untyped]
 import yaml
 
-from todo_deploy import versions
-from todo_deploy.manifests import CHART_DIR, DEV_VALUES, Manifest
-from todo_deploy.run import Runner
-from todo_deploy.tools import Tools
+from todo_deploy.base import versions
+from todo_deploy.base.run import Runner
+from todo_deploy.base.tools import Tools
+from todo_deploy.steps.manifests import CHART_DIR, DEV_VALUES, Manifest
 
 KUBERNETES_VERSION = versions.api_schema_version()  # the API of the clusters we run
 CHECKOV_VERSION = "3.3.30"

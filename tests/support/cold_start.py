@@ -13,11 +13,11 @@ from collections.abc import Mapping
 
 import requests
 
-from todo_deploy import catalogue
-from todo_deploy.engine import DockerCli
-from todo_deploy.images import BuiltImage, docker_cli
-from todo_deploy.portforward import free_loopback_port
-from todo_deploy.run import Runner
+from todo_deploy.base import catalogue
+from todo_deploy.base.engine import DockerCli
+from todo_deploy.base.run import Runner
+from todo_deploy.day2.portforward import free_loopback_port
+from todo_deploy.steps.images import BuiltImage, docker_cli
 
 HEALTH_TIMEOUT = 60.0
 

@@ -18,12 +18,12 @@ from typing import Any
 
 from rich.console import Console
 
-from todo_deploy.config import DeployConfig, build_config, collection_defaults
-from todo_deploy.flow import Hooks
+from todo_deploy.base.config import DeployConfig, build_config, collection_defaults
+from todo_deploy.base.run import Result, Runner
+from todo_deploy.base.tools import Tools
+from todo_deploy.flow.lifecycle import Hooks
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess, Provider
-from todo_deploy.run import Result, Runner
-from todo_deploy.target import Target
-from todo_deploy.tools import Tools
+from todo_deploy.steps.target import Target
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "unit" / "fixtures"

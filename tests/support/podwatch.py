@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from todo_deploy.kube import Kube
+from todo_deploy.base.kube import Kube
 
 
 def ready_images(pods: Iterable[dict[str, Any]]) -> set[str]:

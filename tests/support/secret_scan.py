@@ -12,8 +12,8 @@ import re
 from collections import Counter
 from urllib.parse import quote
 
-from todo_deploy import catalogue
-from todo_deploy.kube import Kube
+from todo_deploy.base import catalogue
+from todo_deploy.base.kube import Kube
 
 PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
 # A whole key, not just the header string that libraries keep as a constant to parse keys with.

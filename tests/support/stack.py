@@ -8,8 +8,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from todo_deploy.config import DeployConfig
-from todo_deploy.kube import Kube
+from todo_deploy.base.config import DeployConfig
+from todo_deploy.base.kube import Kube
 from todo_deploy.providers.base import IngressAccess, Provider
 
 ROOT = Path(__file__).resolve().parents[2]

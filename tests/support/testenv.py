@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from todo_deploy.debian import MissingPackages, ensure_packages
-from todo_deploy.run import Runner
+from todo_deploy.base.debian import MissingPackages, ensure_packages
+from todo_deploy.base.run import Runner
 
 NEEDS: dict[str, dict[str, str]] = {
     # Tests start throwaway PostgreSQL servers with Debian's initdb/pg_ctl.

@@ -16,8 +16,8 @@ from tests.support.fakes import (
     healthy_cluster,
     write_project,
 )
+from todo_deploy.base.run import Runner
 from todo_deploy.providers import minikube
-from todo_deploy.run import Runner
 
 
 @pytest.fixture

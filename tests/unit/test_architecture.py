@@ -12,60 +12,34 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "todo_deploy"
 
-# Top to bottom; a module may import its own layer and the layers below it, never above.
+# Top to bottom, each layer a folder of todo_deploy/ (two folders share the middle layer): a
+# module may import its own layer and the layers below it, never above.
 LAYERS = {
-    "tasks": ["todo_deploy.tasks"],
-    "flow": ["todo_deploy.flow", "todo_deploy.watch"],
-    "steps": [
-        "todo_deploy.target",
-        "todo_deploy.preflight",
-        "todo_deploy.install",
-        "todo_deploy.secrets",
-        "todo_deploy.verify",
-        "todo_deploy.isolation",
-        "todo_deploy.doctor",
-        "todo_deploy.evidence",
-        "todo_deploy.failures",
-        "todo_deploy.images",
-        "todo_deploy.baseimages",
-        "todo_deploy.standins",
-        "todo_deploy.volumes",
-        "todo_deploy.report",
-        "todo_deploy.manifests",
-        "todo_deploy.devserver",
-        "todo_deploy.portforward",
-        "todo_deploy.follow",
-        "todo_deploy.guard",
-        "todo_deploy.live",
-        "todo_deploy.lock",
-    ],
-    "providers": ["todo_deploy.providers"],
-    "base": [
-        "todo_deploy.kube",
-        "todo_deploy.run",
-        "todo_deploy.config",
-        "todo_deploy.defaults",
-        "todo_deploy.catalogue",
-        "todo_deploy.tools",
-        "todo_deploy.platforms",
-        "todo_deploy.background",
-        "todo_deploy.paths",
-        "todo_deploy.versions",
-        "todo_deploy.engine",
-        "todo_deploy.debian",
-        "todo_deploy.listeners",
-        "todo_deploy.yamldocs",
-    ],
+    "tasks": ["tasks"],
+    "flow": ["flow"],
+    "steps": ["steps", "day2"],
+    "providers": ["providers"],
+    "base": ["base"],
 }
 ORDER = list(LAYERS)
+FOLDERS = [folder for folders in LAYERS.values() for folder in folders]
 APP_PACKAGES = ("todo_backend", "todo_mcp")
 
 
 def layer_of(module: str) -> str:
-    for layer, prefixes in LAYERS.items():
-        if any(module == p or module.startswith(f"{p}.") for p in prefixes):
+    """The layer of `todo_deploy.FOLDER.…`: the folder decides, so a new module needs no list."""
+    parts = module.split(".")
+    folder = parts[1] if len(parts) > 1 and parts[0] == "todo_deploy" else None
+    for layer, folders in LAYERS.items():
+        if folder in folders:
             return layer
-    raise AssertionError(f"{module} is in no layer: add it to LAYERS and docs/architecture.md")
+    raise AssertionError(f"{module} is in no layer folder: put it in one of {FOLDERS}")
+
+
+def test_every_layer_folder_exists_and_the_package_root_holds_no_module() -> None:
+    folders = {p.name for p in SUITE.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders == set(FOLDERS)
+    assert sorted(p.name for p in SUITE.glob("*.py")) == ["__init__.py"]
 
 
 def module_name(path: Path) -> str:
@@ -111,9 +85,11 @@ def test_nothing_imports_upward() -> None:
 
 def test_the_walls_test_sees_an_upward_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
-    bad.write_text("def f():\n    from todo_deploy.flow import deploy\n")
-    assert "todo_deploy.flow" in imports(bad)
-    assert ORDER.index(layer_of("todo_deploy.flow")) < ORDER.index(layer_of("todo_deploy.kube"))
+    bad.write_text("def f():\n    from todo_deploy.flow.lifecycle import deploy\n")
+    assert "todo_deploy.flow.lifecycle" in imports(bad)
+    assert ORDER.index(layer_of("todo_deploy.flow.lifecycle")) < ORDER.index(
+        layer_of("todo_deploy.base.kube")
+    )
 
 
 def test_the_suite_never_imports_the_app_and_the_app_never_imports_the_suite() -> None:

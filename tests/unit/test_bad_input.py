@@ -23,13 +23,15 @@ import pytest
 from invoke import Exit
 
 from tests.support.fakes import SECRET_ENV, Harness
-from todo_deploy import baseimages, catalogue, flow, images
-from todo_deploy.engine import EngineError, ensure_engine
+from todo_deploy.base import catalogue
+from todo_deploy.base.engine import EngineError, ensure_engine
+from todo_deploy.base.run import Runner
+from todo_deploy.base.tools import Tools
+from todo_deploy.flow import lifecycle as flow
 from todo_deploy.providers.existing import ExistingProvider
-from todo_deploy.report import render
-from todo_deploy.run import Runner
+from todo_deploy.steps import baseimages, images
+from todo_deploy.steps.report import render
 from todo_deploy.tasks.common import failures
-from todo_deploy.tools import Tools
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = Path(__file__).parent / "fixtures" / "bad_input"

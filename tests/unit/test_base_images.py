@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from tests.support.fakes import Harness
-from todo_deploy import standins
-from todo_deploy.baseimages import BaseImageError, ensure_base_images, plan_lines
-from todo_deploy.engine import DockerCli
-from todo_deploy.images import SOURCE_LABEL, SPECS, Builder, source_digest
+from todo_deploy.base.engine import DockerCli
+from todo_deploy.steps import standins
+from todo_deploy.steps.baseimages import BaseImageError, ensure_base_images, plan_lines
+from todo_deploy.steps.images import SOURCE_LABEL, SPECS, Builder, source_digest
 
 ID = "{{.Id}}"
 LABEL = f'{{{{index .Config.Labels "{standins.RECIPE_LABEL}"}}}}'

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.support.bench import ROOT, markdown, skaffold_config
-from todo_deploy.images import SPECS
+from todo_deploy.steps.images import SPECS
 
 BASES = {
     "NODE_IMAGE": "node-base:1",

@@ -8,9 +8,9 @@ import pytest
 from invoke import Config
 
 from tests.support.fakes import Harness
-from todo_deploy.config import ConfigError, build_config, collection_defaults
-from todo_deploy.preflight import PreflightError, preflight
+from todo_deploy.base.config import ConfigError, build_config, collection_defaults
 from todo_deploy.providers.minikube import MinikubeProvider
+from todo_deploy.steps.preflight import PreflightError, preflight
 
 
 def _layered(tmp_path: Path, yaml_text: str, env: dict[str, str], monkeypatch) -> dict:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.fakes import Harness
-from todo_deploy import guard
-from todo_deploy.kube import Kube
-from todo_deploy.run import Runner
-from todo_deploy.tools import Tools
+from todo_deploy.base.kube import Kube
+from todo_deploy.base.run import Runner
+from todo_deploy.base.tools import Tools
+from todo_deploy.steps import guard
 
 ROOT = Path(__file__).resolve().parents[2]
 # TEST-NET-3 (RFC 5737): documentation only. The guard refuses before anything dials it.

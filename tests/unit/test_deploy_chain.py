@@ -9,14 +9,15 @@ import re
 import pytest
 
 from tests.support.fakes import FakeHostProvider, Harness
-from todo_deploy import flow, secrets
-from todo_deploy.preflight import PreflightError
+from todo_deploy.base.run import CommandError
+from todo_deploy.flow import lifecycle as flow
 from todo_deploy.providers.existing import ExistingProvider
 from todo_deploy.providers.host.provider import HostProvider
 from todo_deploy.providers.minikube import MinikubeProvider
-from todo_deploy.report import DeployReport
-from todo_deploy.run import CommandError
-from todo_deploy.verify import Verified
+from todo_deploy.steps import secrets
+from todo_deploy.steps.preflight import PreflightError
+from todo_deploy.steps.report import DeployReport
+from todo_deploy.steps.verify import Verified
 
 PREFLIGHT_MINIKUBE = [
     "docker --version",

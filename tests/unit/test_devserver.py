@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from todo_deploy.devserver import (
+from todo_deploy.base.kube import wait_until
+from todo_deploy.base.run import Runner
+from todo_deploy.day2.devserver import (
     UV_RUN,
     DevError,
     DevService,
@@ -24,8 +26,6 @@ from todo_deploy.devserver import (
     dev_services,
     refuse_taken_ports,
 )
-from todo_deploy.kube import wait_until
-from todo_deploy.run import Runner
 
 
 def test_dev_secrets_are_generated_once_and_kept_private(tmp_path: Path) -> None:
@@ -158,8 +158,8 @@ def test_a_taken_port_is_named_with_the_process_holding_it(tmp_path: Path) -> No
 SUPERVISE = """
 import sys
 from pathlib import Path
-from todo_deploy.devserver import DevService, supervise
-from todo_deploy.run import Runner
+from todo_deploy.day2.devserver import DevService, supervise
+from todo_deploy.base.run import Runner
 ports = sys.argv[1:]
 services = [
     DevService(f"web{i}", [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", port],

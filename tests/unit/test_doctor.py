@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.support.fakes import FIXTURES
-from todo_deploy.doctor import diagnose
+from todo_deploy.day2.doctor import diagnose
 
 CRASH_LOG = "sqlalchemy.exc.OperationalError: could not connect to server\nExited with 1"
 

@@ -8,9 +8,10 @@ import json
 import pytest
 
 from tests.support.fakes import Harness
-from todo_deploy import flow, secrets
+from todo_deploy.base.run import CommandError
+from todo_deploy.flow import lifecycle as flow
 from todo_deploy.providers.minikube import MinikubeProvider
-from todo_deploy.run import CommandError
+from todo_deploy.steps import secrets
 
 OPENAI_KEY = "sk-test-0123456789abcdefSECRET"
 AUTH_SECRET = "from-dotenv-better-auth-secret-0123456789"

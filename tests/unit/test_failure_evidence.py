@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 
 from tests.support.fakes import FakeExec, FakeHostProvider, Harness
-from todo_deploy import evidence, failures, flow, install
-from todo_deploy.config import build_config, collection_defaults
-from todo_deploy.evidence import LOG_LINES, RolloutError, Watch
-from todo_deploy.kube import Helm, Kube, wait_until
-from todo_deploy.run import CommandError, Runner
+from todo_deploy.base.config import build_config, collection_defaults
+from todo_deploy.base.kube import Helm, Kube, wait_until
+from todo_deploy.base.run import CommandError, Runner
+from todo_deploy.flow import lifecycle as flow
+from todo_deploy.steps import evidence, failures, install
+from todo_deploy.steps.evidence import LOG_LINES, RolloutError, Watch
 
 FIXTURES = Path(__file__).parent / "fixtures" / "evidence"
 CRASH_POD = "probe-backend-86cbf865c7-bh9lk"

@@ -10,8 +10,8 @@ from rich.console import Console
 
 from tests.support.fakes import Harness
 from tests.support.streams import FakeSpawner, pod, watch_lines
-from todo_deploy.follow import Container, LogFollower, console_emitter, parse_watch
-from todo_deploy.kube import Kube
+from todo_deploy.base.kube import Kube
+from todo_deploy.day2.follow import Container, LogFollower, console_emitter, parse_watch
 
 SELECTOR = "app.kubernetes.io/instance=todo"
 OLD = pod("todo-backend-1", "backend", running=["backend"], init_done=["migrate"])

@@ -14,12 +14,12 @@ import yaml
 from rich.console import Console
 
 from tests.support.fakes import FakeHostProvider
-from todo_deploy import install
-from todo_deploy.config import build_config, collection_defaults
+from todo_deploy.base.config import build_config, collection_defaults
+from todo_deploy.base.run import Runner
+from todo_deploy.base.tools import SPECS, Tools, cached_path
 from todo_deploy.providers.base import ClusterFacts
-from todo_deploy.run import Runner
-from todo_deploy.target import Target
-from todo_deploy.tools import SPECS, Tools, cached_path
+from todo_deploy.steps import install
+from todo_deploy.steps.target import Target
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAEFIK = ClusterFacts("traefik")

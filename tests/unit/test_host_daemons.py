@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from todo_deploy.base.run import Runner
 from todo_deploy.providers.host.daemons import Daemon, DaemonError, Supervisor
-from todo_deploy.run import Runner
 
 pytestmark = pytest.mark.skipif(
     shutil.which("start-stop-daemon") is None, reason="start-stop-daemon is Debian's (dpkg)"

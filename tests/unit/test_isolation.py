@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from todo_deploy.isolation import (
+from todo_deploy.day2.isolation import (
     IsolationError,
     Verdict,
     failure_message,

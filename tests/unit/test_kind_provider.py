@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from tests.support.fakes import Harness
-from todo_deploy import flow
-from todo_deploy.preflight import PreflightError
+from todo_deploy.flow import lifecycle as flow
 from todo_deploy.providers import traefik
 from todo_deploy.providers.kind import KindProvider, containerd_name, merge
+from todo_deploy.steps.preflight import PreflightError
 
 BUILT = {
     "frontend": "todo-frontend:c0ffee0",

@@ -8,9 +8,9 @@ from pathlib import Path
 from rich.console import Console
 
 from tests.support.fakes import FakeHostProvider, Harness
-from todo_deploy import flow
-from todo_deploy.kube import Kube
-from todo_deploy.live import (
+from todo_deploy.base.kube import Kube
+from todo_deploy.flow import lifecycle as flow
+from todo_deploy.steps.live import (
     LiveStep,
     RolloutProgress,
     Timings,
@@ -18,7 +18,7 @@ from todo_deploy.live import (
     live_step,
     rollout_lines,
 )
-from todo_deploy.report import DeployReport, StepTimer
+from todo_deploy.steps.report import DeployReport, StepTimer
 
 SECRET = "pw-0123456789-secret"
 

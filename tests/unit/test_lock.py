@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from tests.support.fakes import Harness
-from todo_deploy import lock
-from todo_deploy.kube import Kube
-from todo_deploy.lock import LockBusy, ReleaseLock
-from todo_deploy.run import Result
+from todo_deploy.base.kube import Kube
+from todo_deploy.base.run import Result
+from todo_deploy.steps import lock
+from todo_deploy.steps.lock import LockBusy, ReleaseLock
 
 
 class LeaseServer:

@@ -14,9 +14,9 @@ import pytest
 from invoke import Config
 
 from tests.support.fakes import Harness
-from todo_deploy.config import ConfigError, build_config, collection_defaults
-from todo_deploy.isolation import IsolationCheck, Verdict, failure_message
-from todo_deploy.platforms import Platform
+from todo_deploy.base.config import ConfigError, build_config, collection_defaults
+from todo_deploy.base.platforms import Platform
+from todo_deploy.day2.isolation import IsolationCheck, Verdict, failure_message
 from todo_deploy.providers import traefik
 from todo_deploy.providers.minikube import MinikubeProvider, parse_docker_env
 

@@ -18,12 +18,12 @@ import pytest
 from rich.console import Console
 
 from tests.support.fakes import Harness
-from todo_deploy.background import Background
-from todo_deploy.platforms import Platform, add_hosts_line, hosts_file
+from todo_deploy.base.background import Background
+from todo_deploy.base.platforms import Platform, add_hosts_line, hosts_file
+from todo_deploy.base.run import Runner
 from todo_deploy.providers.base import IngressAccess
 from todo_deploy.providers.minikube import MinikubeProvider
-from todo_deploy.report import DeployReport, render
-from todo_deploy.run import Runner
+from todo_deploy.steps.report import DeployReport, render
 
 TUNNEL = "minikube tunnel -p todo --bind-address=127.0.0.1"
 FAKE_MINIKUBE = """#!/bin/sh

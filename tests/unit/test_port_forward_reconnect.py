@@ -9,8 +9,8 @@ import pytest
 
 from tests.support.fakes import Harness
 from tests.support.streams import FakeSpawner, event_lines
-from todo_deploy.kube import Kube
-from todo_deploy.portforward import ReconnectingForward, ServiceTarget, service_target
+from todo_deploy.base.kube import Kube
+from todo_deploy.day2.portforward import ReconnectingForward, ServiceTarget, service_target
 
 SELECTOR = "app.kubernetes.io/component=backend,app.kubernetes.io/instance=todo"
 

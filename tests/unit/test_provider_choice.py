@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from todo_deploy import providers
-from todo_deploy.config import DeployConfig
+from todo_deploy.base.config import DeployConfig
+from todo_deploy.base.run import Runner
 from todo_deploy.providers import Choice, KubeContext, ProviderError, choose, current_context
-from todo_deploy.run import Runner
 
 
 @pytest.fixture

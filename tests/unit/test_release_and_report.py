@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from todo_deploy.install import SECRET_DIGEST_ANNOTATION, load_manifests, retarget
-from todo_deploy.report import DeployReport, StepTimer, render
+from todo_deploy.steps.install import SECRET_DIGEST_ANNOTATION, load_manifests, retarget
+from todo_deploy.steps.report import DeployReport, StepTimer, render
 
 K8S = Path(__file__).resolve().parents[2] / "k8s"
 REFS = {

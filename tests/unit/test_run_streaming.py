@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from todo_deploy.run import CommandError, Runner
+from todo_deploy.base.run import CommandError, Runner
 
 SECRET = "hunter2-very-secret"
 PRINTS = f"import sys; print('a {SECRET}'); print('b', file=sys.stderr); print('c')"

@@ -6,8 +6,8 @@ import base64
 import json
 
 from tests.support.fakes import Harness
-from todo_deploy import secrets
-from todo_deploy.kube import Kube
+from todo_deploy.base.kube import Kube
+from todo_deploy.steps import secrets
 
 VALUES = {"POSTGRES_PASSWORD": "db-password-0123", "MCP_API_TOKEN": "mcp-token-0123456"}
 APP_SECRETS = secrets.AppSecrets(dict(VALUES), {}, external_database=False)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from todo_deploy import config, defaults
+from todo_deploy.base import config, defaults
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("pydantic", "rich", "requests", "docker")  # (Invoke itself loads its yaml)

@@ -6,8 +6,9 @@ import base64
 import json
 
 from tests.support.fakes import Harness
-from todo_deploy import flow, secrets, volumes
+from todo_deploy.flow import lifecycle as flow
 from todo_deploy.providers.minikube import MinikubeProvider
+from todo_deploy.steps import secrets, volumes
 
 RUNNING = {"Host": "Running", "Kubelet": "Running", "APIServer": "Running"}
 PVC = {"items": [{"metadata": {"name": "data-todo-postgres-0"}}]}

@@ -26,9 +26,16 @@ from pathlib import Path
 import pytest
 
 from tests.support.require import require
-from todo_deploy.platforms import Platform, binary_platform, hosts_file
-from todo_deploy.run import Runner
-from todo_deploy.tools import SPECS, ToolError, Tools, cached_path, parse_checksum, skew_message
+from todo_deploy.base.platforms import Platform, binary_platform, hosts_file
+from todo_deploy.base.run import Runner
+from todo_deploy.base.tools import (
+    SPECS,
+    ToolError,
+    Tools,
+    cached_path,
+    parse_checksum,
+    skew_message,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORMS = [Platform(o, a) for o in ("linux", "darwin", "windows") for a in ("amd64", "arm64")]
@@ -508,8 +515,8 @@ current-context: kind-gone
 
 
 def test_preflight_lists_an_unobtainable_tool_with_every_other_problem(harness, releases, tmp_path):
-    from todo_deploy.preflight import PreflightError, preflight
     from todo_deploy.providers.minikube import MinikubeProvider
+    from todo_deploy.steps.preflight import PreflightError, preflight
 
     mac = Platform("darwin", "arm64")
     tools = Tools(

@@ -8,8 +8,8 @@ import json
 import yaml
 
 from tests.support.fakes import FakeHostProvider, Harness
-from todo_deploy import flow
-from todo_deploy.run import Result
+from todo_deploy.base.run import Result
+from todo_deploy.flow import lifecycle as flow
 
 DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "todo-mcp"}}
 TEST_POD = {

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support.fakes import CHART, FakeHostProvider, Harness
-from todo_deploy import catalogue, flow
-from todo_deploy.catalogue import deep_merge
+from todo_deploy.base import catalogue
+from todo_deploy.base.catalogue import deep_merge
+from todo_deploy.flow import lifecycle as flow
 
 
 def test_deep_merge_merges_maps_and_replaces_the_rest() -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.fakes import FakeHostProvider, Harness
-from todo_deploy.portforward import free_loopback_port
+from todo_deploy.day2.portforward import free_loopback_port
 from todo_deploy.providers.base import IngressAccess
-from todo_deploy.verify import VerifyError, http_get, verify
+from todo_deploy.steps.verify import VerifyError, http_get, verify
 
 STAND_IN = textwrap.dedent("""\
     #!{python}

@@ -12,12 +12,12 @@ import pytest
 import yaml
 
 from tests.support.fakes import CHART, FakeHostProvider, Harness
-from todo_deploy import images
-from todo_deploy.run import CommandError, Result
-from todo_deploy.tools import Tools
-from todo_deploy.watch import Watcher, file_batches, hashed_files, images_touched, watch_roots
+from todo_deploy.base.paths import REPO_ROOT
+from todo_deploy.base.run import CommandError, Result
+from todo_deploy.base.tools import Tools
+from todo_deploy.flow.watch import Watcher, file_batches, hashed_files, images_touched, watch_roots
 
-ROOT = images.REPO_ROOT
+ROOT = REPO_ROOT
 # As deployed: the builder will give mcp the same ref again, the back end a new one.
 DEPLOYED = {
     "images": {

@@ -20,13 +20,13 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from todo_deploy.config import DeployConfig
+from todo_deploy.base.config import DeployConfig
+from todo_deploy.base.run import Runner
+from todo_deploy.base.tools import Tools
 from todo_deploy.providers.base import Provider
-from todo_deploy.run import Runner
-from todo_deploy.tools import Tools
 
 # Names the local distributions give their contexts: for provider `auto` and the
-# context guard (todo_deploy/guard.py).
+# context guard (todo_deploy/steps/guard.py).
 LOCAL_NAMES = (
     "minikube",
     "docker-desktop",

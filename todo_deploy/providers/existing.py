@@ -9,11 +9,11 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 
-from todo_deploy.config import DeployConfig
-from todo_deploy.kube import Kube
+from todo_deploy.base.config import DeployConfig
+from todo_deploy.base.kube import Kube
+from todo_deploy.base.run import Result, Runner
 from todo_deploy.providers import ingress_peers, traefik
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
-from todo_deploy.run import Result, Runner
 
 # Contexts whose nodes run on the host's own Docker engine: built images are already there.
 SHARED_ENGINE_CONTEXTS = {"docker-desktop", "docker-for-desktop", "rancher-desktop"}

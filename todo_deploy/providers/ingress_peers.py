@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from todo_deploy.kube import Kube
+from todo_deploy.base.kube import Kube
 
 Peers = tuple[dict[str, Any], ...]
 

@@ -18,12 +18,12 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from todo_deploy.config import DeployConfig
-from todo_deploy.kube import Kube
+from todo_deploy.base.config import DeployConfig
+from todo_deploy.base.kube import Kube
+from todo_deploy.base.run import Runner
 from todo_deploy.providers import ingress_peers, traefik
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 from todo_deploy.providers.existing import default_ingress_class, push_to_registry
-from todo_deploy.run import Runner
 
 # containerd reads a registry's hosts.toml from here (kind's recipe for a local registry).
 CERTS_D = "/etc/containerd/certs.d"

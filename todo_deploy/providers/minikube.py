@@ -21,14 +21,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from todo_deploy import paths
-from todo_deploy.background import Background
-from todo_deploy.config import DeployConfig, MinikubeSettings
-from todo_deploy.kube import Kube, wait_until
-from todo_deploy.platforms import Platform
+from todo_deploy.base import paths
+from todo_deploy.base.background import Background
+from todo_deploy.base.config import DeployConfig, MinikubeSettings
+from todo_deploy.base.kube import Kube, wait_until
+from todo_deploy.base.platforms import Platform
+from todo_deploy.base.run import Runner
 from todo_deploy.providers import traefik
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
-from todo_deploy.run import Runner
 
 INGRESS_NS = "ingress-nginx"
 CONTROLLER = "deployment/ingress-nginx-controller"

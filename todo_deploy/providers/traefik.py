@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from todo_deploy.kube import Kube
+from todo_deploy.base.kube import Kube
 from todo_deploy.providers import ingress_peers
 from todo_deploy.providers.host.addons import (
     INGRESS_CLASS,

@@ -14,7 +14,7 @@ def up(
     c: Context, dry_run: bool = False, verbose: bool = False, provider: str | None = None
 ) -> None:
     """Start the cluster and its ingress controller (idempotent)."""
-    from todo_deploy.flow import may_run
+    from todo_deploy.flow.lifecycle import may_run
 
     t = target(c, {"provider": provider}, dry_run=dry_run, verbose=verbose)
     with failures():
@@ -33,7 +33,7 @@ def down(
     delete: bool = False,
 ) -> None:
     """Stop (or --delete) the cluster; nothing running is not an error."""
-    from todo_deploy.flow import may_run
+    from todo_deploy.flow.lifecycle import may_run
 
     t = target(c, {"provider": provider}, dry_run=dry_run, verbose=verbose)
     with failures():

@@ -7,22 +7,21 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from invoke import Argument, Context, Exit, ParseError, Task
 from invoke import task as invoke_task
 
-from todo_deploy.defaults import collection_defaults
-from todo_deploy.run import CommandError, Runner
+from todo_deploy.base.defaults import collection_defaults
+from todo_deploy.base.paths import REPO_ROOT
+from todo_deploy.base.run import CommandError, Runner
 
 if TYPE_CHECKING:  # imported when a task runs, not at start: `invoke --list` stays quick
     from rich.console import Console
 
-    from todo_deploy.target import Target
+    from todo_deploy.steps.target import Target
 
 # Paths in invoke.yaml (chart, k8s/, values files) are relative to the repository root.
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Flags shared by the cluster-facing tasks, with their help text.
 TARGET_HELP = {
@@ -114,10 +113,10 @@ def target(
 
     `machine_output`: stdout is kept for the task's JSON, so messages go to stderr.
     """
-    from todo_deploy.config import build_config
+    from todo_deploy.base.config import build_config
+    from todo_deploy.base.tools import resolve_tools
     from todo_deploy.providers import get_provider
-    from todo_deploy.target import Target
-    from todo_deploy.tools import resolve_tools
+    from todo_deploy.steps.target import Target
 
     console = make_console(stderr=machine_output)
     os.chdir(REPO_ROOT)
@@ -138,7 +137,7 @@ def guard_context(t: Target, allow_context: str | None, action: str) -> None:
 
     A dry run changes nothing, so it may look at any cluster.
     """
-    from todo_deploy import guard
+    from todo_deploy.steps import guard
 
     if t.runner.dry_run:
         return

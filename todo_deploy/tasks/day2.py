@@ -28,16 +28,16 @@ from todo_deploy.tasks.common import (
 if TYPE_CHECKING:  # the modules a task uses are imported when it runs: `invoke --list` is quick
     from rich.table import Table
 
-    from todo_deploy.catalogue import Component
-    from todo_deploy.doctor import Finding
-    from todo_deploy.isolation import Verdict
-    from todo_deploy.target import Target
+    from todo_deploy.base.catalogue import Component
+    from todo_deploy.day2.doctor import Finding
+    from todo_deploy.day2.isolation import Verdict
+    from todo_deploy.steps.target import Target
 
 JSON_HELP = {"json": "print one JSON document instead of tables (for scripts)"}
 
 
 def _component(t: Target, name: str) -> Component:
-    from todo_deploy.catalogue import CatalogueError
+    from todo_deploy.base.catalogue import CatalogueError
 
     try:
         return t.catalogue[name]
@@ -123,7 +123,7 @@ def latest_releases(records: dict) -> list[tuple[str, int, str]]:
 
 
 def _pod_row(pod: dict[str, Any]) -> dict[str, Any]:
-    from todo_deploy.follow import COMPONENT_LABEL
+    from todo_deploy.day2.follow import COMPONENT_LABEL
 
     statuses = pod["status"].get("containerStatuses") or []
     return {
@@ -175,7 +175,7 @@ def logs(
     kube_context: str | None = None,
 ) -> None:
     """Show a component's logs; with no component, follow every component's, colour-prefixed."""
-    from todo_deploy.follow import app_selector
+    from todo_deploy.day2.follow import app_selector
 
     t = _target(c, provider, namespace, kube_context)
     if component and not follow:
@@ -192,7 +192,7 @@ def logs(
 
 def follow_logs(t: Target, components: list[str], *, tail: int) -> None:
     """Merged, coloured logs of `components` until Ctrl-C, new pods included."""
-    from todo_deploy.follow import LogFollower, app_selector, console_emitter
+    from todo_deploy.day2.follow import LogFollower, app_selector, console_emitter
 
     emit = console_emitter(t.console, t.catalogue.names())
     follower = LogFollower(t.kube, app_selector(t.config.release, components), emit, tail=tail)
@@ -221,7 +221,7 @@ def port_forward(
     port: int = Port(0),
 ) -> None:
     """Forward a component's Service to 127.0.0.1 until Ctrl-C, following its pods."""
-    from todo_deploy.portforward import ReconnectingForward, service_target
+    from todo_deploy.day2.portforward import ReconnectingForward, service_target
 
     t = _target(c, provider, namespace, kube_context)
     service = _component(t, component)
@@ -278,7 +278,7 @@ def doctor(
     json: bool = False,
 ) -> None:
     """Read pod and event state and name the likely cause and fix of each failure."""
-    from todo_deploy.doctor import diagnose
+    from todo_deploy.day2.doctor import diagnose
 
     t = _target(c, provider, namespace, kube_context, machine_output=json)
     kube = t.kube
@@ -359,7 +359,7 @@ def rollback(
     no_wait: bool = False,
 ) -> None:
     """Return the Helm release to an earlier revision and wait until it is ready."""
-    from todo_deploy import flow
+    from todo_deploy.flow import lifecycle as flow
 
     wanted = [str(int(revision))] if int(revision) else []
     flags = {"provider": provider, "namespace": namespace, "kube_context": kube_context}
@@ -400,7 +400,7 @@ def isolation(
     kube_context: str | None = None,
 ) -> None:
     """Prove the NetworkPolicies hold: MCP and PostgreSQL refuse pods outside the app."""
-    from todo_deploy.isolation import IsolationCheck
+    from todo_deploy.day2.isolation import IsolationCheck
 
     refuse_dry(c, "isolation", "its probes are real connections from pods it starts")
     t = _target(c, provider, namespace, kube_context)

@@ -10,9 +10,9 @@ from todo_deploy.tasks.common import REPO_ROOT, failures, make_console, refuse_d
 @task(help={"verbose": "echo each command as it runs"})
 def dev(c: Context, verbose: bool = False) -> None:
     """Run the three services locally on SQLite (.dev/), reloading on save; Ctrl-C stops."""
-    from todo_deploy.devserver import run_dev
-    from todo_deploy.follow import prefixed_printer
-    from todo_deploy.run import Runner
+    from todo_deploy.base.run import Runner
+    from todo_deploy.day2.devserver import run_dev
+    from todo_deploy.day2.follow import prefixed_printer
 
     refuse_dry(c, "dev", "it only starts local servers")
     console = make_console()

@@ -13,8 +13,8 @@ PROVIDER_HELP = "build where this provider's cluster sees images (default from i
 def _build(c: Context, name: list[str] | None, provider: str | None, verbose: bool) -> None:
     from rich.table import Table
 
-    from todo_deploy.flow import Hooks
-    from todo_deploy.images import report_rows
+    from todo_deploy.flow.lifecycle import Hooks
+    from todo_deploy.steps.images import report_rows
 
     refuse_dry(
         c, "images.build", "building is what it does (`invoke --dry deploy` lists the builds)"

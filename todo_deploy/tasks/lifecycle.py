@@ -47,8 +47,8 @@ def deploy(
     no_wait: bool = False,
 ) -> None:
     """Build, release and verify the whole stack on a local cluster, each step timed."""
-    from todo_deploy import flow
-    from todo_deploy.report import DeployReport, render
+    from todo_deploy.flow import lifecycle as flow
+    from todo_deploy.steps.report import DeployReport, render
 
     flags = {
         "provider": provider,
@@ -104,7 +104,7 @@ def teardown(
     no_wait: bool = False,
 ) -> None:
     """Remove the release and its namespace (keeping the database unless --purge-data)."""
-    from todo_deploy import flow
+    from todo_deploy.flow import lifecycle as flow
 
     flags = {
         "provider": provider,

@@ -19,7 +19,7 @@ from todo_deploy.tasks.common import (
 )
 
 if TYPE_CHECKING:
-    from todo_deploy.target import Target
+    from todo_deploy.steps.target import Target
 
 
 @task(
@@ -42,7 +42,7 @@ def watch(
     no_wait: bool = False,
 ) -> None:
     """Deploy, then on each save rebuild and roll only the changed image; Ctrl-C stops."""
-    from todo_deploy import flow
+    from todo_deploy.flow import lifecycle as flow
 
     refuse_dry(c, "watch", "it rebuilds and rolls on each save")
     flags = {"provider": provider, "namespace": namespace, "kube_context": kube_context}
@@ -53,9 +53,10 @@ def watch(
 
 
 def _watch(t: Target, logs: bool) -> None:
-    from todo_deploy import flow, images
-    from todo_deploy.follow import LogFollower, app_selector, console_emitter
-    from todo_deploy.watch import Watcher, file_batches, watch_roots
+    from todo_deploy.day2.follow import LogFollower, app_selector, console_emitter
+    from todo_deploy.flow import lifecycle as flow
+    from todo_deploy.flow.watch import Watcher, file_batches, watch_roots
+    from todo_deploy.steps import images
 
     # One builder for the whole run: the engine is asked about the base images once.
     hooks = flow.Hooks(build_images=images.BuildSession())

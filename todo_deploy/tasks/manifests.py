@@ -17,8 +17,8 @@ from todo_deploy.tasks.common import REPO_ROOT, dry, failures, task
 )
 def manifests(c: Context, check: bool = False, verbose: bool = False) -> None:
     """Render k8s/ from the Helm chart with values-dev.yaml (`invoke --dry` lists the changes)."""
-    from todo_deploy import manifests as chart
-    from todo_deploy.run import Runner
+    from todo_deploy.base.run import Runner
+    from todo_deploy.steps import manifests as chart
 
     runner = Runner(echo=verbose)
     k8s = REPO_ROOT / "k8s"

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.kind import addons, gobuild, network, nodeimage, paths, registry, runtime
-from todo_deploy.engine import DockerCli, EngineError, ensure_engine
-from todo_deploy.run import CommandError, Runner
+from todo_deploy.base.engine import DockerCli, EngineError, ensure_engine
+from todo_deploy.base.run import CommandError, Runner
 
 
 def _parser() -> argparse.ArgumentParser:

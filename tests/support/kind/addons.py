@@ -18,14 +18,14 @@ import yaml
 
 from tests.support.kind import gobuild, paths
 from tests.support.kind.componentimages import scratch_maker
-from todo_deploy.engine import DockerCli
+from todo_deploy.base.engine import DockerCli
+from todo_deploy.base.run import Runner
 from todo_deploy.providers.host import build
 from todo_deploy.providers.host.layout import (
     KUBE_NETWORK_POLICIES_VERSION,
     TRAEFIK_VERSION,
     Layout,
 )
-from todo_deploy.run import Runner
 
 TRAEFIK_IMAGE = f"traefik:{TRAEFIK_VERSION}"
 NETWORK_POLICIES_IMAGE = (

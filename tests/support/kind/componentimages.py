@@ -17,13 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.kind import gobuild, paths
-from todo_deploy.engine import DockerCli
+from todo_deploy.base.engine import DockerCli
+from todo_deploy.base.run import Runner
+from todo_deploy.base.versions import KUBERNETES as KUBERNETES_VERSION
 from todo_deploy.providers.host import build
 from todo_deploy.providers.host.images import import_scratch_image
 from todo_deploy.providers.host.layout import Layout
-from todo_deploy.run import Runner
-from todo_deploy.standins import RootfsMaker, mirror, trim
-from todo_deploy.versions import KUBERNETES as KUBERNETES_VERSION
+from todo_deploy.steps.standins import RootfsMaker, mirror, trim
 
 INPUTS_LABEL = "todo.ci.inputs"
 PATH_ENV = "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tests.support.kind import paths
-from todo_deploy.run import Runner
+from todo_deploy.base.run import Runner
 
 BUILD_TIMEOUT = 3600
 # `old => new vX` (a published module), never `old => ./dir` or `../dir`.

@@ -9,7 +9,7 @@ from being forwarded anywhere (the ptp CNI config does not masquerade them).
 from __future__ import annotations
 
 from tests.support.kind.nodeimage import POD_SUBNET, SERVICE_SUBNET
-from todo_deploy.run import Runner
+from todo_deploy.base.run import Runner
 
 GUARD_METRIC = "4000"  # below any real route to the same range (the host provider's too)
 DOCKER_USER = "DOCKER-USER"  # Docker's hook for forwarding rules of one's own

@@ -27,13 +27,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.kind import componentimages, gobuild, paths, storage
-from todo_deploy.debian import ensure_packages
-from todo_deploy.engine import DockerCli, buildkit_cli
+from todo_deploy.base.debian import ensure_packages
+from todo_deploy.base.engine import DockerCli, buildkit_cli
+from todo_deploy.base.run import Runner
+from todo_deploy.base.versions import KUBERNETES as KUBERNETES_VERSION
 from todo_deploy.providers.host import build
 from todo_deploy.providers.host.layout import Layout
-from todo_deploy.run import Runner
-from todo_deploy.standins import RootfsMaker, file_digest, mirror, trim
-from todo_deploy.versions import KUBERNETES as KUBERNETES_VERSION
+from todo_deploy.steps.standins import RootfsMaker, file_digest, mirror, trim
 
 NODE_IMAGE = f"local/kind-node:{KUBERNETES_VERSION}"  # what clusters are made from
 # Each build is tagged with the hash of its inputs (NODE_IMAGE points at the current one), so

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from todo_deploy import paths as suite_paths
+from todo_deploy.base import paths as suite_paths
 
 # A folder every user can read: the CI's non-root user puts it on PATH (root's cache is 0700).
 DEFAULT_BIN_DIR = Path("/opt/todo-ci/bin")

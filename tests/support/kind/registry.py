@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tests.support.kind import gobuild, paths
 from tests.support.kind.componentimages import scratch_maker
-from todo_deploy.engine import DockerCli
+from todo_deploy.base.engine import DockerCli
 
 IMAGE = f"local/registry:{gobuild.REGISTRY.version}"
 CONTAINER = "todo-ci-registry"

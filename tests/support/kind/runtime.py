@@ -19,10 +19,10 @@ import signal
 import time
 from pathlib import Path
 
-from todo_deploy import paths
-from todo_deploy.debian import ensure_packages
-from todo_deploy.engine import LOCAL_SOCKET
-from todo_deploy.run import Runner
+from todo_deploy.base import paths
+from todo_deploy.base.debian import ensure_packages
+from todo_deploy.base.engine import LOCAL_SOCKET
+from todo_deploy.base.run import Runner
 
 RUNTIME_NAME = "nosysres"
 WRAPPER = Path("/opt/todo-ci/libexec/runc-nosysres")

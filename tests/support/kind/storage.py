@@ -15,8 +15,8 @@ from pathlib import Path
 
 from tests.support.kind import gobuild
 from tests.support.kind.componentimages import PATH_ENV, ensure_labelled, scratch_maker
-from todo_deploy.debian import ensure_packages
-from todo_deploy.engine import DockerCli
+from todo_deploy.base.debian import ensure_packages
+from todo_deploy.base.engine import DockerCli
 from todo_deploy.providers.host.images import import_scratch_image
 
 MANIFEST_INSIDE = "/kind/manifests/default-storage.yaml"

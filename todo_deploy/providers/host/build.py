@@ -13,6 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
+from todo_deploy.base.run import Runner
 from todo_deploy.providers.host import patches
 from todo_deploy.providers.host.layout import (
     COREDNS_VERSION,
@@ -22,7 +23,6 @@ from todo_deploy.providers.host.layout import (
     TRAEFIK_VERSION,
     Layout,
 )
-from todo_deploy.run import Runner
 
 KUBERNETES_COMMANDS = (
     "kube-apiserver",

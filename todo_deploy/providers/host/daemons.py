@@ -16,7 +16,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from todo_deploy.run import Runner
+from todo_deploy.base.run import Runner
 
 LOG_TAIL_LINES = 25
 EXEC_GRACE = 3.0

@@ -7,8 +7,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from todo_deploy.base.run import Runner
 from todo_deploy.providers.host.layout import COREDNS_IMAGE, PAUSE_IMAGE, Layout
-from todo_deploy.run import Runner
 
 
 def image_exists(runner: Runner, ref: str) -> bool:

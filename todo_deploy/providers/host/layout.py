@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from todo_deploy import paths, versions
+from todo_deploy.base import paths, versions
 
 KUBERNETES_VERSION = versions.KUBERNETES
 CRI_DOCKERD_VERSION = "v0.3.14"  # v0.4 needs Docker API 1.42; Debian 12 ships 1.41

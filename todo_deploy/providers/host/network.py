@@ -15,8 +15,8 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from todo_deploy.base.run import Runner
 from todo_deploy.providers.host.layout import BRIDGE, NODE_IP, POD_CIDR, SERVICE_CIDR
-from todo_deploy.run import Runner
 
 FORWARD_CHAIN = "TODO-HOST-FORWARD"
 # Chains the kubelet, kube-proxy and the CNI plugins create, plus ours.

@@ -9,7 +9,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from todo_deploy.listeners import listening_sockets
+from todo_deploy.base.listeners import listening_sockets
 from todo_deploy.providers.host.layout import (
     API_PORT,
     ETCD_PORT,

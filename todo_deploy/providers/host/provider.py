@@ -12,10 +12,12 @@ import shutil
 import time
 from pathlib import Path
 
-from todo_deploy.config import DeployConfig
-from todo_deploy.debian import ensure_packages
-from todo_deploy.engine import ensure_engine
-from todo_deploy.kube import Kube, wait_until
+from todo_deploy.base.config import DeployConfig
+from todo_deploy.base.debian import ensure_packages
+from todo_deploy.base.engine import ensure_engine
+from todo_deploy.base.kube import Kube, wait_until
+from todo_deploy.base.run import Runner
+from todo_deploy.base.yamldocs import documents
 from todo_deploy.providers import ingress_peers
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 from todo_deploy.providers.host import (
@@ -38,8 +40,6 @@ from todo_deploy.providers.host.layout import (
     Layout,
 )
 from todo_deploy.providers.host.pki import Pki
-from todo_deploy.run import Runner
-from todo_deploy.yamldocs import documents
 
 PACKAGES = {
     "/usr/bin/etcd": "etcd-server",

@@ -1,0 +1,1 @@
+"""What every layer stands on: the Runner, config, paths, tools, the catalogue, kubectl helpers."""

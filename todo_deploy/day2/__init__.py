@@ -1,0 +1,1 @@
+"""Day-2 services: isolation, doctor, dev servers, port-forwards, log following."""

@@ -1,0 +1,245 @@
+"""`invoke dev`: the three services on this machine, no Kubernetes, on a SQLite file in .dev/."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets as random
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from todo_deploy.base import catalogue, listeners
+from todo_deploy.base.run import Runner
+
+DEV_DIR = ".dev"
+# Kept in .dev/ (git-ignored): better-auth encrypts its JWKS keys with its secret, so a new
+# secret on every start would break the keys already in the database.
+SECRETS_FILE = "secrets.env"
+UV_RUN = ["uv", "run", "--all-packages", "--"]
+
+
+@dataclass(frozen=True)
+class DevService:
+    name: str
+    argv: list[str]
+    cwd: Path
+    url: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def dev_secrets(dev_dir: Path) -> dict[str, str]:
+    path = dev_dir / SECRETS_FILE
+    stored = {k: v for k, v in dotenv_values(path).items() if v} if path.exists() else {}
+    for key in ("BETTER_AUTH_SECRET", "MCP_API_TOKEN"):
+        stored.setdefault(key, random.token_urlsafe(32))
+    dev_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{k}={v}\n" for k, v in stored.items()))
+    path.chmod(0o600)
+    return stored
+
+
+def _ports() -> dict[str, int]:
+    """Each service listens on its port from the chart, as in the cluster."""
+    chart = catalogue.default()
+    return {name: chart[name].port for name in ("frontend", "backend", "mcp")}
+
+
+def dev_env(repo: Path, secrets: dict[str, str]) -> dict[str, str]:
+    database = (repo / DEV_DIR / "todo.db").resolve()
+    port = _ports()
+    frontend = f"http://127.0.0.1:{port['frontend']}"
+    browsers = f"http://localhost:{port['frontend']},{frontend}"
+    return {
+        "DATABASE_URL": f"sqlite:///{database}",
+        "AUTH_JWKS_URL": f"{frontend}/api/auth/jwks",
+        "MCP_SERVER_URL": f"http://127.0.0.1:{port['mcp']}/mcp",
+        "MCP_ALLOWED_HOSTS": f"127.0.0.1:{port['mcp']},localhost:{port['mcp']}",
+        "BETTER_AUTH_URL": frontend,
+        "TRUSTED_ORIGINS": browsers,
+        "BACKEND_URL": f"http://127.0.0.1:{port['backend']}",
+        "ALLOWED_ORIGINS": browsers,
+        "API_DOCS": "true",  # the API's own docs, for development only
+        **secrets,
+    }
+
+
+def dev_services(repo: Path) -> list[DevService]:
+    """Back end and MCP restart on a saved .py file (the MCP server runs the back end's domain
+    code too); the front end has Next.js's own hot reload."""
+    port = {name: str(number) for name, number in _ports().items()}
+    local = "127.0.0.1"
+    backend_code, mcp_code = str(repo / "backend" / "todo_backend"), str(repo / "mcp" / "todo_mcp")
+    uvicorn = ["uvicorn", "todo_backend.main:app", "--host", local, "--port", port["backend"],
+               "--reload", "--reload-dir", backend_code]  # fmt: skip
+    # watchfiles' command line restarts a program that has no reload of its own.
+    mcp = ["watchfiles", "--filter", "python", "python -m todo_mcp", mcp_code, backend_code]
+    next_dev = ["npm", "run", "dev", "--", "--hostname", local, "--port", port["frontend"]]
+    return [
+        DevService(
+            "backend", [*UV_RUN, *uvicorn], repo, f"http://{local}:{port['backend']}/health"
+        ),
+        DevService(
+            "mcp",
+            [*UV_RUN, *mcp],
+            repo,
+            f"http://{local}:{port['mcp']}/health",
+            {"HOST": local, "PORT": port["mcp"]},
+        ),
+        DevService("frontend", next_dev, repo / "frontend", f"http://{local}:{port['frontend']}/"),
+    ]
+
+
+class DevError(RuntimeError):
+    """`invoke dev` cannot start (a port is taken): nothing was started."""
+
+
+class _Stopped(Exception):
+    """A stop signal (SIGTERM, SIGHUP) arrived: stop the services as Ctrl-C does."""
+
+
+# What a closed terminal, a process manager or an IDE's stop button sends.
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+def run_dev(
+    runner: Runner,
+    repo: Path,
+    say: Callable[[str], None],
+    poll: float = 1.0,
+    show: Callable[[str, str, str], None] | None = None,
+) -> None:
+    """Migrate, start every service, print URLs; stop them all on Ctrl-C, SIGTERM or SIGHUP,
+    or when one exits.
+
+    Each service's output comes through `show(service, label, line)`, masked (default: `say`
+    with a `service | ` prefix).
+    """
+    services = dev_services(repo)
+    refuse_taken_ports(services, runner)
+    env = dev_env(repo, dev_secrets(repo / DEV_DIR))
+    runner.add_secrets([env["BETTER_AUTH_SECRET"], env["MCP_API_TOKEN"]])
+    runner.run(
+        [*UV_RUN, "python", "-m", "todo_backend.migrate"], step="migrate", env=env, timeout=300
+    )
+    if not (repo / "frontend" / "node_modules").is_dir():
+        frontend = str(repo / "frontend")
+        runner.run(["npm", "ci", "--prefix", frontend], step="npm ci (frontend)", timeout=900)
+    supervise(services, env, runner, say, poll, show)
+
+
+def refuse_taken_ports(services: list[DevService], runner: Runner) -> None:
+    """Name each port a service needs that something else holds, and how to free it."""
+    taken = []
+    for svc in services:
+        port = urlsplit(svc.url).port
+        if port is None or _free(port):
+            continue
+        found = listeners.holders(port, runner)
+        who = ", ".join(h.describe() for h in found) or "a process this user cannot see"
+        stop = f"`kill {' '.join(str(h.pid) for h in found)}`" if found else "stop it"
+        taken.append(f"port {port} ({svc.name}) is in use by {who}: {stop}")
+    if taken:
+        raise DevError(
+            "invoke dev needs its ports free, nothing was started:\n"
+            + "\n".join(f"  - {line}" for line in taken)
+            + "\n(an earlier `invoke dev` still running? stop it, then run `invoke dev` again)"
+        )
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def supervise(
+    services: list[DevService],
+    env: dict[str, str],
+    runner: Runner,
+    say: Callable[[str], None],
+    poll: float = 1.0,
+    show: Callable[[str, str, str], None] | None = None,
+) -> None:
+    """Start `services`, relay their output, and stop them all when told to or one exits."""
+    show = show or (lambda _, label, line: say(f"{label} | {line}"))
+    procs: dict[str, subprocess.Popen] = {}
+    with _stop_signals_raise():
+        try:
+            for svc in services:
+                say(f"starting {svc.name}: {runner.describe(svc.argv)}")
+                # Own process group: Ctrl-C reaches only us, and stopping a service stops its
+                # children too (npm -> next -> next-server).
+                procs[svc.name] = subprocess.Popen(
+                    svc.argv,
+                    cwd=svc.cwd,
+                    env={**runner.base_env, **env, **svc.env},
+                    start_new_session=True,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    text=True,
+                    bufsize=1,
+                )
+                _relay(procs[svc.name], svc.name, runner, show)
+            say("\n".join(f"{s.name}: {s.url}" for s in services) + "\nCtrl-C stops all")
+            while all(p.poll() is None for p in procs.values()):
+                time.sleep(poll)
+            exited = [n for n, p in procs.items() if p.poll() is not None]
+            raise RuntimeError(f"{', '.join(exited)} exited; stopped the others (see its output)")
+        except KeyboardInterrupt:
+            say("stopping")
+        except _Stopped as stopped:
+            say(f"stopping ({stopped})")
+        finally:
+            _stop_all(list(procs.values()))
+
+
+@contextlib.contextmanager
+def _stop_signals_raise() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop the services as Ctrl-C does (main thread only: Python's rule)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise _Stopped(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _relay(
+    proc: subprocess.Popen, name: str, runner: Runner, show: Callable[[str, str, str], None]
+) -> None:
+    """Pass the service's output on, line by line, masked and prefixed, from a thread."""
+
+    def pump() -> None:
+        for line in proc.stdout or ():
+            show(name, name, runner.mask(line.rstrip("\n")))
+
+    threading.Thread(target=pump, daemon=True, name=f"dev {name}").start()
+
+
+def _stop_all(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):  # stuck, or Ctrl-C again
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)

@@ -1,0 +1,1 @@
+"""The deploy steps: target, preflight, images, secrets, release, verify, report and helpers."""
