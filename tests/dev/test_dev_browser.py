@@ -115,12 +115,16 @@ class SlowSaves:
             self.page.wait_for_timeout(50)  # the route's handler runs while Playwright waits
         assert len(self.sent) == count, f"saves sent: {self.sent}"
 
-    def release(self) -> None:
+    def release(self, *, fail: bool = False) -> None:
+        """Lets the held saves go on, or answers each with a 503 when `fail`."""
         for arrived, route in self._held:
             left = arrived + SAVE_DELAY_S - time.monotonic()
             if left > 0:
                 self.page.wait_for_timeout(left * 1000)
-            route.continue_()
+            if fail:
+                route.fulfill(status=503, json={"detail": "database unavailable"})
+            else:
+                route.continue_()
         self._held.clear()
 
 
@@ -186,3 +190,58 @@ def test_enter_twice_during_a_slow_save_adds_one_task(app: App) -> None:
         assert _titles(page, user) == ["buy stamps", "post the letter"]
         page.reload()
         expect(items).to_have_count(2)
+
+
+def test_a_slow_save_leaves_focus_where_the_user_moved_it(app: App) -> None:
+    """Once the save is over the title gets focus back for the next task, but not from the
+    description the user moved on to meanwhile: what they type goes on landing there."""
+    with app.page("slow-save-focus") as page:
+        user = app.sign_up(page)
+        saves = SlowSaves(page, user)
+        title = page.get_by_test_id("new-task-title")
+        description = page.get_by_test_id("new-task-description")
+        title.fill("fix the sink")
+        title.press("Enter")
+        saves.wait_for(1)
+        page.keyboard.type("call the plumber")
+        page.keyboard.press("Tab")
+        page.keyboard.type("before noon")
+        saves.release()
+
+        expect(page.get_by_test_id("task-item").filter(has_text="fix the sink")).to_have_count(1)
+        expect(page.get_by_test_id("add-task")).to_have_text("Add task")
+        page.keyboard.type(", or after six")
+        expect(title).to_have_value("call the plumber")
+        expect(description).to_have_value("before noon, or after six")
+        expect(description).to_be_focused()
+
+
+def test_a_failed_slow_save_gives_its_text_back_to_an_empty_form_only(app: App) -> None:
+    """A save that fails puts its title and description back when nothing was typed
+    meanwhile; after the user has started the next task, neither is mixed into it."""
+    with app.page("slow-save-failed") as page:
+        user = app.sign_up(page)
+        saves = SlowSaves(page, user)
+        title = page.get_by_test_id("new-task-title")
+        description = page.get_by_test_id("new-task-description")
+        error = page.get_by_test_id("task-error")
+
+        title.fill("renew the passport")
+        description.fill("photos first")
+        title.press("Enter")
+        saves.wait_for(1)
+        saves.release(fail=True)
+        expect(error).to_be_visible()
+        expect(title).to_have_value("renew the passport")
+        expect(description).to_have_value("photos first")
+
+        title.press("Enter")  # again: the title and its description are both sent
+        saves.wait_for(2)
+        page.keyboard.type("book the dentist")
+        saves.release(fail=True)
+        expect(error).to_be_visible()
+        expect(page.get_by_test_id("add-task")).to_have_text("Add task")
+        expect(title).to_have_value("book the dentist")
+        expect(description).to_have_value("")  # not the failed task's description
+        assert saves.sent == ["renew the passport", "renew the passport"]
+        assert _titles(page, user) == []
