@@ -16,6 +16,8 @@ export function TaskForm({
   const [description, setDescription] = useState("");
   const [busy, setBusy] = useState(false);
   const titleInput = useRef<HTMLInputElement>(null);
+  const descriptionInput = useRef<HTMLTextAreaElement>(null);
+  const addButton = useRef<HTMLButtonElement>(null);
   // One save at a time, known at once (state would only be seen on the next render).
   const saving = useRef(false);
 
@@ -41,11 +43,17 @@ export function TaskForm({
       setBusy(false);
     }
     if (added) {
-      titleInput.current?.focus();
-    } else {
-      // Not saved: the text comes back, unless something new was typed meanwhile.
-      setTitle((typed) => typed || sent.title);
-      setDescription((typed) => typed || sent.description);
+      // Back to the title for the next task, unless the user has moved on meanwhile (to the
+      // description, the chat, a task): what they type goes on landing where they are.
+      const active = document.activeElement;
+      if (!active || active === document.body || active === addButton.current) {
+        titleInput.current?.focus();
+      }
+    } else if (!titleInput.current?.value && !descriptionInput.current?.value) {
+      // Not saved: the text comes back, unless the next task was started meanwhile (its title
+      // is not given the failed task's description).
+      setTitle(sent.title);
+      setDescription(sent.description);
     }
   }
 
@@ -69,6 +77,7 @@ export function TaskForm({
         <span>Description (optional)</span>
         <textarea
           name="description"
+          ref={descriptionInput}
           value={description}
           onChange={(event) => setDescription(event.target.value)}
           maxLength={DESCRIPTION_MAX}
@@ -76,7 +85,13 @@ export function TaskForm({
           data-testid="new-task-description"
         />
       </label>
-      <button type="submit" className="primary" disabled={busy} data-testid="add-task">
+      <button
+        type="submit"
+        ref={addButton}
+        className="primary"
+        disabled={busy}
+        data-testid="add-task"
+      >
         {busy ? "Adding…" : "Add task"}
       </button>
     </form>
