@@ -18,13 +18,8 @@ END_APP_PODS = (
     "'app.kubernetes.io/instance=todo,app.kubernetes.io/component!=postgres' "
     "--grace-period=0 --force --wait=false --ignore-not-found"
 )
-PODS_GONE = (
-    "kubectl --context todo -n todo-app wait --for=delete pods -l app.kubernetes.io/instance=todo "
-    "--timeout=300s"
-)
-DELETE_NS = (
-    "kubectl --context todo delete namespace todo-app --ignore-not-found --wait=true --timeout=300s"
-)
+DELETE_NS = "kubectl --context todo delete namespace todo-app --ignore-not-found --wait=false"
+NS_GONE = "kubectl --context todo wait --for=delete namespace/todo-app --timeout=300s"
 
 
 def _teardown(h: Harness, **options: bool) -> list[str]:
@@ -84,16 +79,21 @@ def test_teardown_deletes_the_namespace_but_keeps_the_database_volume(harness: H
         line.split(" -p ")[0] + " -p" if "patch" in line else line for line in _teardown(h)
     ] == [
         "minikube status -o json -p todo",
-        f"{HELM} status todo",
-        f"{HELM} uninstall todo --timeout 300s",
-        # Nothing to drain once the release is gone: the app's pods end at once.
-        END_APP_PODS,
-        PODS_GONE,
+        # The data is kept before the namespace's deletion starts.
         "kubectl --context todo -n todo-app get pvc -o json",
         "kubectl --context todo -n todo-app get secret todo-secrets -o json",
         "kubectl --context todo get pv -o json",
         patch,
+        # Its controller waits 5 s before deleting anything: the uninstall runs meanwhile, and
+        # the claim goes now, so the controller's first pass finds nothing left.
         DELETE_NS,
+        "kubectl --context todo -n todo-app delete pvc data-todo-postgres-0 --ignore-not-found "
+        "--wait=false",
+        f"{HELM} status todo",
+        f"{HELM} uninstall todo --timeout 300s",
+        # Nothing to drain once the release is gone: the app's pods end at once.
+        END_APP_PODS,
+        NS_GONE,
         patch,
     ]
     keep, reserve = _patches(h)
@@ -131,7 +131,8 @@ def test_purge_data_releases_kept_volumes_and_deletes_the_namespace(harness: Har
     kept_file = secrets.kept_path("todo", "todo-app")
     secrets.save_kept(kept_file, {"POSTGRES_PASSWORD": "db-password-kept"})
     lines = _teardown(h, purge_data=True)
-    assert lines[-1] == DELETE_NS
+    assert lines[-2:] == [f"{HELM} status todo", NS_GONE]
+    assert lines.index(DELETE_NS) > next(i for i, line in enumerate(lines) if "patch pv" in line)
     (release,) = _patches(h)
     assert release == {
         "metadata": {"annotations": {volumes.KEPT: None}},
@@ -149,9 +150,10 @@ def test_second_teardown_is_not_an_error(harness: Harness) -> None:
     harness.fake.on("helm", "status", rc=1, stderr="Error: release: not found")
     assert _teardown(harness) == [
         "minikube status -o json -p todo",
-        f"{HELM} status todo",
         "kubectl --context todo -n todo-app get pvc -o json",
         DELETE_NS,  # --ignore-not-found: an absent namespace is fine
+        f"{HELM} status todo",
+        NS_GONE,
     ]
     assert "release todo is not installed" in harness.everything_shown()
 
@@ -185,13 +187,12 @@ def test_kubectl_method_teardown_deletes_the_rendered_objects(harness: Harness) 
         h.target(config, MinikubeProvider(config, h.runner)), options=flow.TeardownOptions()
     )
     lines = h.fake.unlocked_lines
-    assert lines[1] == (
-        "kubectl --context todo -n todo-app delete -f - --ignore-not-found --wait=false"
-    )
-    # The namespace goes last, after the PVC check.
-    deleting = next(c for c in h.fake.calls if c.line == lines[1])
+    delete = "kubectl --context todo -n todo-app delete -f - --ignore-not-found --wait=false"
+    # The namespace's deletion starts after the PVC check; the objects go while it waits.
+    assert lines[1:4] == ["kubectl --context todo -n todo-app get pvc -o json", DELETE_NS, delete]
+    deleting = next(c for c in h.fake.calls if c.line == delete)
     assert "Namespace" not in (deleting.stdin or "")
-    assert lines[-1] == DELETE_NS
+    assert lines[-1] == NS_GONE
 
 
 def test_images_of_a_stopped_minikube_are_left_with_a_message(harness: Harness) -> None:

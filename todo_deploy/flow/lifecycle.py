@@ -239,15 +239,23 @@ class TeardownOptions:
 
 
 def teardown(target: Target, *, options: TeardownOptions) -> None:
-    """Remove the release; every step tolerates an absent target, so a second run is a no-op."""
+    """Remove the release; every step tolerates an absent target, so a second run is a no-op.
+
+    The namespace's deletion starts first, once the data is kept: its controller waits 5 s
+    before it deletes anything (hard-coded, for HA API servers), and the release's uninstall
+    runs inside that wait instead of before it.
+    """
     provider, console = target.provider, target.console
     if provider.status().running:
         # The namespace goes, and the lease in it: nothing is left to release.
         lock = release_lock(target, "teardown", make_namespace=False, deletes_namespace=True)
         with lock.held():
-            _uninstall(target)
             kept_file = secrets.kept_path(provider.kube_context, target.config.namespace)
-            _remove_namespace(target, kept_file, options.purge_data)
+            claims, kept = _keep_data(target, kept_file, options.purge_data)
+            _delete_namespace(target, claims)
+            _uninstall(target)
+            _namespace_gone(target)
+            volumes.reserve(target.kube, kept)
     else:
         console.print("cluster not running: nothing deployed to remove")
     if options.images:
@@ -259,8 +267,8 @@ def teardown(target: Target, *, options: TeardownOptions) -> None:
 
 
 def _uninstall(target: Target) -> None:
-    """Delete the release's objects, then end its pods at once: the namespace's deletion (next)
-    waits for them, and with the release gone no traffic is left to drain."""
+    """Delete the release's objects, then end its pods at once: with the release gone no
+    traffic is left to drain, and the namespace's deletion waits for every pod."""
     config, kube, helm = target.config, target.kube, target.helm
     timeout = f"{config.timeouts.teardown}s"
     if config.method == "kubectl":
@@ -284,49 +292,66 @@ def _uninstall(target: Target) -> None:
 
 def _end_app_pods(target: Target) -> None:
     """The app's pods go at once, without their preStop drain; the database's shuts down as
-    always. The namespace's deletion then finds no pod left to wait for (its controller would
-    otherwise come back only seconds after the last one went)."""
+    always. The namespace's deletion then finds no app pod left to wait for (its controller
+    would otherwise come back only seconds after the last one went)."""
     kube, release, database = target.kube, target.config.release, target.catalogue.database
     app = f"app.kubernetes.io/instance={release},app.kubernetes.io/component!={database}"
     kube.run(
         "delete", "pods", "-l", app, "--grace-period=0", "--force", "--wait=false",
         "--ignore-not-found", step="end the app's pods", check=False,
     )  # fmt: skip
-    kube.run(
-        "wait", "--for=delete", "pods", "-l", f"app.kubernetes.io/instance={release}",
-        f"--timeout={target.config.timeouts.teardown}s", step="the pods gone", check=False,
-        timeout=target.config.timeouts.teardown + 30,
-    )  # fmt: skip
 
 
-def _remove_namespace(target: Target, kept_file: Path, purge: bool) -> None:
-    config, kube, console = target.config, target.kube, target.console
+def _keep_data(target: Target, kept_file: Path, purge: bool) -> tuple[list[str], list[str]]:
+    """Before the namespace goes: keep the database's volume and credentials, or (purge) let
+    them go. Returns the claims, and the volumes to pre-bind to them once the namespace is gone."""
+    kube, console = target.kube, target.console
     claims = (kube.get_json("pvc", step="database volumes") or {}).get("items", [])
     claimed = [c["metadata"]["name"] for c in claims]
-    kept: list[str] = []
     if purge:
         names = claimed + volumes.let_go(kube)
         if names:
             console.print(f"--purge-data: deleting database volume(s) {', '.join(names)}")
         if not kube.runner.dry_run:
             kept_file.unlink(missing_ok=True)
-    elif claims:
-        values = secrets.read_cluster_secret(kube, target.secret_name)
-        kept = volumes.keep(kube)
-        if kube.runner.dry_run:
-            kube.runner.printer(f"[dry-run] save the database's credentials to {kept_file}")
-        else:
-            secrets.save_kept(kept_file, values)
-        console.print(
-            f"keeping database volume(s) {', '.join(claimed)} (as {', '.join(kept)}) and the "
-            f"credentials its data needs ({kept_file}); `invoke teardown --purge-data` deletes them"
-        )
-    timeout = config.timeouts.teardown
+        return claimed, []
+    if not claims:
+        return [], []
+    values = secrets.read_cluster_secret(kube, target.secret_name)
+    kept = volumes.keep(kube)
+    if kube.runner.dry_run:
+        kube.runner.printer(f"[dry-run] save the database's credentials to {kept_file}")
+    else:
+        secrets.save_kept(kept_file, values)
+    console.print(
+        f"keeping database volume(s) {', '.join(claimed)} (as {', '.join(kept)}) and the "
+        f"credentials its data needs ({kept_file}); `invoke teardown --purge-data` deletes them"
+    )
+    return claimed, kept
+
+
+def _delete_namespace(target: Target, claims: list[str]) -> None:
+    """Start the namespace's deletion, and its claims' now: a claim keeps its protection
+    finalizer until the database's pod is gone, and one the controller's first pass still
+    finds costs the teardown a second pass, seconds later."""
+    kube = target.kube
     kube.run(
-        "delete", "namespace", config.namespace, "--ignore-not-found", "--wait=true",
-        f"--timeout={timeout}s", step="delete namespace", namespaced=False, timeout=timeout + 30,
+        "delete", "namespace", target.config.namespace, "--ignore-not-found", "--wait=false",
+        step="delete namespace", namespaced=False,
     )  # fmt: skip
-    volumes.reserve(kube, kept)
+    if claims:
+        kube.run(
+            "delete", "pvc", *claims, "--ignore-not-found", "--wait=false",
+            step="delete the database's claims",
+        )  # fmt: skip
+
+
+def _namespace_gone(target: Target) -> None:
+    timeout = target.config.timeouts.teardown
+    target.kube.run(
+        "wait", "--for=delete", f"namespace/{target.config.namespace}", f"--timeout={timeout}s",
+        step="namespace gone", namespaced=False, timeout=timeout + 30,
+    )  # fmt: skip
 
 
 def _remove_images(target: Target) -> None:
