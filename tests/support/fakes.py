@@ -98,6 +98,57 @@ class FakeExec:
         return [line for line in self.lines if not LOCK_CALL.search(line)]
 
 
+@dataclass
+class FakeEngine:
+    """`docker image inspect` as Docker 28 answers it, for the images in `images`: one line per
+    image found, in the order asked; a line on stderr for each missing one, then exit 1."""
+
+    images: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(
+        self, ref: str, *, id: str = "sha256:1", size: int = 1000, labels: dict | None = None
+    ) -> None:
+        self.images[ref] = {"Id": id, "Size": size, "Labels": labels}
+
+    def install(self, fake: FakeExec) -> FakeEngine:
+        fake.answer("docker", "image", "inspect", by=self.inspect)
+        return self
+
+    def inspect(self, argv: Sequence[str], stdin: str | None) -> Result:
+        args = list(argv[argv.index("inspect") + 1 :])
+        template = args[args.index("--format") + 1] if "--format" in args else None
+        refs = [
+            a for i, a in enumerate(args) if a != "--format" and args[i - 1 : i] != ["--format"]
+        ]
+        found = [self._render(ref, template) for ref in refs if ref in self.images]
+        missing = [
+            f"Error response from daemon: no such image: {ref}: No such image: {ref}"
+            for ref in refs
+            if ref not in self.images
+        ]
+        out = "".join(f"{line}\n" for line in found)
+        return Result(tuple(argv), 1 if missing else 0, out, "".join(f"{m}\n" for m in missing))
+
+    def _render(self, ref: str, template: str | None) -> str:
+        image = self.images[ref]
+        if template is None:
+            return json.dumps([{"Id": image["Id"], "RepoTags": [ref]}])
+        labels = image["Labels"] or {}
+
+        def label(match: re.Match[str]) -> str:
+            return labels.get(match.group(1), "<no value>")
+
+        text = re.sub(r'\{\{index \.Config\.Labels "([^"]+)"\}\}', label, template)
+        for field_, value in (
+            ("{{json .RepoTags}}", json.dumps([ref])),
+            ("{{json .Config.Labels}}", json.dumps(image["Labels"])),
+            ("{{.Id}}", image["Id"]),
+            ("{{.Size}}", str(image["Size"])),
+        ):
+            text = text.replace(field_, value)
+        return text
+
+
 def ready_workloads() -> dict[str, Any]:
     def item(kind: str, name: str, replicas: int) -> dict[str, Any]:
         return {

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.fakes import Harness
-from todo_deploy.base.engine import DockerCli
+from tests.support.fakes import FakeEngine, Harness
+from todo_deploy.base.engine import FACTS_FORMAT, DockerCli
 from todo_deploy.steps import standins
 from todo_deploy.steps.baseimages import BaseImageError, ensure_base_images, plan_lines
 from todo_deploy.steps.images import SOURCE_LABEL, SPECS, Builder, source_digest
@@ -18,12 +18,15 @@ OFFLINE = "dial tcp: lookup registry-1.docker.io: no such host"
 
 
 def _docker(h: Harness, *present: str) -> DockerCli:
-    h.fake.on("docker", "image", "inspect", rc=1, stderr="No such image")
-    for ref in present:  # later rules win: the general one first
-        h.fake.on("docker", "image", "inspect", ref, stdout="sha256:1 1000\n")
-        h.fake.on("docker", "image", "inspect", "--format", ID, ref, stdout="sha256:1\n")
-        h.fake.on("docker", "image", "inspect", "--format", LABEL, ref, stdout="\n")
+    _engine(h, *present)
     return DockerCli(h.runner)
+
+
+def _engine(h: Harness, *present: str) -> FakeEngine:
+    engine = FakeEngine().install(h.fake)
+    for ref in present:
+        engine.add(ref)
+    return engine
 
 
 def test_the_official_image_is_used_when_present_or_pulled(harness: Harness) -> None:
@@ -49,12 +52,15 @@ def test_a_stand_in_someone_tagged_is_used_when_the_official_image_is_absent(
 
 def test_a_stand_in_of_an_older_recipe_is_not_used(harness: Harness) -> None:
     h = harness
-    docker = _docker(h, "todo-base-python:3.11-bookworm")
-    h.fake.on("inspect", "--format", LABEL, "todo-base-python:3.11-bookworm", stdout="0ld\n")
-    assert not standins.is_current(docker, "todo-base-python:3.11-bookworm")
-    h.fake.on("inspect", "--format", LABEL, "todo-base-python:3.11-bookworm",
-              stdout=f"{standins.recipe_digest()}\n")  # fmt: skip
-    assert standins.is_current(docker, "todo-base-python:3.11-bookworm")
+    engine, docker, tag = _engine(h), DockerCli(h.runner), "todo-base-python:3.11-bookworm"
+    engine.add(tag, labels={standins.RECIPE_LABEL: "0ld"})
+    assert not standins.is_current(docker, tag)
+    engine.add(tag, labels={standins.RECIPE_LABEL: standins.recipe_digest()})
+    docker.forget()
+    assert standins.is_current(docker, tag)
+    engine.add(tag)  # tagged by someone else: no label of ours
+    docker.forget()
+    assert standins.is_current(docker, tag)
 
 
 def test_nothing_pullable_and_nothing_buildable_names_the_images_and_the_way_out(
@@ -136,14 +142,14 @@ def test_the_dry_run_plan_says_pull_else_build_without_doing_either(
 def test_unchanged_sources_are_reused_with_no_base_on_the_engine(harness: Harness) -> None:
     """A pruned engine that still holds the app's images: nothing pulled, built or refused."""
     h = harness
-    docker = _docker(h)
+    engine, docker = _engine(h), DockerCli(h.runner)
     spec = SPECS["backend"]
     source = source_digest(spec)
     h.fake.on(
         "docker", "image", "ls", f"--filter=label={SOURCE_LABEL}={source}",
         stdout=f"{spec.image}:<none>\n{spec.image}:0123456789ab\n",
     )  # fmt: skip
-    h.fake.on("inspect", f"{spec.image}:0123456789ab", stdout="sha256:2 241000000\n")
+    engine.add(f"{spec.image}:0123456789ab", id="sha256:2", size=241000000)
     built = Builder(docker).build(["backend"])
     assert built["backend"].ref == f"{spec.image}:0123456789ab"
     assert built["backend"].reused and built["backend"].size_bytes == 241000000
@@ -176,3 +182,29 @@ def test_the_dry_run_plans_each_image_and_the_bases_it_lacks(
         "(building them needs root)",
     ]
     assert not [line for line in h.fake.lines if " pull " in line or " build " in line]
+
+
+def test_one_inspect_answers_for_every_image_found_or_missing(harness: Harness) -> None:
+    h = harness
+    engine = _engine(h, "todo-base-python:3.11-bookworm", "todo-backend:c0ffee1")
+    docker = DockerCli(h.runner)
+    docker.look_up(["python:3.11-slim", "todo-base-python:3.11-bookworm", "todo-backend:c0ffee1"])
+    assert len(h.fake.calls) == 1  # Docker 28 answers a batch with some images missing
+    assert docker.facts("python:3.11-slim") is None
+    assert docker.image_id("todo-backend:c0ffee1") == "sha256:1"
+    assert len(h.fake.calls) == 1  # known now: not asked again
+    engine.add("python:3.11-slim", id="sha256:9")
+    docker.run("pull", "python:3.11-slim")  # changes the engine: what was learnt is forgotten
+    assert docker.image_id("python:3.11-slim") == "sha256:9"
+
+
+def test_an_image_found_under_another_name_is_asked_about_alone(harness: Harness) -> None:
+    h = harness
+    engine = _engine(h, "debian:bookworm-slim")
+    engine.images["docker.io/library/node:20-slim"] = engine.images["debian:bookworm-slim"]
+    h.fake.on("inspect", "--format", FACTS_FORMAT, "node:20-slim", stdout=(
+        '["docker.io/library/node:20-slim"]\tsha256:7\t5\tnull\n'
+    ))  # fmt: skip
+    docker = DockerCli(h.runner)
+    docker.look_up(["node:20-slim", "nope:1"])
+    assert docker.image_id("node:20-slim") == "sha256:7" and docker.facts("nope:1") is None

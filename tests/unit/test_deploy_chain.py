@@ -103,19 +103,18 @@ def test_minikube_helm_first_deploy_chain(harness: Harness) -> None:
         "kubectl --context todo -n ingress-nginx get endpoints "
         "ingress-nginx-controller-admission -o json",
         "minikube docker-env --shell none -o json -p todo",
-        # The release's lock, held from here to the end (tests/unit/test_lock.py).
-        "kubectl --context todo get namespace todo-app -o json",
-        "kubectl --context todo create namespace todo-app",
+        # The release's lock, held from here to the end (tests/unit/test_lock.py); its lease
+        # is made in the namespace, so the secret's apply needs no namespace of its own.
         "kubectl --context todo create -f -",
         "kubectl --context todo -n todo-app get secret todo-secrets -o json",
-        "kubectl --context todo apply -f -",
         apply_secret("todo"),
         "helm --namespace todo-app --kube-context todo status todo -o json",
         helm_upgrade("todo", "nginx", BUILT, values),
         "minikube ip -p todo",
         "kubectl --context todo -n todo-app get deployments,statefulsets -o json",
         helm_test("todo"),
-        "kubectl --context todo -n todo-app get lease todo-release-lock -o json",
+        "kubectl --context todo -n todo-app delete lease todo-release-lock --ignore-not-found "
+        "--wait=false",
     ]
     # The build ran against minikube's engine, with its environment passed explicitly.
     assert h.builder.calls[0]["docker_env"]["DOCKER_HOST"] == "tcp://192.168.49.2:2376"
@@ -153,7 +152,7 @@ def test_kubectl_method_applies_namespace_first_then_waits_for_each_rollout(
     config = h.config(method="kubectl")
     flow.deploy(h.target(config, MinikubeProvider(config, h.runner)), hooks=h.hooks())
     lines = h.fake.unlocked_lines
-    after_secret = lines[lines.index("minikube docker-env --shell none -o json -p todo") + 4 :]
+    after_secret = lines[lines.index("minikube docker-env --shell none -o json -p todo") + 3 :]
     assert after_secret == [
         "kubectl --context todo apply -f -",
         "kubectl --context todo apply -f -",
@@ -164,7 +163,7 @@ def test_kubectl_method_applies_namespace_first_then_waits_for_each_rollout(
         "kubectl --context todo -n todo-app get deployments,statefulsets -o json",
     ]
     applies = [c for c in h.fake.calls if c.argv[-3:] == ("apply", "-f", "-")]
-    namespace_doc, rest = (json.loads(c.stdin or "{}") for c in applies[1:3])
+    namespace_doc, rest = (json.loads(c.stdin or "{}") for c in applies[0:2])
     assert [d["kind"] for d in namespace_doc["items"]] == ["Namespace"]
     by_kind = {d["kind"]: d for d in rest["items"]}
     pod = by_kind["Deployment"]["spec"]["template"]["spec"]
@@ -257,7 +256,6 @@ def test_host_provider_chain_uses_traefik_and_its_context(harness: Harness) -> N
         "docker info --format '{{.ServerVersion}}'",
         "helm template todo CHART --namespace todo-app -f CHART/values-dev.yaml",
         "kubectl --context todo-host -n todo-app get secret todo-secrets -o json",
-        "kubectl --context todo-host apply -f -",
         apply_secret("todo-host"),
         "helm --namespace todo-app --kube-context todo-host status todo -o json",
         helm_upgrade("todo-host", "traefik", BUILT, values),

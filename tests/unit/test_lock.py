@@ -24,14 +24,35 @@ class LeaseServer:
         self.lease: dict[str, Any] | None = None
         self.version = 0
         self.mutex = threading.Lock()
-        h.fake.on("get", "namespace", stdout={"status": {"phase": "Active"}})
+        # The namespace: Active, Terminating (for `terminating` more creates), or None (absent).
+        self.namespace: str | None = "Active"
+        self.terminating = 0
+        h.fake.answer("create", "namespace", by=self.create_namespace)
         h.fake.answer("create", "-f", "-", by=self.create)
         h.fake.answer("replace", "-f", "-", by=self.replace)
         h.fake.answer("get", "lease", by=self.get)
         h.fake.answer("delete", "lease", by=self.delete)
 
+    def create_namespace(self, argv: tuple[str, ...], stdin: str | None) -> Result:
+        with self.mutex:
+            if self.namespace == "Terminating":
+                return Result(argv, 1, "", "Error from server (AlreadyExists): object is being "
+                              'deleted: namespaces "todo-app" already exists')  # fmt: skip
+            self.namespace = "Active"
+            return Result(argv, 0, "namespace/todo-app created")
+
     def create(self, argv: tuple[str, ...], stdin: str | None) -> Result:
         with self.mutex:
+            if self.namespace == "Terminating":
+                self.terminating -= 1
+                if self.terminating <= 0:
+                    self.namespace = None
+                return Result(argv, 1, "", 'Error from server (Forbidden): leases "x" is forbidden:'
+                              " unable to create new content in namespace todo-app because it is"
+                              " being terminated")  # fmt: skip
+            if self.namespace is None:
+                return Result(argv, 1, "", 'Error from server (NotFound): namespaces "todo-app" '
+                              "not found")  # fmt: skip
             if self.lease is not None:
                 return Result(argv, 1, "", 'Error from server (AlreadyExists): leases "x"')
             self._store(json.loads(stdin or "{}"))
@@ -186,15 +207,7 @@ def test_a_deploy_waits_for_a_teardown_deleting_the_namespace(
     harness: Harness, server: LeaseServer
 ) -> None:
     h = harness
-    asked = {"times": 0}
-
-    def namespace(argv: tuple[str, ...], stdin: str | None) -> Result:
-        asked["times"] += 1
-        if asked["times"] <= 2:  # terminating twice, then gone
-            return Result(argv, 0, json.dumps({"status": {"phase": "Terminating"}}))
-        return Result(argv, 1, "", 'Error from server (NotFound): namespaces "todo-app"')
-
-    h.fake.answer("get", "namespace", by=namespace)
+    server.namespace, server.terminating = "Terminating", 2  # then gone
     with _lock(h).held():
         assert server.lease is not None
     assert "kubectl --context todo create namespace todo-app" in h.fake.lines

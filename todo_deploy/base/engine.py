@@ -7,16 +7,15 @@ say what to start, because starting a user's engine behind their back is not our
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from docker.client import DockerClient, from_env
-from docker.errors import DockerException
 
 from todo_deploy.base import paths
 from todo_deploy.base.run import Result, Runner
@@ -33,6 +32,10 @@ class EngineError(RuntimeError):
 
 def engine_answers(base_url: str | None = None, timeout: float = 3) -> bool:
     """True when the engine at `base_url` (default: the environment's DOCKER_HOST) pings back."""
+    # The docker SDK costs 0.2 s to import; a warm deploy never asks this.
+    from docker.client import DockerClient, from_env
+    from docker.errors import DockerException
+
     try:
         client = (
             DockerClient(base_url=base_url, timeout=timeout)
@@ -147,16 +150,75 @@ def buildkit_cli(runner: Runner) -> str:
     return DEBIAN_CLI if Path(DEBIAN_CLI).exists() else "docker"
 
 
+# One line per image found: its tags (to match a line to the ref asked), id, size, labels.
+FACTS_FORMAT = "{{json .RepoTags}}\t{{.Id}}\t{{.Size}}\t{{json .Config.Labels}}"
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    id: str
+    size: int
+    labels: Mapping[str, str]
+
+
 @dataclass
 class DockerCli:
-    """The docker CLI aimed at one engine: `env` is that engine's docker-env (may be empty)."""
+    """The docker CLI aimed at one engine: `env` is that engine's docker-env (may be empty).
+
+    What it learns of images is kept until a command changes the engine (`run` with
+    `mutating`, or `forget()` after a build made elsewhere): a deploy asks about a dozen
+    images, and one `docker image inspect` of all of them costs what one of each would.
+    """
 
     runner: Runner
     cli: str = "docker"
     env: Mapping[str, str] = field(default_factory=dict)
+    _facts: dict[str, ImageFacts | None] = field(default_factory=dict, repr=False)
+    # Builds run two at a time: one's forget() must not empty the cache under the other's read.
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def run(self, *args: str | Path, step: str = "", **kwargs: Any) -> Result:
+        if kwargs.get("mutating", True):
+            self.forget()  # a pull, build, tag or load may change what a ref names
         return self.runner.run([self.cli, *map(str, args)], env=self.env, step=step, **kwargs)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._facts.clear()
+
+    def look_up(self, refs: Iterable[str]) -> None:
+        """Learn the facts of every ref in one call; absent ones are remembered as absent."""
+        with self._lock:
+            self._look_up([ref for ref in dict.fromkeys(refs) if ref not in self._facts])
+
+    def _look_up(self, unknown: list[str]) -> None:
+        if not unknown:
+            return
+        result = self.runner.run(
+            [self.cli, "image", "inspect", "--format", FACTS_FORMAT, *unknown], env=self.env,
+            step="inspect images", check=False, mutating=False,
+        )  # fmt: skip
+        lines = [line for line in result.stdout.splitlines() if line.strip()]
+        if result.ok and len(lines) == len(unknown):  # every one found, in the order asked
+            self._facts.update(zip(unknown, map(_parse_facts, lines), strict=True))
+            return
+        by_tag = {tag: facts for line in lines for tag, facts in _tagged_facts(line)}
+        for ref in unknown:
+            if _with_tag(ref) in by_tag:
+                self._facts[ref] = by_tag[_with_tag(ref)]
+            elif f"no such image: {ref}" in result.stderr.lower():
+                self._facts[ref] = None
+            else:  # found under a name its tags do not show, or an unexpected error: ask alone
+                self._facts[ref] = self._inspect_one(ref)
+
+    def facts(self, ref: str) -> ImageFacts | None:
+        with self._lock:
+            self.look_up([ref])
+            return self._facts[ref]
+
+    def _inspect_one(self, ref: str) -> ImageFacts | None:
+        found = self.inspect(ref, FACTS_FORMAT)
+        return _parse_facts(found) if found else None
 
     def inspect(self, ref: str, template: str) -> str | None:
         """`docker image inspect --format template ref`, or None when there is no such image."""
@@ -175,7 +237,21 @@ class DockerCli:
         return result.stdout.strip() or None
 
     def image_id(self, ref: str) -> str | None:
-        return self.inspect(ref, "{{.Id}}")
+        found = self.facts(ref)
+        return found.id if found else None
 
-    def image_size(self, ref: str) -> int:
-        return int(self.inspect(ref, "{{.Size}}") or 0)
+
+def _parse_facts(line: str) -> ImageFacts:
+    _tags, image_id, size, labels = line.split("\t", 3)
+    return ImageFacts(image_id, int(size), json.loads(labels) or {})
+
+
+def _tagged_facts(line: str) -> list[tuple[str, ImageFacts]]:
+    facts = _parse_facts(line)
+    return [(tag, facts) for tag in json.loads(line.split("\t", 1)[0]) or []]
+
+
+def _with_tag(ref: str) -> str:
+    """`name` as the engine lists it: `name:latest` when no tag (or digest) is given."""
+    last = ref.rsplit("/", 1)[-1]
+    return ref if ":" in last or "@" in ref else f"{ref}:latest"

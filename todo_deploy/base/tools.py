@@ -25,8 +25,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
 from todo_deploy.base import paths, versions
 from todo_deploy.base.platforms import Platform, binary_platform
 from todo_deploy.base.run import Runner
@@ -223,6 +221,8 @@ class Tools:
         self.rewrite_url = rewrite_url  # a mirror of the release hosts (tests: a loopback server)
         self.paths = dict(paths)
         self.origins: dict[str, str] = {}  # name -> where it came from, for the report
+        # What each version probe printed (argv -> stdout): preflight reports it, not asks again.
+        self.probed: dict[tuple[str, ...], str] = {}
 
     @property
     def helm(self) -> str:
@@ -275,6 +275,8 @@ class Tools:
         result = self.runner.run(
             [found, *spec.version_argv], step=f"{spec.name} version", check=False, mutating=False
         )
+        if result.ok:
+            self.probed[(found, *spec.version_argv)] = result.stdout
         version = spec.parse_version(result.stdout) if result.ok else None
         if version is None:
             reasons.append(f"{found} does not report a version")
@@ -306,6 +308,8 @@ class Tools:
         if release is None:
             reasons.append(f"no official {spec.name} build for {self.platform}")
             return False
+        import requests  # only a fetch needs it (0.1 s to import)
+
         url = self.rewrite_url(release.url)
         self.runner.printer(f"fetching {spec.name} {spec.version} for {self.platform} from {url}")
         try:
@@ -419,6 +423,8 @@ def _dotted(version: tuple[int, ...]) -> str:
 
 
 def _get(url: str) -> bytes:
+    import requests
+
     response = requests.get(url, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
     response.raise_for_status()
     return response.content

@@ -122,7 +122,8 @@ def deploy(
 
 def _secrets(target: Target, openai: bool) -> secrets.AppSecrets:
     kube, config = target.kube, target.config
-    existing = secrets.read_cluster_secret(kube, target.secret_name)
+    secret = secrets.read_secret(kube, target.secret_name)
+    existing = secrets.values_of(secret)
     kept_file = secrets.kept_path(target.provider.kube_context, config.namespace)
     kept = secrets.read_kept(kept_file)
     kube.runner.add_secrets(kept.values())
@@ -133,7 +134,10 @@ def _secrets(target: Target, openai: bool) -> secrets.AppSecrets:
         require_openai=openai,
         in_cluster_url=target.catalogue.database_url,
     )
-    secrets.apply(kube, target.secret_name, app_secrets)
+    if not secrets.is_current(secret, app_secrets.values):
+        # The release's lock made the namespace (its lease lives there); a dry run took none.
+        made = not kube.runner.dry_run
+        secrets.apply(kube, target.secret_name, app_secrets, namespace_exists=made)
     if kept and not kube.runner.dry_run:
         kept_file.unlink()  # the cluster's Secret holds them again
     return app_secrets

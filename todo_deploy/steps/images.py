@@ -169,6 +169,8 @@ class Builder:
         self._look_up({arg for spec in specs for arg in spec.base_args})
         # An image whose base is gone (a pruned engine) but whose sources are unchanged is
         # reused as it is: a deploy that builds nothing needs no base image at all.
+        self.docker.look_up(self._content_ref(spec, sources[spec.name]) for spec in specs
+                            if not self._lacks(spec))  # fmt: skip
         lacking = [spec for spec in specs if self._lacks(spec)]
         found = {spec.name: self._built_from(spec, sources[spec.name]) for spec in lacking}
         reused = {name: image for name, image in found.items() if image}
@@ -207,7 +209,9 @@ class Builder:
 
     def _look_up(self, args: set[str]) -> None:
         """Bases already on the engine, each asked about once (nothing pulled or built)."""
-        for base in selected(args - self.bases.keys() - self.absent):
+        bases = selected(args - self.bases.keys() - self.absent)
+        self.docker.look_up(ref for base in bases for ref in (base.official, base.stand_in))
+        for base in bases:
             ref = present(self.docker, base)
             if ref is None:
                 self.absent.add(base.arg)
@@ -222,7 +226,9 @@ class Builder:
         missing = args - self.bases.keys()
         if not missing:
             return
-        for arg, ref in ensure_base_images(self.docker, only=missing).items():
+        chosen = ensure_base_images(self.docker, only=missing)
+        self.docker.forget()  # stand-ins may have been built and loaded meanwhile
+        for arg, ref in chosen.items():
             self.absent.discard(arg)
             self._keep(arg, ref)
 
@@ -231,14 +237,14 @@ class Builder:
         self.bases[arg], self.base_ids[arg], self.base_sizes[arg] = ref, image_id or ref, size
 
     def _id_and_size(self, ref: str) -> tuple[str | None, int]:
-        found = self.docker.inspect(ref, "{{.Id}} {{.Size}}")
-        if not found:
-            return None, 0
-        image_id, size = found.split()
-        return image_id, int(size)
+        found = self.docker.facts(ref)
+        return (found.id, found.size) if found else (None, 0)
+
+    def _content_ref(self, spec: ImageSpec, source: str) -> str:
+        return f"{self.repository(spec)}:{_tag(source, spec, self.base_ids)}"
 
     def _existing(self, spec: ImageSpec, source: str) -> BuiltImage | None:
-        ref = f"{self.repository(spec)}:{_tag(source, spec, self.base_ids)}"
+        ref = self._content_ref(spec, source)
         image_id, size = self._id_and_size(ref)
         if image_id is None:
             return None
@@ -269,7 +275,7 @@ class Builder:
         found = self._existing(spec, source)
         if found:
             return found
-        ref = f"{self.repository(spec)}:{_tag(source, spec, self.base_ids)}"
+        ref = self._content_ref(spec, source)
         build_args = [f"--build-arg={arg}={self.bases[arg]}" for arg in spec.base_args]
         secret = [f"--secret=id=ca,src={CA_BUNDLE}"] if CA_BUNDLE.exists() else []
         result = self.docker.runner.run(
@@ -278,6 +284,7 @@ class Builder:
             env={**self.docker.env, "DOCKER_BUILDKIT": "1"},
             step=f"build {ref}", timeout=BUILD_TIMEOUT,
         )  # fmt: skip
+        self.docker.forget()  # the build made `ref`
         size = self._id_and_size(ref)[1]
         added = max(size - self.base_sizes[spec.runtime_base], 0)
         return BuiltImage(spec.name, ref, ref.rsplit(":", 1)[1], result.seconds, size, False, added)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from todo_deploy.base.kube import Kube
+from todo_deploy.base.run import Result
 
 LEASE_SECONDS = 30  # a crashed holder's lease lapses this long after its last renewal
 RENEW_SECONDS = 10
@@ -145,13 +146,17 @@ class ReleaseLock:
             time.sleep(POLL_SECONDS)
 
     def _try(self) -> Holder | None:
-        """Take the lease if free or lapsed; else who holds it."""
-        if not self._namespace_ready():
+        """Take the lease if free or lapsed; else who holds it.
+
+        The create comes first (one call when the namespace is there, as on every redeploy);
+        its refusal says whether the namespace is missing or being deleted."""
+        created = self._create()
+        if "being terminated" in created.stderr:
             return TERMINATING if self.make_namespace else None
-        created = self.kube.run(
-            "create", "-f", "-", step="take the release lock", check=False, namespaced=False,
-            stdin=json.dumps(self._lease()),
-        )  # fmt: skip
+        if not created.ok and f'namespaces "{self.kube.namespace}" not found' in created.stderr:
+            if not self.make_namespace or not self._make_namespace():
+                return TERMINATING if self.make_namespace else None
+            created = self._create()
         if created.ok:
             return None
         if "AlreadyExists" not in created.stderr:
@@ -167,20 +172,23 @@ class ReleaseLock:
             return None
         return holder
 
-    def _namespace_ready(self) -> bool:
-        """The namespace exists (made if we may), and is not being deleted."""
-        found = self.kube.get_json("namespace", self.kube.namespace, step="lock", namespaced=False)
-        if found is None and self.make_namespace:
-            made = self.kube.run(
-                "create", "namespace", self.kube.namespace, step="namespace for the release lock",
-                check=False, namespaced=False,
-            )  # fmt: skip
-            if made.ok:
-                return True
-            if "AlreadyExists" not in made.stderr and "being deleted" not in made.stderr:
-                raise LockBusy(f"could not make namespace {self.kube.namespace}: {made.stderr}")
+    def _create(self) -> Result:
+        return self.kube.run(
+            "create", "-f", "-", step="take the release lock", check=False, namespaced=False,
+            stdin=json.dumps(self._lease()),
+        )  # fmt: skip
+
+    def _make_namespace(self) -> bool:
+        """Make the namespace for the lease; False when it is being deleted (wait for it)."""
+        made = self.kube.run(
+            "create", "namespace", self.kube.namespace, step="namespace for the release lock",
+            check=False, namespaced=False,
+        )  # fmt: skip
+        if "being deleted" in made.stderr:  # AlreadyExists: object is being deleted
             return False
-        return found is not None and found.get("status", {}).get("phase") != "Terminating"
+        if made.ok or "AlreadyExists" in made.stderr:
+            return True
+        raise LockBusy(f"could not make namespace {self.kube.namespace}: {made.stderr}")
 
     def _lease(self, acquired: str | None = None) -> dict[str, Any]:
         now = _micro(_now())
@@ -221,8 +229,9 @@ class ReleaseLock:
             self._replace(current, take=False)
 
     def _release(self) -> None:
-        current = self.kube.get_json("lease", self.name, step="read the release lock")
-        if current is not None and Holder.of(current).identity == self.identity:
+        # The renewer read the lease every RENEW_SECONDS and found it ours; it lapses only
+        # LEASE_SECONDS after its last renewal, so nobody can have taken it since.
+        if not self._lost:
             self.kube.run(
                 "delete", "lease", self.name, "--ignore-not-found", "--wait=false",
                 step="release the release lock", check=False,

@@ -66,7 +66,7 @@ def preflight(
         if argv is None:  # could not be found or fetched: the problem is listed
             missing.add(name)
             continue
-        version = _version(runner, name, argv)
+        version = _version(runner, name, argv, target.tools.probed.get(tuple(argv)))
         if version is None:
             missing.add(name)
             problems.append(f"{name} not found or not runnable ({argv[0]}): {INSTALL_HINTS[name]}")
@@ -106,13 +106,16 @@ def _tool_probes(
     return probes
 
 
-def _version(runner: Runner, name: str, argv: list[str]) -> str | None:
-    result = runner.run(argv, step=f"{name} version", check=False, mutating=False)
-    if not result.ok:
-        return None
+def _version(runner: Runner, name: str, argv: list[str], probed: str | None) -> str | None:
+    """The version `argv` prints; `probed` is its output when resolving the tool ran it."""
+    if probed is None:
+        result = runner.run(argv, step=f"{name} version", check=False, mutating=False)
+        if not result.ok:
+            return None
+        probed = result.stdout
     if name == "kubectl":
-        return json.loads(result.stdout)["clientVersion"]["gitVersion"]
-    return result.stdout.strip().removeprefix("Docker version ").split(",")[0]
+        return json.loads(probed)["clientVersion"]["gitVersion"]
+    return probed.strip().removeprefix("Docker version ").split(",")[0]
 
 
 def _check_engine(

@@ -16,6 +16,7 @@ import secrets as random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from dotenv import dotenv_values
@@ -96,6 +97,11 @@ def read_kept(path: Path) -> dict[str, str]:
 
 def read_cluster_secret(kube: Kube, name: str) -> dict[str, str]:
     """The Secret's current values; {} only when it does not exist (or in a dry run)."""
+    return values_of(read_secret(kube, name))
+
+
+def read_secret(kube: Kube, name: str) -> dict[str, Any]:
+    """The Secret as the cluster has it; {} only when it does not exist (or in a dry run)."""
     result = kube.run(
         "get",
         "secret",
@@ -107,16 +113,31 @@ def read_cluster_secret(kube: Kube, name: str) -> dict[str, str]:
         mutating=False,
     )
     if result.ok:
-        data = json.loads(result.stdout).get("data") or {}
-        values = {k: base64.b64decode(v).decode() for k, v in data.items()}
-        kube.runner.add_secrets(values.values())
-        return values
+        secret = json.loads(result.stdout)
+        kube.runner.add_secrets(values_of(secret).values())
+        return secret
     if "NotFound" in result.stderr or kube.runner.dry_run:
         return {}
     # Generating fresh values now would lock the app out of the database kept in its volume.
     raise SecretError(
         f"could not read the existing Secret {kube.namespace}/{name}, so its values cannot be "
         f"reused: {kube.runner.mask(result.stderr.strip())[-300:]}"
+    )
+
+
+def values_of(secret: Mapping[str, Any]) -> dict[str, str]:
+    data = secret.get("data") or {}
+    return {k: base64.b64decode(v).decode() for k, v in data.items()}
+
+
+def is_current(secret: Mapping[str, Any], values: Mapping[str, str]) -> bool:
+    """The cluster's Secret is exactly what `apply` would make: applying it changes nothing."""
+    metadata = secret.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    return (
+        values_of(secret) == dict(values)
+        and labels.get("app.kubernetes.io/managed-by") == "todo-deploy"
+        and LAST_APPLIED not in (metadata.get("annotations") or {})
     )
 
 
@@ -219,10 +240,13 @@ def namespace_manifest(namespace: str) -> dict:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
 
 
-def apply(kube: Kube, name: str, app_secrets: AppSecrets) -> None:
+def apply(
+    kube: Kube, name: str, app_secrets: AppSecrets, *, namespace_exists: bool = False
+) -> None:
     """Apply server-side: no last-applied annotation copies the values in plain text."""
     kube.runner.add_secrets(app_secrets.values.values())
-    kube.apply(namespace_manifest(kube.namespace), step="namespace")
+    if not namespace_exists:
+        kube.apply(namespace_manifest(kube.namespace), step="namespace")
     applied = kube.apply_server_side(
         manifest(name, kube.namespace, app_secrets.values),
         step="apply secret",

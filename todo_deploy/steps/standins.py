@@ -156,10 +156,11 @@ def recipe_digest() -> str:
 
 def is_current(docker: DockerCli, tag: str) -> bool:
     """The engine has `tag` and it is not our own build of an older recipe."""
-    label = docker.inspect(tag, f'{{{{index .Config.Labels "{RECIPE_LABEL}"}}}}')
-    if label is None:
-        return docker.image_id(tag) is not None  # absent, or present without labels
-    return label in ("<no value>", recipe_digest())
+    found = docker.facts(tag)
+    if found is None:
+        return False
+    label = found.labels.get(RECIPE_LABEL)
+    return label is None or label == recipe_digest()  # someone else's image, or our recipe's
 
 
 def plan(wanted: Sequence[Wanted], official: Sequence[str], why: str) -> str:

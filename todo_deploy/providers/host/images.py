@@ -18,6 +18,17 @@ def image_exists(runner: Runner, ref: str) -> bool:
     return result.ok
 
 
+def absent(runner: Runner, refs: list[str]) -> list[str]:
+    """The refs the host's engine lacks: one call when it has them all, as a deploy finds."""
+    every = runner.run(
+        ["docker", "image", "inspect", "--format", "{{.Id}}", *refs], step="inspect images",
+        check=False, mutating=False,
+    )  # fmt: skip
+    if every.ok or not refs:
+        return []
+    return [ref for ref in refs if not image_exists(runner, ref)]
+
+
 def import_scratch_image(
     runner: Runner,
     ref: str,

@@ -73,6 +73,18 @@ def _forward_filter(runner: Runner) -> None:
         runner.run([*iptables, "-I", *jump], step="hook forward chain")
 
 
+def forward_hooked(runner: Runner) -> bool:
+    """The pod filter as `setup` left it: every rule in its chain, the chain hooked into FORWARD.
+    One read; a firewall reload or `iptables -F` would have dropped either."""
+    saved = runner.run(
+        ["iptables-save", "-t", "filter"], step="read the forward filter", check=False,
+        mutating=False,
+    )  # fmt: skip
+    lines = saved.stdout.splitlines() if saved.ok else []
+    rules = [line for line in lines if line.startswith(f"-A {FORWARD_CHAIN} ")]
+    return f"-A FORWARD -j {FORWARD_CHAIN}" in lines and len(rules) == len(FORWARD_RULES)
+
+
 def teardown(runner: Runner, *, keep_guards: bool) -> None:
     """Remove the bridge (its routes go with it) and every chain the cluster made; the guard
     routes too unless `keep_guards`. Harmless when absent."""

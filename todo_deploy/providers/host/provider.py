@@ -27,6 +27,7 @@ from todo_deploy.providers.host import (
     configs,
     images,
     network,
+    settling,
     storage,
 )
 from todo_deploy.providers.host import preflight as checks
@@ -105,20 +106,26 @@ class HostProvider:
         build.ensure_binaries(self.runner, self.layout)
         self.pki.ensure()
         configs.write_all(self.layout, self.pki)
-        network.setup(self.runner)
-        images.ensure_cluster_images(self.runner, self.layout)
-        self._start_daemons()
-        self._merge_kubeconfig()
-        storage.prepare_dirs(self.layout)
         manifest = addons.as_list([*addons.all_objects(), *storage.objects(self.layout)])
-        self._apply(manifest, step="cluster add-ons (CoreDNS, IngressClass, StorageClass)")
-        self._ensure_traefik_crds()
+        settled = settling.Settled(self.layout, manifest, self.runner, self._user_kubeconfig())
+        if not settled.holds():
+            network.setup(self.runner)
+            images.ensure_cluster_images(self.runner, self.layout)
+        self._start_daemons()
+        storage.prepare_dirs(self.layout)
+        if not settled.holds():
+            self._merge_kubeconfig()
+            self._apply(manifest, step="cluster add-ons (CoreDNS, IngressClass, StorageClass)")
+            self._ensure_traefik_crds()
         self._recycle_volumes()
         self._wait_ready()
+        settled.record()
         self.runner.printer(f"host cluster: up in {time.monotonic() - started:.0f} s")
         return self.planned()
 
     def down(self, delete: bool = False) -> None:
+        if not self.runner.dry_run:
+            settling.forget(self.layout)
         daemons = list(reversed(self._daemons()))
         # The kubelet first, so it does not restart the pods we are about to remove.
         self.supervisor.stop(next(d for d in daemons if d.name == "kubelet"))
@@ -140,7 +147,7 @@ class HostProvider:
         return {}
 
     def load_images(self, refs: list[str]) -> None:
-        missing = [ref for ref in refs if not images.image_exists(self.runner, ref)]
+        missing = images.absent(self.runner, refs)
         if missing:
             raise HostClusterError(f"images not in the host's Docker engine: {missing}")
 
