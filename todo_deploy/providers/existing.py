@@ -12,6 +12,7 @@ from collections.abc import Callable
 from todo_deploy.base.config import DeployConfig
 from todo_deploy.base.kube import Kube
 from todo_deploy.base.run import Result, Runner
+from todo_deploy.base.tools import Tools
 from todo_deploy.providers import ingress_peers, traefik
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 
@@ -38,6 +39,10 @@ class ExistingProvider:
         self.kube = Kube(runner, kubectl, config.kube_context, config.namespace)
         self.kube_context = config.kube_context or self._current_context()
         self.kube.context = self.kube_context
+
+    @classmethod
+    def create(cls, config: DeployConfig, runner: Runner, tools: Tools) -> ExistingProvider:
+        return cls(config, runner, tools.kubectl)
 
     def _current_context(self) -> str:
         result = self.kube.run(
