@@ -4,7 +4,7 @@
 (imported only when it is chosen) and what the rest of the suite needs to know of it. Adding a
 provider is its module and one entry here.
 
-Plain data in base, below the providers, so that every layer may read it.
+Plain data in base, below the providers, because the config validates names against it.
 """
 
 from __future__ import annotations
