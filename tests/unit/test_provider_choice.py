@@ -59,7 +59,10 @@ def _choose(ctx: KubeContext | None, *, minikube: bool = False, root: bool = Fal
 
 
 # One context name per pattern of the list the context guard also uses (kind-* -> kind-dev).
-@pytest.mark.parametrize("name", [pattern.replace("*", "dev") for pattern in providers.LOCAL_NAMES])
+LOCAL = [pattern.replace("*", "dev") for d in clusters.DISTRIBUTIONS for pattern in d.contexts]
+
+
+@pytest.mark.parametrize("name", LOCAL)
 def test_a_running_local_cluster_in_the_current_context_is_used_as_it_is(name, api_server):
     choice = _choose(KubeContext(name, api_server), minikube=True, root=True)
     assert choice == Choice("existing", f"auto: the current context {name} is a local cluster")

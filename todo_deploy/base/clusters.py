@@ -4,11 +4,15 @@
 (imported only when it is chosen) and what the rest of the suite needs to know of it. Adding a
 provider is its module and one entry here.
 
+`DISTRIBUTIONS`: the local Kubernetes distributions a kubeconfig context can be named after, and
+how host-built images get into the nodes of each (for `existing`, and the kind provider's loads).
+
 Plain data in base, below the providers, because the config validates names against it.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -24,6 +28,33 @@ class ProviderEntry(NamedTuple):
     factory: str
     # The context of the cluster it manages: `auto` hands that context to it, not to existing.
     own_context: Callable[[DeployConfig], str] | None = None
+
+
+class Distribution(NamedTuple):
+    name: str  # as its users call it
+    contexts: tuple[str, ...]  # fnmatch patterns of the context names it writes
+    # The argv that copies host images (appended) into its nodes, "{cluster}" standing for the
+    # cluster's name; () when its nodes run on the host's own Docker engine; None when there
+    # is no such command (the images go through --registry).
+    load: tuple[str, ...] | None = None
+
+    def matches(self, context: str) -> bool:
+        return any(fnmatch.fnmatchcase(context, pattern) for pattern in self.contexts)
+
+    def cluster(self, context: str) -> str:
+        """The cluster's name: the context less its pattern's fixed prefix (kind-dev: dev)."""
+        for pattern in self.contexts:
+            if pattern.endswith("*") and fnmatch.fnmatchcase(context, pattern):
+                return context.removeprefix(pattern.removesuffix("*"))
+        return context  # an exact name: minikube's context is its profile
+
+    def load_command(self, context: str, program: str | None = None) -> list[str]:
+        """The load command for the cluster of `context` ([] when none is needed), its tool
+        given as `program` when that is resolved elsewhere (base/tools.py)."""
+        if not self.load:
+            return []
+        tool, *args = (arg.format(cluster=self.cluster(context)) for arg in self.load)
+        return [program or tool, *args]
 
 
 def kind_context(cluster: str) -> str:
@@ -49,6 +80,19 @@ PROVIDERS = (
         "host",
         "todo_deploy.providers.host:HostProvider",
     ),
+)
+
+# In the order `auto` and the guard have always listed them; kind's is the kind provider's too.
+DISTRIBUTIONS = (
+    Distribution("Minikube", ("minikube",), ("minikube", "image", "load", "-p", "{cluster}")),
+    Distribution("Docker Desktop", ("docker-desktop", "docker-for-desktop"), ()),
+    Distribution("Rancher Desktop", ("rancher-desktop",), ()),
+    Distribution("OrbStack", ("orbstack",)),
+    Distribution("colima", ("colima",)),
+    Distribution("MicroK8s", ("microk8s",)),
+    Distribution("kind", ("kind-*",), ("kind", "load", "docker-image", "--name", "{cluster}")),
+    Distribution("k3d", ("k3d-*",), ("k3d", "image", "import", "-c", "{cluster}")),
+    Distribution("OpenShift Local", ("crc-*",)),
 )
 
 
@@ -79,3 +123,17 @@ def provider_entry(name: str) -> ProviderEntry | None:
 def owned_contexts(config: DeployConfig) -> dict[str, str]:
     """Context -> the provider that manages its cluster (kind-todo -> kind), for `auto`."""
     return {e.own_context(config): e.name for e in PROVIDERS if e.own_context is not None}
+
+
+def distribution(name: str) -> Distribution:
+    return next(d for d in DISTRIBUTIONS if d.name == name)
+
+
+def distribution_of(context: str) -> Distribution | None:
+    """The local distribution `context` is named after, if any."""
+    return next((d for d in DISTRIBUTIONS if d.matches(context)), None)
+
+
+def named_local(context: str) -> bool:
+    """Named as a local distribution names its context (minikube, kind-*, ...)."""
+    return distribution_of(context) is not None

@@ -7,7 +7,6 @@ single-node `host` cluster, announced first because its first build takes a long
 
 from __future__ import annotations
 
-import fnmatch
 import importlib
 import os
 import platform
@@ -21,26 +20,18 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from todo_deploy.base.clusters import ProviderEntry, choices_text, owned_contexts, provider_entry
+from todo_deploy.base.clusters import (
+    ProviderEntry,
+    choices_text,
+    named_local,
+    owned_contexts,
+    provider_entry,
+)
 from todo_deploy.base.config import DeployConfig
 from todo_deploy.base.run import Runner
 from todo_deploy.base.tools import Tools
 from todo_deploy.providers.base import Provider, ProviderClass
 
-# Names the local distributions give their contexts: for provider `auto` and the
-# context guard (todo_deploy/steps/guard.py).
-LOCAL_NAMES = (
-    "minikube",
-    "docker-desktop",
-    "docker-for-desktop",
-    "rancher-desktop",
-    "orbstack",
-    "colima",
-    "microk8s",
-    "kind-*",
-    "k3d-*",
-    "crc-*",
-)
 PROBE_SECONDS = 1.0
 HOST_FIRST_BUILD = "about 15-30 min on 2 cores"
 ALTERNATIVES = (
@@ -88,11 +79,6 @@ def current_context(env: Mapping[str, str] = os.environ) -> KubeContext | None:
         return None
     cluster = clusters.get(str(contexts[current].get("cluster")), {})
     return KubeContext(current, str(cluster.get("server", "")))
-
-
-def named_local(context: str) -> bool:
-    """Named as a local distribution names its context (minikube, kind-*, ...)."""
-    return any(fnmatch.fnmatchcase(context, pattern) for pattern in LOCAL_NAMES)
 
 
 def is_local(context: KubeContext) -> bool:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from todo_deploy.base.clusters import kind_context
+from todo_deploy.base.clusters import distribution, kind_context
 from todo_deploy.base.config import DeployConfig
 from todo_deploy.base.kube import Kube
 from todo_deploy.base.run import Runner
@@ -268,15 +268,8 @@ class KindProvider:
         lacking = [ref for ref in refs if containerd_name(ref) not in present]
         loadable = [ref for ref in lacking if self._on_host(ref)] if only_local else lacking
         if loadable:
-            self._kind(
-                "load",
-                "docker-image",
-                "--name",
-                self.cluster,
-                *loadable,
-                step="kind load docker-image",
-                timeout=900,
-            )
+            load = distribution("kind").load_command(self.kube_context, program=self.kind)
+            self.runner.run([*load, *loadable], step="kind load docker-image", timeout=900)
         if not lacking:
             self.runner.printer(f"kind nodes already have {', '.join(refs)}")
         elif len(loadable) < len(lacking):

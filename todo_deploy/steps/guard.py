@@ -11,8 +11,8 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+from todo_deploy.base.clusters import named_local
 from todo_deploy.base.kube import Kube
-from todo_deploy.providers import named_local
 
 # Only `existing` points at a cluster the suite did not make.
 FOREIGN_PROVIDERS = ("existing",)
