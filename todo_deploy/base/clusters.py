@@ -26,8 +26,13 @@ class ProviderEntry(NamedTuple):
     name: str  # as in `--provider NAME`; the class's `name` too
     # "module:Class", imported when chosen; `Class.create(config, runner, tools)` builds it.
     factory: str
+    # False: it uses a cluster someone else made, so the context guard looks at that cluster.
+    makes_cluster: bool = True
     # The context of the cluster it manages: `auto` hands that context to it, not to existing.
     own_context: Callable[[DeployConfig], str] | None = None
+    tools: tuple[str, ...] = ()  # tools of base/tools.py whose version preflight checks
+    # Memory its cluster takes from this machine; None: the stack's requests alone.
+    memory_mb: Callable[[DeployConfig], int] | None = None
 
 
 class Distribution(NamedTuple):
@@ -66,6 +71,8 @@ PROVIDERS = (
     ProviderEntry(
         "minikube",
         "todo_deploy.providers.minikube:MinikubeProvider",
+        tools=("minikube",),
+        memory_mb=lambda config: config.minikube.memory_mb,
     ),
     ProviderEntry(
         "kind",
@@ -75,6 +82,7 @@ PROVIDERS = (
     ProviderEntry(
         "existing",
         "todo_deploy.providers.existing:ExistingProvider",
+        makes_cluster=False,
     ),
     ProviderEntry(
         "host",
