@@ -1,13 +1,16 @@
 """Every kind of cluster the suite knows, each registered once.
 
 `PROVIDERS`: the clusters `--provider NAME` runs. An entry says where the provider's class is
-(imported only when it is chosen) and what the rest of the suite needs to know of it. Adding a
-provider is its module and one entry here.
+(imported only when it is chosen) and what the config, preflight, the context guard, `auto` and
+the help text need to know of it. Adding a provider is its module and one entry here.
 
 `DISTRIBUTIONS`: the local Kubernetes distributions a kubeconfig context can be named after, and
 how host-built images get into the nodes of each (for `existing`, and the kind provider's loads).
 
-Plain data in base, below the providers, because the config validates names against it.
+Plain data: every `invoke` start reads it for the help text, so this module imports neither
+pydantic nor yaml (tests/unit/test_startup.py), and its records are named tuples, which cost a
+tenth of a frozen dataclass to define. It sits in base, below the providers, because the config
+validates names against it.
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ if TYPE_CHECKING:
     from todo_deploy.base.config import DeployConfig
 
 AUTO = "auto"  # not a provider: providers.choose() picks one
+AUTO_HELP = "the running local cluster, else minikube, else host"
 
 
 class ProviderEntry(NamedTuple):
     name: str  # as in `--provider NAME`; the class's `name` too
+    help: str  # one line of `invoke cluster.up --help`
     # "module:Class", imported when chosen; `Class.create(config, runner, tools)` builds it.
     factory: str
+    settings: str | None = None  # its section of the config: deploy.<settings>.*
     # False: it uses a cluster someone else made, so the context guard looks at that cluster.
     makes_cluster: bool = True
     # The context of the cluster it manages: `auto` hands that context to it, not to existing.
@@ -70,22 +76,28 @@ def kind_context(cluster: str) -> str:
 PROVIDERS = (
     ProviderEntry(
         "minikube",
+        "Minikube with the docker driver, images built in its engine",
         "todo_deploy.providers.minikube:MinikubeProvider",
+        settings="minikube",
         tools=("minikube",),
         memory_mb=lambda config: config.minikube.memory_mb,
     ),
     ProviderEntry(
         "kind",
+        "a kind cluster it creates, Traefik when it has no ingress",
         "todo_deploy.providers.kind:KindProvider",
+        settings="kind",
         own_context=lambda config: kind_context(config.kind.cluster_name),
     ),
     ProviderEntry(
         "existing",
+        "the current or --kube-context cluster as it is, never stopped",
         "todo_deploy.providers.existing:ExistingProvider",
         makes_cluster=False,
     ),
     ProviderEntry(
         "host",
+        "Kubernetes built from Go modules, run on this Linux host as root",
         "todo_deploy.providers.host:HostProvider",
     ),
 )
@@ -116,6 +128,16 @@ def provider_choices() -> tuple[str, ...]:
 def choices_text(quote: str = "") -> str:
     """The choices as a sentence lists them: `auto, minikube, kind, existing or host`."""
     return listed(f"{quote}{name}{quote}" for name in provider_choices())
+
+
+def choices_help() -> str:
+    """Each choice with its help: `auto: the running local cluster, ...; minikube: ...`."""
+    described = [(AUTO, AUTO_HELP), *((entry.name, _help(entry)) for entry in PROVIDERS)]
+    return "; ".join(f"{name}: {text}" for name, text in described)
+
+
+def _help(entry: ProviderEntry) -> str:
+    return f"{entry.help} (deploy.{entry.settings}.*)" if entry.settings else entry.help
 
 
 def listed(items: Iterable[str]) -> str:

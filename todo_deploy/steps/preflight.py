@@ -110,7 +110,7 @@ def _tool_probes(
 def _entry(provider: str) -> ProviderEntry:
     """The provider's registry entry; for one the registry does not know (a test's fake), a
     bare entry: no tool and no memory of its own."""
-    return provider_entry(provider) or ProviderEntry(provider, factory="")
+    return provider_entry(provider) or ProviderEntry(provider, help="", factory="")
 
 
 def _version(runner: Runner, name: str, argv: list[str]) -> str | None:
