@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -176,3 +177,16 @@ def test_existing_loads_images_as_the_distribution_table_says() -> None:
         "orbstack": None,  # no load command: --registry
         "gke_x": None,
     }
+
+
+def test_the_docs_list_the_registered_providers() -> None:
+    names = clusters.provider_choices()
+    comment = re.search(r"^  provider: auto +# (.*)$", (ROOT / "invoke.yaml").read_text(), re.M)
+    assert comment and comment[1].split(" | ") == list(names)
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("\n## Providers\n", 1)[1].split("\n## ", 1)[0]
+    assert sorted(re.findall(r"^\| `([a-z]+)`", table, re.M)) == sorted(names)
+    setting = ", ".join(f"`{name}`" for name in names)
+    assert f"| `provider` | `auto` | {setting} |" in readme
+    suite_readme = (ROOT / "todo_deploy" / "README.md").read_text()
+    assert f"provider ({'|'.join(names)})" in suite_readme
