@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.fakes import FakeHostProvider
+from tests.support.fakes import FakeHostProvider, Harness
 from todo_deploy import providers
 from todo_deploy.base import clusters
 from todo_deploy.base.config import ConfigError, DeployConfig, build_config, collection_defaults
@@ -23,6 +23,7 @@ from todo_deploy.base.run import Runner
 from todo_deploy.base.tools import Tools
 from todo_deploy.providers.existing import ExistingProvider
 from todo_deploy.steps import guard, preflight
+from todo_deploy.steps.target import Target
 
 ROOT = Path(__file__).resolve().parents[2]
 PROVIDERS_DIR = ROOT / "todo_deploy" / "providers"
@@ -136,6 +137,18 @@ def test_a_registered_provider_is_read_by_auto_the_guard_and_preflight(
     found: list[str] = []
     preflight._check_memory(DeployConfig(), "fake", 4000, found, problems)
     assert found == ["memory available 4000 MiB (needs 3333)"]
+
+
+def test_a_registered_providers_broken_tool_is_a_problem_with_a_hint(
+    registered, harness: Harness
+) -> None:
+    harness.fake.on("/opt/kind", "version", rc=127, stderr="not found")
+    config = harness.config(provider="fake")
+    tools = Tools(helm="helm", kubectl="kubectl", kind="/opt/kind")
+    target = Target(config, harness.runner, FakeCluster(config=config), tools, harness.console)
+    with pytest.raises(preflight.PreflightError) as failure:
+        preflight.preflight(target, **harness.hooks(16000).preflight)
+    assert failure.value.problems == ["kind not found or not runnable (/opt/kind): install kind"]
 
 
 # The registry is patched before `tasks` is imported: help strings are built at import.

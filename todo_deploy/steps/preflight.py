@@ -70,7 +70,7 @@ def preflight(
         version = _version(runner, name, argv)
         if version is None:
             missing.add(name)
-            problems.append(f"{name} not found or not runnable ({argv[0]}): {INSTALL_HINTS[name]}")
+            problems.append(f"{name} not found or not runnable ({argv[0]}): {_install_hint(name)}")
         else:
             found.append(f"{name} {version}")
     if "docker" not in missing:
@@ -105,6 +105,11 @@ def _tool_probes(
             problems.append(str(exc))
             probes.append((name, None))
     return probes
+
+
+def _install_hint(tool: str) -> str:
+    # A tool a newly registered provider asks for may have no hint here yet.
+    return INSTALL_HINTS.get(tool, f"install {tool}")
 
 
 def _entry(provider: str) -> ProviderEntry:
