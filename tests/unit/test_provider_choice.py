@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from todo_deploy import providers
+from todo_deploy.base import clusters
 from todo_deploy.base.config import DeployConfig
 from todo_deploy.base.run import Runner
 from todo_deploy.providers import Choice, KubeContext, ProviderError, choose, current_context
@@ -58,22 +59,28 @@ def _choose(ctx: KubeContext | None, *, minikube: bool = False, root: bool = Fal
 
 
 # One context name per pattern of the list the context guard also uses (kind-* -> kind-dev).
-@pytest.mark.parametrize("name", [pattern.replace("*", "dev") for pattern in providers.LOCAL_NAMES])
+LOCAL = [pattern.replace("*", "dev") for d in clusters.DISTRIBUTIONS for pattern in d.contexts]
+
+
+@pytest.mark.parametrize("name", LOCAL)
 def test_a_running_local_cluster_in_the_current_context_is_used_as_it_is(name, api_server):
     choice = _choose(KubeContext(name, api_server), minikube=True, root=True)
     assert choice == Choice("existing", f"auto: the current context {name} is a local cluster")
 
 
-def test_the_kind_providers_own_cluster_goes_to_that_provider(api_server, monkeypatch):
-    monkeypatch.setattr(providers, "_has_provider", lambda name: name == "kind")
-    ctx = KubeContext("kind-todo", api_server)
-    assert _choose(ctx, kind_cluster="todo").name == "kind"
-    assert _choose(KubeContext("kind-other", api_server), kind_cluster="todo").name == "existing"
+def test_the_kind_providers_own_cluster_goes_to_that_provider(api_server):
+    owners = clusters.owned_contexts(DeployConfig())
+    assert owners == {"kind-todo": "kind"}
+    choice = _choose(KubeContext("kind-todo", api_server), owners=owners)
+    assert choice == Choice("kind", "auto: the current context kind-todo is the kind cluster")
+    assert _choose(KubeContext("kind-other", api_server), owners=owners).name == "existing"
 
 
 def test_the_kind_context_stays_existing_without_a_kind_provider(api_server, monkeypatch):
-    monkeypatch.setattr(providers, "_has_provider", lambda name: False)
-    assert _choose(KubeContext("kind-todo", api_server), kind_cluster="todo").name == "existing"
+    others = tuple(entry for entry in clusters.PROVIDERS if entry.name != "kind")
+    monkeypatch.setattr(clusters, "PROVIDERS", others)
+    owners = clusters.owned_contexts(DeployConfig())
+    assert _choose(KubeContext("kind-todo", api_server), owners=owners).name == "existing"
 
 
 def test_a_local_context_that_does_not_answer_falls_through_to_minikube(dead_server):

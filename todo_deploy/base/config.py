@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
-ProviderName = Literal["auto", "minikube", "kind", "existing", "host"]
+from todo_deploy.base.clusters import choices_text, provider_choices
+
 MethodName = Literal["helm", "kubectl"]
 
 
@@ -86,7 +88,7 @@ class Budgets(_Strict):
 class DeployConfig(_Strict):
     namespace: str = "todo-app"
     release: str = "todo"
-    provider: ProviderName = "auto"
+    provider: str = "auto"  # one of clusters.provider_choices()
     method: MethodName = "helm"
     chart: str = "helm/todo-app"
     manifests_dir: str = "k8s"
@@ -104,6 +106,16 @@ class DeployConfig(_Strict):
     env_file: str = ".env"
     report_json: str = "build/deploy-report.json"
     budgets: Budgets = Budgets()
+
+    @field_validator("provider")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        # Checked against the registry when a config is built, not fixed as a Literal when the
+        # class is: registering a provider in base/clusters.py is all it takes to accept it.
+        if value not in provider_choices():
+            expected = {"expected": choices_text(quote="'")}
+            raise PydanticCustomError("literal_error", "Input should be {expected}", expected)
+        return value
 
 
 # Keys whose default is None: Invoke sees them as "" (below), the model as None.

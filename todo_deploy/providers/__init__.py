@@ -7,8 +7,7 @@ single-node `host` cluster, announced first because its first build takes a long
 
 from __future__ import annotations
 
-import fnmatch
-import importlib.util
+import importlib
 import os
 import platform
 import shutil
@@ -16,29 +15,23 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 import yaml
 
+from todo_deploy.base.clusters import (
+    ProviderEntry,
+    choices_text,
+    named_local,
+    owned_contexts,
+    provider_entry,
+)
 from todo_deploy.base.config import DeployConfig
 from todo_deploy.base.run import Runner
 from todo_deploy.base.tools import Tools
-from todo_deploy.providers.base import Provider
+from todo_deploy.providers.base import Provider, ProviderClass
 
-# Names the local distributions give their contexts: for provider `auto` and the
-# context guard (todo_deploy/steps/guard.py).
-LOCAL_NAMES = (
-    "minikube",
-    "docker-desktop",
-    "docker-for-desktop",
-    "rancher-desktop",
-    "orbstack",
-    "colima",
-    "microk8s",
-    "kind-*",
-    "k3d-*",
-    "crc-*",
-)
 PROBE_SECONDS = 1.0
 HOST_FIRST_BUILD = "about 15-30 min on 2 cores"
 ALTERNATIVES = (
@@ -88,11 +81,6 @@ def current_context(env: Mapping[str, str] = os.environ) -> KubeContext | None:
     return KubeContext(current, str(cluster.get("server", "")))
 
 
-def named_local(context: str) -> bool:
-    """Named as a local distribution names its context (minikube, kind-*, ...)."""
-    return any(fnmatch.fnmatchcase(context, pattern) for pattern in LOCAL_NAMES)
-
-
 def is_local(context: KubeContext) -> bool:
     return named_local(context.name)
 
@@ -138,12 +126,12 @@ def choose(
     which: Callable[[str], str | None] = shutil.which,
     is_linux_root: Callable[[], bool] = _linux_root,
     plan: Callable[[], list[str]] = host_plan,
-    kind_cluster: str | None = None,
+    owners: Mapping[str, str] | None = None,
 ) -> Choice:
     """Resolve `auto` to a provider; says why, and what `host` will build before it does.
 
-    `kind_cluster` is the cluster the kind provider manages: its context goes to that provider,
-    any other kind cluster is used as it is (`existing`).
+    `owners`: the contexts registered providers manage, each to its provider (owned_contexts):
+    kind's own cluster goes to the kind provider, any other kind cluster is used as it is.
     """
     if requested != "auto":
         return Choice(requested, "requested")
@@ -151,8 +139,9 @@ def choose(
     skipped = ""
     if ctx and is_local(ctx):
         if answers(ctx.server):
-            if kind_cluster and ctx.name == f"kind-{kind_cluster}" and _has_provider("kind"):
-                return Choice("kind", f"auto: the current context {ctx.name} is the kind cluster")
+            owner = (owners or {}).get(ctx.name)
+            if owner:
+                return Choice(owner, f"auto: the current context {ctx.name} is the {owner} cluster")
             return Choice("existing", f"auto: the current context {ctx.name} is a local cluster")
         skipped = f"the current context {ctx.name} does not answer at {ctx.server}; "
     if which("minikube"):
@@ -167,29 +156,19 @@ def choose(
     )
 
 
-def _has_provider(name: str) -> bool:
-    return importlib.util.find_spec(f"todo_deploy.providers.{name}") is not None
+def provider_class(entry: ProviderEntry) -> ProviderClass:
+    """The class an entry names, imported now: only the chosen provider's module is loaded."""
+    module, _, name = entry.factory.partition(":")
+    return cast(ProviderClass, getattr(importlib.import_module(module), name))
 
 
 def get_provider(config: DeployConfig, runner: Runner, tools: Tools | None = None) -> Provider:
     """The provider `config` asks for (or `auto` picks), with the tools it runs."""
-    tools = tools or Tools(runner)
-    choice = choose(config.provider, kind_cluster=config.kind.cluster_name)
+    choice = choose(config.provider, owners=owned_contexts(config))
+    entry = provider_entry(choice.name)
+    if entry is None:  # the config refuses unknown names; a caller may have skipped it
+        raise ProviderError(f"no provider {choice.name!r}: choose {choices_text()}")
     runner.printer(f"provider: {choice.name} ({choice.why})")
     for line in choice.notice:
         runner.printer(f"  {line}")
-    if choice.name == "minikube":
-        from todo_deploy.providers.minikube import MinikubeProvider
-
-        return MinikubeProvider(config, runner, tools.kubectl, minikube=tools.minikube)
-    if choice.name == "kind":
-        from todo_deploy.providers.kind import KindProvider
-
-        return KindProvider(config, runner, tools.kubectl, kind=tools.kind)
-    if choice.name == "existing":
-        from todo_deploy.providers.existing import ExistingProvider
-
-        return ExistingProvider(config, runner, tools.kubectl)
-    from todo_deploy.providers.host import HostProvider
-
-    return HostProvider(config, runner)
+    return provider_class(entry).create(config, runner, tools or Tools(runner))

@@ -1,14 +1,20 @@
 """The provider Protocol: everything the deploy flow asks of a cluster, and nothing more.
 
-A provider (minikube, existing, host, kind, ...) is a class with these attributes and methods;
-`providers.get_provider` builds one from the config. The flow never reads anything else of it
-and never changes its state: what it learns by starting the cluster comes back from `up()`.
+A provider (minikube, existing, host, kind, ...) is a class with these attributes and methods,
+registered in base/clusters.py; `providers.get_provider` builds one with its `create`. The flow
+never reads anything else of it and never changes its state: what it learns by starting the
+cluster comes back from `up()`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from todo_deploy.base.config import DeployConfig
+    from todo_deploy.base.run import Runner
+    from todo_deploy.base.tools import Tools
 
 
 @dataclass(frozen=True)
@@ -84,3 +90,9 @@ class Provider(Protocol):
         ...
 
     def status(self) -> ClusterStatus: ...
+
+
+class ProviderClass(Protocol):
+    """A registered provider's class: built from what every task has, taking the tools it runs."""
+
+    def create(self, config: DeployConfig, runner: Runner, tools: Tools) -> Provider: ...

@@ -9,14 +9,14 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 
+from todo_deploy.base.clusters import DISTRIBUTIONS, distribution_of, listed
 from todo_deploy.base.config import DeployConfig
 from todo_deploy.base.kube import Kube
 from todo_deploy.base.run import Result, Runner
+from todo_deploy.base.tools import Tools
 from todo_deploy.providers import ingress_peers, traefik
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 
-# Contexts whose nodes run on the host's own Docker engine: built images are already there.
-SHARED_ENGINE_CONTEXTS = {"docker-desktop", "docker-for-desktop", "rancher-desktop"}
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 FALLBACK_CLASS = "nginx"  # when the cluster lists no IngressClass
 
@@ -39,6 +39,10 @@ class ExistingProvider:
         self.kube_context = config.kube_context or self._current_context()
         self.kube.context = self.kube_context
 
+    @classmethod
+    def create(cls, config: DeployConfig, runner: Runner, tools: Tools) -> ExistingProvider:
+        return cls(config, runner, tools.kubectl)
+
     def _current_context(self) -> str:
         result = self.kube.run(
             "config",
@@ -58,9 +62,10 @@ class ExistingProvider:
             ]
         loader = self.loader()
         if loader is None:
+            loadable = listed(d.name for d in DISTRIBUTIONS if d.load is not None)
             return [
-                f"cannot put images into context {self.kube_context!r} (not kind, k3d, minikube "
-                "or Docker Desktop): pass --registry HOST/PATH that the cluster can pull from"
+                f"cannot put images into context {self.kube_context!r} (not {loadable}): "
+                "pass --registry HOST/PATH that the cluster can pull from"
             ]
         if loader and not self.which(loader[0]):
             return [f"{loader[0]} is needed to load images into {self.kube_context}: install it"]
@@ -68,18 +73,12 @@ class ExistingProvider:
 
     def loader(self) -> list[str] | None:
         """argv prefix that loads a host image into this cluster; [] when nothing is needed."""
-        ctx = self.kube_context
         if self.config.registry:
             return ["docker", "push"]
-        if ctx in SHARED_ENGINE_CONTEXTS:
-            return []
-        if ctx.startswith("kind-"):
-            return ["kind", "load", "docker-image", "--name", ctx.removeprefix("kind-")]
-        if ctx.startswith("k3d-"):
-            return ["k3d", "image", "import", "-c", ctx.removeprefix("k3d-")]
-        if ctx == "minikube" or ctx.startswith("minikube"):
-            return ["minikube", "image", "load", "-p", ctx]
-        return None
+        found = distribution_of(self.kube_context)
+        if found is None or found.load is None:
+            return None
+        return found.load_command(self.kube_context)
 
     def planned(self) -> ClusterFacts:
         return ClusterFacts(ingress_class=FALLBACK_CLASS)

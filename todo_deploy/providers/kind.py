@@ -18,9 +18,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from todo_deploy.base.clusters import distribution, kind_context
 from todo_deploy.base.config import DeployConfig
 from todo_deploy.base.kube import Kube
 from todo_deploy.base.run import Runner
+from todo_deploy.base.tools import Tools
 from todo_deploy.providers import ingress_peers, traefik
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 from todo_deploy.providers.existing import default_ingress_class, push_to_registry
@@ -90,8 +92,12 @@ class KindProvider:
         self.kind = kind
         self.which = which
         self.cluster = self.settings.cluster_name
-        self.kube_context = f"kind-{self.cluster}"
+        self.kube_context = kind_context(self.cluster)
         self.kube = Kube(runner, kubectl, self.kube_context, traefik.NAMESPACE)
+
+    @classmethod
+    def create(cls, config: DeployConfig, runner: Runner, tools: Tools) -> KindProvider:
+        return cls(config, runner, tools.kubectl, kind=tools.kind)
 
     def _kind(self, *args: str, step: str, **kwargs: Any):
         return self.runner.run([self.kind, *args], step=step, **kwargs)
@@ -262,15 +268,8 @@ class KindProvider:
         lacking = [ref for ref in refs if containerd_name(ref) not in present]
         loadable = [ref for ref in lacking if self._on_host(ref)] if only_local else lacking
         if loadable:
-            self._kind(
-                "load",
-                "docker-image",
-                "--name",
-                self.cluster,
-                *loadable,
-                step="kind load docker-image",
-                timeout=900,
-            )
+            load = distribution("kind").load_command(self.kube_context, program=self.kind)
+            self.runner.run([*load, *loadable], step="kind load docker-image", timeout=900)
         if not lacking:
             self.runner.printer(f"kind nodes already have {', '.join(refs)}")
         elif len(loadable) < len(lacking):

@@ -27,6 +27,7 @@ from todo_deploy.base.config import DeployConfig, MinikubeSettings
 from todo_deploy.base.kube import Kube, wait_until
 from todo_deploy.base.platforms import Platform
 from todo_deploy.base.run import Runner
+from todo_deploy.base.tools import Tools
 from todo_deploy.providers import traefik
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
 
@@ -164,6 +165,10 @@ class MinikubeProvider:
         self.platform = platform or Platform.current()
         self.tunnel = self._tunnel(state_dir) if self.platform.os in TUNNEL_OSES else None
         self.tunnel_port = TUNNEL_PORT
+
+    @classmethod
+    def create(cls, config: DeployConfig, runner: Runner, tools: Tools) -> MinikubeProvider:
+        return cls(config, runner, tools.kubectl, minikube=tools.minikube)
 
     def _tunnel(self, state_dir: Path | None) -> Background:
         return Background(

@@ -11,11 +11,8 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+from todo_deploy.base.clusters import named_local, provider_entry
 from todo_deploy.base.kube import Kube
-from todo_deploy.providers import named_local
-
-# Only `existing` points at a cluster the suite did not make.
-FOREIGN_PROVIDERS = ("existing",)
 
 
 class ContextRefused(ValueError):
@@ -45,7 +42,9 @@ def is_loopback(server: str) -> bool:
 
 def looks_local(provider: str, context: str) -> bool:
     """Made by one of the suite's providers, or named as a local distribution names it."""
-    return provider not in FOREIGN_PROVIDERS or named_local(context)
+    entry = provider_entry(provider)
+    made_here = entry is not None and entry.makes_cluster  # an unknown provider proves nothing
+    return made_here or named_local(context)
 
 
 def ensure_allowed(

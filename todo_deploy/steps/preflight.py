@@ -6,9 +6,10 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from todo_deploy.base.clusters import ProviderEntry, provider_entry
 from todo_deploy.base.config import DeployConfig
 from todo_deploy.base.run import Runner
-from todo_deploy.base.tools import ToolError, Tools
+from todo_deploy.base.tools import SPECS, ToolError, Tools
 from todo_deploy.steps.install import load_manifests, rendered_namespaces
 from todo_deploy.steps.secrets import SecretError, collect
 from todo_deploy.steps.target import Target
@@ -69,7 +70,7 @@ def preflight(
         version = _version(runner, name, argv, target.tools.probed.get(tuple(argv)))
         if version is None:
             missing.add(name)
-            problems.append(f"{name} not found or not runnable ({argv[0]}): {INSTALL_HINTS[name]}")
+            problems.append(f"{name} not found or not runnable ({argv[0]}): {_install_hint(name)}")
         else:
             found.append(f"{name} {version}")
     if "docker" not in missing:
@@ -94,8 +95,8 @@ def _tool_probes(
     wanted: dict[str, tuple[str, ...]] = {"kubectl": ("version", "--client", "-o", "json")}
     if config.method == "helm":
         wanted["helm"] = ("version", "--short")
-    if provider == "minikube":
-        wanted["minikube"] = ("version", "--short")
+    for tool in _entry(provider).tools:
+        wanted[tool] = SPECS[tool].version_argv
     probes: list[tuple[str, list[str] | None]] = [("docker", ["docker", "--version"])]
     for name, args in wanted.items():
         try:
@@ -104,6 +105,17 @@ def _tool_probes(
             problems.append(str(exc))
             probes.append((name, None))
     return probes
+
+
+def _install_hint(tool: str) -> str:
+    # A tool a newly registered provider asks for may have no hint here yet.
+    return INSTALL_HINTS.get(tool, f"install {tool}")
+
+
+def _entry(provider: str) -> ProviderEntry:
+    """The provider's registry entry; for one the registry does not know (a test's fake), a
+    bare entry: no tool and no memory of its own."""
+    return provider_entry(provider) or ProviderEntry(provider, help="", factory="")
 
 
 def _version(runner: Runner, name: str, argv: list[str], probed: str | None) -> str | None:
@@ -208,7 +220,8 @@ def _check_memory(
 ) -> None:
     if available is None:
         return
-    needed = config.minikube.memory_mb if provider == "minikube" else STACK_MEMORY_MB
+    cluster_memory = _entry(provider).memory_mb
+    needed = cluster_memory(config) if cluster_memory else STACK_MEMORY_MB
     if available < needed:
         problems.append(
             f"only {available} MiB of memory available, {needed} MiB needed: close programs "

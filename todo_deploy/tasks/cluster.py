@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from invoke import Context
 
+from todo_deploy.base.clusters import choices_help
 from todo_deploy.tasks.common import RUN_HELP, failures, target, task
 
-PROVIDER_HELP = "cluster provider: auto, minikube, kind, existing or host"
+PROVIDER_HELP = f"cluster provider (default: invoke.yaml) - {choices_help()}"
 
 
 @task(help={"provider": PROVIDER_HELP, **RUN_HELP})

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from invoke import Argument, Context, Exit, ParseError, Task
 from invoke import task as invoke_task
 
+from todo_deploy.base.clusters import choices_text
 from todo_deploy.base.defaults import collection_defaults
 from todo_deploy.base.paths import REPO_ROOT
 from todo_deploy.base.run import CommandError, Runner
@@ -25,7 +26,7 @@ if TYPE_CHECKING:  # imported when a task runs, not at start: `invoke --list` st
 
 # Flags shared by the cluster-facing tasks, with their help text.
 TARGET_HELP = {
-    "provider": "cluster provider: auto, minikube, kind, existing or host (default: invoke.yaml)",
+    "provider": f"cluster provider: {choices_text()} (default: invoke.yaml)",
     "namespace": f"Kubernetes namespace of the app (default {collection_defaults()['namespace']})",
     "kube_context": "kubeconfig context for --provider existing (default: the current one)",
 }

@@ -17,6 +17,7 @@ from todo_deploy.base.debian import ensure_packages
 from todo_deploy.base.engine import ensure_engine
 from todo_deploy.base.kube import Kube, wait_until
 from todo_deploy.base.run import Runner
+from todo_deploy.base.tools import Tools
 from todo_deploy.base.yamldocs import documents
 from todo_deploy.providers import ingress_peers
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess
@@ -77,6 +78,10 @@ class HostProvider:
         self.kubectl = str(self.layout.binary("kubectl"))
         # The cluster's own admin kubeconfig: it works before the user's is merged.
         self.kube = Kube(runner, self.kubectl, None, "default", str(self.layout.admin_kubeconfig))
+
+    @classmethod
+    def create(cls, config: DeployConfig, runner: Runner, tools: Tools) -> HostProvider:
+        return cls(config, runner)  # it runs the binaries it builds, not the user's tools
 
     # -- Provider protocol -------------------------------------------------------------------
 
