@@ -1,19 +1,24 @@
-"""The suite's lists of components (images, `invoke dev`, the noxfile's Dockerfiles) are the
-chart's components.yaml: a component added there is built and run, nothing else edited."""
+"""The suite's lists of components (images, `invoke dev`, the noxfile's Dockerfiles, the tasks'
+help) are the chart's components.yaml: a component added there is built and run, nothing else
+edited."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from tests.support import chart_copy
-from todo_deploy.base import catalogue
+from todo_deploy.base import catalogue, defaults
 from todo_deploy.base.paths import REPO_ROOT
 from todo_deploy.day2 import devserver
 from todo_deploy.steps import images
+from todo_deploy.tasks import common
 
 
 def test_an_added_component_gets_an_image_spec_and_a_dev_server(tmp_path: Path) -> None:
@@ -74,3 +79,43 @@ def test_the_lint_session_checks_every_components_dockerfile(monkeypatch) -> Non
     expected = [spec["image"]["dockerfile"] for spec in manifest.values()]
     assert _noxfile(monkeypatch).dockerfiles() == expected
     assert all((REPO_ROOT / path).is_file() for path in expected)
+
+
+# A fresh process: Invoke hands each help text on to its flag once (popping it from task.help).
+HELP_SCRIPT = (
+    "import json; from todo_deploy.tasks import day2, images\n"
+    "print(json.dumps({'logs': day2.logs.help['component'], 'restart': day2.restart.help["
+    "'component'], 'port-forward': day2.port_forward.help['component'], 'images.build': "
+    "images.NAMES_HELP, 'default': day2.port_forward.__wrapped__.__defaults__[0]}))"
+)
+
+
+def test_the_tasks_help_names_the_manifests_components() -> None:
+    names = catalogue.help_names()
+    assert names == common.COMPONENTS
+    assert names == {
+        "all": ["frontend", "backend", "mcp", "postgres"],
+        "services": ["frontend", "backend", "mcp"],
+        "entry": "frontend",
+    }
+    shown = subprocess.run(
+        [sys.executable, "-c", HELP_SCRIPT], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    found = json.loads(shown.stdout)
+    assert found["logs"].startswith("frontend, backend, mcp or postgres")
+    assert found["restart"] == "frontend, backend or mcp"
+    assert found["port-forward"] == "service to reach: frontend (default), backend, mcp or postgres"
+    assert found["default"] == "frontend"
+    assert "default all: frontend, backend, mcp, postgres" in found["images.build"]
+
+
+def test_cached_component_names_follow_the_manifest(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TODO_DEPLOY_CACHE", str(tmp_path / "cache"))
+    assert defaults.component_names() == catalogue.help_names()  # computed, then written
+    assert defaults.component_names() == catalogue.help_names()  # read back
+    chart = chart_copy.copy_chart(tmp_path)
+    chart_copy.add_component(chart)
+    monkeypatch.setattr(defaults, "MANIFEST_SOURCE", chart / catalogue.MANIFEST)
+    assert "worker" in defaults.component_names()["all"]  # never the stale names
+    assert len(list((tmp_path / "cache" / "components").glob("names-*.json"))) == 2

@@ -239,3 +239,16 @@ def _login(spec: dict[str, str] | None) -> DatabaseLogin | None:
 def default() -> Catalogue:
     """The catalogue of this repository's own chart (what the images are built for)."""
     return load(CHART)
+
+
+def help_names(chart: str | Path = CHART) -> dict[str, Any]:
+    """What the tasks' help text names (base/defaults.py caches it): every component and every
+    service, in the manifest's order, and `entry`, the one the ingress sends "/" to."""
+    manifest = read_manifest(chart)
+    components = manifest["components"]
+    routes = [route for ingress in manifest.get("ingresses") or () for route in ingress["routes"]]
+    return {
+        "all": list(components),
+        "services": [name for name, spec in components.items() if spec.get("kind") == "service"],
+        "entry": next((r["to"] for r in routes if r["path"] == "/"), next(iter(components))),
+    }
