@@ -17,12 +17,12 @@ nox.options.error_on_missing_interpreters = True
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHON = PYPROJECT["project"]["requires-python"].split(",")[0].removeprefix(">=")
 
-DOCKERFILES = [
-    "backend/Dockerfile",
-    "mcp/Dockerfile",
-    "frontend/Dockerfile",
-    "docker/postgres/Dockerfile",
-]
+
+def dockerfiles() -> list[str]:
+    """Every component's Dockerfile, from the chart's component manifest (components.yaml)."""
+    from todo_deploy.base import catalogue
+
+    return [c.build.dockerfile for c in catalogue.default().components.values()]
 
 
 def install_locked(session: nox.Session) -> None:
@@ -58,11 +58,12 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "todo_deploy", "tests", "noxfile.py")
-    session.run("hadolint", *[f for f in DOCKERFILES if os.path.exists(f)])
+    session.run("hadolint", *[f for f in dockerfiles() if os.path.exists(f)])
     session.run(
         "yamllint",
         "-c",
         ".yamllint.yaml",
+        "helm/todo-app/components.yaml",
         "helm/todo-app/values.yaml",
         "helm/todo-app/values-dev.yaml",
         "helm/todo-app/values-prod.yaml",

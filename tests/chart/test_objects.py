@@ -431,8 +431,8 @@ def test_helm_test_pod_checks_backend_health_with_our_image(render):
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     container = pod["spec"]["containers"][0]
     assert container["image"].startswith("todo-backend:")
-    assert "http://todo-backend:8000" in container["command"][-1]
-    assert '"/health"' in container["command"][-1]
+    for path in ("/health", "/ready"):
+        assert f'"http://todo-backend:8000{path}"' in container["command"][-1]
 
 
 @pytest.mark.parametrize("scenario", ["default", "dev"])

@@ -272,9 +272,8 @@ def write_project(root: Path) -> Path:
     chart.mkdir()
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: todo-app\nversion: 0.1.0\n")
     (chart / "values-dev.yaml").write_text("environment: dev\n")
-    # The component table and namePrefix: what the suite reads of the chart itself.
-    (chart / "templates").mkdir()
-    for name in ("values.yaml", "templates/_components.tpl"):
+    # The component manifest and namePrefix: what the suite reads of the chart itself.
+    for name in ("values.yaml", "components.yaml"):
         (chart / name).write_text((CHART / name).read_text())
     k8s = root / "k8s"
     k8s.mkdir()

@@ -1,17 +1,16 @@
-"""The app's components as the chart defines them: names, ports, health paths, images.
+"""The app's components as the chart defines them: names, ports, health paths, images, builds.
 
-The chart is the one source: its `namePrefix` (values.yaml, overridden by the values files
-given) and its component tables in templates/_components.tpl (`todo-app.components`: the
-services rendered as Deployments; `todo-app.database`: the PostgreSQL StatefulSet). Nothing else
-in the suite writes a component's object name or port.
+The chart is the one source: its component manifest, helm/todo-app/components.yaml (which its
+templates read too: what each component is, its port, its image's build, how `invoke dev` runs
+it), and its `namePrefix` (values.yaml, overridden by the values files given). Nothing else in
+the suite writes a component's object name, port or Dockerfile.
 """
 
 from __future__ import annotations
 
 import functools
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,12 @@ import yaml
 
 from todo_deploy.base.paths import REPO_ROOT
 
-TABLES = "templates/_components.tpl"
-# `{{- define "todo-app.components" -}} <YAML> {{- end }}`: each table is plain YAML.
-DEFINE = r'\{\{-?\s*define\s+"todo-app\.%s"\s*-?\}\}(.*?)\{\{-?\s*end\s*-?\}\}'
+CHART = REPO_ROOT / "helm" / "todo-app"
+MANIFEST = "components.yaml"
+# The manifest's kinds, as the workloads the chart renders for them.
+WORKLOADS = {"service": "deployment", "database": "statefulset"}
+# libyaml's parser when PyYAML has it: the manifest is read at every start of a deploy task.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class CatalogueError(ValueError):
@@ -38,6 +40,26 @@ class DatabaseLogin:
 
 
 @dataclass(frozen=True)
+class Build:
+    """How its image is built: paths relative to the repository root."""
+
+    context: str
+    dockerfile: str
+    base_args: tuple[str, ...]  # Dockerfile ARGs naming base images
+    runtime_base: str  # the ARG of the final stage's base: "added" size is measured above it
+
+
+@dataclass(frozen=True)
+class DevRun:
+    """How `invoke dev` runs it: {host}, {port} and {repo} in argv and env are filled in."""
+
+    argv: tuple[str, ...]
+    cwd: str  # relative to the checkout
+    env: Mapping[str, str] = field(default_factory=dict)
+    open_path: str | None = None  # the path it prints to open; None: its health path
+
+
+@dataclass(frozen=True)
 class Component:
     name: str  # "backend": the chart's component label
     object_name: str  # "<namePrefix>-backend": its Deployment/StatefulSet and Service
@@ -46,8 +68,10 @@ class Component:
     kind: str  # "deployment" or "statefulset"
     image_key: str  # its key under the chart's `images`
     repository: str  # the chart's default image repository
+    build: Build
     migrates: bool = False  # its pods run the schema migrations (an init container)
     login: DatabaseLogin | None = None  # its own database role (none for the database itself)
+    dev: DevRun | None = None  # None: `invoke dev` does not run it
 
     @property
     def workload(self) -> str:
@@ -103,11 +127,16 @@ def _object_name(prefix: str, what: str) -> str:
     return f"{prefix}-{what}"[:63].rstrip("-")
 
 
-def _table(text: str, name: str, chart: Path) -> dict[str, Any]:
-    match = re.search(DEFINE % re.escape(name), text, re.S)
-    if not match:
-        raise CatalogueError(f"{chart / TABLES} has no `todo-app.{name}` table")
-    return yaml.safe_load(match.group(1)) or {}
+def read_manifest(chart: str | Path = CHART) -> dict[str, Any]:
+    """The chart's components.yaml as it is written (see its comments for each key)."""
+    path = Path(chart) / MANIFEST
+    try:
+        found = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogueError(f"cannot read the chart's component manifest: {exc}") from None
+    if not isinstance(found, dict) or not isinstance(found.get("components"), dict):
+        raise CatalogueError(f"{path} has no `components` map")
+    return found
 
 
 def _values(chart: Path, values_files: Iterable[str | Path]) -> dict[str, Any]:
@@ -147,39 +176,57 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def load(chart: str | Path, values_files: Iterable[str | Path] = ()) -> Catalogue:
-    """Read the component tables and namePrefix of the chart in `chart`."""
+def load(chart: str | Path = CHART, values_files: Iterable[str | Path] = ()) -> Catalogue:
+    """Read the component manifest and namePrefix of the chart in `chart`."""
     chart = Path(chart)
-    try:
-        text = (chart / TABLES).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CatalogueError(f"cannot read the chart's component table: {exc}") from None
+    manifest = read_manifest(chart)
     values = _values(chart, values_files)
     prefix = str(values.get("namePrefix") or "")
     if not prefix:
         raise CatalogueError(f"{chart}/values.yaml sets no namePrefix")
     images = values.get("images") or {}
-    tables = {
-        "deployment": _table(text, "components", chart),
-        "statefulset": _table(text, "database", chart),
-    }
     components = {}
-    for kind, table in tables.items():
-        for name, spec in table.items():
-            key = spec.get("image", name)
-            components[name] = Component(
-                name=name,
-                object_name=_object_name(prefix, name),
-                port=int(spec["port"]),
-                health_path=spec.get("health"),
-                kind=kind,
-                image_key=key,
-                repository=(images.get(key) or {}).get("repository", _object_name(prefix, name)),
-                migrates=bool(spec.get("migrate")),
-                login=_login(spec.get("database")),
-            )
+    for name, spec in manifest["components"].items():
+        try:
+            components[name] = _component(name, spec, prefix, images, chart)
+        except (KeyError, TypeError) as exc:
+            problem = f"{name}'s entry lacks a key or has one of the wrong type ({exc!r})"
+            raise CatalogueError(f"{chart / MANIFEST}: {problem}") from None
     database = values.get("postgresql") or {}
     return Catalogue(prefix, components, database.get("username", ""), database.get("database", ""))
+
+
+def _component(
+    name: str, spec: dict[str, Any], prefix: str, images: dict[str, Any], chart: Path
+) -> Component:
+    if spec.get("kind") not in WORKLOADS:
+        kinds = " or ".join(WORKLOADS)
+        raise CatalogueError(f"{chart / MANIFEST}: {name}'s kind must be {kinds}")
+    image = spec["image"]
+    key = image["key"]
+    return Component(
+        name=name,
+        object_name=_object_name(prefix, name),
+        port=int(spec["port"]),
+        health_path=spec.get("health"),
+        kind=WORKLOADS[spec["kind"]],
+        image_key=key,
+        # The chart's fallback when values.yaml lists no such image (todo-app.imageValues).
+        repository=(images.get(key) or {}).get("repository", _object_name(prefix, key)),
+        build=Build(
+            image["context"], image["dockerfile"], tuple(image["baseArgs"]), image["runtimeBase"]
+        ),
+        migrates=bool(spec.get("migrate")),
+        login=_login(spec.get("database")),
+        dev=_dev(spec.get("dev")),
+    )
+
+
+def _dev(spec: dict[str, Any] | None) -> DevRun | None:
+    if not spec:
+        return None
+    env = {str(k): str(v) for k, v in (spec.get("env") or {}).items()}
+    return DevRun(tuple(map(str, spec["argv"])), str(spec.get("cwd", ".")), env, spec.get("open"))
 
 
 def _login(spec: dict[str, str] | None) -> DatabaseLogin | None:
@@ -191,4 +238,17 @@ def _login(spec: dict[str, str] | None) -> DatabaseLogin | None:
 @functools.cache
 def default() -> Catalogue:
     """The catalogue of this repository's own chart (what the images are built for)."""
-    return load(REPO_ROOT / "helm" / "todo-app")
+    return load(CHART)
+
+
+def help_names(chart: str | Path = CHART) -> dict[str, Any]:
+    """What the tasks' help text names (base/defaults.py caches it): every component and every
+    service, in the manifest's order, and `entry`, the one the ingress sends "/" to."""
+    manifest = read_manifest(chart)
+    components = manifest["components"]
+    routes = [route for ingress in manifest.get("ingresses") or () for route in ingress["routes"]]
+    return {
+        "all": list(components),
+        "services": [name for name, spec in components.items() if spec.get("kind") == "service"],
+        "entry": next((r["to"] for r in routes if r["path"] == "/"), next(iter(components))),
+    }

@@ -1,31 +1,56 @@
-"""The `deploy` section Invoke registers at every start, without importing pydantic there
-(about 0.2 s of each `invoke` command): DeployConfig's defaults, computed once per content of
-config.py and kept as JSON in the suite's cache folder."""
+"""What Invoke needs at every start, without the cost of computing it there: the `deploy`
+section (DeployConfig's defaults; importing pydantic costs about 0.2 s of each `invoke` command)
+and the component names the tasks' help text lists (from the chart's components.yaml). Each is
+computed once per content of its source file and kept as JSON in the suite's cache folder."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from todo_deploy.base.paths import REPO_ROOT, cache_root
+
 CONFIG_SOURCE = Path(__file__).with_name("config.py")
+MANIFEST_SOURCE = REPO_ROOT / "helm" / "todo-app" / "components.yaml"
 
 
 def collection_defaults() -> dict[str, Any]:
     """config.collection_defaults(), from the cache when config.py is unchanged."""
-    from todo_deploy.base.paths import cache_root
 
-    digest = hashlib.sha256(CONFIG_SOURCE.read_bytes()).hexdigest()[:16]
-    cached = cache_root() / "config" / f"defaults-{digest}.json"
+    def computed() -> dict[str, Any]:
+        from todo_deploy.base.config import collection_defaults
+
+        return collection_defaults()
+
+    return _cached("config", "defaults", CONFIG_SOURCE, computed)
+
+
+def component_names() -> dict[str, Any]:
+    """catalogue.help_names() of this repository's chart, from the cache when its
+    components.yaml is unchanged."""
+
+    def computed() -> dict[str, Any]:
+        from todo_deploy.base.catalogue import help_names
+
+        return help_names(MANIFEST_SOURCE.parent)
+
+    return _cached("components", "names", MANIFEST_SOURCE, computed)
+
+
+def _cached(
+    folder: str, name: str, source: Path, compute: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    cached = cache_root() / folder / f"{name}-{digest}.json"
     try:
         return json.loads(cached.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         pass
-    from todo_deploy.base.config import collection_defaults as computed
-
-    data = computed()
+    data = compute()
     _write(cached, data)
     return data
 

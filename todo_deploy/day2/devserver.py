@@ -1,4 +1,4 @@
-"""`invoke dev`: the three services on this machine, no Kubernetes, on a SQLite file in .dev/."""
+"""`invoke dev`: the app's services on this machine, no Kubernetes, on a SQLite file in .dev/."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ DEV_DIR = ".dev"
 # secret on every start would break the keys already in the database.
 SECRETS_FILE = "secrets.env"
 UV_RUN = ["uv", "run", "--all-packages", "--"]
+LOCAL = "127.0.0.1"  # every service listens on loopback only
 
 
 @dataclass(frozen=True)
@@ -72,30 +73,30 @@ def dev_env(repo: Path, secrets: dict[str, str]) -> dict[str, str]:
     }
 
 
-def dev_services(repo: Path) -> list[DevService]:
-    """Back end and MCP restart on a saved .py file (the MCP server runs the back end's domain
-    code too); the front end has Next.js's own hot reload."""
-    port = {name: str(number) for name, number in _ports().items()}
-    local = "127.0.0.1"
-    backend_code, mcp_code = str(repo / "backend" / "todo_backend"), str(repo / "mcp" / "todo_mcp")
-    uvicorn = ["uvicorn", "todo_backend.main:app", "--host", local, "--port", port["backend"],
-               "--reload", "--reload-dir", backend_code]  # fmt: skip
-    # watchfiles' command line restarts a program that has no reload of its own.
-    mcp = ["watchfiles", "--filter", "python", "python -m todo_mcp", mcp_code, backend_code]
-    next_dev = ["npm", "run", "dev", "--", "--hostname", local, "--port", port["frontend"]]
-    return [
-        DevService(
-            "backend", [*UV_RUN, *uvicorn], repo, f"http://{local}:{port['backend']}/health"
-        ),
-        DevService(
-            "mcp",
-            [*UV_RUN, *mcp],
-            repo,
-            f"http://{local}:{port['mcp']}/health",
-            {"HOST": local, "PORT": port["mcp"]},
-        ),
-        DevService("frontend", next_dev, repo / "frontend", f"http://{local}:{port['frontend']}/"),
-    ]
+def dev_services(repo: Path, chart: catalogue.Catalogue | None = None) -> list[DevService]:
+    """Every component whose manifest entry (components.yaml's `dev`) says how to run it, on
+    loopback at its port from the chart, as in the cluster."""
+    chart = chart or catalogue.default()
+    return [_dev_service(c, c.dev, repo) for c in chart.components.values() if c.dev]
+
+
+def _dev_service(component: catalogue.Component, run: catalogue.DevRun, repo: Path) -> DevService:
+    values = {"host": LOCAL, "port": str(component.port), "repo": str(repo)}
+    path = run.open_path or component.health_path or "/"
+    return DevService(
+        component.name,
+        [_fill(arg, values) for arg in run.argv],
+        repo / run.cwd,
+        f"http://{LOCAL}:{component.port}{path}",
+        {key: _fill(value, values) for key, value in run.env.items()},
+    )
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    """{host}, {port} and {repo} filled in; any other brace (a script's own) is left alone."""
+    for key, value in values.items():
+        text = text.replace(f"{{{key}}}", value)
+    return text
 
 
 class DevError(RuntimeError):

@@ -51,27 +51,17 @@ class ImageSpec:
         return specific if specific.exists() else root / self.context / ".dockerignore"
 
 
-SPECS = {
-    spec.name: spec
-    for spec in (
-        ImageSpec(
-            "frontend",
-            "frontend",
-            "frontend/Dockerfile",
-            ("NODE_IMAGE", "NODE_RUNTIME_IMAGE"),
-            "NODE_RUNTIME_IMAGE",
-        ),
-        ImageSpec("backend", ".", "backend/Dockerfile", ("PYTHON_IMAGE",), "PYTHON_IMAGE"),
-        ImageSpec("mcp", ".", "mcp/Dockerfile", ("PYTHON_IMAGE",), "PYTHON_IMAGE"),
-        ImageSpec(
-            "postgres",
-            "docker/postgres",
-            "docker/postgres/Dockerfile",
-            ("DEBIAN_IMAGE",),
-            "DEBIAN_IMAGE",
-        ),
-    )
-}
+def image_specs(chart: catalogue.Catalogue) -> dict[str, ImageSpec]:
+    """One spec per component of the chart's manifest (components.yaml), named for it."""
+    return {
+        c.name: ImageSpec(
+            c.name, c.build.context, c.build.dockerfile, c.build.base_args, c.build.runtime_base
+        )
+        for c in chart.components.values()
+    }
+
+
+SPECS = image_specs(catalogue.default())
 
 
 @dataclass(frozen=True)

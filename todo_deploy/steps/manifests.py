@@ -43,11 +43,13 @@ def template(
     *,
     tools: Tools | None = None,
     runner: Runner | None = None,
+    chart: Path = CHART_DIR,
 ) -> list[Manifest]:
-    """`helm template` of the chart as parsed objects (empty documents dropped)."""
+    """`helm template` of the chart (this repository's, or a copy) as parsed objects (empty
+    documents dropped)."""
     # k8s/ is committed: the pinned helm renders it, so every machine writes the same files.
     tools = tools or Tools(runner, prefer_path=False)
-    argv = [str(tools.helm), "template", RELEASE, str(CHART_DIR), "--namespace", NAMESPACE]
+    argv = [str(tools.helm), "template", RELEASE, str(chart), "--namespace", NAMESPACE]
     for path in values_files:
         argv += ["--values", str(path)]
     for key, value in (set_values or {}).items():

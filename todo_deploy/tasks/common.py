@@ -13,7 +13,7 @@ from invoke import Argument, Context, Exit, ParseError, Task
 from invoke import task as invoke_task
 
 from todo_deploy.base.clusters import choices_text
-from todo_deploy.base.defaults import collection_defaults
+from todo_deploy.base.defaults import collection_defaults, component_names
 from todo_deploy.base.paths import REPO_ROOT
 from todo_deploy.base.run import CommandError, Runner
 
@@ -23,6 +23,17 @@ if TYPE_CHECKING:  # imported when a task runs, not at start: `invoke --list` st
     from todo_deploy.steps.target import Target
 
 # Paths in invoke.yaml (chart, k8s/, values files) are relative to the repository root.
+
+# The chart's components (helm/todo-app/components.yaml) as help text names them: `all`, the
+# `services` and the `entry` "/" reaches, read from a small cache so a start parses no YAML.
+COMPONENTS = component_names()
+
+
+def either(names: Sequence[str]) -> str:
+    """Names as help text lists them: "a, b or c"."""
+    *rest, last = names
+    return f"{', '.join(rest)} or {last}" if rest else last
+
 
 # Flags shared by the cluster-facing tasks, with their help text.
 TARGET_HELP = {

@@ -12,11 +12,13 @@ from invoke import Context, Exit
 
 from todo_deploy.tasks.common import (
     ALLOW_HELP,
+    COMPONENTS,
     LOCK_HELP,
     TARGET_HELP,
     Lines,
     Port,
     Revision,
+    either,
     failures,
     foreground,
     guard_context,
@@ -159,7 +161,7 @@ def _pod_table(pods: list[dict[str, Any]]) -> Table:
 
 @task(
     help={
-        "component": "frontend, backend, mcp or postgres (default: all of them, followed)",
+        "component": f"{either(COMPONENTS['all'])} (default: all of them, followed)",
         "follow": "stream new lines, following pods that start later",
         "tail": "lines to show per container",
         **TARGET_HELP,
@@ -204,17 +206,23 @@ def follow_logs(t: Target, components: list[str], *, tail: int) -> None:
             follower.stop()
 
 
+def _entry_first() -> str:
+    """Every component, the one "/" reaches first as the default: "frontend (default), ..."."""
+    entry = COMPONENTS["entry"]
+    return either([f"{entry} (default)", *(n for n in COMPONENTS["all"] if n != entry)])
+
+
 @task(
     name="port-forward",
     help={
-        "component": "service to reach: frontend (default), backend, mcp or postgres",
+        "component": f"service to reach: {_entry_first()}",
         "port": "local port on 127.0.0.1 (default: the service's port)",
         **TARGET_HELP,
     },
 )
 def port_forward(
     c: Context,
-    component: str = "frontend",
+    component: str = COMPONENTS["entry"],
     provider: str | None = None,
     namespace: str | None = None,
     kube_context: str | None = None,
@@ -253,7 +261,7 @@ def _ensure_free(port: int) -> None:
             ) from None
 
 
-@task(positional=["component"], help={"component": "frontend, backend or mcp", **TARGET_HELP})
+@task(positional=["component"], help={"component": either(COMPONENTS["services"]), **TARGET_HELP})
 def restart(
     c: Context,
     component: str,

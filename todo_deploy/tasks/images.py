@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from invoke import Context
 
-from todo_deploy.tasks.common import failures, refuse_dry, target, task
+from todo_deploy.tasks.common import COMPONENTS, failures, refuse_dry, target, task
 
-NAMES_HELP = "image to build (repeatable; default all: frontend, backend, mcp, postgres)"
+NAMES_HELP = f"image to build (repeatable; default all: {', '.join(COMPONENTS['all'])})"
 PROVIDER_HELP = "build where this provider's cluster sees images (default from invoke.yaml)"
 
 

@@ -3,7 +3,7 @@
 The role that runs the migrations (DATABASE_URL's user) owns the schema; each service connects
 as its own role with only the rights it uses (revision 0004 grants them, docs/database-roles.md
 lists them). The names are fixed, not configurable, because the migrations grant to them; the
-chart's _components.tpl names the same roles (tests/unit checks they agree).
+chart's components.yaml names the same roles (tests/unit checks they agree).
 """
 
 from __future__ import annotations

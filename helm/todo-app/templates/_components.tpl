@@ -1,53 +1,45 @@
 {{/*
-The three app services in one place: port, probe paths and the Secret keys each one reads
-(least privilege: a container gets only the keys it uses). Deployments, Services, HPAs and
-PDBs are all rendered from this list.
-`database` is the service's own PostgreSQL login (docs/database-roles.md): the role, fixed
-because the migrations grant to it (backend/todo_backend/db/roles.py names the same), the
-Secret key of its URL, which the container reads as DATABASE_URL, and of its password.
-`drain` is the preStop command: a stopping pod serves on for 5 s while the endpoints, kube-proxy
-and the ingress drop it, so no request meets a closed port (the Node runtime image has no
-`sleep` binary, hence each image's own interpreter).
+The app's components come from components.yaml at the chart's root (its comments explain each
+key; the deploy suite reads the same file). These helpers hand its parts to the templates as
+YAML, for `fromYaml`.
 */}}
+{{- define "todo-app.manifest" -}}
+{{- $text := .Files.Get "components.yaml" -}}
+{{- if not $text -}}
+{{- fail "todo-app: components.yaml is missing from the chart (check .helmignore)" -}}
+{{- end -}}
+{{- $text -}}
+{{- end }}
+
+{{/* The app services (kind: service): each one a Deployment, a Service, an HPA and a PDB. */}}
 {{- define "todo-app.components" -}}
-frontend:
-  port: 3000
-  health: /api/health
-  ready: /api/health
-  secretKeys: [BETTER_AUTH_SECRET]
-  database: {role: todo_frontend, urlKey: FRONTEND_DATABASE_URL, passwordKey: POSTGRES_FRONTEND_PASSWORD}
-  # Next.js writes its image and fetch cache here; the root file system is read-only.
-  cacheDir: /app/.next/cache
-  drain: [node, -e, "setTimeout(() => {}, 5000)"]
-backend:
-  port: 8000
-  health: /health
-  ready: /ready
-  secretKeys: [MCP_API_TOKEN]
-  optionalSecretKeys: [OPENAI_API_KEY]
-  database: {role: todo_backend, urlKey: BACKEND_DATABASE_URL, passwordKey: POSTGRES_BACKEND_PASSWORD}
-  migrate: true
-  drain: [python, -c, "import time; time.sleep(5)"]
-mcp:
-  port: 8001
-  health: /health
-  ready: /health
-  secretKeys: [MCP_API_TOKEN]
-  database: {role: todo_mcp, urlKey: MCP_DATABASE_URL, passwordKey: POSTGRES_MCP_PASSWORD}
-  drain: [python, -c, "import time; time.sleep(5)"]
+{{- $services := dict -}}
+{{- range $name, $spec := (include "todo-app.manifest" . | fromYaml).components -}}
+{{- if eq $spec.kind "service" }}{{ $_ := set $services $name $spec }}{{ end -}}
+{{- end -}}
+{{- toYaml $services -}}
+{{- end }}
+
+{{/* The in-cluster PostgreSQL (kind: database, postgres.yaml) with its `name`. */}}
+{{- define "todo-app.database" -}}
+{{- range $name, $spec := (include "todo-app.manifest" . | fromYaml).components -}}
+{{- if eq $spec.kind "database" }}{{ merge (dict "name" $name) $spec | toYaml }}{{ end -}}
+{{- end -}}
+{{- end }}
+
+{{/* Every component's Service URL, by name: {backend: "http://todo-backend:PORT", ...}. */}}
+{{- define "todo-app.urls" -}}
+{{- $urls := dict -}}
+{{- range $name, $spec := (include "todo-app.manifest" . | fromYaml).components -}}
+{{- $_ := set $urls $name (printf "http://%s:%d" (include "todo-app.name" (list $ $name)) (int $spec.port)) -}}
+{{- end -}}
+{{- toYaml $urls -}}
 {{- end }}
 
 {{/*
-The in-cluster PostgreSQL: a StatefulSet (postgres.yaml), not one of the services above. `image`
-is its key under .Values.images.
+Env of an app container: the shared ConfigMap, its port (the variable its program reads) and its
+Secret keys. Usage: (list . $spec)
 */}}
-{{- define "todo-app.database" -}}
-postgres:
-  port: 5432
-  image: postgresql
-{{- end }}
-
-{{/* Env of an app container: the shared ConfigMap plus its Secret keys. Usage: (list . $spec) */}}
 {{- define "todo-app.appEnv" -}}
 {{- $root := index . 0 -}}
 {{- $spec := index . 1 -}}
@@ -55,6 +47,10 @@ envFrom:
   - configMapRef:
       name: {{ include "todo-app.configName" $root }}
 env:
+  {{- with $spec.port }}
+  - name: {{ $spec.portEnv | default "PORT" }}
+    value: {{ int . | quote }}
+  {{- end }}
   {{- with $spec.database }}
   {{- include "todo-app.secretEnv" (dict "root" $root "name" "DATABASE_URL" "key" .urlKey) | nindent 2 }}
   {{- end }}
@@ -76,4 +72,35 @@ whose role it lets log in with the password in it (python -m todo_backend.migrat
 {{- with $spec.database }}{{ $keys = append $keys .urlKey }}{{ end -}}
 {{- end -}}
 {{- toYaml (dict "secretKeys" $keys) -}}
+{{- end }}
+
+{{/*
+A component's values where values.yaml may leave it out, so that a component added to
+components.yaml renders before anyone sizes it: its image (`images.<key>`, else
+<namePrefix>-<key> at the chart's appVersion), replicas (else 1) and resources (else
+resources.default). Usage: include "todo-app.imageValues" (list . "backend")
+*/}}
+{{- define "todo-app.imageValues" -}}
+{{- $root := index . 0 -}}
+{{- $key := index . 1 -}}
+{{- $fallback := dict "repository" (include "todo-app.name" (list $root $key)) "tag" $root.Chart.AppVersion "pullPolicy" "IfNotPresent" -}}
+{{- merge (deepCopy (get $root.Values.images $key | default dict)) $fallback | toYaml -}}
+{{- end }}
+
+{{/* Usage: include "todo-app.replicas" (list . "backend") */}}
+{{- define "todo-app.replicas" -}}
+{{- $replicas := (index . 0).Values.replicas -}}
+{{- if hasKey $replicas (index . 1) }}{{ get $replicas (index . 1) | int }}{{ else }}1{{ end -}}
+{{- end }}
+
+{{/* Usage: include "todo-app.resources" (list . "backend") */}}
+{{- define "todo-app.resources" -}}
+{{- $resources := (index . 0).Values.resources -}}
+{{- get $resources (index . 1) | default $resources.default | toYaml -}}
+{{- end }}
+
+{{/* True (non-empty) when an HPA scales the component: autoscaling is on and bounds it. */}}
+{{- define "todo-app.autoscaled" -}}
+{{- $autoscaling := (index . 0).Values.autoscaling -}}
+{{- if and $autoscaling.enabled (hasKey $autoscaling (index . 1)) }}true{{ end -}}
 {{- end }}

@@ -66,11 +66,12 @@ environment: {{ $root.Values.environment | quote }}
 {{- end }}
 
 {{/*
-Image reference. Usage: include "todo-app.image" (list . "backend")
+Image reference of an image key (components.yaml's image.key, the key under .Values.images).
+Usage: include "todo-app.image" (list . "backend")
 */}}
 {{- define "todo-app.image" -}}
-{{- $image := index (index . 0).Values.images (index . 1) -}}
-{{- printf "%s:%s" $image.repository $image.tag -}}
+{{- $image := include "todo-app.imageValues" . | fromYaml -}}
+{{- printf "%s:%s" $image.repository (toString $image.tag) -}}
 {{- end }}
 
 {{/*
