@@ -13,6 +13,7 @@ import pytest
 from invoke import Exit, MockContext
 
 from tests.support.fakes import FIXTURES, FakeHostProvider, Harness
+from todo_deploy.base.run import Process, SpawnSpec
 from todo_deploy.tasks import day2
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,8 +130,8 @@ def test_logs_without_a_component_follows_every_component(task_target: Harness):
     h = task_target
     spawned: list[tuple[str, ...]] = []
 
-    def ctrl_c_at_once(argv, env):
-        spawned.append(tuple(argv))
+    def ctrl_c_at_once(spec: SpawnSpec) -> Process:
+        spawned.append(spec.argv)
         raise KeyboardInterrupt  # as if Ctrl-C came while the watch starts
 
     h.runner.spawner = ctrl_c_at_once

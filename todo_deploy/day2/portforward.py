@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from todo_deploy.base.kube import Kube, wait_until
-from todo_deploy.base.run import MaskedStream
+from todo_deploy.base.run import Process
 from todo_deploy.day2.follow import parse_watch
 
 
@@ -110,7 +110,7 @@ class ReconnectingForward:
     pods: dict[str, dict[str, Any]] = field(default_factory=dict)
     changed: threading.Event = field(default_factory=threading.Event)
     forwarded: list[str] = field(default_factory=list)  # every pod forwarded to, in order
-    _watch: MaskedStream | None = None
+    _watch: Process | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _failed_starts: int = 0
 
@@ -148,7 +148,7 @@ class ReconnectingForward:
             f"pod/{pod}",
             f"{self.local}:{self.target.target_port}",
         )
-        process = self.kube.runner.spawn(argv, step=f"port-forward pod/{pod}")
+        process = self.kube.runner.spawn(argv, step=f"port-forward pod/{pod}", mutating=False)
         output: list[str] = []
 
         def read() -> None:
@@ -190,7 +190,7 @@ class ReconnectingForward:
             self._watch = self.kube.runner.spawn(
                 self.kube.argv("get", "pods", "-l", self.target.selector, "--watch",
                                "--output-watch-events", "-o", "json"),
-                step="watch pods",
+                step="watch pods", mutating=False,
             )  # fmt: skip
             for event in parse_watch(self._watch.lines()):
                 pod = event["object"]
