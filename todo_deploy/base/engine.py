@@ -176,6 +176,3 @@ class DockerCli:
 
     def image_id(self, ref: str) -> str | None:
         return self.inspect(ref, "{{.Id}}")
-
-    def image_size(self, ref: str) -> int:
-        return int(self.inspect(ref, "{{.Size}}") or 0)
