@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 from tests.support.cold_start import measure_cold_starts
-from todo_deploy.steps.images import BUILD_TIMEOUT, MB, BuiltImage, format_report, report_rows
+from tests.support.report_table import format_report
+from todo_deploy.steps.images import BUILD_TIMEOUT, MB, BuiltImage, report_rows
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(BUILD_TIMEOUT)]
 

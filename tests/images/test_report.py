@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from todo_deploy.steps.images import BuiltImage, format_report, report_rows
+from tests.support.report_table import format_report
+from todo_deploy.steps.images import BuiltImage, report_rows
 
 BUILT = {
     "frontend": BuiltImage(

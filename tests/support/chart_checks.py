@@ -21,7 +21,14 @@ from todo_deploy.base.run import Runner
 from todo_deploy.base.tools import Tools
 from todo_deploy.steps.manifests import CHART_DIR, DEV_VALUES, Manifest
 
-KUBERNETES_VERSION = versions.api_schema_version()  # the API of the clusters we run
+
+def api_schema_version(version: str) -> str:
+    """`1.34.0` for `v1.34.4`: API schemas are published per minor version."""
+    major, minor = version.removeprefix("v").split(".")[:2]
+    return f"{major}.{minor}.0"
+
+
+KUBERNETES_VERSION = api_schema_version(versions.KUBERNETES)  # the API of the clusters we run
 CHECKOV_VERSION = "3.3.30"
 
 

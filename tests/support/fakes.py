@@ -1,8 +1,9 @@
 """Fakes for the suite's unit tests: a command executor standing in for a cluster, a fake
 host provider, and a throwaway project layout.
 
-The Runner's `execute` is swapped for `FakeExec`, which answers each argv from a table of rules
-and records every call (argv, env, stdin), so tests assert the exact command chain.
+The Runner's `execute` and `spawner` are swapped for `FakeExec`, which answers each argv from a
+table of rules and records every call (argv, env, stdin, cwd; the spawned ones too), so tests
+assert the exact command chain.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any
 
 from rich.console import Console
 
+from tests.support.streams import FakeStream
 from todo_deploy.base.config import DeployConfig, build_config, collection_defaults
-from todo_deploy.base.run import Result, Runner
+from todo_deploy.base.run import Result, Runner, SpawnSpec
 from todo_deploy.base.tools import Tools
 from todo_deploy.flow.lifecycle import Hooks
 from todo_deploy.providers.base import ClusterFacts, ClusterStatus, IngressAccess, Provider
@@ -46,6 +48,8 @@ class Call:
     argv: tuple[str, ...]
     env: dict[str, str]
     stdin: str | None
+    cwd: Path | None = None
+    spawned: SpawnSpec | None = None  # how it was started, for a `Runner.spawn`
 
     @property
     def line(self) -> str:
@@ -68,6 +72,7 @@ def _has_in_order(argv: Sequence[str], tokens: Sequence[str]) -> bool:
 class FakeExec:
     rules: list[tuple[tuple[str, ...], Result | Answer]] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
+    processes: list[FakeStream] = field(default_factory=list)  # what `spawn` started, in order
 
     def on(self, *tokens: str, rc: int = 0, stdout: Any = "", stderr: str = "") -> None:
         """Answer argv containing `tokens` in order; later rules win over earlier ones."""
@@ -78,15 +83,34 @@ class FakeExec:
         """Answer argv containing `tokens` with `by(argv, stdin)`: a real tool, for one."""
         self.rules.insert(0, (tokens, by))
 
-    def __call__(self, argv, env, timeout, stdin, on_line=None) -> Result:
-        self.calls.append(Call(tuple(argv), dict(env), stdin))
-        rule = next((r for tokens, r in self.rules if _has_in_order(argv, tokens)), None)
-        if rule is None:
-            return Result(tuple(argv), 0)
-        result = rule if isinstance(rule, Result) else rule(tuple(argv), stdin)
+    def __call__(self, argv, env, timeout, stdin, on_line=None, cwd=None) -> Result:
+        self.calls.append(Call(tuple(argv), dict(env), stdin, cwd))
+        result = self._answer(tuple(argv), stdin)
         for line in (result.stdout + result.stderr).splitlines() if on_line else ():
             on_line(line)
-        return Result(tuple(argv), result.returncode, result.stdout, result.stderr)
+        return result
+
+    def spawn(self, spec: SpawnSpec) -> FakeStream:
+        """The Runner's `spawner`: a process printing its rule's output, then running until it
+        is stopped (a rule with rc != 0: one that exited at once). Pids count from 4242."""
+        self.calls.append(Call(spec.argv, dict(spec.env), None, spec.cwd, spec))
+        result = self._answer(spec.argv, None)
+        lines = (result.stdout + result.stderr).splitlines()
+        pid = 4242 + len(self.processes)
+        self.processes.append(FakeStream(lines, result.ok, result.returncode, pid))
+        return self.processes[-1]
+
+    def _answer(self, argv: tuple[str, ...], stdin: str | None) -> Result:
+        rule = next((r for tokens, r in self.rules if _has_in_order(argv, tokens)), None)
+        if rule is None:
+            return Result(argv, 0)
+        result = rule if isinstance(rule, Result) else rule(argv, stdin)
+        return Result(argv, result.returncode, result.stdout, result.stderr)
+
+    @property
+    def spawned(self) -> list[Call]:
+        """The calls `Runner.spawn` made."""
+        return [c for c in self.calls if c.spawned]
 
     @property
     def lines(self) -> list[str]:

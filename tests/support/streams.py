@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from todo_deploy.base.run import SpawnSpec
 
 Script = Callable[[tuple[str, ...]], Iterable[str] | None]
 
 
 @dataclass
 class FakeStream:
-    """Yields its lines, then (when `hold`) blocks like a live process until stopped."""
+    """Yields its lines, then (when `hold`) blocks like a live process until stopped; then it
+    has exited with `returncode`."""
 
     output: Iterable[str]
     hold: bool = False
+    returncode: int = 0
+    pid: int | None = None
     stopped: threading.Event = field(default_factory=threading.Event)
 
     def lines(self) -> Iterator[str]:
@@ -28,9 +34,17 @@ class FakeStream:
             self.stopped.wait(10)
 
     def poll(self) -> int | None:
-        return 0 if self.stopped.is_set() or not self.hold else None
+        return self.returncode if self.stopped.is_set() or not self.hold else None
 
-    def stop(self) -> None:
+    def wait(self, timeout: float | None = None) -> int:
+        if self.hold and not self.stopped.wait(10 if timeout is None else timeout):
+            raise subprocess.TimeoutExpired("fake", timeout or 10)
+        return self.returncode
+
+    def terminate(self) -> None:
+        self.stopped.set()
+
+    def stop(self, grace: float = 5) -> None:
         self.stopped.set()
 
 
@@ -43,9 +57,9 @@ class FakeSpawner:
     calls: list[tuple[str, ...]] = field(default_factory=list)
     streams: list[FakeStream] = field(default_factory=list)
 
-    def __call__(self, argv: Sequence[str], env: Any) -> FakeStream:
-        self.calls.append(tuple(argv))
-        stream = FakeStream(self.script(tuple(argv)) or (), hold=self.hold)
+    def __call__(self, spec: SpawnSpec) -> FakeStream:
+        self.calls.append(spec.argv)
+        stream = FakeStream(self.script(spec.argv) or (), hold=self.hold)
         self.streams.append(stream)
         return stream
 

@@ -31,6 +31,8 @@ def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Harness:
     fake = healthy_cluster(FakeExec())
     printed: list[str] = []
     out = io.StringIO()
-    runner = Runner(execute=fake, printer=printed.append, base_env={"PATH": "/usr/bin"})
+    runner = Runner(
+        execute=fake, spawner=fake.spawn, printer=printed.append, base_env={"PATH": "/usr/bin"}
+    )
     console = Console(file=out, width=200, highlight=False)
     return Harness(fake, runner, printed, out, console, FakeBuilder(), write_project(tmp_path))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -49,8 +50,12 @@ def module_name(path: Path) -> str:
 
 def imports(path: Path) -> set[str]:
     """Every module `path` imports, at any depth (lazy imports inside functions too)."""
+    return _imported(ast.parse(path.read_text(encoding="utf-8")))
+
+
+def _imported(tree: ast.AST) -> set[str]:
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -105,6 +110,62 @@ def test_the_suite_never_imports_the_app_and_the_app_never_imports_the_suite() -
 def test_the_invoke_root_imports_only_the_suite() -> None:
     found = {m.split(".")[0] for m in imports(ROOT / "tasks.py")}
     assert found <= {"invoke", "todo_deploy", "__future__"}
+
+
+# What starts a process, or moves the folder every command runs in, behind the Runner's back.
+PROCESS_MODULES = ("subprocess", "pty", "multiprocessing", "asyncio.subprocess")
+OS_PROCESS_CALL = re.compile(r"chdir|system|popen|fork\w*|exec\w*|spawn\w*|posix_spawn\w*")
+
+
+def _starts_processes(module: str) -> bool:
+    if module.startswith("os."):
+        return OS_PROCESS_CALL.fullmatch(module.removeprefix("os.")) is not None
+    return module.startswith("asyncio.create_subprocess") or any(
+        module == name or module.startswith(f"{name}.") for name in PROCESS_MODULES
+    )
+
+
+def around_the_runner(source: str) -> list[str]:
+    """What `source` uses to start a process or change folder itself: imports and `os.` calls."""
+    tree = ast.parse(source)
+    found = {m for m in _imported(tree) if _starts_processes(m)}
+    found.update(
+        f"os.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "os"
+        and _starts_processes(f"os.{node.attr}")
+    )
+    return sorted(found)
+
+
+def test_every_child_process_starts_in_the_runner_and_nothing_changes_folder() -> None:
+    """base/run.py alone imports subprocess: every command and spawned process gets its
+    masking, dry run, echo and test fakes; no module moves the folder commands run in."""
+    runner = SUITE / "base" / "run.py"
+    found = {
+        module_name(path): around_the_runner(path.read_text(encoding="utf-8"))
+        for path in suite_modules()
+    }
+    assert [m for m in found.pop(module_name(runner)) if m != "subprocess"] == []
+    assert {name: uses for name, uses in found.items() if uses} == {}
+
+
+def test_the_runner_check_sees_each_way_around_it() -> None:
+    sneaky = (
+        "import os, subprocess\n"
+        "from subprocess import Popen\n"
+        "from asyncio import create_subprocess_exec\n"
+        "def f():\n"
+        "    from os import chdir\n"
+        "    os.chdir('/'); os.system('true'); os.execvp('x', ['x'])\n"
+    )
+    assert around_the_runner(sneaky) == [
+        "asyncio.create_subprocess_exec", "os.chdir", "os.execvp", "os.system",
+        "subprocess", "subprocess.Popen",
+    ]  # fmt: skip
+    assert around_the_runner("import os\nos.environ.get('HOME'); os.killpg(1, 15)\n") == []
 
 
 @pytest.mark.timeout(300)

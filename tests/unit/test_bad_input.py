@@ -127,7 +127,8 @@ def closed_port() -> Iterator[int]:
 
 @pytest.fixture
 def invoke(tmp_path: Path, closed_port: int) -> Callable[..., Outcome]:
-    """invoke(task, *args, env=...) -> Outcome; the cluster context points at `closed_port`."""
+    """invoke(task, *args, env=..., cwd=...) -> Outcome; the cluster context points at
+    `closed_port`; it runs in the repository root unless `cwd` names another folder."""
     pinned = Tools(prefer_path=False)
     for name in ("helm", "kubectl"):  # cached now: a run with an empty PATH finds them
         pinned.path(name)
@@ -144,10 +145,10 @@ def invoke(tmp_path: Path, closed_port: int) -> Callable[..., Outcome]:
         INVOKE_DEPLOY_ENV_FILE=str(tmp_path / ".env"),
     )
 
-    def run(task: str, *args: str, env: dict[str, str] | None = None) -> Outcome:
+    def run(task: str, *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Outcome:
         proc = subprocess.run(
             [sys.executable, "-m", "invoke", task, *args],
-            cwd=ROOT,
+            cwd=cwd,
             env={**base, **(env or {})},
             capture_output=True,
             text=True,
@@ -248,12 +249,18 @@ def test_malformed_database_url(invoke, engine) -> None:
 
 
 @pytest.mark.docker  # preflight's engine probe must pass
-def test_values_file_the_schema_rejects(invoke, engine) -> None:
+@pytest.mark.parametrize(
+    ("folder", "given"),
+    [(ROOT, str(BAD / "bad-values.yaml")), (BAD.parent, "bad_input/bad-values.yaml")],
+    ids=["from the root", "from a subfolder"],
+)
+def test_values_file_the_schema_rejects(invoke, engine, folder: Path, given: str) -> None:
+    """From a subfolder too: invoke.yaml's paths are the repository's, a typed one the user's."""
     bad = BAD / "bad-values.yaml"
-    outcome = invoke("deploy", *deploy_args("--values", str(bad)))
+    outcome = invoke("deploy", *deploy_args("--values", given), cwd=folder)
     outcome.assert_refused(
         "preflight found 1 problem(s), nothing was changed",
-        f"the chart rejects the values (helm/todo-app/values-dev.yaml, {bad}):",
+        f"the chart rejects the values ({ROOT / 'helm/todo-app/values-dev.yaml'}, {bad}):",
         "at '/replicas/backend': got string, want integer",  # helm's own schema message
         "fix the value named",
     )

@@ -30,11 +30,11 @@ TASKS = [
 ]
 
 
-def _invoke(*args: str) -> subprocess.CompletedProcess:
+def _invoke(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, "-m", "invoke", *args],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -60,6 +60,12 @@ def test_invoke_list_shows_every_task_with_its_summary() -> None:
     for name in TASKS:
         assert name in rows, f"{name} missing from invoke --list"
         assert len(rows[name].split()) > 2, f"{name} has no help text in the listing"
+
+
+def test_a_task_started_in_a_subfolder_finds_the_repository() -> None:
+    checked = _invoke("manifests", "--check", cwd=ROOT / "docs")
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip() == "k8s/ matches the chart"
 
 
 def test_every_flag_of_every_task_has_help(namespace) -> None:

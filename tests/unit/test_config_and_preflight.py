@@ -8,7 +8,7 @@ import pytest
 from invoke import Config
 
 from tests.support.fakes import Harness
-from todo_deploy.base.config import ConfigError, build_config, collection_defaults
+from todo_deploy.base.config import ConfigError, anchored, build_config, collection_defaults
 from todo_deploy.providers.minikube import MinikubeProvider
 from todo_deploy.steps.preflight import PreflightError, preflight
 
@@ -23,6 +23,28 @@ def _layered(tmp_path: Path, yaml_text: str, env: dict[str, str], monkeypatch) -
     config.load_project()
     config.load_shell_env()
     return config.deploy
+
+
+def test_the_settings_paths_are_the_repositorys_wherever_a_task_starts(tmp_path: Path) -> None:
+    (tmp_path / "my-cni.yaml").write_text("kind: List\n")
+    flags = {
+        "values_files": ["helm/todo-app/values-dev.yaml", "/elsewhere/extra.yaml"],
+        "kind.config_file": "kind.yaml",
+        "minikube.cni": "my-cni.yaml",
+    }
+    config = anchored(build_config(collection_defaults(), flags), tmp_path)
+    assert (config.chart, config.manifests_dir) == (f"{tmp_path}/helm/todo-app", f"{tmp_path}/k8s")
+    assert config.values_files == [
+        f"{tmp_path}/helm/todo-app/values-dev.yaml",
+        "/elsewhere/extra.yaml",
+    ]
+    assert (config.env_file, config.report_json) == (
+        f"{tmp_path}/.env", f"{tmp_path}/build/deploy-report.json",
+    )  # fmt: skip
+    assert config.kind.config_file == f"{tmp_path}/kind.yaml"
+    assert config.minikube.cni == f"{tmp_path}/my-cni.yaml"  # a manifest of the repository's
+    named = anchored(build_config(collection_defaults(), {}), tmp_path)
+    assert named.minikube.cni == "calico" and named.kind.config_file is None  # names stay
 
 
 def test_each_layer_overrides_the_one_below(tmp_path: Path, monkeypatch) -> None:

@@ -13,6 +13,7 @@ import pytest
 from invoke import Exit, MockContext
 
 from tests.support.fakes import FIXTURES, FakeHostProvider, Harness
+from todo_deploy.base.run import TERMINAL, Process, SpawnSpec
 from todo_deploy.tasks import day2
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,8 +130,8 @@ def test_logs_without_a_component_follows_every_component(task_target: Harness):
     h = task_target
     spawned: list[tuple[str, ...]] = []
 
-    def ctrl_c_at_once(argv, env):
-        spawned.append(tuple(argv))
+    def ctrl_c_at_once(spec: SpawnSpec) -> Process:
+        spawned.append(spec.argv)
         raise KeyboardInterrupt  # as if Ctrl-C came while the watch starts
 
     h.runner.spawner = ctrl_c_at_once
@@ -142,19 +143,17 @@ def test_logs_without_a_component_follows_every_component(task_target: Harness):
     assert "following frontend, backend, mcp, postgres" in h.out.getvalue()
 
 
-def test_logs_of_one_component_without_follow_is_a_one_shot_read(task_target: Harness,
-                                                                  monkeypatch):  # fmt: skip
-    ran: list[list[str]] = []
-
-    def foreground(runner: object, argv: list[str]) -> int:
-        ran.append(list(argv))
-        return 0
-
-    monkeypatch.setattr(day2, "foreground", foreground)
-    day2.logs(MockContext(), component="backend", tail=5)
-    assert ran[0][-6:] == ["logs", "-l", "app.kubernetes.io/instance=todo,"
-                           "app.kubernetes.io/component in (backend)", "--all-containers",
-                           "--prefix", "--tail=5"]  # fmt: skip
+def test_logs_of_one_component_without_follow_is_a_one_shot_read(task_target: Harness):
+    h = task_target
+    h.fake.on("logs", rc=1)  # kubectl logs, attached to the terminal, exits 1
+    with pytest.raises(Exit, match="kubectl logs failed for backend"):
+        day2.logs(MockContext(), component="backend", tail=5)
+    (logs,) = h.fake.spawned
+    assert logs.argv[-6:] == ("logs", "-l", "app.kubernetes.io/instance=todo,"
+                              "app.kubernetes.io/component in (backend)", "--all-containers",
+                              "--prefix", "--tail=5")  # fmt: skip
+    assert logs.spawned and logs.spawned.output == TERMINAL
+    assert h.printed == [f"+ {logs.line}"]  # shown, though the task has no --verbose
 
 
 def test_json_flags_are_offered():

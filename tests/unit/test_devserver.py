@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support.fakes import FakeExec
 from todo_deploy.base.kube import wait_until
 from todo_deploy.base.run import Runner
 from todo_deploy.day2.devserver import (
@@ -25,6 +26,7 @@ from todo_deploy.day2.devserver import (
     dev_secrets,
     dev_services,
     refuse_taken_ports,
+    supervise,
 )
 
 
@@ -119,12 +121,40 @@ def test_service_output_is_relayed_masked_and_prefixed() -> None:
     runner = Runner()
     runner.add_secrets(["dev-secret-123456"])
     shown: list[tuple[str, str, str]] = []
-    argv = [sys.executable, "-c", "print('token dev-secret-123456')"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    _relay(proc, "mcp", runner, lambda *line: shown.append(line))
-    proc.wait(timeout=10)
+    process = runner.spawn([sys.executable, "-c", "print('token dev-secret-123456')"])
+    _relay(process, "mcp", lambda *line: shown.append(line))
+    process.wait(timeout=10)
     assert wait_until(lambda: bool(shown), timeout=5, interval=0.05)
     assert shown == [("mcp", "mcp", "token ******")]
+
+
+def test_each_service_starts_through_the_runner_and_one_exiting_stops_the_others(
+    tmp_path: Path,
+) -> None:
+    fake = FakeExec()
+    fake.on("next", rc=3, stdout="token dev-secret-123456\n")  # prints, then exits at once
+    runner = Runner(execute=fake, spawner=fake.spawn, base_env={"PATH": "/usr/bin"})
+    runner.add_secrets(["dev-secret-123456"])
+    services = [
+        DevService("backend", ["uvicorn"], tmp_path, "http://127.0.0.1:1/", {"PORT": "1"}),
+        DevService("frontend", ["next"], tmp_path / "frontend", "http://127.0.0.1:2/"),
+    ]
+    shown: list[tuple[str, str, str]] = []
+    with pytest.raises(RuntimeError, match="frontend exited; stopped the others"):
+        supervise(services, {"DEV": "yes"}, runner, print, 0.01, lambda *row: shown.append(row))
+    backend, frontend = fake.spawned
+    assert (backend.argv, backend.cwd, frontend.cwd) == (
+        ("uvicorn",),
+        tmp_path,
+        tmp_path / "frontend",
+    )
+    assert backend.spawned and backend.spawned.detach  # its own group: Ctrl-C reaches only us
+    assert {k: backend.env[k] for k in ("PATH", "DEV", "PORT")} == {
+        "PATH": "/usr/bin", "DEV": "yes", "PORT": "1",
+    }  # fmt: skip
+    assert fake.processes[0].stopped.is_set()  # the back end, stopped with the front end
+    assert wait_until(lambda: bool(shown), timeout=5, interval=0.05)
+    assert shown == [("frontend", "frontend", "token ******")]
 
 
 def _listener(port: int) -> subprocess.Popen:

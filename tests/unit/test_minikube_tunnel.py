@@ -61,7 +61,9 @@ def fake_minikube(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tunnel_port: 
 
 
 @pytest.fixture
-def mac(harness: Harness, tmp_path: Path, tunnel_port: int) -> Iterator[MinikubeProvider]:
+def mac(
+    harness: Harness, tmp_path: Path, tunnel_port: int, fake_minikube: Path
+) -> Iterator[MinikubeProvider]:
     harness.fake.on(
         "minikube",
         "status",
@@ -75,7 +77,8 @@ def mac(harness: Harness, tmp_path: Path, tunnel_port: int) -> Iterator[Minikube
     )
     provider.tunnel_port = tunnel_port
     assert provider.tunnel
-    # The fake executor answers minikube; the tunnel's own process checks (`ps`) are real.
+    # The fake executor answers minikube; the tunnel's own process and checks (`ps`) are real,
+    # and find the stand-in `minikube` on the PATH that fake_minikube set.
     provider.tunnel.runner = Runner(printer=harness.printed.append)
     yield provider
     assert provider.tunnel
@@ -130,14 +133,21 @@ def test_macos_with_traefik_the_tunnel_starts_once_traefik_is_rolled_out(
     assert "minikube addons enable ingress -p todo" not in harness.fake.lines
 
 
-def test_a_tunnel_that_no_longer_serves_is_replaced(mac, fake_minikube, monkeypatch):
+def _stand_in_env(mac: MinikubeProvider, **variables: str) -> None:
+    """Tell the stand-in `minikube` what to do: through the environment the tunnel gets."""
+    assert mac.tunnel
+    runner = mac.tunnel.runner
+    runner.base_env = {**runner.base_env, **variables}
+
+
+def test_a_tunnel_that_no_longer_serves_is_replaced(mac, fake_minikube):
     mac.up()
     assert mac.tunnel
     first = mac.tunnel.pid()
     with socket.socket() as sock:  # the ingress moved: the old tunnel serves nothing there
         sock.bind(("127.0.0.1", 0))
         mac.tunnel_port = sock.getsockname()[1]
-    monkeypatch.setenv("FAKE_TUNNEL_PORT", str(mac.tunnel_port))
+    _stand_in_env(mac, FAKE_TUNNEL_PORT=str(mac.tunnel_port))
 
     mac.up()
 
@@ -162,8 +172,8 @@ def test_macos_down_stops_the_tunnel_then_minikube(mac, harness, fake_minikube):
     assert "tunnel for tunnel -p todo --bind-address=127.0.0.1" in mac.tunnel.log_tail()
 
 
-def test_a_tunnel_that_exits_is_reported_with_its_log(mac, fake_minikube, monkeypatch):
-    monkeypatch.setenv("FAKE_TUNNEL_FAILS", "1")
+def test_a_tunnel_that_exits_is_reported_with_its_log(mac, fake_minikube):
+    _stand_in_env(mac, FAKE_TUNNEL_FAILS="1")
     with pytest.raises(RuntimeError) as failed:
         mac.up()
     message = str(failed.value)
@@ -183,16 +193,12 @@ def test_macos_dry_run_describes_the_tunnel_and_starts_nothing(harness, tmp_path
     mac.up()
     assert f"[dry-run] start in the background: {TUNNEL}" in " ".join(harness.printed)
     assert "sudo -v" not in harness.fake.lines
+    assert harness.fake.spawned == []
     assert not (tmp_path / "state").exists()
 
 
 def test_windows_tunnel_is_detached_and_stopped_with_taskkill(harness, tmp_path, tunnel_port):
-    spawned: list[tuple[list[str], dict]] = []
-
-    def spawn(argv, log, options) -> int:
-        spawned.append((list(argv), options))
-        return 4242
-
+    # The tunnel goes through the harness's Runner: the fake records it, its pid is 4242.
     harness.fake.on("tasklist", "/FI", "PID eq 4242", stdout='"minikube.exe","4242","Console"')
     win = MinikubeProvider(
         harness.config(),
@@ -201,7 +207,6 @@ def test_windows_tunnel_is_detached_and_stopped_with_taskkill(harness, tmp_path,
         state_dir=tmp_path / "state",
     )
     assert win.tunnel
-    win.tunnel.spawn = spawn
     with socket.socket() as ingress:  # what the tunnel would publish
         ingress.bind(("127.0.0.1", tunnel_port))
         ingress.listen()
@@ -213,7 +218,10 @@ def test_windows_tunnel_is_detached_and_stopped_with_taskkill(harness, tmp_path,
         )
         win.up()
 
-    assert spawned == [(TUNNEL.split(), {"creationflags": 0x208})]
+    (tunnel,) = harness.fake.spawned
+    assert tunnel.line == TUNNEL and tunnel.spawned
+    assert tunnel.spawned.detach and tunnel.spawned.output == win.tunnel.log_file
+    assert win.tunnel.pid_file.read_text() == "4242"
     assert "sudo -v" not in harness.fake.lines  # minikube needs no sudo on Windows
     win.down()
     assert "taskkill /PID 4242 /T /F" in harness.fake.lines

@@ -1,7 +1,8 @@
-"""verify: workloads, then /health via the ingress or, failing that, a real port-forward process.
+"""verify: workloads, then /health via the ingress or, failing that, a port-forward process.
 
-The port-forward runs a real process: a stand-in `kubectl` script that serves /health on the
-local port it is asked to forward, so the Popen, port wait and cleanup paths are exercised.
+Where /health must answer, the port-forward runs a real process: a stand-in `kubectl` script that
+serves /health on the local port it is asked to forward, so the Runner's spawn, the wait for
+kubectl's "Forwarding from" line and the cleanup are exercised; elsewhere it goes to the fake.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.fakes import FakeHostProvider, Harness
+from todo_deploy.base.run import PopenProcess
 from todo_deploy.day2.portforward import free_loopback_port
 from todo_deploy.providers.base import IngressAccess
 from todo_deploy.steps.verify import VerifyError, http_get, verify
@@ -30,15 +32,18 @@ STAND_IN = textwrap.dedent("""\
         def log_message(self, *args):
             pass
 
-    http.server.HTTPServer(("127.0.0.1", local), Health).serve_forever()
+    server = http.server.HTTPServer(("127.0.0.1", local), Health)
+    print("Forwarding from 127.0.0.1:%d -> 8000" % local, flush=True)  # as kubectl says it
+    server.serve_forever()
 """)
 
 
 @pytest.fixture
-def stand_in_kubectl(tmp_path: Path) -> str:
+def stand_in_kubectl(tmp_path: Path, harness: Harness) -> str:
     path = tmp_path / "kubectl"
     path.write_text(STAND_IN.format(python=sys.executable))
     path.chmod(0o755)
+    harness.runner.spawner = PopenProcess  # the stand-in runs for real
     return str(path)
 
 
@@ -101,3 +106,19 @@ def test_an_ingress_that_answers_but_not_with_the_app_fails_without_a_port_forwa
         verify(target, access, get=lambda url, host: 404, health_timeout=1, sleep=lambda s: None)
     assert "invoke doctor" in str(failed.value)
     assert not [line for line in harness.fake.lines if "port-forward" in line]
+
+
+def test_the_port_forward_goes_through_the_runner_and_a_failed_one_says_why(
+    harness: Harness,
+) -> None:
+    harness.fake.on("port-forward", rc=1, stderr='error: services "todo-backend" not found')
+    target = harness.target(harness.config(), FakeHostProvider(kube_context="todo"))
+    with pytest.raises(RuntimeError) as failed:
+        verify(target, _closed_ingress(), health_timeout=1, sleep=lambda s: None)
+    assert 'did not start: error: services "todo-backend" not found' in str(failed.value)
+    (forward,) = harness.fake.spawned
+    assert forward.argv[:-1] == (
+        "kubectl", "--context", "todo", "-n", "todo-app", "port-forward", "--address",
+        "127.0.0.1", "service/todo-backend",
+    )  # fmt: skip
+    assert forward.argv[-1].endswith(":8000")

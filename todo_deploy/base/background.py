@@ -8,28 +8,15 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
 
 from todo_deploy.base import paths
 from todo_deploy.base.platforms import Platform
 from todo_deploy.base.run import Runner
 
-# Windows: its own process group (Ctrl-C in the terminal does not reach it), no console.
-WINDOWS_DETACHED = 0x00000200 | 0x00000008  # CREATE_NEW_PROCESS_GROUP | DETACHED_PROCESS
 STOP_SECONDS = 10
-
-Spawn = Callable[[Sequence[str], IO[bytes], dict[str, Any]], int]
-
-
-def _popen(argv: Sequence[str], log: IO[bytes], options: dict[str, Any]) -> int:
-    return subprocess.Popen(
-        list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, **options
-    ).pid
 
 
 def _alive_posix(pid: int) -> bool:
@@ -53,7 +40,6 @@ class Background:
     runner: Runner
     platform: Platform = field(default_factory=Platform.current)
     state_dir: Path = field(default_factory=paths.state_dir)
-    spawn: Spawn = _popen
 
     @property
     def pid_file(self) -> Path:
@@ -86,17 +72,13 @@ class Background:
             return None
         self.runner.printer(f"starting in the background: {shown} (log {self.log_file})")
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("ab") as log:
-            pid = self.spawn(self.argv, log, self._detached())
-        self.pid_file.write_text(str(pid))
-        return pid
-
-    def _detached(self) -> dict[str, Any]:
-        if self.platform.os == "windows":
-            return {"creationflags": WINDOWS_DETACHED}
-        # A process group of its own, so Ctrl-C in the terminal spares it; same session, so
-        # `sudo` inside it (minikube tunnel on macOS) finds the terminal's cached credential.
-        return {"process_group": 0}
+        # Detached: Ctrl-C in the terminal spares it; it outlives this task.
+        process = self.runner.spawn(
+            self.argv, step=f"start {self.name}", output=self.log_file, detach=True
+        )
+        if process.pid is not None:  # None only when nothing was started
+            self.pid_file.write_text(str(process.pid))
+        return process.pid
 
     def stop(self) -> bool:
         """Stop it and its children; True when something was running."""

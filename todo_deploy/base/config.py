@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -166,6 +167,31 @@ def build_config(
         return DeployConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+
+
+def anchored(config: DeployConfig, root: Path) -> DeployConfig:
+    """`config` with every relative path made absolute under `root`: the settings' paths are
+    relative to the repository root, and no command or read may depend on the folder a task
+    was started in. (A CNI is a manifest's path only when that file exists; else a name.)"""
+
+    def under(path: str) -> str:
+        return str(root / path)  # an absolute path stays as it is
+
+    kind, minikube = config.kind, config.minikube
+    cni = under(minikube.cni) if (root / minikube.cni).is_file() else minikube.cni
+    return config.model_copy(
+        update={
+            "chart": under(config.chart),
+            "manifests_dir": under(config.manifests_dir),
+            "values_files": [under(v) for v in config.values_files],
+            "env_file": under(config.env_file),
+            "report_json": under(config.report_json),
+            "minikube": minikube.model_copy(update={"cni": cni}),
+            "kind": kind.model_copy(
+                update={"config_file": under(kind.config_file) if kind.config_file else None}
+            ),
+        }
+    )
 
 
 def _plain(value: Any) -> Any:

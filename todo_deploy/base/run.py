@@ -1,24 +1,28 @@
-"""The one place external commands run.
+"""The one place external commands run, and the one module of the suite that uses subprocess.
 
 Every command of the suite goes through a `Runner`: argv lists only (no shell), an explicit
 environment, secret masking in every echo and error, timing, dry-run and one clear error block
-on failure. Tests swap in a runner with a fake `execute`.
+on failure. Tests swap in a runner with a fake `execute` (and a fake `spawner`).
 
-Two streaming modes keep the masking: a `listener` receives each output line of every command
-while it runs (live progress), and `spawn` starts a long-lived process (logs -f, port-forward)
-whose lines are read as they come.
+Two ways to run: `run` waits for a command to finish (a `listener` may receive each output
+line while it runs, masked), and `spawn` starts a long-lived process and returns its handle
+at once: logs -f, watches and port-forwards read line by line, the dev servers in their own
+process groups, daemons writing to a log file, a command attached to the terminal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Protocol
+from pathlib import Path
+from typing import IO, Any, Literal, Protocol
 
 MASK = "******"
 TAIL_LINES = 20
@@ -67,7 +71,8 @@ LineSink = Callable[[str], None]
 
 
 class Executor(Protocol):
-    """Runs argv to completion; with `on_line`, also hands over each output line as it comes."""
+    """Runs argv to completion (in `cwd`, when given); with `on_line`, also hands over each
+    output line as it comes."""
 
     def __call__(
         self,
@@ -76,6 +81,7 @@ class Executor(Protocol):
         timeout: float | None,
         stdin: str | None,
         on_line: LineSink | None = None,
+        cwd: Path | None = None,
     ) -> Result: ...
 
 
@@ -85,12 +91,14 @@ def subprocess_execute(
     timeout: float | None,
     stdin: str | None,
     on_line: LineSink | None = None,
+    cwd: Path | None = None,
 ) -> Result:
     started = time.monotonic()
     if on_line is None:
         proc = subprocess.run(
             list(argv),
             env=dict(env),
+            cwd=cwd,
             input=stdin,
             capture_output=True,
             text=True,
@@ -99,7 +107,7 @@ def subprocess_execute(
         )
         seconds = time.monotonic() - started
         return Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr, seconds)
-    return _execute_streaming(argv, env, timeout, stdin, on_line, started)
+    return _execute_streaming(argv, env, timeout, stdin, on_line, cwd, started)
 
 
 def _execute_streaming(
@@ -108,11 +116,13 @@ def _execute_streaming(
     timeout: float | None,
     stdin: str | None,
     on_line: LineSink,
+    cwd: Path | None,
     started: float,
 ) -> Result:
     proc = subprocess.Popen(
         list(argv),
         env=dict(env),
+        cwd=cwd,
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -149,27 +159,91 @@ def _pump(stream: IO[str] | None, into: list[str], on_line: LineSink) -> None:
         on_line(line.rstrip("\n"))
 
 
-class Stream(Protocol):
-    """A long-lived process read line by line (stdout and stderr merged)."""
+# Where a spawned process's output goes: PIPE (stdout and stderr merged, read with
+# `lines()`), TERMINAL (the task's own stdin, stdout and stderr), or a log file (appended).
+Output = Literal["pipe", "terminal"] | Path
+PIPE: Output = "pipe"
+TERMINAL: Output = "terminal"
+STOP_GRACE = 5.0
+# Windows: its own process group (Ctrl-C in the terminal does not reach it), no console.
+WINDOWS_DETACHED = 0x00000200 | 0x00000008  # CREATE_NEW_PROCESS_GROUP | DETACHED_PROCESS
+
+
+@dataclass(frozen=True)
+class SpawnSpec:
+    """What a spawner starts: argv, its whole environment, its folder and how it is attached."""
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    cwd: Path | None = None
+    output: Output = PIPE
+    detach: bool = False
+
+
+class Process(Protocol):
+    """A started process: its output lines (PIPE only), its state, and how it ends."""
+
+    @property
+    def pid(self) -> int | None: ...
 
     def lines(self) -> Iterator[str]: ...
 
     def poll(self) -> int | None: ...
 
-    def stop(self) -> None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def terminate(self) -> None: ...
+
+    def stop(self, grace: float = STOP_GRACE) -> None: ...
 
 
-class PopenStream:
-    def __init__(self, argv: Sequence[str], env: Mapping[str, str]):
-        self.proc = subprocess.Popen(
-            list(argv),
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-        )
+Spawner = Callable[[SpawnSpec], Process]
+
+
+def detach_options(windows: bool) -> dict[str, Any]:
+    """Popen options giving a process its own group: Ctrl-C in the terminal spares it, and
+    stopping it reaches its children (npm -> next -> next-server)."""
+    if windows:
+        return {"creationflags": WINDOWS_DETACHED}
+    # The same session, so `sudo` inside it (minikube tunnel on macOS) finds the terminal's
+    # cached credential.
+    return {"process_group": 0}
+
+
+def _streams(output: Output, log: IO[bytes] | None) -> dict[str, Any]:
+    if output == TERMINAL:
+        return {}  # inherited: the command talks to the user's terminal
+    return {
+        "stdin": subprocess.DEVNULL,
+        "stdout": log or subprocess.PIPE,
+        "stderr": subprocess.STDOUT,
+    }
+
+
+class PopenProcess:
+    """The real `Process`: started by `Runner.spawn` through `subprocess.Popen`."""
+
+    def __init__(self, spec: SpawnSpec):
+        log = spec.output.open("ab") if isinstance(spec.output, Path) else None
+        try:
+            self.proc = subprocess.Popen(
+                list(spec.argv),
+                env=dict(spec.env),
+                cwd=spec.cwd,
+                text=True,
+                bufsize=1 if spec.output == PIPE else -1,
+                **_streams(spec.output, log),
+                **(detach_options(os.name == "nt") if spec.detach else {}),
+            )
+        finally:
+            if log:
+                log.close()  # the child holds its own copy
+        self.group = spec.detach and hasattr(os, "killpg")
+        self.terminated = False
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
 
     def lines(self) -> Iterator[str]:
         for line in self.proc.stdout or ():
@@ -178,35 +252,81 @@ class PopenStream:
     def poll(self) -> int | None:
         return self.proc.poll()
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
+    def wait(self, timeout: float | None = None) -> int:
+        return self.proc.wait(timeout)
+
+    def terminate(self) -> None:
+        """Ask it to end (SIGTERM; to its whole group when detached), once."""
+        if not self.terminated:
+            self.terminated = True
+            self._signal(kill=False)
+
+    def stop(self, grace: float = STOP_GRACE) -> None:
+        """Ask it to end; kill it when it has not after `grace` seconds, or on a second Ctrl-C."""
+        self.terminate()
+        try:
+            self.proc.wait(timeout=grace)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            self._signal(kill=True)
+            self.proc.wait()
+
+    def _signal(self, kill: bool) -> None:
+        if self.group:  # the group, even once its leader is gone: its children may still run
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
+        elif self.proc.poll() is None and kill:
+            self.proc.kill()
+        elif self.proc.poll() is None:
             self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
-Spawner = Callable[[Sequence[str], Mapping[str, str]], Stream]
+class NoProcess:
+    """What a dry run's spawn returns: nothing was started."""
+
+    pid = None
+
+    def lines(self) -> Iterator[str]:
+        return iter(())
+
+    def poll(self) -> int | None:
+        return 0
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+    def terminate(self) -> None:
+        pass
+
+    def stop(self, grace: float = STOP_GRACE) -> None:
+        pass
 
 
 @dataclass
-class MaskedStream:
-    """What `Runner.spawn` returns: the process's lines with every secret masked."""
+class MaskedProcess:
+    """What `Runner.spawn` returns: the process, its lines with every secret masked."""
 
-    stream: Stream
+    process: Process
     mask: Callable[[str], str]
 
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
     def lines(self) -> Iterator[str]:
-        for line in self.stream.lines():
+        for line in self.process.lines():
             yield self.mask(line)
 
     def poll(self) -> int | None:
-        return self.stream.poll()
+        return self.process.poll()
 
-    def stop(self) -> None:
-        self.stream.stop()
+    def wait(self, timeout: float | None = None) -> int:
+        return self.process.wait(timeout)
+
+    def terminate(self) -> None:
+        self.process.terminate()
+
+    def stop(self, grace: float = STOP_GRACE) -> None:
+        self.process.stop(grace)
 
 
 @dataclass
@@ -221,7 +341,7 @@ class Runner:
     dry_run: bool = False
     echo: bool = False
     execute: Executor = subprocess_execute
-    spawner: Spawner = PopenStream
+    spawner: Spawner = PopenProcess
     printer: Callable[[str], None] = print
     # Set while a live display shows a step: receives each output line, already masked.
     listener: LineSink | None = None
@@ -249,12 +369,14 @@ class Runner:
         *,
         step: str = "",
         env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
         check: bool = True,
         timeout: float | None = None,
         stdin: str | None = None,
         mutating: bool = True,
     ) -> Result:
-        """Run `argv`; `env` is added to the base environment and shown (masked) in echoes.
+        """Run `argv` (in folder `cwd`, when given: else where the task was started); `env` is
+        added to the base environment and shown (masked) in echoes.
 
         `mutating=False` marks read-only commands (version checks, `get`): they still run in
         dry-run mode, so a dry run can report what it would do from the real state.
@@ -270,13 +392,10 @@ class Runner:
         full_env = {**self.base_env, **(env or {})}
         # Reads answer with data (JSON, versions), not progress: only changes are shown live.
         listener = self.listener if mutating else None
+        on_line = None if listener is None else (lambda line: listener(self.mask(line)))
+        folder = Path(cwd) if cwd else None
         try:
-            if listener is None:
-                result = self.execute(argv, full_env, timeout, stdin)
-            else:
-                result = self.execute(
-                    argv, full_env, timeout, stdin, lambda line: listener(self.mask(line))
-                )
+            result = self.execute(argv, full_env, timeout, stdin, on_line, cwd=folder)
         except FileNotFoundError:
             result = Result(argv, 127, "", f"{argv[0]}: command not found")
         except subprocess.TimeoutExpired:
@@ -292,15 +411,31 @@ class Runner:
         *,
         step: str = "",
         env: Mapping[str, str] | None = None,
-    ) -> MaskedStream:
-        """Start a long-lived command (logs -f, port-forward); its lines come masked."""
+        cwd: str | os.PathLike[str] | None = None,
+        output: Output = PIPE,
+        detach: bool = False,
+        mutating: bool = True,
+    ) -> Process:
+        """Start a long-lived command and return at once; its `lines()` come masked.
+
+        `output`: PIPE, TERMINAL or a log file's path (see `Output`). `detach`: its own process
+        group, so Ctrl-C in the terminal spares it and `stop()` ends its children too.
+        `mutating=False` marks processes that change nothing (logs -f, watches, port-forwards):
+        they start in a dry run too; other ones are printed there, and not started.
+        """
         argv = tuple(str(a) for a in command)
+        shown = self.describe(argv, env)
         self.history.append(argv)
+        if self.dry_run and mutating:
+            self.printer(f"[dry-run] {shown}")
+            return NoProcess()
         if self.echo:
-            self.printer(f"+ {self.describe(argv, env)}")
+            self.printer(f"+ {shown}")
+        full_env = {**self.base_env, **(env or {})}
+        spec = SpawnSpec(argv, full_env, Path(cwd) if cwd else None, output, detach)
         try:
-            stream = self.spawner(argv, {**self.base_env, **(env or {})})
+            process = self.spawner(spec)
         except FileNotFoundError:
             missing = Result(argv, 127, "", f"{argv[0]}: command not found")
-            raise CommandError(step or argv[0], missing, self.describe(argv, env), "") from None
-        return MaskedStream(stream, self.mask)
+            raise CommandError(step or argv[0], missing, shown, "") from None
+        return MaskedProcess(process, self.mask)

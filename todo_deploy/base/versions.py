@@ -8,9 +8,3 @@ from __future__ import annotations
 
 KUBERNETES = "v1.34.4"
 KUBECTL = "v1.35.2"  # the client: within kubectl's one-minor skew of KUBERNETES
-
-
-def api_schema_version(version: str = KUBERNETES) -> str:
-    """`1.34.0` for `v1.34.4`: API schemas are published per minor version."""
-    major, minor = version.removeprefix("v").split(".")[:2]
-    return f"{major}.{minor}.0"

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets as random
 import signal
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +16,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from todo_deploy.base import catalogue, listeners
-from todo_deploy.base.run import Runner
+from todo_deploy.base.run import Process, Runner
 
 DEV_DIR = ".dev"
 # Kept in .dev/ (git-ignored): better-auth encrypts its JWKS keys with its secret, so a new
@@ -128,9 +126,8 @@ def run_dev(
     refuse_taken_ports(services, runner)
     env = dev_env(repo, dev_secrets(repo / DEV_DIR))
     runner.add_secrets([env["BETTER_AUTH_SECRET"], env["MCP_API_TOKEN"]])
-    runner.run(
-        [*UV_RUN, "python", "-m", "todo_backend.migrate"], step="migrate", env=env, timeout=300
-    )
+    migrate = [*UV_RUN, "python", "-m", "todo_backend.migrate"]
+    runner.run(migrate, step="migrate", env=env, cwd=repo, timeout=300)
     if not (repo / "frontend" / "node_modules").is_dir():
         frontend = str(repo / "frontend")
         runner.run(["npm", "ci", "--prefix", frontend], step="npm ci (frontend)", timeout=900)
@@ -172,25 +169,21 @@ def supervise(
 ) -> None:
     """Start `services`, relay their output, and stop them all when told to or one exits."""
     show = show or (lambda _, label, line: say(f"{label} | {line}"))
-    procs: dict[str, subprocess.Popen] = {}
+    procs: dict[str, Process] = {}
     with _stop_signals_raise():
         try:
             for svc in services:
                 say(f"starting {svc.name}: {runner.describe(svc.argv)}")
-                # Own process group: Ctrl-C reaches only us, and stopping a service stops its
-                # children too (npm -> next -> next-server).
-                procs[svc.name] = subprocess.Popen(
+                # Detached: Ctrl-C reaches only us, and stopping a service stops its children
+                # too (npm -> next -> next-server).
+                procs[svc.name] = runner.spawn(
                     svc.argv,
+                    step=f"start {svc.name}",
                     cwd=svc.cwd,
-                    env={**runner.base_env, **env, **svc.env},
-                    start_new_session=True,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    text=True,
-                    bufsize=1,
+                    env={**env, **svc.env},
+                    detach=True,
                 )
-                _relay(procs[svc.name], svc.name, runner, show)
+                _relay(procs[svc.name], svc.name, show)
             say("\n".join(f"{s.name}: {s.url}" for s in services) + "\nCtrl-C stops all")
             while all(p.poll() is None for p in procs.values()):
                 time.sleep(poll)
@@ -222,25 +215,19 @@ def _stop_signals_raise() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _relay(
-    proc: subprocess.Popen, name: str, runner: Runner, show: Callable[[str, str, str], None]
-) -> None:
-    """Pass the service's output on, line by line, masked and prefixed, from a thread."""
+def _relay(process: Process, name: str, show: Callable[[str, str, str], None]) -> None:
+    """Pass the service's output on, line by line (masked by the Runner), from a thread."""
 
     def pump() -> None:
-        for line in proc.stdout or ():
-            show(name, name, runner.mask(line.rstrip("\n")))
+        for line in process.lines():
+            show(name, name, line)
 
     threading.Thread(target=pump, daemon=True, name=f"dev {name}").start()
 
 
-def _stop_all(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(timeout=15)
-        except (subprocess.TimeoutExpired, KeyboardInterrupt):  # stuck, or Ctrl-C again
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+def _stop_all(processes: list[Process]) -> None:
+    # Every service asked first, so they wind down together; then each waited for.
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.stop(grace=15)

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from todo_deploy.base.kube import Kube
-from todo_deploy.base.run import CommandError, MaskedStream
+from todo_deploy.base.run import CommandError, Process
 
 COMPONENT_LABEL = "app.kubernetes.io/component"
 COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan")
@@ -119,7 +119,7 @@ class LogFollower:
     tail: int = 20
     rewatch_seconds: float = REWATCH_SECONDS
     stopping: threading.Event = field(default_factory=threading.Event)
-    _streams: list[MaskedStream] = field(default_factory=list)
+    _streams: list[Process] = field(default_factory=list)
     _followed: set[tuple[str, str, int]] = field(default_factory=set)
     _threads: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -157,8 +157,8 @@ class LogFollower:
         for thread in list(self._threads):
             thread.join(timeout)
 
-    def _spawn(self, *args: str, step: str) -> MaskedStream:
-        stream = self.kube.runner.spawn(self.kube.argv(*args), step=step)
+    def _spawn(self, *args: str, step: str) -> Process:
+        stream = self.kube.runner.spawn(self.kube.argv(*args), step=step, mutating=False)
         with self._lock:
             self._streams.append(stream)
         if self.stopping.is_set():

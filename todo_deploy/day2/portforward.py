@@ -1,13 +1,8 @@
-"""`kubectl port-forward` as a background process bound to a free loopback port.
-
-The Runner waits for commands to finish, so this long-running one is started here; its argv
-is still echoed through the Runner's masking.
-"""
+"""`kubectl port-forward` as a background process bound to a free loopback port."""
 
 from __future__ import annotations
 
 import socket
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from todo_deploy.base.kube import Kube, wait_until
-from todo_deploy.base.run import MaskedStream
+from todo_deploy.base.run import Process
 from todo_deploy.day2.follow import parse_watch
 
 
@@ -23,12 +18,6 @@ def free_loopback_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _accepting(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def port_forward_argv(kube: Kube, target: str, local: int, remote: int) -> list[str]:
@@ -40,19 +29,34 @@ def port_forward(kube: Kube, target: str, remote: int, timeout: float = 20) -> I
     """Yield the local port forwarding to `target`'s `remote` port; stop the process after."""
     local = free_loopback_port()
     argv = port_forward_argv(kube, target, local, remote)
-    if kube.runner.echo:
-        kube.runner.printer(f"+ {kube.runner.describe(argv)}")
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = kube.runner.spawn(argv, step=f"port-forward {target}", mutating=False)
+    output = _collect(process)
+    # kubectl prints this once it listens: a request before that is refused.
+    forwarding = f"Forwarding from 127.0.0.1:{local} "
+
+    def listening() -> bool:
+        return any(forwarding in line for line in output)
+
     try:
-        if not wait_until(
-            lambda: proc.poll() is None and _accepting(local), timeout=timeout, interval=0.3
-        ):
-            error = proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
-            raise RuntimeError(f"port-forward to {target} did not start: {error.strip()}")
+        wait_until(lambda: process.poll() is not None or listening(), timeout=timeout, interval=0.1)
+        if process.poll() is not None or not listening():
+            said = "; ".join(output)[-400:]
+            raise RuntimeError(f"port-forward to {target} did not start: {said}")
         yield local
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        process.stop(grace=10)
+
+
+def _collect(process: Process) -> list[str]:
+    """The process's lines, gathered from a thread while it runs (the pipe never fills)."""
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in process.lines():
+            lines.append(line)
+
+    threading.Thread(target=read, daemon=True, name="port-forward output").start()
+    return lines
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,7 @@ class ReconnectingForward:
     pods: dict[str, dict[str, Any]] = field(default_factory=dict)
     changed: threading.Event = field(default_factory=threading.Event)
     forwarded: list[str] = field(default_factory=list)  # every pod forwarded to, in order
-    _watch: MaskedStream | None = None
+    _watch: Process | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _failed_starts: int = 0
 
@@ -148,7 +152,7 @@ class ReconnectingForward:
             f"pod/{pod}",
             f"{self.local}:{self.target.target_port}",
         )
-        process = self.kube.runner.spawn(argv, step=f"port-forward pod/{pod}")
+        process = self.kube.runner.spawn(argv, step=f"port-forward pod/{pod}", mutating=False)
         output: list[str] = []
 
         def read() -> None:
@@ -190,7 +194,7 @@ class ReconnectingForward:
             self._watch = self.kube.runner.spawn(
                 self.kube.argv("get", "pods", "-l", self.target.selector, "--watch",
                                "--output-watch-events", "-o", "json"),
-                step="watch pods",
+                step="watch pods", mutating=False,
             )  # fmt: skip
             for event in parse_watch(self._watch.lines()):
                 pod = event["object"]

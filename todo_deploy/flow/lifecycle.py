@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from todo_deploy.base.paths import REPO_ROOT
 from todo_deploy.base.run import CommandError, Runner
 from todo_deploy.providers.base import ClusterFacts, IngressAccess
 from todo_deploy.steps import evidence, install, secrets, volumes
@@ -201,7 +202,8 @@ def _images(target: Target, hooks: Hooks, names: list[str] | None = None) -> dic
 
 
 def _git_tags(refs: dict[str, str], runner: Runner, docker_env: dict[str, str]) -> dict[str, str]:
-    sha = runner.run(["git", "rev-parse", "--short=12", "HEAD"], step="git tag", mutating=False)
+    head = ["git", "rev-parse", "--short=12", "HEAD"]
+    sha = runner.run(head, step="git tag", cwd=REPO_ROOT, mutating=False)
     tag = sha.stdout.strip() or "GIT-SHA"
     tagged = {}
     for name, ref in refs.items():

@@ -321,12 +321,3 @@ def report_rows(
             row["cold_start_s"] = "-" if seconds is None else round(seconds, 2)
         rows.append(row)
     return rows
-
-
-def format_report(rows: list[dict[str, object]]) -> str:
-    headers = list(rows[0]) if rows else []
-    table = [headers] + [[str(row[h]) for h in headers] for row in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(headers))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in table
-    )

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from invoke import Argument, Context, Exit, ParseError, Task
@@ -15,14 +14,12 @@ from invoke import task as invoke_task
 from todo_deploy.base.clusters import choices_text
 from todo_deploy.base.defaults import collection_defaults, component_names
 from todo_deploy.base.paths import REPO_ROOT
-from todo_deploy.base.run import CommandError, Runner
+from todo_deploy.base.run import TERMINAL, CommandError, Runner
 
 if TYPE_CHECKING:  # imported when a task runs, not at start: `invoke --list` stays quick
     from rich.console import Console
 
     from todo_deploy.steps.target import Target
-
-# Paths in invoke.yaml (chart, k8s/, values files) are relative to the repository root.
 
 # The chart's components (helm/todo-app/components.yaml) as help text names them: `all`, the
 # `services` and the `entry` "/" reaches, read from a small cache so a start parses no YAML.
@@ -125,18 +122,18 @@ def target(
 
     `machine_output`: stdout is kept for the task's JSON, so messages go to stderr.
     """
-    from todo_deploy.base.config import build_config
+    from todo_deploy.base.config import anchored, build_config
     from todo_deploy.base.tools import resolve_tools
     from todo_deploy.providers import get_provider
     from todo_deploy.steps.target import Target
 
     console = make_console(stderr=machine_output)
-    os.chdir(REPO_ROOT)
     dry_run = dry_run or dry(c)
     with failures():
-        config = build_config(c.config.get("deploy", {}), flags)
-        if values:
-            config = config.model_copy(update={"values_files": [*config.values_files, *values]})
+        config = anchored(build_config(c.config.get("deploy", {}), flags), REPO_ROOT)
+        if values:  # typed on the command line: relative to where the user is
+            extra = [str(Path(v).absolute()) for v in values]
+            config = config.model_copy(update={"values_files": [*config.values_files, *extra]})
         runner = Runner(dry_run=dry_run, echo=verbose or dry_run, printer=console.out)
         tools = resolve_tools(runner)
         provider = get_provider(config, runner, tools)
@@ -232,15 +229,15 @@ def failures() -> Iterator[None]:
 
 
 def foreground(runner: Runner, argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
-    """Run a long-lived command attached to the terminal (logs -f, port-forward).
+    """Run a command attached to the terminal (`kubectl logs`): its output is the task's own.
 
-    The Runner captures output until exit; these must stream, so they run here, echoed
-    through the Runner's masking.
+    The command is always shown (masked) first: what follows is its output, not ours.
     """
-    runner.printer(f"+ {runner.describe(argv, env)}")
+    if not runner.echo:  # else the Runner shows it
+        runner.printer(f"+ {runner.describe(argv, env)}")
+    process = runner.spawn(argv, env=env, output=TERMINAL, mutating=False)
     try:
-        return subprocess.run(
-            list(argv), env={**runner.base_env, **(env or {})}, check=False
-        ).returncode
-    except KeyboardInterrupt:
+        return process.wait()
+    except KeyboardInterrupt:  # the terminal's Ctrl-C reached it too
+        process.stop()
         return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from todo_backend.config import database_url_from_env, normalise_database_url
+from todo_backend.config import normalise_database_url
 
 
 def make_engine(url: str) -> Engine:
@@ -29,8 +29,3 @@ def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     # Objects stay readable after commit: domain functions commit and callers serialise the result.
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def session_factory_from_env() -> sessionmaker[Session]:
-    """A session factory from DATABASE_URL alone, for processes without the back end's settings."""
-    return make_sessionmaker(make_engine(database_url_from_env()))

@@ -89,7 +89,7 @@ def ensure_binaries(
         build(runner, layout)
         spent[component] = time.monotonic() - started
         runner.printer(f"host cluster: built {component} in {spent[component]:.0f} s")
-        _record(layout, component, spent[component])
+        record_seconds(layout, component, spent[component])
     return spent
 
 
@@ -101,7 +101,8 @@ def build_seconds(layout: Layout) -> dict[str, float]:
         return {}
 
 
-def _record(layout: Layout, component: str, seconds: float) -> None:
+def record_seconds(layout: Layout, component: str, seconds: float) -> None:
+    """Keep how long `component` took to build, next to the binaries (`build_seconds`)."""
     record = {**build_seconds(layout), component: round(seconds, 1)}
     (layout.bin / BUILD_RECORD).write_text(json.dumps(record, indent=2))
 
@@ -167,22 +168,11 @@ def _version_ldflags() -> str:
 
 def _build_kubernetes(runner: Runner, layout: Layout) -> None:
     # One `go build` for all six shares the compile of their common packages.
-    _build_kubernetes_commands(runner, layout, KUBERNETES_COMMANDS)
+    build_kubernetes_commands(runner, layout, KUBERNETES_COMMANDS)
 
 
-def ensure_kubeadm(runner: Runner, layout: Layout) -> Path:
-    """kubeadm, which the host cluster never runs but kind's node image needs (test support
-    builds that image from the same binaries); about 20 s once the other commands are built."""
-    out = layout.binary("kubeadm")
-    if not out.exists():
-        layout.bin.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
-        _build_kubernetes_commands(runner, layout, ("kubeadm",))
-        _record(layout, "kubeadm", time.monotonic() - started)
-    return out
-
-
-def _build_kubernetes_commands(runner: Runner, layout: Layout, commands: tuple[str, ...]) -> None:
+def build_kubernetes_commands(runner: Runner, layout: Layout, commands: tuple[str, ...]) -> None:
+    """The named commands of k8s.io/kubernetes (cmd/NAME), built into the layout's bin/."""
     source = module_dir(runner, "k8s.io/kubernetes", KUBERNETES_VERSION)
     work = layout.cache / f"src-kubernetes-{KUBERNETES_VERSION}"
     work.mkdir(parents=True, exist_ok=True)
