@@ -43,6 +43,12 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "bench"
 ROUNDS = 3
 SERVING_TIMEOUT = 300
+NOOP = "no-op redeploy (median of 3)"
+CHANGE = "one-service code change"
+EMPTY = "from an empty namespace, images cached"
+WATCH = "watch: back-end save to serving"
+TEARDOWN = "teardown to the namespace gone (Skaffold: its release only)"
+TEARDOWN_BUDGET = 8.0
 SKAFFOLD_GLOBAL = {
     "global": {"collect-metrics": False, "update-check": False, "survey": {"disable-prompt": True}},
     "kubeContexts": [],
@@ -65,7 +71,8 @@ class Bench:
 
     def invoke(self, *args: str) -> float:
         argv = [sys.executable, "-m", "invoke", *args, "--provider", self.provider]
-        return _timed(argv, {}, f"invoke {' '.join(args)}")
+        # As a user runs it: Python keeps its bytecode (CI's environment turns that off).
+        return _timed(argv, {}, f"invoke {' '.join(args)}", drop=("PYTHONDONTWRITEBYTECODE",))
 
     def skaffold_argv(self, *args: str) -> list[str]:
         context = ["--kube-context", self.kube.context] if self.kube.context else []
@@ -97,18 +104,18 @@ class Bench:
     def noop(self) -> None:
         self.invoke("deploy")  # converge first: the timed runs change nothing
         self.record(
-            "no-op redeploy (median of 3)",
+            NOOP,
             "invoke deploy",
             statistics.median(self.invoke("deploy") for _ in range(ROUNDS)),
         )
         self.record(
-            "no-op redeploy (median of 3)",
+            NOOP,
             "plain helm-4 upgrade",
             statistics.median(self.helm_noop() for _ in range(ROUNDS)),
         )
         self.skaffold("run")  # its own image tags, built once
         self.record(
-            "no-op redeploy (median of 3)",
+            NOOP,
             "skaffold run",
             statistics.median(self.skaffold("run") for _ in range(ROUNDS)),
         )
@@ -119,19 +126,19 @@ class Bench:
         try:
             self.invoke("deploy")
             marker.write_text(f"STAMP = {time.time()!r}\n")
-            self.record("one-service code change", "invoke deploy", self.invoke("deploy"))
+            self.record(CHANGE, "invoke deploy", self.invoke("deploy"))
             self.skaffold("run")
             marker.write_text(f"STAMP = {time.time()!r}\n")
-            self.record("one-service code change", "skaffold run", self.skaffold("run"))
+            self.record(CHANGE, "skaffold run", self.skaffold("run"))
         finally:
             marker.unlink(missing_ok=True)
 
     def from_empty(self) -> None:
-        self.invoke("teardown")
-        self.record(
-            "from an empty namespace, images cached", "invoke deploy", self.invoke("deploy")
-        )
-        self.skaffold("delete")
+        self.invoke("deploy")  # something to tear down
+        self.record(TEARDOWN, "invoke teardown", self.invoke("teardown"))
+        self.record(EMPTY, "invoke deploy", self.invoke("deploy"))
+        self.skaffold("run")
+        self.record(TEARDOWN, "skaffold delete", self.skaffold("delete"))
         # Skaffold deploys the chart only: the Secret comes from the suite, untimed.
         secret = (
             self.kube.get_json(
@@ -144,15 +151,15 @@ class Bench:
             "create", "namespace", self.kube.namespace, step="namespace", namespaced=False
         )
         self.kube.run("apply", "-f", "-", step="secret", stdin=json.dumps(_bare(secret)))
-        self.record("from an empty namespace, images cached", "skaffold run", self.skaffold("run"))
+        self.record(EMPTY, "skaffold run", self.skaffold("run"))
 
     def save_to_serving(self) -> None:
         self.invoke("deploy")
-        self.record("watch: back-end save to serving", "invoke watch",
+        self.record(WATCH, "invoke watch",
                     self._loop([sys.executable, "-m", "invoke", "watch", "--no-logs",
                                 "--provider", self.provider], {}, "watching "))  # fmt: skip
         self.record(
-            "watch: back-end save to serving",
+            WATCH,
             "skaffold dev",
             self._loop(
                 self.skaffold_argv("dev", "--port-forward=off"),
@@ -240,12 +247,12 @@ def _bare(secret: dict) -> dict:
     }
 
 
-def _timed(argv: list[str], env: dict[str, str], what: str) -> float:
+def _timed(argv: list[str], env: dict[str, str], what: str, drop: tuple[str, ...] = ()) -> float:
     started = time.monotonic()
     proc = subprocess.run(
         argv,
         cwd=ROOT,
-        env={**os.environ, **env},
+        env={k: v for k, v in {**os.environ, **env}.items() if k not in drop},
         capture_output=True,
         text=True,
         timeout=1800,
@@ -299,26 +306,56 @@ def skaffold_config(bases: dict[str, str], ingress_class: str, host: str) -> dic
     }
 
 
+OURS = ("invoke deploy", "invoke watch", "invoke teardown")
+THEIRS = ("skaffold run", "skaffold dev", "skaffold delete")
+FLOOR = "plain helm-4 upgrade"
+
+
 def markdown(rows: dict[str, dict[str, float | None]]) -> str:
-    tools = [
-        "invoke deploy",
-        "invoke watch",
-        "skaffold run",
-        "skaffold dev",
-        "plain helm-4 upgrade",
-    ]
-    used = [t for t in tools if any(t in r for r in rows.values())]
+    used = [t for t in (*OURS, *THEIRS, FLOOR) if any(t in r for r in rows.values())]
     lines = [
-        "| scenario | " + " | ".join(used) + " | skaffold / suite |",
-        "|---|" + "---|" * (len(used) + 1),
+        "| scenario | " + " | ".join(used) + " | skaffold / suite | suite / helm floor |",
+        "|---|" + "---|" * (len(used) + 2),
     ]
     for scenario, row in rows.items():
         cells = ["-" if row.get(t) is None else f"{row[t]:.2f} s" for t in used]
-        ours = row.get("invoke deploy") or row.get("invoke watch")
-        theirs = row.get("skaffold run") or row.get("skaffold dev")
-        ratio = f"{theirs / ours:.1f}x" if ours and theirs else "-"
-        lines.append(f"| {scenario} | " + " | ".join(cells) + f" | {ratio} |")
+        ours, theirs, floor = _ours(row), _theirs(row), row.get(FLOOR)
+        ahead = f"{theirs / ours:.1f}x" if ours and theirs else "-"
+        above = f"{ours / floor:.1f}x" if ours and floor else "-"
+        lines.append(f"| {scenario} | " + " | ".join(cells) + f" | {ahead} | {above} |")
     return "\n".join(lines) + "\n"
+
+
+def _ours(row: dict[str, float | None]) -> float | None:
+    return next((row[t] for t in OURS if row.get(t)), None)
+
+
+def _theirs(row: dict[str, float | None]) -> float | None:
+    return next((row[t] for t in THEIRS if row.get(t)), None)
+
+
+def over_budget(rows: dict[str, dict[str, float | None]]) -> list[str]:
+    """Issue 23's targets, each a ratio to a figure of the same run (teardown: seconds)."""
+
+    def figure(scenario: str, pick: Callable[[dict[str, float | None]], float | None]) -> float:
+        return pick(rows.get(scenario, {})) or 0.0
+
+    floor = figure(NOOP, lambda row: row.get(FLOOR))
+    noop, change, watch = figure(NOOP, _ours), figure(CHANGE, _ours), figure(WATCH, _ours)
+    empty, skaffold_empty = figure(EMPTY, _ours), figure(EMPTY, _theirs)
+    teardown = figure(TEARDOWN, _ours)
+    checks = [
+        (not (noop and floor) or noop <= 3 * floor, "no-op: over 3x the helm floor"),
+        (not (change and watch) or change <= 2 * watch, "one-service change: over 2x the watch"),
+        (not (empty and skaffold_empty) or skaffold_empty >= 1.3 * empty,
+         "from an empty namespace: not 1.3x ahead of Skaffold"),
+        (teardown <= TEARDOWN_BUDGET, f"teardown: over {TEARDOWN_BUDGET:.0f} s"),
+    ]  # fmt: skip
+    for scenario in rows:
+        ours, theirs = figure(scenario, _ours), figure(scenario, _theirs)
+        if scenario != TEARDOWN and ours and theirs:
+            checks.append((ours < theirs, f"{scenario}: behind Skaffold"))
+    return [what for ok, what in checks if not ok]
 
 
 SCENARIOS: dict[str, Callable[[Bench], None]] = {
@@ -371,6 +408,10 @@ def main() -> None:
         table = markdown(bench.rows)
         (ROOT / "build" / "bench.md").write_text(table)
         print(table)
+    missed = over_budget(bench.rows)
+    for what in missed:
+        print(f"bench: over budget: {what}", file=sys.stderr)
+    sys.exit(1 if missed else 0)
 
 
 if __name__ == "__main__":
