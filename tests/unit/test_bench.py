@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from tests.support.bench import ROOT, markdown, skaffold_config
+from tests.support.bench import (
+    CHANGE,
+    EMPTY,
+    NOOP,
+    ROOT,
+    TEARDOWN,
+    WATCH,
+    markdown,
+    over_budget,
+    skaffold_config,
+)
 from todo_deploy.steps.images import SPECS
 
 BASES = {
@@ -38,21 +48,47 @@ def test_skaffold_builds_the_same_images_and_deploys_the_same_chart() -> None:
     }
 
 
-def test_the_table_gives_skaffold_over_the_suite() -> None:
+def test_the_table_gives_skaffold_over_the_suite_and_the_suite_over_the_floor() -> None:
     table = markdown(
         {
-            "no-op redeploy (median of 3)": {
-                "invoke deploy": 4.0,
-                "plain helm-4 upgrade": 0.8,
-                "skaffold run": 36.0,
-            },
-            "watch: back-end save to serving": {"invoke watch": 5.0, "skaffold dev": None},
+            NOOP: {"invoke deploy": 4.0, "plain helm-4 upgrade": 0.8, "skaffold run": 36.0},
+            WATCH: {"invoke watch": 5.0, "skaffold dev": None},
         }
     )
     lines = table.splitlines()
     assert lines[0] == (
         "| scenario | invoke deploy | invoke watch | skaffold run | skaffold dev "
-        "| plain helm-4 upgrade | skaffold / suite |"
+        "| plain helm-4 upgrade | skaffold / suite | suite / helm floor |"
     )
-    assert "| no-op redeploy (median of 3) | 4.00 s | - | 36.00 s | - | 0.80 s | 9.0x |" in lines
-    assert lines[-1].endswith("| 5.00 s | - | - | - | - |")
+    assert f"| {NOOP} | 4.00 s | - | 36.00 s | - | 0.80 s | 9.0x | 5.0x |" in lines
+    assert lines[-1].endswith("| 5.00 s | - | - | - | - | - |")
+
+
+MET = {
+    NOOP: {"invoke deploy": 2.0, "plain helm-4 upgrade": 0.8, "skaffold run": 12.0},
+    CHANGE: {"invoke deploy": 7.0, "skaffold run": 12.0},
+    TEARDOWN: {"invoke teardown": 7.5, "skaffold delete": 0.7},
+    EMPTY: {"invoke deploy": 9.0, "skaffold run": 12.0},
+    WATCH: {"invoke watch": 3.5, "skaffold dev": 9.0},
+}
+
+
+def test_a_run_meeting_every_target_is_within_budget() -> None:
+    assert over_budget(MET) == []  # teardown is slower than Skaffold's, which keeps the namespace
+
+
+def test_each_target_missed_is_named() -> None:
+    missed = {
+        NOOP: {**MET[NOOP], "invoke deploy": 2.5},  # 3.1x the floor
+        CHANGE: {**MET[CHANGE], "invoke deploy": 7.5},  # 2.1x the watch
+        TEARDOWN: {"invoke teardown": 8.5},
+        EMPTY: {**MET[EMPTY], "invoke deploy": 9.5},  # 1.26x ahead
+        WATCH: {**MET[WATCH], "skaffold dev": 3.0},  # behind
+    }
+    assert over_budget(missed) == [
+        "no-op: over 3x the helm floor",
+        "one-service change: over 2x the watch",
+        "from an empty namespace: not 1.3x ahead of Skaffold",
+        "teardown: over 8 s",
+        f"{WATCH}: behind Skaffold",
+    ]
