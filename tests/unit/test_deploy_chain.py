@@ -395,7 +395,7 @@ def test_no_url_of_verify_own_port_forward_is_reported(harness: Harness, monkeyp
     report must not hand the user that dead 127.0.0.1 URL."""
     h = harness
     forwarded = Verified({}, "http://127.0.0.1:42499/health", "port-forward")
-    monkeypatch.setattr(flow, "verify", lambda target, access, get: forwarded)
+    monkeypatch.setattr(flow, "verify", lambda target, access, get, alongside: forwarded)
     h.fake.on("config", "current-context", stdout="kind-kind\n")
     h.fake.on("get", "ingressclass", stdout={"items": []})
     config = h.config(provider="existing")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
 
 from tests.support.fakes import FakeHostProvider, Harness
-from todo_deploy.base.run import PopenProcess
+from todo_deploy.base.run import CommandError, PopenProcess, Result
 from todo_deploy.day2.portforward import free_loopback_port
 from todo_deploy.providers.base import IngressAccess
 from todo_deploy.steps.verify import VerifyError, http_get, verify
@@ -122,3 +123,23 @@ def test_the_port_forward_goes_through_the_runner_and_a_failed_one_says_why(
         "127.0.0.1", "service/todo-backend",
     )  # fmt: skip
     assert forward.argv[-1].endswith(":8000")
+
+
+def test_the_charts_test_runs_alongside_the_check_through_the_ingress(harness: Harness) -> None:
+    """Both wait on the cluster (a pod to start, a route to the new pods): neither waits for
+    the other, and the test's failure is still the deploy's."""
+    target = harness.target(harness.config(), FakeHostProvider(kube_context="todo"))
+    access = IngressAccess("http://127.0.0.1:80", "todo.local", "")
+    started = threading.Event()
+
+    def slow_health(url: str, host: str) -> int:
+        assert started.wait(5), "the chart's test did not start before the ingress answered"
+        return 200
+
+    assert verify(target, access, get=slow_health, alongside=started.set).via == "ingress"
+
+    def failing_test() -> None:
+        raise CommandError("helm test", Result(("helm", "test"), 1), "helm test todo", "FAILED")
+
+    with pytest.raises(CommandError):
+        verify(target, access, get=lambda url, host: 200, alongside=failing_test)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -110,13 +111,14 @@ def deploy(
             )
         else:
             with timer.step("verify"):
-                verified = verify(target, access, get=hooks.http_get)
-                if verified.via == "ingress":  # a verify's own port-forward is gone by now
-                    report.urls["health"] = verified.health_url
                 # The chart's test runs once per revision: an unchanged one passed it already.
                 tested = unchanged is not None and install.tested(unchanged)
+                test = None
                 if config.method == "helm" and not tested:
-                    helm_test(target.helm, config.release)
+                    test = functools.partial(helm_test, target.helm, config.release)
+                verified = verify(target, access, get=hooks.http_get, alongside=test)
+                if verified.via == "ingress":  # a verify's own port-forward is gone by now
+                    report.urls["health"] = verified.health_url
     _describe_access(report, access)
     return report
 

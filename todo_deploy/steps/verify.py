@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import requests
@@ -79,12 +80,35 @@ def verify(
     get: HttpGet = http_get,
     health_timeout: float = 30,
     sleep: Callable[[float], None] = time.sleep,
+    alongside: Callable[[], object] | None = None,
 ) -> Verified:
     """Every workload ready, then /health of the back end through the ingress (or, when the
     ingress is not reachable from here or the cluster has none, through a port-forward to its
-    Service)."""
+    Service).
+
+    `alongside` (the chart's `helm test`) runs meanwhile, once the workloads are ready: its pod
+    takes seconds to start, and the ingress's route to the new pods as long. Its error, if
+    any, is raised once the check through the ingress is done.
+    """
+    workloads = check_workloads(target.kube)
+    if alongside is None:
+        return _answers(target, access, workloads, get, health_timeout, sleep)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify") as pool:
+        beside = pool.submit(alongside)
+        verified = _answers(target, access, workloads, get, health_timeout, sleep)
+        beside.result()
+    return verified
+
+
+def _answers(
+    target: Target,
+    access: IngressAccess,
+    workloads: dict[str, str],
+    get: HttpGet,
+    health_timeout: float,
+    sleep: Callable[[float], None],
+) -> Verified:
     kube, backend = target.kube, target.catalogue["backend"]
-    workloads = check_workloads(kube)
     url = f"{access.url}/health"
     answers: list[int] = []
 
