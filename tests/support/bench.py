@@ -320,7 +320,8 @@ def markdown(rows: dict[str, dict[str, float | None]]) -> str:
     for scenario, row in rows.items():
         cells = ["-" if row.get(t) is None else f"{row[t]:.2f} s" for t in used]
         ours, theirs, floor = _ours(row), _theirs(row), row.get(FLOOR)
-        ahead = f"{theirs / ours:.1f}x" if ours and theirs else "-"
+        comparable = scenario != TEARDOWN  # Skaffold's delete leaves the namespace standing
+        ahead = f"{theirs / ours:.1f}x" if ours and theirs and comparable else "-"
         above = f"{ours / floor:.1f}x" if ours and floor else "-"
         lines.append(f"| {scenario} | " + " | ".join(cells) + f" | {ahead} | {above} |")
     return "\n".join(lines) + "\n"
