@@ -64,7 +64,8 @@ def test_the_table_gives_skaffold_over_the_suite_and_the_suite_over_the_floor() 
     assert lines[-1].endswith("| 5.00 s | - | - | - | - | - |")
 
 
-MET = {
+Rows = dict[str, dict[str, float | None]]
+MET: Rows = {
     NOOP: {"invoke deploy": 2.0, "plain helm-4 upgrade": 0.8, "skaffold run": 12.0},
     CHANGE: {"invoke deploy": 7.0, "skaffold run": 12.0},
     TEARDOWN: {"invoke teardown": 7.5, "skaffold delete": 0.7},
@@ -78,7 +79,7 @@ def test_a_run_meeting_every_target_is_within_budget() -> None:
 
 
 def test_each_target_missed_is_named() -> None:
-    missed = {
+    missed: Rows = {
         NOOP: {**MET[NOOP], "invoke deploy": 2.5},  # 3.1x the floor
         CHANGE: {**MET[CHANGE], "invoke deploy": 7.5},  # 2.1x the watch
         TEARDOWN: {"invoke teardown": 8.5},
