@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from todo_deploy.base.run import Runner
-from todo_deploy.providers.host import network
+from todo_deploy.providers.host import images, network
 from todo_deploy.providers.host.layout import CONTEXT, COREDNS_IMAGE, PAUSE_IMAGE, Layout
 
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
@@ -57,11 +57,7 @@ class Settled:
         )
 
     def _images_present(self) -> bool:
-        found = self.runner.run(
-            ["docker", "image", "inspect", "--format", "{{.Id}}", PAUSE_IMAGE, COREDNS_IMAGE],
-            step="node images", check=False, mutating=False,
-        )  # fmt: skip
-        return found.ok
+        return not images.absent(self.runner, [PAUSE_IMAGE, COREDNS_IMAGE])
 
 
 def forget(layout: Layout) -> None:
